@@ -1,0 +1,261 @@
+/*
+ * nabproxy filter ABI, version 1.0.
+ *
+ * This is the only header a filter includes. A filter is a constant
+ * descriptor, `struct nab_filter`; built-in filters are linked into the
+ * daemon, external ones are shared objects exporting the descriptor under
+ * the symbol NAB_FILTER_SYMBOL ("nab_filter"). Both are the same struct.
+ *
+ * Compatibility rules (nginx ngx_module.h, Redis redismodule.h):
+ *  - abi_major must equal the host's NAB_ABI_MAJOR or the filter is refused;
+ *  - abi_minor grows when fields are appended; the host reads only fields
+ *    that lie within the filter's struct_size, and a filter reads only
+ *    host services that lie within host->struct_size (NAB_HAS_SERVICE);
+ *  - fields are appended, never reordered or removed within a major.
+ *
+ * Threading: everything runs on the daemon's single event-loop thread.
+ * Hooks must not block (no disk, DNS or sleep); use timers.
+ *
+ * Memory: pointers passed to a hook are borrowed for that call only.
+ * Stanzas a filter creates with stanza_new() belong to the host and are
+ * freed after the hook returns unless handed to replace/inject, which
+ * take ownership. Per-session filter data set with set_data() is the
+ * filter's to free in close().
+ */
+#ifndef NABPROXY_FILTER_H
+#define NABPROXY_FILTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define NAB_FILTER_MAGIC	0x4e414246u	/* "NABF" */
+#define NAB_ABI_MAJOR		1
+#define NAB_ABI_MINOR		0
+#define NAB_FILTER_SYMBOL	"nab_filter"
+
+/* What the chain does with the unit after a hook returns. */
+enum nab_verdict {
+	NAB_PASS = 0,		/* let later filters see it, then forward */
+	NAB_DROP = 1,		/* forget it silently */
+	NAB_REPLACE = 2,	/* forward the stanza given to replace() */
+	NAB_HANDLED = 3,	/* answered locally (inject); do not forward */
+	NAB_CLOSE = 4		/* close the session, stream error set by close_with() */
+};
+
+/* Direction of a unit: who sent it. */
+enum nab_dir {
+	NAB_FROM_RABBIT = 0,	/* rabbit -> server */
+	NAB_FROM_SERVER = 1	/* server -> rabbit */
+};
+
+enum nab_loglevel {
+	NAB_LOG_ERR = 0,
+	NAB_LOG_WARN = 1,
+	NAB_LOG_INFO = 2,
+	NAB_LOG_DEBUG = 3
+};
+
+/* Opaque handles: never defined for filters. */
+struct nab_ctx;		/* one session as seen by one filter */
+struct nab_stanza;	/* one element (or the root of a stanza tree) */
+struct nab_timer;
+
+/* One `key = value` line of the filter's config section. */
+struct nab_kv {
+	const char	*key;
+	const char	*value;
+	const char	*file;
+	int		 line;
+};
+
+/* Who the rabbit is, as far as the session knows. Fields may be "". */
+struct nab_identity {
+	const char	*peer;		/* "192.0.2.7:50123" */
+	const char	*mac;		/* 12 lowercase hex digits, once known */
+	const char	*domain;	/* the stream's `to` */
+	const char	*bare_jid;	/* mac@domain once known */
+	const char	*firmware;	/* detected firmware: "simulator", ... */
+	const char	*profile;	/* the profile chosen for this session */
+	uint64_t	 session_id;
+};
+
+/* Result of an upstream login or login probe. */
+struct nab_login_result {
+	int		 ok;		/* 1 on SASL success */
+	const char	*mechanism;	/* e.g. "SCRAM-SHA-1" */
+	const char	*reason;	/* on failure: human reason, no secrets */
+};
+
+typedef void nab_login_cb(struct nab_ctx *, const struct nab_login_result *,
+    void *arg);
+typedef void nab_timer_cb(struct nab_ctx *, void *arg);
+
+/*
+ * Services the host offers, passed to init(). Check NAB_HAS_SERVICE
+ * before using a member added after ABI 1.0.
+ */
+struct nab_host {
+	uint32_t	struct_size;
+	uint16_t	abi_major;
+	uint16_t	abi_minor;
+
+	/* Log a line tagged with the session and filter. Never blocks. */
+	void	(*log)(struct nab_ctx *, enum nab_loglevel, const char *fmt, ...)
+		    __attribute__((format(printf, 3, 4)));
+	const struct nab_identity *(*identity)(struct nab_ctx *);
+	/* Record what was learned about the rabbit; NULL leaves a field. */
+	void	(*set_identity)(struct nab_ctx *, const char *mac,
+		    const char *domain, const char *firmware);
+
+	/* Per-session data for this filter. */
+	void	*(*get_data)(struct nab_ctx *);
+	void	 (*set_data)(struct nab_ctx *, void *);
+	/* Per-filter state returned by init(). */
+	void	*(*filter_state)(struct nab_ctx *);
+
+	/* Stanza access. Names keep their prefix ("stream:features"). */
+	const char *(*name)(const struct nab_stanza *);
+	/* Attribute value or NULL. */
+	const char *(*attr)(const struct nab_stanza *, const char *name);
+	/* Effective default namespace or NULL. */
+	const char *(*xmlns)(const struct nab_stanza *);
+	/* First direct child element with name (NULL: any) and xmlns (NULL: any). */
+	struct nab_stanza *(*child)(const struct nab_stanza *,
+		    const char *name, const char *xmlns);
+	/* Next sibling element, NULL at the end. */
+	struct nab_stanza *(*next)(const struct nab_stanza *);
+	/* Concatenated direct text; "" if none; NULL on ENOMEM. Valid during the hook. */
+	const char *(*text)(struct nab_ctx *, const struct nab_stanza *);
+
+	/*
+	 * Editing. The stanza passed to a hook may be edited in place; the
+	 * host then serialises it instead of forwarding the original bytes
+	 * (return NAB_REPLACE after editing). Each returns 0, or -1 on
+	 * ENOMEM or when the stanza is not editable.
+	 */
+	int	(*set_attr)(struct nab_ctx *, struct nab_stanza *,
+		    const char *name, const char *value);
+	int	(*del_attr)(struct nab_ctx *, struct nab_stanza *, const char *name);
+	/* New stanza root (host-owned, freed after the hook unless handed on). */
+	struct nab_stanza *(*stanza_new)(struct nab_ctx *, const char *name);
+	/* New child element appended to parent (same tree). NULL on ENOMEM. */
+	struct nab_stanza *(*add_child)(struct nab_ctx *, struct nab_stanza *parent,
+		    const char *name);
+	int	(*add_text)(struct nab_ctx *, struct nab_stanza *, const char *text);
+	/* Deep copy into a new host-owned tree. NULL on ENOMEM. */
+	struct nab_stanza *(*copy)(struct nab_ctx *, const struct nab_stanza *);
+	/* Canonical serialisation into a host buffer valid during the hook. */
+	const char *(*serialize)(struct nab_ctx *, const struct nab_stanza *,
+		    size_t *len);
+
+	/*
+	 * Replace the current unit with st (a tree from stanza_new/copy or the
+	 * hook's own stanza edited). Takes ownership. Use with NAB_REPLACE.
+	 */
+	int	(*replace)(struct nab_ctx *, struct nab_stanza *st);
+	/*
+	 * Send st as if `as_from` had sent it: NAB_FROM_SERVER goes to the
+	 * rabbit, NAB_FROM_RABBIT to the server. Injected stanzas skip the
+	 * chain and the hold queue. Takes ownership. -1 on ENOMEM.
+	 */
+	int	(*inject)(struct nab_ctx *, enum nab_dir as_from, struct nab_stanza *st);
+	/* Raw bytes variant of inject (for headers, keep-alives). */
+	int	(*inject_raw)(struct nab_ctx *, enum nab_dir as_from,
+		    const char *bytes, size_t len);
+
+	/*
+	 * Hold: from now on, units from the rabbit that pass the chain are
+	 * queued (bounded; reading from the rabbit pauses when full) instead
+	 * of sent to the server. release() sends the queue in order and stops
+	 * holding. Nested holds by several filters are counted.
+	 */
+	void	(*hold)(struct nab_ctx *);
+	void	(*release)(struct nab_ctx *);
+
+	/* One-shot timer; NULL on ENOMEM. Cancelled automatically at close. */
+	struct nab_timer *(*timer_add)(struct nab_ctx *, unsigned msec,
+		    nab_timer_cb *, void *arg);
+	void	(*timer_del)(struct nab_ctx *, struct nab_timer *);
+
+	/* Credential store: password for a bare JID or NULL (copy it now). */
+	const char *(*cred_get)(struct nab_ctx *, const char *bare_jid);
+	/* Store atomically; -1 on failure (logged). */
+	int	(*cred_put)(struct nab_ctx *, const char *bare_jid,
+		    const char *password);
+
+	/*
+	 * Upstream login: run SASL with this password on the session's own
+	 * server stream (using the features the server sent last), restart
+	 * the stream, hide the new header and features from the rabbit, then
+	 * call cb. While it runs, server units go to the login, not the chain.
+	 * -1 if a login cannot start (no features yet, already running).
+	 */
+	int	(*upstream_login)(struct nab_ctx *, const char *localpart,
+		    const char *password, nab_login_cb *cb, void *arg);
+	/*
+	 * Login probe: a full SASL login on a separate server connection,
+	 * answering cb asynchronously; the connection is closed after. The
+	 * session stays valid; if it closes first, cb is never called.
+	 */
+	int	(*login_probe)(struct nab_ctx *, const char *localpart,
+		    const char *password, nab_login_cb *cb, void *arg);
+	/* 1 once the server stream is authenticated (by us or by the rabbit). */
+	int	(*upstream_authenticated)(struct nab_ctx *);
+
+	/*
+	 * Close the session after this hook: `condition` is the RFC 6120
+	 * stream error sent to the rabbit (e.g. "policy-violation"), reason
+	 * goes to the log. Return NAB_CLOSE after calling it.
+	 */
+	void	(*close_with)(struct nab_ctx *, const char *condition,
+		    const char *reason);
+};
+
+#define NAB_HAS_SERVICE(h, member)					\
+	((h)->struct_size >= offsetof(struct nab_host, member) +	\
+	    sizeof((h)->member))
+
+struct nab_filter {
+	uint32_t	 magic;		/* NAB_FILTER_MAGIC */
+	uint16_t	 abi_major;	/* NAB_ABI_MAJOR */
+	uint16_t	 abi_minor;	/* NAB_ABI_MINOR */
+	uint32_t	 struct_size;	/* sizeof(struct nab_filter) */
+	const char	*name;		/* [a-z0-9-]+, unique */
+	const char	*version;
+	const char	*description;
+
+	/*
+	 * Once per (re)load with the filter's config section (may be empty).
+	 * Store the host pointer; it stays valid until fini. Return 0 and set
+	 * *state, or -1 with a message in err (shown as file:line when the
+	 * message names a key's line).
+	 */
+	int	(*init)(const struct nab_host *, const struct nab_kv *cfg,
+		    size_t ncfg, void **state, char *err, size_t errlen);
+	void	(*fini)(void *state);
+
+	/* Per session. open() returning -1 closes the session. */
+	int	(*open)(struct nab_ctx *);
+	void	(*close)(struct nab_ctx *);
+
+	/* Per unit, per direction. NULL hooks mean NAB_PASS. */
+	enum nab_verdict (*on_header)(struct nab_ctx *, enum nab_dir,
+		    struct nab_stanza *header);
+	enum nab_verdict (*on_stanza)(struct nab_ctx *, enum nab_dir,
+		    struct nab_stanza *stanza);
+	enum nab_verdict (*on_end)(struct nab_ctx *, enum nab_dir);
+	/* The stream in this direction restarted (after SASL or TLS). */
+	void	(*on_restart)(struct nab_ctx *, enum nab_dir);
+	/* Whitespace between stanzas; NAB_DROP removes it. */
+	enum nab_verdict (*on_whitespace)(struct nab_ctx *, enum nab_dir,
+		    const char *bytes, size_t len);
+};
+
+/* Declare a descriptor with the header fields filled in. */
+#define NAB_FILTER_INIT							\
+	.magic = NAB_FILTER_MAGIC,					\
+	.abi_major = NAB_ABI_MAJOR,					\
+	.abi_minor = NAB_ABI_MINOR,					\
+	.struct_size = sizeof(struct nab_filter)
+
+#endif /* NABPROXY_FILTER_H */

@@ -1,0 +1,91 @@
+/*
+ * chain internals shared by chain.c (registry, dispatch) and chain_host.c
+ * (the services table). Not included anywhere else.
+ */
+#ifndef NAB_CHAIN_INT_H
+#define NAB_CHAIN_INT_H
+
+#include <nabproxy/filter.h>
+
+#include "chain.h"
+
+struct evbuffer;
+
+extern const struct nab_filter nab_builtin_auth;
+extern const struct nab_filter nab_builtin_register;
+extern const struct nab_filter nab_builtin_bind;
+extern const struct nab_filter nab_builtin_firmware_guard;
+
+struct cs_filter {
+	const struct nab_filter	*f;
+	char			*name;
+	void			*state;
+	void			*dl;		/* dlopen handle or NULL */
+	int			 inited;
+};
+
+struct cs_profile {
+	char				*name;
+	struct cs_filter		**filters;
+	size_t				 nfilters;
+	char				**mac;	/* copied match lists */
+	size_t				 nmac;
+	char				**jid;
+	size_t				 njid;
+	char				**fw;
+	size_t				 nfw;
+};
+
+struct chainset {
+	int			 refs;
+	struct cs_filter	*filters;
+	size_t			 nfilters;
+	struct cs_profile	*profiles;
+	size_t			 nprofiles;
+	char			*default_profile;
+};
+
+struct chain_slot;
+
+struct nab_ctx {
+	struct chain		*ch;
+	struct chain_slot	*slot;
+};
+
+struct chain_slot {
+	struct cs_filter	*cf;
+	struct nab_ctx		 ctx;
+	void			*data;		/* set_data() */
+};
+
+struct nab_timer;
+struct chain_cbw;
+
+#define CHAIN_SCRATCH	16
+
+struct chain {
+	struct chainset		*cs;
+	struct session		*se;
+	char			 profile[64];
+	struct chain_slot	*slots;
+	size_t			 nslots;
+	size_t			 nopened;
+	struct stanza		*cur;		/* unit tree during a hook */
+	struct stanza		*repl;		/* replacement given */
+	int			 edited;	/* cur was edited */
+	struct stanza		*scratch[CHAIN_SCRATCH];
+	struct stanza		*tmp;		/* text() results */
+	struct evbuffer		*ser;		/* serialize() results */
+	struct nab_timer	*timers;
+	struct chain_cbw	*cbws;		/* pending login callbacks */
+};
+
+const struct nab_host	*chain_host(void);
+const struct cs_profile	*chainset_profile(const struct chainset *,
+			    const char *);
+/* Free per-hook scratch memory. */
+void			 chain_host_after_unit(struct chain *);
+/* Cancel timers and callbacks at close. */
+void			 chain_host_cleanup(struct chain *);
+
+#endif /* NAB_CHAIN_INT_H */

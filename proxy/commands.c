@@ -1,0 +1,148 @@
+/*
+ * commands: the offline subcommands that are not the daemon:
+ * --check-config, credentials (add/remove/list) and the demo launcher.
+ * Each prints to stdout/stderr and returns an exit status; none touches
+ * the network.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "chain.h"
+#include "config.h"
+#include "creds.h"
+#include "daemon.h"
+#include "main-int.h"
+
+#ifndef NAB_DEMO_SCRIPT
+#define NAB_DEMO_SCRIPT	"/usr/share/nabproxy/demo.py"
+#endif
+
+int
+cmd_check(struct config *cfg)
+{
+	struct chainset	*cs;
+	struct creds	*cr;
+	char		 err[4096];
+	int		 rc = 0;
+
+	if ((cs = daemon_chains(cfg, err, sizeof(err))) == NULL) {
+		fputs(err, stderr);
+		rc = 1;
+	} else
+		chainset_unref(cs);
+	if (access(cfg->credentials, F_OK) == 0) {
+		if ((cr = creds_open(cfg->credentials, err, sizeof(err))) == NULL) {
+			fprintf(stderr, "%s: %s\n", cfg->credentials, err);
+			rc = 1;
+		} else
+			creds_close(cr);
+	}
+	if (rc == 0)
+		printf("configuration OK\n");
+	config_free(cfg);
+	return rc;
+}
+
+/* Read a password from stdin (one line, newline stripped). */
+static int
+read_password(char *buf, size_t len)
+{
+	size_t	n;
+
+	if (isatty(STDIN_FILENO))
+		fprintf(stderr, "password: ");
+	if (fgets(buf, (int)len, stdin) == NULL)
+		return -1;
+	n = strcspn(buf, "\r\n");
+	buf[n] = '\0';
+	return n > 0 ? 0 : -1;
+}
+
+int
+cmd_credentials(int argc, char **argv)
+{
+	struct config_errors	 errs;
+	struct config		*cfg;
+	struct creds		*cr;
+	const char		*conf = NAB_DEFAULT_CONF, *op;
+	char			 err[512], pw[1024];
+	size_t			 i;
+	int			 a = 1, rc = 0;
+
+	if (argc > 2 && (strcmp(argv[1], "-c") == 0 ||
+	    strcmp(argv[1], "--config") == 0)) {
+		conf = argv[2];
+		a = 3;
+	}
+	if (a >= argc)
+		errx_usage("credentials: add JID [PASSWORD] | remove JID | list");
+	op = argv[a++];
+	config_errors_init(&errs);
+	if ((cfg = config_load(conf, chain_builtin_names(), &errs)) == NULL) {
+		for (i = 0; i < errs.ce_count; i++)
+			fprintf(stderr, "%s\n", errs.ce_msg[i]);
+		config_errors_free(&errs);
+		return 1;
+	}
+	config_errors_free(&errs);
+	if ((cr = creds_open(cfg->credentials, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "nabproxy: %s: %s\n", cfg->credentials, err);
+		config_free(cfg);
+		return 1;
+	}
+	if (strcmp(op, "list") == 0 && a == argc) {
+		for (i = 0; i < creds_count(cr); i++)
+			printf("%s\n", creds_jid(cr, i));
+	} else if (strcmp(op, "add") == 0 && (argc - a == 1 || argc - a == 2)) {
+		if (argc - a == 2)
+			snprintf(pw, sizeof(pw), "%s", argv[a + 1]);
+		else if (read_password(pw, sizeof(pw)) == -1) {
+			fprintf(stderr, "nabproxy: no password given\n");
+			rc = 1;
+		}
+		if (rc == 0 && creds_put(cr, argv[a], pw, err, sizeof(err)) == -1) {
+			fprintf(stderr, "nabproxy: %s\n", err);
+			rc = 1;
+		}
+		explicit_bzero(pw, sizeof(pw));
+	} else if (strcmp(op, "remove") == 0 && argc - a == 1) {
+		switch (creds_remove(cr, argv[a], err, sizeof(err))) {
+		case -1:
+			fprintf(stderr, "nabproxy: %s\n", err);
+			rc = 1;
+			break;
+		case 2:
+			fprintf(stderr, "nabproxy: %s: no such JID\n", argv[a]);
+			rc = 1;
+			break;
+		}
+	} else
+		errx_usage("credentials: add JID [PASSWORD] | remove JID | list");
+	creds_close(cr);
+	config_free(cfg);
+	return rc;
+}
+
+/*
+ * No upstream configured: run the self-contained demo (a local Prosody on
+ * loopback, this binary in front of it, the seed rabbit replayed).
+ */
+int
+cmd_demo(const char *self, const char *config)
+{
+	char	path[4096];
+
+	if (realpath(self, path) == NULL)
+		snprintf(path, sizeof(path), "%s", self);
+	fprintf(stderr, "nabproxy: no upstream configured: starting the "
+	    "demo (%s)\n", NAB_DEMO_SCRIPT);
+	execl("/usr/bin/python3", "python3", NAB_DEMO_SCRIPT, "--nabproxy",
+	    path, "--config", config, (char *)NULL);
+	fprintf(stderr, "nabproxy: cannot run the demo: %s\n", strerror(errno));
+	fprintf(stderr, "nabproxy: set upstream = HOST:PORT in %s or pass "
+	    "--upstream HOST:PORT\n", config);
+	return 1;
+}

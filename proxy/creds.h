@@ -1,0 +1,95 @@
+/*
+ * creds: the credential store, bare JID to password.
+ *
+ * One text file, one "bare-jid password" per line: the password is the
+ * rest of the line after the first space, taken byte for byte. Blank
+ * lines and lines whose first non-blank byte is '#' are ignored; a JID
+ * appears at most once (ASCII case ignored). The file is mode 0600,
+ * owned by the user that runs nabproxy, and replaced atomically on every
+ * change. Nothing here logs; no message ever holds a password.
+ *
+ * Not thread-safe; one store per process, used from the event loop
+ * thread. Writes block for fsync(2): they happen on registration and from
+ * the command line, rarely.
+ */
+#ifndef NAB_CREDS_H
+#define NAB_CREDS_H
+
+#include <stddef.h>
+
+#include "attrib.h"
+
+#define CREDS_JID_MAX		3071	/* bytes of a bare JID (RFC 7622) */
+#define CREDS_PASSWORD_MAX	1023	/* bytes of a password */
+#define CREDS_FILE_MAX		(64 * 1024 * 1024)
+
+struct creds;
+
+/*
+ * Opens the store at path and loads it. A missing file is an empty store;
+ * the file is created on the first creds_put(). Refused, with the path in
+ * err: a file group or others may access, one another user owns, a
+ * symbolic link, anything but a regular file, and a malformed line
+ * ("path:line: ..."). Returns the store, owned by the caller until
+ * creds_close(), or NULL with err set.
+ */
+struct creds	*creds_open(const char *path, char *err, size_t errlen)
+		    NONNULL(1, 2) WUNRES;
+
+/* Wipes every password with explicit_bzero and frees c. NULL is fine. */
+void		 creds_close(struct creds *c);
+
+/*
+ * Password of bare_jid (ASCII case ignored), or NULL if there is none or
+ * bare_jid is not a valid bare JID. The pointer is borrowed: valid until
+ * the next creds_put, creds_remove, creds_reload or creds_close.
+ */
+const char	*creds_get(const struct creds *c, const char *bare_jid)
+		    NONNULL(1, 2);
+
+/*
+ * Sets the password of jid (stored in ASCII lower case) and rewrites the
+ * file at once: temporary file (O_EXCL, 0600) in the same directory,
+ * fsync, rename over the store, fsync of the directory. jid must be a
+ * bare JID: no white space or control bytes, no '/', not starting with
+ * '#'. The password must be 1..CREDS_PASSWORD_MAX bytes without '\n'.
+ * Returns:
+ *   0	done, on disk and in memory;
+ *   1	done, but fsync of the directory failed (err says so): the new
+ *	file is in place and c holds it, but a crash may bring back the
+ *	old one;
+ *  -1	nothing changed, in memory or on disk; err says why.
+ * Borrowed pointers from creds_get() are invalid after 0 or 1.
+ */
+int		 creds_put(struct creds *c, const char *jid,
+		    const char *password, char *err, size_t errlen)
+		    NONNULL(1, 2, 3, 4) WUNRES;
+
+/*
+ * Removes jid and rewrites the file as creds_put() does. Returns 0 or 1
+ * as creds_put(), 2 if jid was not there (nothing written), or -1 with
+ * nothing changed.
+ */
+int		 creds_remove(struct creds *c, const char *jid, char *err,
+		    size_t errlen) NONNULL(1, 2, 3) WUNRES;
+
+/*
+ * Reads the file again (on SIGHUP) with the checks of creds_open().
+ * Returns 0 with the new content, or -1 with err set and the old content
+ * kept.
+ */
+int		 creds_reload(struct creds *c, char *err, size_t errlen)
+		    NONNULL(1, 2) WUNRES;
+
+/*
+ * For listing: the number of JIDs, and the i-th JID in sorted order
+ * (borrowed as for creds_get; NULL if i is out of range). There is
+ * deliberately no way to iterate over passwords.
+ */
+size_t		 creds_count(const struct creds *c) NONNULL(1);
+const char	*creds_jid(const struct creds *c, size_t i) NONNULL(1);
+
+/* The path given to creds_open(). */
+const char	*creds_path(const struct creds *c) NONNULL(1);
+
+#endif /* NAB_CREDS_H */

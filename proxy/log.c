@@ -1,0 +1,253 @@
+/*
+ * log: one process-wide sink (a file or stderr) behind a bounded buffer.
+ *
+ * The only mutable global state in the daemon lives here, because every
+ * module logs and the loop is single-threaded. Writes happen from an
+ * event callback with the fd non-blocking where the fd allows it; a
+ * regular file write can still stall on a sick disk, which the buffer cap
+ * turns into dropped lines rather than unbounded memory.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "log.h"
+
+#define LOG_BUF_MAX	(4 * 1024 * 1024)
+
+static struct {
+	int		 fd;
+	int		 verbose;
+	struct evbuffer	*buf;
+	struct event	*ev;
+	size_t		 dropped;
+	size_t		 reported;
+} lg = { 2, 0, NULL, NULL, 0, 0 };
+
+static void	log_vmsg(enum log_level, int, const char *, va_list)
+		    PRINTF(3, 0);
+static void	log_flush_cb(evutil_socket_t, short, void *);
+static void	log_put(const char *, size_t);
+
+int
+log_open(const char *path, int verbose)
+{
+	int	fd;
+
+	lg.verbose = verbose;
+	if (path == NULL || *path == '\0' || strcmp(path, "-") == 0)
+		return 0;
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+	    0640)) == -1)
+		return -1;
+	if (lg.fd > 2)
+		close(lg.fd);
+	lg.fd = fd;
+	return 0;
+}
+
+int
+log_attach(struct event_base *base)
+{
+	if ((lg.buf = evbuffer_new()) == NULL)
+		return -1;
+	if ((lg.ev = event_new(base, -1, 0, log_flush_cb, NULL)) == NULL) {
+		evbuffer_free(lg.buf);
+		lg.buf = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+void
+log_close(void)
+{
+	if (lg.buf != NULL) {
+		while (evbuffer_get_length(lg.buf) > 0 &&
+		    evbuffer_write(lg.buf, lg.fd) > 0)
+			;
+		evbuffer_free(lg.buf);
+		lg.buf = NULL;
+	}
+	if (lg.ev != NULL) {
+		event_free(lg.ev);
+		lg.ev = NULL;
+	}
+	if (lg.fd > 2)
+		close(lg.fd);
+	lg.fd = 2;
+}
+
+int
+log_verbose(void)
+{
+	return lg.verbose;
+}
+
+size_t
+log_dropped(void)
+{
+	return lg.dropped;
+}
+
+static void
+log_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	char	note[96];
+	int	n;
+
+	while (evbuffer_get_length(lg.buf) > 0) {
+		if (evbuffer_write(lg.buf, lg.fd) <= 0) {
+			if (errno == EAGAIN || errno == EINTR) {
+				event_active(lg.ev, 0, 0);
+				return;
+			}
+			/* Disk full or fd gone: count and forget. */
+			lg.dropped += evbuffer_get_length(lg.buf) > 0;
+			evbuffer_drain(lg.buf, evbuffer_get_length(lg.buf));
+		}
+	}
+	if (lg.dropped != lg.reported) {
+		n = snprintf(note, sizeof(note),
+		    "nabproxy: log: %zu lines dropped (writer behind)\n",
+		    lg.dropped - lg.reported);
+		lg.reported = lg.dropped;
+		if (write(lg.fd, note, (size_t)n) == -1)
+			lg.dropped++;
+	}
+}
+
+/* Append one complete line (or block) to the sink. */
+static void
+log_put(const char *s, size_t n)
+{
+	if (lg.buf == NULL) {
+		while (n > 0) {
+			ssize_t w = write(lg.fd, s, n);
+			if (w == -1 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				return;
+			s += w;
+			n -= (size_t)w;
+		}
+		return;
+	}
+	if (evbuffer_get_length(lg.buf) + n > LOG_BUF_MAX) {
+		lg.dropped++;
+		return;
+	}
+	if (evbuffer_add(lg.buf, s, n) == -1) {
+		lg.dropped++;
+		return;
+	}
+	event_active(lg.ev, 0, 0);
+}
+
+static void
+log_vmsg(enum log_level lvl, int with_errno, const char *fmt, va_list ap)
+{
+	static const char *const tag[] = { "error", "warning", "info", "debug" };
+	char		 line[2048], ts[32];
+	int		 saved = errno, n, m;
+	struct timespec	 now;
+	struct tm	 tm;
+
+	if (lvl == LOG_LVL_DEBUG && !lg.verbose)
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	n = snprintf(line, sizeof(line), "%s.%03ldZ nabproxy[%s]: ", ts,
+	    now.tv_nsec / 1000000, tag[lvl]);
+	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	if (m < 0)
+		m = 0;
+	n += m;
+	if ((size_t)n > sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	if (with_errno)
+		n += snprintf(line + n, sizeof(line) - (size_t)n - 1, ": %s",
+		    strerror(saved));
+	if ((size_t)n > sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	log_put(line, (size_t)n);
+	errno = saved;
+}
+
+void
+log_warn(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vmsg(LOG_LVL_WARN, 1, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vmsg(LOG_LVL_WARN, 0, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_info(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vmsg(LOG_LVL_INFO, 0, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_debug(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vmsg(LOG_LVL_DEBUG, 0, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_msg(enum log_level lvl, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vmsg(lvl, 0, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_raw(const char *buf, size_t len)
+{
+	log_put(buf, len);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vmsg(LOG_LVL_ERR, 0, fmt, ap);
+	va_end(ap);
+	log_close();
+	exit(1);
+}

@@ -1,0 +1,240 @@
+/*
+ * probe: a login probe, i.e. a complete SASL login on a separate server
+ * connection, used to prove a password before trusting it (register
+ * repair, credential learning). The probe sends the rabbit's own stream
+ * header, logs in with the best mechanism the server offers, reports
+ * success or failure once, and closes. Nothing on the server changes.
+ *
+ * A probe belongs to its session: if the session goes first, the probe is
+ * cancelled and its callback never runs.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "leg.h"
+#include "log.h"
+#include "login.h"
+#include "session-int.h"
+#include "stanza.h"
+#include "xmlstream.h"
+
+struct probe {
+	struct probe		*next;
+	struct session		*se;
+	struct leg		 leg;
+	struct xmlstream	*xs;
+	struct login		*login;
+	struct event		*timer;
+	struct event		*reaper;
+	session_login_cb	*cb;
+	void			*arg;
+	char			 mech[32];
+	int			 done;
+};
+
+static void	pr_read(struct leg *, void *);
+static void	pr_drained(struct leg *, void *);
+static void	pr_connected(struct leg *, void *);
+static void	pr_eof(struct leg *, void *);
+static void	pr_error(struct leg *, void *, const char *, int);
+static void	pr_closed(struct leg *, void *);
+static void	pr_timeout(evutil_socket_t, short, void *);
+static void	pr_reap(evutil_socket_t, short, void *);
+static void	pr_finish(struct probe *, int, const char *);
+static int	pr_unit(struct probe *, struct xs_unit *);
+
+static const struct leg_cbs pr_cbs = {
+	pr_read, pr_drained, pr_connected, pr_eof, pr_error, pr_closed
+};
+
+int
+probe_start(struct session *se, const char *localpart, const char *password,
+    session_login_cb *cb, void *arg)
+{
+	struct probe		*pr;
+	struct login_opts	 o;
+	struct xs_limits	 lim = { se->opt.max_stanza, se->opt.max_depth, 64 };
+	struct timeval		 tv = { se->opt.connect_timeout * 3, 0 };
+	char			 err[256];
+
+	if (se->r_header == NULL || (pr = calloc(1, sizeof(*pr))) == NULL)
+		return -1;
+	memset(&o, 0, sizeof(o));
+	o.max_iterations = se->opt.scram_max_iterations;
+	o.allow_plain_cleartext = se->opt.allow_plain_cleartext;
+	pr->se = se;
+	pr->cb = cb;
+	pr->arg = arg;
+	if ((pr->xs = xs_new(&lim)) == NULL ||
+	    (pr->login = login_new(localpart, se->domain, password, &o, err,
+	    sizeof(err))) == NULL ||
+	    (pr->timer = evtimer_new(se->px->base, pr_timeout, pr)) == NULL ||
+	    (pr->reaper = event_new(se->px->base, -1, 0, pr_reap, pr)) == NULL)
+		goto fail;
+	pr->next = se->probes;
+	se->probes = pr;
+	evtimer_add(pr->timer, &tv);
+	if (leg_connect(&pr->leg, se->px->base, se->px->dns,
+	    se->opt.upstream_host, se->opt.upstream_port, &pr_cbs, pr) == -1) {
+		pr_finish(pr, 0, "cannot start the probe connection");
+		return 0;
+	}
+	if (!pr->done)
+		evbuffer_add(leg_output(&pr->leg), se->r_header,
+		    se->r_header_len);
+	return 0;
+fail:
+	xs_free(pr->xs);
+	login_free(pr->login);
+	if (pr->timer)
+		event_free(pr->timer);
+	free(pr);
+	return -1;
+}
+
+/* Report once, unlink from the session, free from a deferred event. */
+static void
+pr_finish(struct probe *pr, int ok, const char *why)
+{
+	struct probe	**pp;
+
+	if (pr->done)
+		return;
+	pr->done = 1;
+	snprintf(pr->mech, sizeof(pr->mech), "%s",
+	    pr->login ? login_mech(pr->login) : "?");
+	for (pp = &pr->se->probes; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == pr) {
+			*pp = pr->next;
+			break;
+		}
+	session_log(pr->se, ok ? LOG_LVL_INFO : LOG_LVL_WARN,
+	    "login probe %s (%s)%s%s", ok ? "succeeded" : "failed", pr->mech,
+	    ok ? "" : ": ", ok ? "" : why);
+	if (pr->cb != NULL)
+		pr->cb(pr->arg, ok, pr->mech, why);
+	event_active(pr->reaper, 0, 0);
+}
+
+void
+probe_cancel_all(struct session *se)
+{
+	struct probe	*pr;
+
+	while ((pr = se->probes) != NULL) {
+		pr->cb = NULL;
+		pr_finish(pr, 0, "session closed");
+	}
+}
+
+static void
+pr_reap(evutil_socket_t fd, short what, void *arg)
+{
+	struct probe	*pr = arg;
+
+	leg_free(&pr->leg);
+	xs_free(pr->xs);
+	login_free(pr->login);
+	event_free(pr->timer);
+	event_free(pr->reaper);
+	free(pr);
+}
+
+static void
+pr_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	pr_finish(arg, 0, "login probe timed out");
+}
+
+/* 1 to go on, 0 when finished. */
+static int
+pr_unit(struct probe *pr, struct xs_unit *u)
+{
+	const struct st_node	*root;
+	int			 r;
+
+	if (u->kind == XS_WS || u->kind == XS_HEADER)
+		return 1;
+	if (u->kind == XS_END) {
+		pr_finish(pr, 0, "server closed the stream");
+		return 0;
+	}
+	root = stanza_root(u->st);
+	if (strcmp(root->name, "stream:features") == 0)
+		r = login_features(pr->login, root, leg_output(&pr->leg));
+	else if (strcmp(root->name, "stream:error") == 0) {
+		pr_finish(pr, 0, "server sent a stream error");
+		return 0;
+	} else
+		r = login_input(pr->login, root, leg_output(&pr->leg));
+	if (r == LOGIN_CONTINUE)
+		return 1;
+	pr_finish(pr, r == LOGIN_SUCCESS, login_error(pr->login));
+	return 0;
+}
+
+static void
+pr_read(struct leg *l, void *arg)
+{
+	struct probe		*pr = arg;
+	struct evbuffer		*in = leg_input(l);
+	struct evbuffer_ptr	 pos;
+	struct evbuffer_iovec	 v;
+	struct xs_unit		 u;
+	int			 r, go = 1;
+
+	while (go && !pr->done) {
+		while (go && (r = xs_next(pr->xs, &u)) == 1) {
+			go = pr_unit(pr, &u);
+			evbuffer_drain(in, u.len);
+			stanza_free(u.st);
+		}
+		if (r == -1) {
+			pr_finish(pr, 0, "server sent bad XML");
+			break;
+		}
+		if (!go || evbuffer_get_length(in) <= xs_buffered(pr->xs))
+			break;
+		if (evbuffer_ptr_set(in, &pos, xs_buffered(pr->xs),
+		    EVBUFFER_PTR_SET) == -1 ||
+		    evbuffer_peek(in, -1, &pos, &v, 1) < 1)
+			break;
+		if (xs_feed(pr->xs, v.iov_base, v.iov_len < XS_FEED_MAX ?
+		    v.iov_len : XS_FEED_MAX) == -1) {
+			pr_finish(pr, 0, "server sent bad XML");
+			break;
+		}
+	}
+}
+
+static void
+pr_drained(struct leg *l, void *arg)
+{
+}
+
+static void
+pr_connected(struct leg *l, void *arg)
+{
+}
+
+static void
+pr_eof(struct leg *l, void *arg)
+{
+	pr_finish(arg, 0, "server closed the connection");
+}
+
+static void
+pr_error(struct leg *l, void *arg, const char *why, int connecting)
+{
+	pr_finish(arg, 0, connecting ? "cannot connect to the server" :
+	    "connection error");
+}
+
+static void
+pr_closed(struct leg *l, void *arg)
+{
+}

@@ -1,0 +1,68 @@
+/*
+ * proxy: the process-wide context every session points at (no mutable
+ * globals besides the log). main.c fills the options from the validated
+ * config; sessions copy what they need at accept time, so a reload never
+ * changes a running session.
+ */
+#ifndef NAB_PROXY_H
+#define NAB_PROXY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+struct event_base;
+struct evdns_base;
+struct event;
+struct session;
+struct chainset;
+struct creds;
+struct listener;
+
+enum { LOGFMT_NONE = 0, LOGFMT_VM = 1, LOGFMT_RAW = 2, LOGFMT_BOTH = 3 };
+
+struct proxy_opts {
+	char		upstream_host[256];
+	unsigned short	upstream_port;
+	unsigned	connect_timeout;	/* seconds */
+	unsigned	idle_timeout;
+	unsigned	drain_timeout;
+	unsigned	max_connections;
+	unsigned	max_per_source;
+	size_t		max_stanza;
+	unsigned	max_depth;
+	size_t		hold_queue;		/* bytes held per session */
+	int		log_format;		/* LOGFMT_* bitmask */
+	int		log_prefix;		/* rabbit id before [vm] */
+	int		redact;			/* hide passwords in logs */
+	unsigned	scram_max_iterations;
+	int		allow_plain_cleartext;
+};
+
+TAILQ_HEAD(session_list, session);
+
+struct proxy {
+	struct event_base	*base;
+	struct evdns_base	*dns;
+	struct proxy_opts	 opt;
+	struct chainset		*chains;	/* current filter chains */
+	struct creds		*creds;		/* may be NULL */
+	/* What the credential file looked like when last read. */
+	unsigned long long	 creds_ino;
+	long long		 creds_mtime_ns;
+	long long		 creds_size;
+	struct listener		*lst;
+	struct session_list	 sessions;
+	unsigned		 nsessions;
+	uint64_t		 next_id;
+	int			 draining;
+	struct event		*drain_ev;
+	/* Counters, for the shutdown summary and benchmarks. */
+	uint64_t		 n_accepted;
+	uint64_t		 n_refused;
+};
+
+/* Called by session.c when a session is freed (drain bookkeeping). */
+void	proxy_session_gone(struct proxy *);
+
+#endif /* NAB_PROXY_H */

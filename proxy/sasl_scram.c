@@ -1,0 +1,364 @@
+/*
+ * sasl_scram: SCRAM-SHA-1 and SCRAM-SHA-256 client (RFC 5802, RFC 7677).
+ *
+ * No channel binding (gs2 header "n,,"), no authzid. The server's demands
+ * are checked before any work is done: the iteration count must lie in
+ * 1..max_iterations, the combined nonce must extend ours, and the exchange
+ * only succeeds once the server signature matched. Keys derived from the
+ * password live on the stack of one function and are wiped there.
+ */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include "sasl.h"
+#include "sasl_impl.h"
+
+#define SCRAM_SALTMAX	512	/* decoded salt bytes */
+#define SCRAM_RAWNONCE	18	/* random bytes, 24 base64 characters */
+
+/* The server-first-message, as views into the message. */
+struct scram_first {
+	const char	*sf_nonce;
+	size_t		 sf_noncelen;
+	unsigned char	 sf_salt[SCRAM_SALTMAX];
+	size_t		 sf_saltlen;
+	unsigned	 sf_iter;
+};
+
+static const EVP_MD	*scram_md(enum sasl_mech);
+static int	 scram_attr(const char *, size_t, size_t *, char,
+		    const char **, size_t *);
+static int	 scram_parse_first(struct sasl_client *, const char *, size_t,
+		    struct scram_first *);
+static int	 scram_iter(struct sasl_client *, const char *, size_t,
+		    unsigned *);
+static int	 scram_prove(struct sasl_client *, const char *, size_t,
+		    const struct scram_first *);
+static int	 scram_verify(struct sasl_client *, const unsigned char *,
+		    size_t);
+static int	 scram_server_error(struct sasl_client *, const char *,
+		    size_t);
+static void	 scram_saslname(struct sasl_buf *, const char *);
+
+/* Hash of a SCRAM mechanism; NULL for any other mechanism. */
+static const EVP_MD *
+scram_md(enum sasl_mech mech)
+{
+	if (mech == SASL_MECH_SCRAM_SHA_1)
+		return EVP_sha1();
+	if (mech == SASL_MECH_SCRAM_SHA_256)
+		return EVP_sha256();
+	return NULL;
+}
+
+/*
+ * Hi(password, salt, i) of RFC 5802 (PBKDF2-HMAC with the mechanism's
+ * hash) into outlen bytes of out. Returns 0, or -1 for a non-SCRAM mech,
+ * iterations outside 1..INT_MAX, oversized lengths or an OpenSSL error.
+ */
+int
+sasl_scram_hi(enum sasl_mech mech, const char *password, size_t pwlen,
+    const unsigned char *salt, size_t saltlen, unsigned iterations,
+    unsigned char *out, size_t outlen)
+{
+	const EVP_MD	*md;
+
+	if ((md = scram_md(mech)) == NULL || iterations < 1 ||
+	    iterations > INT_MAX || pwlen > INT_MAX || saltlen > INT_MAX ||
+	    outlen > INT_MAX || outlen == 0 || out == NULL)
+		return -1;
+	if (PKCS5_PBKDF2_HMAC(password, (int)pwlen, salt, (int)saltlen,
+	    (int)iterations, md, (int)outlen, out) != 1)
+		return -1;
+	return 0;
+}
+
+/*
+ * Build client-first-message into c->sc_out and keep its bare part in
+ * c->sc_cfirst for the AuthMessage. Returns SASL_CONTINUE or SASL_FAIL
+ * (RNG failure, ENOMEM).
+ */
+int
+sasl_scram_start(struct sasl_client *c)
+{
+	struct sasl_buf	bare = { NULL, 0, 0, 0 };
+	unsigned char	raw[SCRAM_RAWNONCE];
+
+	if (c->sc_nonce[0] == '\0') {
+		if (RAND_bytes(raw, sizeof(raw)) != 1)
+			return sasl_fail(c, "random generator failed");
+		if (sasl_b64_encode(raw, sizeof(raw), c->sc_nonce,
+		    sizeof(c->sc_nonce)) == -1)
+			return sasl_fail(c, "nonce buffer too small");
+	}
+	sasl_buf_adds(&bare, "n=");
+	scram_saslname(&bare, c->sc_authcid);
+	sasl_buf_adds(&bare, ",r=");
+	sasl_buf_adds(&bare, c->sc_nonce);
+	if (bare.sb_err) {
+		sasl_buf_free(&bare);
+		return sasl_fail(c, "out of memory");
+	}
+	sasl_buf_adds(&c->sc_out, "n,,");
+	sasl_buf_add(&c->sc_out, bare.sb_data, bare.sb_len);
+	c->sc_cfirst = bare.sb_data;	/* c owns the string from here */
+	return SASL_CONTINUE;
+}
+
+/*
+ * A SCRAM challenge: the server-first-message right after start, or the
+ * server-final-message sent as a challenge by servers that want an empty
+ * response before <success/>. Output goes to c->sc_out. Returns
+ * SASL_CONTINUE or SASL_FAIL.
+ */
+int
+sasl_scram_step(struct sasl_client *c, const unsigned char *in, size_t inlen)
+{
+	struct scram_first	 sf;
+	const char		*msg = (const char *)in;
+	int			 rv;
+
+	if (inlen == 0 || memchr(in, '\0', inlen) != NULL)
+		return sasl_fail(c, "SCRAM challenge empty or holding NUL");
+	if (c->sc_state == SASL_ST_FINAL) {
+		if (scram_verify(c, in, inlen) == SASL_FAIL)
+			return SASL_FAIL;
+		return SASL_CONTINUE;	/* empty response */
+	}
+	if (c->sc_state != SASL_ST_STARTED)
+		return sasl_fail(c, "unexpected SCRAM challenge");
+	if (scram_parse_first(c, msg, inlen, &sf) == SASL_FAIL)
+		return SASL_FAIL;
+	rv = scram_prove(c, msg, inlen, &sf);
+	explicit_bzero(&sf, sizeof(sf));
+	if (rv == SASL_FAIL)
+		return SASL_FAIL;
+	c->sc_state = SASL_ST_FINAL;
+	return SASL_CONTINUE;
+}
+
+/*
+ * Additional data of <success>: the server-final-message. Returns
+ * SASL_CONTINUE once verified (state VERIFIED) or SASL_FAIL.
+ */
+int
+sasl_scram_final(struct sasl_client *c, const unsigned char *in,
+    size_t inlen)
+{
+	if (c->sc_state != SASL_ST_FINAL && c->sc_state != SASL_ST_VERIFIED)
+		return sasl_fail(c, "SCRAM success before the client proof");
+	if (memchr(in, '\0', inlen) != NULL)
+		return sasl_fail(c, "SCRAM success data holds NUL");
+	return scram_verify(c, in, inlen);
+}
+
+/*
+ * Read the attribute "k=value" starting at *off in msg (len bytes); the
+ * value runs to the next ',' or the end. On 0, *off is past the ',' and
+ * (val, vlen) views the value. -1 if the attribute is not k.
+ */
+static int
+scram_attr(const char *msg, size_t len, size_t *off, char k,
+    const char **val, size_t *vlen)
+{
+	const char	*p, *comma;
+
+	if (*off + 2 > len || msg[*off] != k || msg[*off + 1] != '=')
+		return -1;
+	p = msg + *off + 2;
+	comma = memchr(p, ',', len - (*off + 2));
+	*val = p;
+	*vlen = comma != NULL ? (size_t)(comma - p) : len - (*off + 2);
+	*off += 2 + *vlen + (comma != NULL ? 1 : 0);
+	return 0;
+}
+
+/*
+ * Parse and check server-first-message = [m=...,] r=nonce,s=salt,i=count
+ * [,ext]. Returns SASL_CONTINUE with sf filled or SASL_FAIL.
+ */
+static int
+scram_parse_first(struct sasl_client *c, const char *msg, size_t len,
+    struct scram_first *sf)
+{
+	const char	*v;
+	size_t		 off = 0, vlen, i, cnlen = strlen(c->sc_nonce);
+
+	if (len >= 2 && msg[0] == 'e' && msg[1] == '=')
+		return scram_server_error(c, msg + 2, len - 2);
+	if (len >= 2 && msg[0] == 'm' && msg[1] == '=')
+		return sasl_fail(c, "server demands an unsupported SCRAM "
+		    "extension (m=)");
+	if (scram_attr(msg, len, &off, 'r', &sf->sf_nonce,
+	    &sf->sf_noncelen) == -1)
+		return sasl_fail(c, "malformed SCRAM server-first message: "
+		    "no nonce");
+	for (i = 0; i < sf->sf_noncelen; i++)
+		if (sf->sf_nonce[i] < 0x21 || sf->sf_nonce[i] > 0x7e)
+			return sasl_fail(c, "SCRAM server nonce holds "
+			    "unprintable bytes");
+	if (sf->sf_noncelen <= cnlen ||
+	    memcmp(sf->sf_nonce, c->sc_nonce, cnlen) != 0)
+		return sasl_fail(c, "SCRAM server nonce does not extend the "
+		    "client nonce");
+	if (scram_attr(msg, len, &off, 's', &v, &vlen) == -1)
+		return sasl_fail(c, "malformed SCRAM server-first message: "
+		    "no salt");
+	if (vlen == 0 || sasl_b64_decode(v, vlen, sf->sf_salt,
+	    sizeof(sf->sf_salt), &sf->sf_saltlen) == -1 ||
+	    sf->sf_saltlen == 0)
+		return sasl_fail(c, "SCRAM salt empty, too long or not "
+		    "base64");
+	if (scram_attr(msg, len, &off, 'i', &v, &vlen) == -1)
+		return sasl_fail(c, "malformed SCRAM server-first message: "
+		    "no iteration count");
+	return scram_iter(c, v, vlen, &sf->sf_iter);
+}
+
+/*
+ * Parse the iteration count (posit-number: no sign, no leading zero) and
+ * hold it against 1..c->sc_maxiter. SASL_CONTINUE or SASL_FAIL.
+ */
+static int
+scram_iter(struct sasl_client *c, const char *v, size_t vlen, unsigned *iter)
+{
+	unsigned long long	n = 0;
+	size_t			i;
+
+	if (vlen == 0 || v[0] == '0')
+		return sasl_fail(c, "SCRAM iteration count must be at least "
+		    "1");
+	for (i = 0; i < vlen; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return sasl_fail(c, "SCRAM iteration count is not a "
+			    "number");
+		if (n <= c->sc_maxiter)
+			n = n * 10 + (unsigned)(v[i] - '0');
+	}
+	if (n > c->sc_maxiter)
+		return sasl_fail(c, "SCRAM iteration count %.*s exceeds the "
+		    "limit %u", (int)(vlen > 20 ? 20 : vlen), v, c->sc_maxiter);
+	*iter = (unsigned)n;
+	return SASL_CONTINUE;
+}
+
+/*
+ * Derive the keys, write client-final-message to c->sc_out and remember
+ * the server signature we expect. sfm/sfmlen is the server-first-message.
+ * SASL_CONTINUE or SASL_FAIL; all derived keys are wiped either way.
+ */
+static int
+scram_prove(struct sasl_client *c, const char *sfm, size_t sfmlen,
+    const struct scram_first *sf)
+{
+	const EVP_MD	*md = scram_md(c->sc_mech);
+	unsigned char	 salted[EVP_MAX_MD_SIZE], ckey[EVP_MAX_MD_SIZE];
+	unsigned char	 skey[EVP_MAX_MD_SIZE], stored[EVP_MAX_MD_SIZE];
+	unsigned char	 csig[EVP_MAX_MD_SIZE];
+	char		 proof64[EVP_MAX_MD_SIZE * 2];
+	struct sasl_buf	 am = { NULL, 0, 0, 0 };
+	size_t		 hlen = (size_t)EVP_MD_get_size(md), i;
+	unsigned	 l1, l2, l3, l4;
+	int		 rv = SASL_FAIL;
+
+	sasl_buf_adds(&c->sc_out, "c=biws,r=");
+	sasl_buf_add(&c->sc_out, sf->sf_nonce, sf->sf_noncelen);
+	sasl_buf_adds(&am, c->sc_cfirst);
+	sasl_buf_adds(&am, ",");
+	sasl_buf_add(&am, sfm, sfmlen);
+	sasl_buf_adds(&am, ",");
+	sasl_buf_add(&am, c->sc_out.sb_data, c->sc_out.sb_len);
+	if (am.sb_err || c->sc_out.sb_err) {
+		(void)sasl_fail(c, "out of memory");
+		goto done;
+	}
+	if (sasl_scram_hi(c->sc_mech, c->sc_password, c->sc_pwlen,
+	    sf->sf_salt, sf->sf_saltlen, sf->sf_iter, salted, hlen) == -1 ||
+	    HMAC(md, salted, (int)hlen, (const unsigned char *)"Client Key",
+	    10, ckey, &l1) == NULL ||
+	    EVP_Digest(ckey, hlen, stored, &l2, md, NULL) != 1 ||
+	    HMAC(md, stored, (int)hlen, (unsigned char *)am.sb_data,
+	    am.sb_len, csig, &l3) == NULL ||
+	    HMAC(md, salted, (int)hlen, (const unsigned char *)"Server Key",
+	    10, skey, &l4) == NULL ||
+	    HMAC(md, skey, (int)hlen, (unsigned char *)am.sb_data,
+	    am.sb_len, c->sc_expect, &l1) == NULL) {
+		(void)sasl_fail(c, "SCRAM key derivation failed");
+		goto done;
+	}
+	c->sc_expectlen = hlen;
+	for (i = 0; i < hlen; i++)
+		ckey[i] ^= csig[i];
+	if (sasl_b64_encode(ckey, hlen, proof64, sizeof(proof64)) == -1) {
+		(void)sasl_fail(c, "proof buffer too small");
+		goto done;
+	}
+	sasl_buf_adds(&c->sc_out, ",p=");
+	sasl_buf_adds(&c->sc_out, proof64);
+	rv = SASL_CONTINUE;
+ done:
+	explicit_bzero(salted, sizeof(salted));
+	explicit_bzero(ckey, sizeof(ckey));
+	explicit_bzero(skey, sizeof(skey));
+	explicit_bzero(stored, sizeof(stored));
+	explicit_bzero(csig, sizeof(csig));
+	sasl_buf_free(&am);
+	return rv;
+}
+
+/*
+ * Check a server-final-message "v=signature[,ext]" or report "e=error".
+ * SASL_CONTINUE (state VERIFIED) or SASL_FAIL.
+ */
+static int
+scram_verify(struct sasl_client *c, const unsigned char *in, size_t inlen)
+{
+	unsigned char	 sig[EVP_MAX_MD_SIZE + 3];
+	const char	*msg = (const char *)in, *v;
+	size_t		 off = 0, vlen, siglen;
+
+	if (inlen >= 2 && msg[0] == 'e' && msg[1] == '=')
+		return scram_server_error(c, msg + 2, inlen - 2);
+	if (scram_attr(msg, inlen, &off, 'v', &v, &vlen) == -1)
+		return sasl_fail(c, "malformed SCRAM server-final message");
+	if (sasl_b64_decode(v, vlen, sig, sizeof(sig), &siglen) == -1 ||
+	    siglen != c->sc_expectlen || c->sc_expectlen == 0 ||
+	    CRYPTO_memcmp(sig, c->sc_expect, siglen) != 0)
+		return sasl_fail(c, "SCRAM server signature mismatch: the "
+		    "server does not know the password");
+	c->sc_state = SASL_ST_VERIFIED;
+	return SASL_CONTINUE;
+}
+
+/* Fail with the server's e= reason (escaped); returns SASL_FAIL. */
+static int
+scram_server_error(struct sasl_client *c, const char *v, size_t vlen)
+{
+	char		 why[80];
+	const char	*comma;
+
+	if ((comma = memchr(v, ',', vlen)) != NULL)
+		vlen = (size_t)(comma - v);
+	sasl_printable(why, sizeof(why), v, vlen);
+	return sasl_fail(c, "SCRAM server error: %s", why);
+}
+
+/* Append name as a SCRAM saslname: ',' becomes "=2C", '=' becomes "=3D". */
+static void
+scram_saslname(struct sasl_buf *b, const char *name)
+{
+	for (; *name != '\0'; name++) {
+		if (*name == ',')
+			sasl_buf_adds(b, "=2C");
+		else if (*name == '=')
+			sasl_buf_adds(b, "=3D");
+		else
+			sasl_buf_add(b, name, 1);
+	}
+}

@@ -1,0 +1,118 @@
+/*
+ * session internals shared by session.c (lifecycle, flow control, units)
+ * and session_io.c (output, logging, identity, hold queue, login). Not a
+ * public interface: nothing outside these two files includes it.
+ */
+#ifndef NAB_SESSION_INT_H
+#define NAB_SESSION_INT_H
+
+#include <sys/queue.h>
+#include <sys/time.h>
+
+#include "leg.h"
+#include "proxy.h"
+#include "session.h"
+#include "xmlstream.h"
+
+struct login;
+struct probe;
+
+enum se_swallow {
+	SWALLOW_NONE = 0,
+	SWALLOW_HEADER,		/* after our own SASL success */
+	SWALLOW_FEATURES
+};
+
+struct session {
+	TAILQ_ENTRY(session)	 entry;
+	struct proxy		*px;
+	uint64_t		 id;
+	struct proxy_opts	 opt;		/* copied at accept */
+	char			 peer[64];
+	char			 peer_ip[48];
+	struct leg		 r;		/* rabbit side */
+	struct leg		 s;		/* server side */
+	struct xmlstream	*xs[2];		/* indexed by enum nab_dir */
+	struct chain		*chain;
+	struct evbuffer		*held;		/* rabbit -> server, held */
+	int			 holds;
+	struct event		*timer;		/* connect, idle, linger */
+	struct event		*reaper;	/* deferred free */
+	struct event		*kick;		/* deferred re-processing */
+	struct timeval		 last_active;
+
+	char			*r_header;	/* rabbit's header bytes */
+	size_t			 r_header_len;
+	struct stanza		*features;	/* server's latest features */
+
+	/* Upstream login on our own server stream. */
+	struct login		*login;
+	session_login_cb	*login_cb;
+	void			*login_arg;
+	session_login_cb	*pending_cb;	/* while swallowing */
+	void			*pending_arg;
+	enum se_swallow		 swallow;
+	int			 authenticated;
+	int			 restart_rabbit;	/* reset R parser next */
+	struct probe		*probes;
+
+	/* Identity shown to filters. */
+	struct nab_identity	 ident;
+	char			 mac[16];
+	char			 domain[256];
+	char			 bare_jid[288];
+	char			 firmware[32];
+
+	const char		*close_cond;	/* set by a filter */
+	char			*close_reason;
+	const char		*upstream_failed;
+	char			 upstream_failed_buf[256];
+
+	unsigned		 linked:1;
+	unsigned		 failing:1;
+	unsigned		 dead:1;
+	unsigned		 r_header_seen:1;
+	unsigned		 rabbit_has_header:1;
+	unsigned		 in_process[2];
+	unsigned		 ended[2];	/* </stream:stream> seen */
+	unsigned		 eof_sent[2];	/* FIN passed on */
+};
+
+/* session.c */
+struct leg	*se_src(struct session *, enum nab_dir);
+struct leg	*se_dst(struct session *, enum nab_dir);
+void		 se_arm_timer(struct session *, unsigned);
+void		 se_propagate_eof(struct session *, enum nab_dir);
+void		 session_fail(struct session *, const char *to_rabbit,
+		    const char *to_server, const char *reason);
+
+/* session_io.c */
+void		 se_identity_init(struct session *);
+/*
+ * Move a unit's len bytes from the front of `in` on from `d` (to the other
+ * side, or to the hold queue); bytes is the same data, contiguous, for the
+ * log.
+ */
+void		 se_send_unit(struct session *, enum nab_dir d,
+		    struct evbuffer *in, const char *bytes, size_t len,
+		    enum xs_kind);
+/* Serialise and send; frees nothing. */
+void		 se_send_stanza(struct session *, enum nab_dir d,
+		    struct stanza *, int open_only);
+/* Stream error to the side opposite `as_from`; cond "" = just the end. */
+void		 se_send_error(struct session *, enum nab_dir as_from,
+		    const char *cond);
+void		 se_keep_features(struct session *, struct stanza *);
+/* 1 if the server unit was consumed by the login machinery. */
+int		 se_login_unit(struct session *, struct xs_unit *,
+		    const char *bytes);
+void		 se_check_restart(struct session *, const struct xs_unit *);
+void		 se_login_free(struct session *);
+
+/* probe.c: login probes on separate server connections. */
+int		 probe_start(struct session *, const char *localpart,
+		    const char *password, session_login_cb *, void *arg);
+/* Cancel a session's probes without calling their callbacks. */
+void		 probe_cancel_all(struct session *);
+
+#endif /* NAB_SESSION_INT_H */

@@ -1,0 +1,64 @@
+/*
+ * session: one rabbit. Owns the two legs (rabbit side, server side), the
+ * stream parser of each direction, the filter chain instance, the hold
+ * queue and the upstream login. It is the only place that moves bytes
+ * between the legs, and session_fail() is the only way a session ends.
+ *
+ * The functions below the line are the host services chain.c exposes to
+ * filters; they are safe to call from inside a filter hook.
+ */
+#ifndef NAB_SESSION_H
+#define NAB_SESSION_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include <nabproxy/filter.h>
+
+#include "attrib.h"
+
+struct proxy;
+struct session;
+struct stanza;
+
+/*
+ * Take over an accepted socket. On failure the fd is closed, -1 returned
+ * and the reason logged; the proxy is unchanged.
+ */
+int	session_new(struct proxy *, int fd, const struct sockaddr *, int len);
+/* Stop a session for shutdown: stream error to both sides, then close. */
+void	session_shutdown(struct session *, const char *condition);
+const char *session_peer(const struct session *);
+/* Stream error `condition` to every rabbit and close (drain or exit). */
+void	session_shutdown_all(struct proxy *, const char *condition);
+/* Abort and free every session now (process exit only). */
+void	session_free_all(struct proxy *);
+
+/* ---- host services for chain.c ---- */
+
+typedef void session_login_cb(void *arg, int ok, const char *mech,
+    const char *reason);
+
+const struct nab_identity *session_identity(struct session *);
+void	session_set_identity(struct session *, const char *mac,
+	    const char *domain, const char *firmware);
+/* Serialise st and send it as if `as_from` had sent it; frees st. */
+int	session_inject(struct session *, enum nab_dir as_from, struct stanza *st);
+int	session_inject_raw(struct session *, enum nab_dir as_from,
+	    const char *bytes, size_t len);
+void	session_hold(struct session *);
+void	session_release(struct session *);
+int	session_upstream_login(struct session *, const char *localpart,
+	    const char *password, session_login_cb *, void *arg);
+int	session_login_probe(struct session *, const char *localpart,
+	    const char *password, session_login_cb *, void *arg);
+int	session_upstream_authenticated(struct session *);
+/* Ask for a close after the current unit: condition goes to the rabbit. */
+void	session_close_with(struct session *, const char *condition,
+	    const char *reason);
+struct event_base *session_base(struct session *);
+struct proxy *session_proxy(struct session *);
+void	session_log(struct session *, int level, const char *fmt, ...)
+	    PRINTF(3, 4);
+
+#endif /* NAB_SESSION_H */

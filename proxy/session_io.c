@@ -1,0 +1,334 @@
+/*
+ * session_io: everything a session writes: units moved or serialised to a
+ * leg or the hold queue, stream errors, the [vm]/raw traffic log, and the
+ * upstream login that runs on the session's own server stream.
+ *
+ * Redaction is by protocol state, not by pattern over the whole log: the
+ * contents of <password> elements and of SASL <auth>/<response> payloads
+ * are replaced by "***" before a line is formatted, unless the operator
+ * turned redaction off.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "chain.h"
+#include "leg.h"
+#include "log.h"
+#include "login.h"
+#include "session-int.h"
+#include "stanza.h"
+#include "vmlog.h"
+#include "xmlstream.h"
+
+#define NS_SASL		"urn:ietf:params:xml:ns:xmpp-sasl"
+#define NS_STREAMS	"urn:ietf:params:xml:ns:xmpp-streams"
+
+static void	se_log_unit(struct session *, enum nab_dir, const char *,
+		    size_t, enum xs_kind);
+static int	se_redact(struct evbuffer *, const char *, size_t);
+static struct evbuffer *se_out(struct session *, enum nab_dir, int);
+
+void
+se_identity_init(struct session *se)
+{
+	se->ident.peer = se->peer;
+	se->ident.mac = se->mac;
+	se->ident.domain = se->domain;
+	se->ident.bare_jid = se->bare_jid;
+	se->ident.firmware = se->firmware;
+	se->ident.profile = "";
+	se->ident.session_id = se->id;
+}
+
+const struct nab_identity *
+session_identity(struct session *se)
+{
+	se->ident.profile = se->chain ? chain_profile(se->chain) : "";
+	return &se->ident;
+}
+
+void
+session_set_identity(struct session *se, const char *mac, const char *domain,
+    const char *firmware)
+{
+	if (mac != NULL)
+		snprintf(se->mac, sizeof(se->mac), "%s", mac);
+	if (domain != NULL)
+		snprintf(se->domain, sizeof(se->domain), "%s", domain);
+	if (firmware != NULL)
+		snprintf(se->firmware, sizeof(se->firmware), "%s", firmware);
+	if (se->mac[0] != '\0' && se->domain[0] != '\0')
+		snprintf(se->bare_jid, sizeof(se->bare_jid), "%s@%s", se->mac,
+		    se->domain);
+}
+
+struct event_base *
+session_base(struct session *se)
+{
+	return se->px->base;
+}
+
+struct proxy *
+session_proxy(struct session *se)
+{
+	return se->px;
+}
+
+void
+session_log(struct session *se, int level, const char *fmt, ...)
+{
+	char	buf[1024];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	log_msg((enum log_level)level, "session %llu: %s",
+	    (unsigned long long)se->id, buf);
+}
+
+/* Where bytes from `d` go: the other leg, or the hold queue. */
+static struct evbuffer *
+se_out(struct session *se, enum nab_dir d, int may_hold)
+{
+	struct leg	*dst = se_dst(se, d);
+
+	if (d == NAB_FROM_RABBIT && may_hold && se->holds > 0)
+		return se->held;
+	if (dst->bev == NULL || dst->closing)
+		return NULL;
+	return leg_output(dst);
+}
+
+void
+se_send_unit(struct session *se, enum nab_dir d, struct evbuffer *in,
+    const char *bytes, size_t len, enum xs_kind kind)
+{
+	struct evbuffer	*out = se_out(se, d, 1);
+
+	se_log_unit(se, d, bytes, len, kind);
+	if (out == NULL || evbuffer_remove_buffer(in, out, len) != (int)len) {
+		evbuffer_drain(in, len);
+		return;
+	}
+}
+
+void
+se_send_stanza(struct session *se, enum nab_dir d, struct stanza *st,
+    int open_only)
+{
+	struct evbuffer	*tmp, *out = se_out(se, d, 1);
+	size_t		 n;
+
+	if (st == NULL || stanza_root(st) == NULL)
+		return;
+	if ((tmp = evbuffer_new()) == NULL ||
+	    st_serialize(stanza_root(st), tmp, open_only) == -1) {
+		if (tmp != NULL)
+			evbuffer_free(tmp);
+		session_fail(se, "internal-server-error", "", "out of memory");
+		return;
+	}
+	n = evbuffer_get_length(tmp);
+	se_log_unit(se, d, (const char *)evbuffer_pullup(tmp, -1), n,
+	    open_only ? XS_HEADER : XS_STANZA);
+	if (out != NULL)
+		evbuffer_add_buffer(out, tmp);
+	evbuffer_free(tmp);
+}
+
+int
+session_inject(struct session *se, enum nab_dir as_from, struct stanza *st)
+{
+	struct evbuffer	*out = se_out(se, as_from, 0);
+	struct evbuffer	*tmp;
+	int		 rc = -1;
+
+	if (out != NULL && (tmp = evbuffer_new()) != NULL) {
+		if (st_serialize(stanza_root(st), tmp, 0) == 0) {
+			se_log_unit(se, as_from,
+			    (const char *)evbuffer_pullup(tmp, -1),
+			    evbuffer_get_length(tmp), XS_STANZA);
+			rc = evbuffer_add_buffer(out, tmp);
+		}
+		evbuffer_free(tmp);
+	}
+	stanza_free(st);
+	return rc;
+}
+
+int
+session_inject_raw(struct session *se, enum nab_dir as_from,
+    const char *bytes, size_t len)
+{
+	struct evbuffer	*out = se_out(se, as_from, 0);
+
+	if (out == NULL)
+		return -1;
+	se_log_unit(se, as_from, bytes, len, XS_WS);
+	return evbuffer_add(out, bytes, len);
+}
+
+void
+se_send_error(struct session *se, enum nab_dir as_from, const char *cond)
+{
+	struct evbuffer	*out = se_out(se, as_from, 0);
+	char		 buf[512];
+	int		 n = 0;
+
+	if (out == NULL)
+		return;
+	if (as_from == NAB_FROM_SERVER && !se->rabbit_has_header) {
+		n = snprintf(buf, sizeof(buf), "<?xml version='1.0'?>"
+		    "<stream:stream xmlns='jabber:client' xmlns:stream="
+		    "'http://etherx.jabber.org/streams' id='nabproxy-%llu'"
+		    "%s%s%s version='1.0'>", (unsigned long long)se->id,
+		    se->domain[0] ? " from='" : "", se->domain,
+		    se->domain[0] ? "'" : "");
+		se->rabbit_has_header = 1;
+	}
+	if (*cond != '\0')
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n,
+		    "<stream:error><%s xmlns='%s'/></stream:error>", cond,
+		    NS_STREAMS);
+	if (!se->ended[as_from])
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n,
+		    "</stream:stream>");
+	se_log_unit(se, as_from, buf, (size_t)n, XS_STANZA);
+	evbuffer_add(out, buf, (size_t)n);
+}
+
+void
+session_hold(struct session *se)
+{
+	se->holds++;
+}
+
+void
+session_release(struct session *se)
+{
+	struct evbuffer	*out;
+
+	if (se->holds == 0 || --se->holds > 0)
+		return;
+	if ((out = se_out(se, NAB_FROM_RABBIT, 0)) != NULL)
+		evbuffer_add_buffer(out, se->held);
+	else
+		evbuffer_drain(se->held, evbuffer_get_length(se->held));
+	if (se->r.pause & LEG_PAUSE_HOLD) {
+		leg_resume(&se->r, LEG_PAUSE_HOLD);
+		/* Deferred: we may be inside the chain right now. */
+		event_active(se->kick, 0, 0);
+	}
+}
+
+void
+session_close_with(struct session *se, const char *condition,
+    const char *reason)
+{
+	if (se->close_cond != NULL)
+		return;
+	se->close_cond = condition;
+	se->close_reason = strdup(reason ? reason : "closed by a filter");
+}
+
+/* Copy bytes to out with secrets replaced by "***". -1 on ENOMEM. */
+static int
+se_redact(struct evbuffer *out, const char *b, size_t n)
+{
+	static const char *const tags[] = { "password", "auth", "response",
+	    "challenge", NULL };
+	const char	*p = b, *end = b + n, *open, *gt, *close;
+	char		 ctag[32];
+	size_t		 i, tl;
+
+	while (p < end) {
+		open = NULL;
+		for (i = 0; tags[i] != NULL; i++) {
+			const char *q = memmem(p, (size_t)(end - p), "<", 1);
+			for (; q != NULL; q = memmem(q + 1,
+			    (size_t)(end - q - 1), "<", 1)) {
+				tl = strlen(tags[i]);
+				if ((size_t)(end - q) > tl + 1 &&
+				    memcmp(q + 1, tags[i], tl) == 0 &&
+				    (q[tl + 1] == '>' || q[tl + 1] == ' '))
+					break;
+			}
+			if (q != NULL && (open == NULL || q < open)) {
+				open = q;
+				snprintf(ctag, sizeof(ctag), "</%s>", tags[i]);
+			}
+		}
+		if (open == NULL ||
+		    (gt = memchr(open, '>', (size_t)(end - open))) == NULL ||
+		    gt[-1] == '/' ||
+		    (close = memmem(gt, (size_t)(end - gt), ctag,
+		    strlen(ctag))) == NULL || close == gt + 1)
+			return evbuffer_add(out, p, (size_t)(end - p));
+		if (evbuffer_add(out, p, (size_t)(gt + 1 - p)) == -1 ||
+		    evbuffer_add(out, "***", 3) == -1)
+			return -1;
+		p = close;
+	}
+	return 0;
+}
+
+/* Log what crosses the proxy in the configured formats. */
+static void
+se_log_unit(struct session *se, enum nab_dir d, const char *bytes,
+    size_t len, enum xs_kind kind)
+{
+	struct evbuffer	*out, *red = NULL;
+	char		 prefix[64];
+	int		 misread = 0;
+
+	if (se->opt.log_format == LOGFMT_NONE || len == 0)
+		return;
+	if ((out = evbuffer_new()) == NULL)
+		return;
+	if (se->opt.redact && (red = evbuffer_new()) != NULL &&
+	    se_redact(red, bytes, len) == 0) {
+		len = evbuffer_get_length(red);
+		bytes = (const char *)evbuffer_pullup(red, -1);
+	}
+	prefix[0] = '\0';
+	if (se->opt.log_prefix)
+		snprintf(prefix, sizeof(prefix), "%s ", se->mac[0] ? se->mac :
+		    se->peer);
+	if (se->opt.log_format & LOGFMT_RAW)
+		vmlog_raw(out, prefix, d == NAB_FROM_SERVER, bytes, len);
+	if (se->opt.log_format & LOGFMT_VM) {
+		if (d == NAB_FROM_RABBIT && kind != XS_WS)
+			vmlog_sending(out, prefix, bytes, len);
+		else if (d == NAB_FROM_SERVER && kind == XS_STANZA)
+			vmlog_receive(out, prefix, bytes, len, &misread);
+	}
+	if (misread)
+		evbuffer_add_printf(out, "%s[vm] !! the rabbit misreads the "
+		    "stanza above (firmware parser quirk)\n", prefix);
+	log_raw((const char *)evbuffer_pullup(out, -1),
+	    evbuffer_get_length(out));
+	evbuffer_free(out);
+	if (red != NULL)
+		evbuffer_free(red);
+}
+
+void
+se_keep_features(struct session *se, struct stanza *st)
+{
+	struct stanza	*copy;
+	struct st_node	*root;
+
+	if ((copy = stanza_new(stanza_used(st) * 2 + 4096)) == NULL ||
+	    (root = st_copy(copy, stanza_root(st))) == NULL) {
+		stanza_free(copy);
+		return;
+	}
+	stanza_set_root(copy, root);
+	stanza_free(se->features);
+	se->features = copy;
+}

@@ -1,0 +1,204 @@
+/*
+ * session_login: SASL on the rabbit's behalf on the session's own server
+ * stream, and stream restarts the server announces.
+ *
+ * While a login runs, server units go to the login state machine, not to
+ * the chain or the rabbit. On success the proxy re-sends the rabbit's own
+ * header upstream, resets the server-side parser at the byte after
+ * <success/>, and swallows the new header and features: the rabbit keeps
+ * the stream it already has.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "chain.h"
+#include "leg.h"
+#include "log.h"
+#include "login.h"
+#include "session-int.h"
+#include "stanza.h"
+#include "xmlstream.h"
+
+#define NS_SASL		"urn:ietf:params:xml:ns:xmpp-sasl"
+
+static void	se_login_done(struct session *, int, const char *);
+
+int
+session_upstream_authenticated(struct session *se)
+{
+	return se->authenticated;
+}
+
+int
+session_upstream_login(struct session *se, const char *localpart,
+    const char *password, session_login_cb *cb, void *arg)
+{
+	struct login_opts	 o;
+	struct st_node		*mechs;
+	char			 err[256];
+
+	if (se->login != NULL || se->swallow != SWALLOW_NONE ||
+	    se->authenticated || se->features == NULL || se->s.bev == NULL)
+		return -1;
+	mechs = st_child(stanza_root(se->features), "mechanisms", NS_SASL);
+	if (mechs == NULL)
+		return -1;
+	memset(&o, 0, sizeof(o));
+	o.max_iterations = se->opt.scram_max_iterations;
+	o.allow_plain_cleartext = se->opt.allow_plain_cleartext;
+	o.tls_active = 0;
+	if ((se->login = login_new(localpart, se->domain, password, &o, err,
+	    sizeof(err))) == NULL) {
+		session_log(se, LOG_LVL_WARN, "upstream login: %s", err);
+		return -1;
+	}
+	se->login_cb = cb;
+	se->login_arg = arg;
+	if (login_features(se->login, stanza_root(se->features),
+	    leg_output(&se->s)) != LOGIN_CONTINUE) {
+		/* Report asynchronously-shaped: the caller gets its callback. */
+		se_login_done(se, 0, login_error(se->login));
+		return 0;
+	}
+	session_log(se, LOG_LVL_INFO, "upstream login as %s@%s with %s",
+	    localpart, se->domain, login_mech(se->login));
+	return 0;
+}
+
+/* Finish a login attempt and tell the filter; the login object goes. */
+static void
+se_login_done(struct session *se, int ok, const char *reason)
+{
+	session_login_cb	*cb = se->login_cb;
+	void			*arg = se->login_arg;
+	char			 mech[32], why[256];
+
+	snprintf(mech, sizeof(mech), "%s",
+	    se->login ? login_mech(se->login) : "?");
+	snprintf(why, sizeof(why), "%s", reason ? reason : "");
+	login_free(se->login);
+	se->login = NULL;
+	se->login_cb = NULL;
+	se->login_arg = NULL;
+	if (ok)
+		session_log(se, LOG_LVL_INFO, "upstream login succeeded (%s)",
+		    mech);
+	else
+		session_log(se, LOG_LVL_WARN, "upstream login failed (%s): %s",
+		    mech, why);
+	if (cb != NULL)
+		cb(arg, ok, mech, why);
+}
+
+void
+se_login_free(struct session *se)
+{
+	login_free(se->login);
+	se->login = NULL;
+}
+
+/* Swallowing the restarted stream's header and features. */
+static int
+se_swallow_unit(struct session *se, struct xs_unit *u)
+{
+	if (u->kind == XS_WS)
+		return 1;
+	if (se->swallow == SWALLOW_HEADER && u->kind == XS_HEADER) {
+		se->swallow = SWALLOW_FEATURES;
+		return 1;
+	}
+	if (se->swallow == SWALLOW_FEATURES && u->kind == XS_STANZA &&
+	    strcmp(stanza_root(u->st)->name, "stream:features") == 0) {
+		se_keep_features(se, u->st);
+		se->swallow = SWALLOW_NONE;
+		se->authenticated = 1;
+		if (se->chain != NULL)
+			chain_restart(se->chain, NAB_FROM_SERVER);
+		se->login_cb = se->pending_cb;
+		se->login_arg = se->pending_arg;
+		se->pending_cb = NULL;
+		se_login_done(se, 1, NULL);
+		return 1;
+	}
+	/* Anything else: stop hiding and let the chain see it. */
+	se->swallow = SWALLOW_NONE;
+	se->login_cb = se->pending_cb;
+	se->login_arg = se->pending_arg;
+	se->pending_cb = NULL;
+	se_login_done(se, 0, "server did not restart the stream after success");
+	return 0;
+}
+
+int
+se_login_unit(struct session *se, struct xs_unit *u, const char *bytes)
+{
+	int	r;
+
+	if (se->swallow != SWALLOW_NONE)
+		return se_swallow_unit(se, u);
+	if (se->login == NULL)
+		return 0;
+	if (u->kind == XS_WS)
+		return 1;
+	if (u->kind != XS_STANZA)
+		return 0;
+	r = login_input(se->login, stanza_root(u->st), leg_output(&se->s));
+	if (r == LOGIN_CONTINUE)
+		return 1;
+	if (r == LOGIN_FAIL) {
+		se_login_done(se, 0, login_error(se->login));
+		return 1;
+	}
+	/* Success: restart our stream at the byte after </success>. */
+	if (xs_reset(se->xs[NAB_FROM_SERVER]) == -1) {
+		session_fail(se, "internal-server-error", "", "out of memory");
+		return 1;
+	}
+	evbuffer_add(leg_output(&se->s), se->r_header, se->r_header_len);
+	se->swallow = SWALLOW_HEADER;
+	se->pending_cb = se->login_cb;
+	se->pending_arg = se->login_arg;
+	login_free(se->login);
+	se->login = NULL;
+	return 1;
+}
+
+/*
+ * The rabbit ran SASL itself and the server said <success/>: both
+ * directions start new streams after this unit.
+ */
+void
+se_check_restart(struct session *se, const struct xs_unit *u)
+{
+	const struct st_node	*root;
+	const char		*ns;
+
+	if (u->kind != XS_STANZA)
+		return;
+	root = stanza_root(u->st);
+	if (strcmp(root->name, "success") != 0 ||
+	    (ns = st_xmlns(root)) == NULL || strcmp(ns, NS_SASL) != 0)
+		return;
+	if (xs_reset(se->xs[NAB_FROM_SERVER]) == -1 ||
+	    xs_reset(se->xs[NAB_FROM_RABBIT]) == -1) {
+		session_fail(se, "internal-server-error", "", "out of memory");
+		return;
+	}
+	se->authenticated = 1;
+	se->rabbit_has_header = 0;
+	se->r_header_seen = 0;
+	if (se->chain != NULL) {
+		chain_restart(se->chain, NAB_FROM_SERVER);
+		chain_restart(se->chain, NAB_FROM_RABBIT);
+	}
+}
+
+int
+session_login_probe(struct session *se, const char *localpart,
+    const char *password, session_login_cb *cb, void *arg)
+{
+	return probe_start(se, localpart, password, cb, arg);
+}

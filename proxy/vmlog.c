@@ -1,0 +1,885 @@
+/*
+ * vmlog: the "[vm]" log of what the rabbit understood.
+ *
+ * This module owns the emulation of the firmware's XML parser and every
+ * rendering of the rabbit's log: trees, "Sending :", the seed's raw blocks.
+ * fw_parse() and fw_attrs() follow xmlparser.mtl's ParseXML and
+ * BuildAttributes step by step on windows of the input, with the Metal
+ * VM's string rules (vinterp.c: nil is -1 in arithmetic, strsub clamps its
+ * length and answers nil for a negative start or length, strfind clamps a
+ * negative start), so the quirks fall out instead of being special-cased.
+ * Searches are cached so the emulation stays linear where the firmware is
+ * quadratic; depth, nodes and work are capped. Output lines follow the
+ * simulator's logger (log.c): every line it prints starts with "[vm] ".
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "vmlog.h"
+
+#define VS_NIL		SIZE_MAX	/* struct vs.off of nil */
+#define FC_BYTES	" ><='\""	/* bytes the parser searches for */
+#define NCACHE		32		/* end-tag searches kept, by name */
+#define SNIP		40		/* peer bytes quoted in a warning */
+#define STREAM_END	"</stream:stream>"
+
+/* An MTL string: a window of the input, or nil. */
+struct vs {
+	size_t	off;
+	size_t	len;
+};
+
+static const struct vs VSNIL = { VS_NIL, 0 };
+
+/* Node kinds; EV_DROP: an element the firmware dropped, a = its name. */
+enum ev_kind { EV_NONE = 0, EV_ELEM, EV_ATTR, EV_TEXT, EV_DROP };
+
+/* One node of a tree in document order; depth gives the shape. */
+struct ev {
+	enum ev_kind	kind;
+	int		depth;	/* text: its parent's depth + 1 */
+	struct vs	a;	/* name, attribute name or text */
+	struct vs	b;	/* attribute value */
+};
+
+struct evs {
+	struct ev	*v;
+	size_t		 n;
+	size_t		 cap;
+};
+
+/* Why the firmware stopped taking elements off the buffer. */
+enum fw_state {
+	FW_DONE = 0,	/* buffer drained */
+	FW_ENOMEM,
+	FW_POISON,	/* leading text: deaf for good */
+	FW_NOGT,	/* "<" without ">": waits */
+	FW_NOEND,	/* no "</name>": waits, forever for "x/" */
+	FW_DROP,	/* attributes end after a quote: element dropped */
+	FW_STALL,	/* unclosed quote: endless recursion */
+	FW_REBOOT,	/* "</stream:stream>" in the buffer */
+	FW_DEEP,	/* our limits from here on */
+	FW_NODES,
+	FW_COSTLY,
+	FW_TOOBIG
+};
+
+/* ParseXML's answer: an element, or text for reason why. */
+struct fwres {
+	int		elem;
+	enum fw_state	why;	/* FW_POISON: no '<' first */
+	struct vs	text;
+	struct vs	name;
+	struct vs	rest;	/* EndStrS */
+};
+
+/* First position >= from of a byte or of "</key>"; SIZE_MAX: none. */
+struct fcache {
+	size_t	key;
+	size_t	keylen;
+	size_t	from;
+	size_t	at;
+	int	valid;
+};
+
+struct fw {
+	const char	*buf;
+	size_t		 len;
+	struct fcache	 fc[sizeof(FC_BYTES) - 1];
+	struct fcache	 ec[NCACHE];
+	char		*pat;		/* "</name>" scratch */
+	size_t		 patcap;
+	size_t		 work;		/* bytes scanned so far */
+	size_t		 budget;
+	struct evs	 ev;
+	enum fw_state	 state;
+	struct vs	 what;		/* name or text the state is about */
+	size_t		 kept;		/* bytes left in the rabbit's buffer */
+	struct vs	 lost;		/* first bytes a "<x .../>" lost */
+	int		 trees;
+};
+
+/* Line writer: prefix and tag start every output line. */
+struct vw {
+	struct evbuffer	*eb;
+	const char	*pfx;
+	const char	*tag;
+	int		 bol;
+	int		 err;
+	size_t		 n;
+	char		 stage[4096];
+};
+
+/* Bounded string builder for warnings and reasons. */
+struct sb {
+	char	*p;
+	size_t	 sz;
+	size_t	 len;
+};
+
+static struct vs	 vs_sub(struct vs, int64_t, int64_t);
+static int		 vs_get(const struct fw *, struct vs, int64_t);
+static int		 vs_blank(const char *, struct vs);
+static void		 fw_spend(struct fw *, size_t);
+static int64_t		 vs_find(struct fw *, struct vs, int, int64_t);
+static int64_t		 fw_endtag(struct fw *, struct vs, struct vs);
+static int		 evs_push(struct evs *, enum ev_kind, int, struct vs,
+			    struct vs);
+static int		 fw_push(struct fw *, enum ev_kind, int, struct vs,
+			    struct vs);
+static int		 fw_attrs(struct fw *, struct vs, int, struct vs *);
+static struct fwres	 fw_parse(struct fw *, struct vs, int);
+static void		 fw_children(struct fw *, struct vs, int);
+static void		 fw_run(struct fw *, const char *, size_t);
+static void		 fw_msg(struct sb *, const struct fw *, enum fw_state,
+			    struct vs);
+static int		 is_name(const char *, struct vs);
+static int		 mis_node(struct sb *, const struct fw *,
+			    const struct ev *);
+static int		 mis_check(const struct fw *, char *, size_t);
+static void		 sb_cat(struct sb *, const char *);
+static void		 sb_vs(struct sb *, const char *, struct vs);
+static struct evbuffer	*vw_init(struct vw *, const char *, const char *);
+static void		 vw_add(struct vw *, const char *, size_t);
+static void		 vw_put(struct vw *, const char *, size_t);
+static void		 vw_puts(struct vw *, const char *);
+static void		 vw_cut(struct vw *, const char *, struct vs);
+static void		 vw_fill(struct vw *, int, int);
+static int		 vw_finish(struct vw *, struct evbuffer *);
+static void		 render_tree(struct vw *, const struct fw *);
+
+/* strsub s start n: nil on a nil s, a negative start or length. */
+static struct vs
+vs_sub(struct vs s, int64_t start, int64_t n)
+{
+	if (s.off == VS_NIL)
+		return VSNIL;
+	if (start + n > (int64_t)s.len)
+		n = (int64_t)s.len - start;
+	if (start < 0 || n < 0)
+		return VSNIL;
+	return (struct vs){ s.off + (size_t)start, (size_t)n };
+}
+
+/* strget s i: the byte, or -1 (nil) out of range. */
+static int
+vs_get(const struct fw *f, struct vs s, int64_t i)
+{
+	if (s.off == VS_NIL || i < 0 || i >= (int64_t)s.len)
+		return -1;
+	return (unsigned char)f->buf[s.off + (size_t)i];
+}
+
+/* 1 if the window holds only spaces, tabs, CRs and LFs (or nothing). */
+static int
+vs_blank(const char *buf, struct vs s)
+{
+	size_t	i;
+
+	for (i = 0; s.off != VS_NIL && i < s.len; i++)
+		if (buf[s.off + i] != ' ' && buf[s.off + i] != '\t' &&
+		    buf[s.off + i] != '\r' && buf[s.off + i] != '\n')
+			return 0;
+	return s.off != VS_NIL;
+}
+
+/* Count scanned bytes; over the budget, the emulation stops. */
+static void
+fw_spend(struct fw *f, size_t n)
+{
+	f->work += n;
+	if (f->work > f->budget && f->state == FW_DONE)
+		f->state = FW_COSTLY;
+}
+
+/*
+ * strfind s c from: the window offset of the first c at or after from, or
+ * -1 (nil). Answers are for the whole input and cached per byte, and the
+ * parser asks in document order, so each byte class is scanned about once.
+ */
+static int64_t
+vs_find(struct fw *f, struct vs s, int c, int64_t from)
+{
+	struct fcache	*k = &f->fc[strchr(FC_BYTES, c) - FC_BYTES];
+	const char	*p;
+	size_t		 q, at;
+
+	if (s.off == VS_NIL || from >= (int64_t)s.len)
+		return -1;
+	q = s.off + (size_t)(from < 0 ? 0 : from);
+	if (k->valid && q >= k->from && q <= k->at)	/* at may be SIZE_MAX */
+		at = k->at;
+	else {
+		p = memchr(f->buf + q, c, f->len - q);
+		at = p != NULL ? (size_t)(p - f->buf) : SIZE_MAX;
+		fw_spend(f, (p != NULL ? at + 1 : f->len) - q);
+		*k = (struct fcache){ 0, 0, q, at, 1 };
+	}
+	return at < s.off + s.len ? (int64_t)(at - s.off) : -1;
+}
+
+/*
+ * strfind x "</name>": offset in x or -1, cached per name like vs_find().
+ * The scratch pattern is sized only when it fits in x. Sets FW_ENOMEM.
+ */
+static int64_t
+fw_endtag(struct fw *f, struct vs x, struct vs name)
+{
+	struct fcache	*k;
+	const char	*p;
+	size_t		 n = name.len + 3, h = 5381, i, at;
+
+	if (n > x.len)
+		return -1;
+	for (i = 0; i < name.len; i++)
+		h = h * 33 + (unsigned char)f->buf[name.off + i];
+	fw_spend(f, name.len);
+	k = &f->ec[h % NCACHE];
+	if (k->valid && k->keylen == name.len && x.off >= k->from &&
+	    x.off <= k->at && memcmp(f->buf + k->key, f->buf + name.off,
+	    name.len) == 0)
+		at = k->at;
+	else {
+		if (n > f->patcap) {
+			free(f->pat);
+			f->patcap = 0;
+			if ((f->pat = malloc(n)) == NULL) {
+				f->state = FW_ENOMEM;
+				return -1;
+			}
+			f->patcap = n;
+		}
+		memcpy(f->pat + 2, f->buf + name.off, name.len);
+		memcpy(f->pat, "</", 2);
+		f->pat[n - 1] = '>';
+		p = memmem(f->buf + x.off, f->len - x.off, f->pat, n);
+		at = p != NULL ? (size_t)(p - f->buf) : SIZE_MAX;
+		fw_spend(f, (p != NULL ? at + n : f->len) - x.off);
+		*k = (struct fcache){ name.off, name.len, x.off, at, 1 };
+	}
+	return at != SIZE_MAX && at + n <= x.off + x.len ?
+	    (int64_t)(at - x.off) : -1;
+}
+
+/* Append a node: 0, -1 on ENOMEM, -2 at VMLOG_MAX_NODES. */
+static int
+evs_push(struct evs *e, enum ev_kind kind, int depth, struct vs a,
+    struct vs b)
+{
+	struct ev	*v;
+	size_t		 cap;
+
+	if (e->n >= VMLOG_MAX_NODES)
+		return -2;
+	if (e->n == e->cap) {
+		cap = e->cap != 0 ? e->cap * 2 : 64;
+		if ((v = reallocarray(e->v, cap, sizeof(*v))) == NULL)
+			return -1;
+		e->v = v;
+		e->cap = cap;
+	}
+	e->v[e->n++] = (struct ev){ kind, depth, a, b };
+	return 0;
+}
+
+/* evs_push() on the firmware's tree; a failure sets f->state. */
+static int
+fw_push(struct fw *f, enum ev_kind kind, int depth, struct vs a,
+    struct vs b)
+{
+	int	rc;
+
+	if ((rc = evs_push(&f->ev, kind, depth, a, b)) != 0)
+		f->state = rc == -1 ? FW_ENOMEM : FW_NODES;
+	return rc;
+}
+
+/*
+ * BuildAttributes, its recursion unrolled: push the attributes of window
+ * s at depth. Returns 1 with *rest at the '>' or "/>" ending them; 0 when
+ * the firmware answers nil (the window ran out; the caller drops what was
+ * pushed); -1 with f->state set, FW_STALL when the firmware would recurse
+ * forever on the same string (no closing quote).
+ */
+static int
+fw_attrs(struct fw *f, struct vs s, int depth, struct vs *rest)
+{
+	struct vs	tag, val;
+	int64_t		eq, pos;
+	int		c, quote;
+
+	for (; f->state == FW_DONE; s = vs_sub(s, pos + 1, (int64_t)s.len)) {
+		if (s.len == 0)
+			return 0;
+		if ((c = vs_get(f, s, 0)) == ' ') {
+			pos = 0;
+			continue;
+		}
+		if (c == '>' || (c == '/' && vs_get(f, s, 1) == '>')) {
+			*rest = s;
+			return 1;
+		}
+		eq = vs_find(f, s, '=', 0) + 2;	/* EqualTo; nil is -1 */
+		quote = vs_get(f, s, eq - 1) == '\'' ? '\'' : '"';
+		pos = vs_find(f, s, quote, eq);
+		tag = vs_sub(s, 0, eq - 2);
+		val = vs_sub(s, eq, pos - eq);
+		if (pos == -1 && f->state == FW_DONE) {
+			f->state = FW_STALL;
+			f->what = tag;
+		} else
+			fw_push(f, EV_ATTR, depth, tag, val);
+	}
+	return -1;
+}
+
+/*
+ * ParseXML on the non-empty window x, for an element at depth: pushes the
+ * element and its subtree in document order (nothing if the answer is
+ * text) and returns the answer. The caller checks f->state first: all but
+ * FW_DONE aborts the whole buffer.
+ */
+static struct fwres
+fw_parse(struct fw *f, struct vs x, int depth)
+{
+	struct fwres	 r = { 0, FW_POISON, VSNIL, VSNIL, VSNIL };
+	struct vs	 now = VSNIL, after, name;
+	int64_t		 first, space, ending, end;
+	size_t		 mark = f->ev.n;
+	int		 empty = 0, rc;
+
+	if ((first = vs_find(f, x, '<', 0)) != 0) {
+		r.text = first == -1 ? x : vs_sub(x, 0, first);
+		r.rest = first == -1 ? VSNIL : vs_sub(x, first, (int64_t)x.len);
+		return r;
+	}
+	if (depth >= VMLOG_MAX_DEPTH) {		/* checked before any scan */
+		f->state = FW_DEEP;
+		return r;
+	}
+	space = vs_find(f, x, ' ', 0);
+	if ((ending = vs_find(f, x, '>', 0)) == -1) {
+		r.why = FW_NOGT;
+		r.text = x;
+		return r;
+	}
+	if (space == -1)
+		space = ending + 1;
+	name = vs_sub(x, 1, (ending < space ? ending : space) - 1);
+	end = fw_endtag(f, x, name);
+	after = end == -1 ? x : vs_sub(x, end + (int64_t)name.len + 3,
+	    (int64_t)x.len);
+	if (f->state != FW_DONE || fw_push(f, EV_ELEM, depth, name, VSNIL))
+		return r;
+	if (ending < space) {				/* <name> */
+		if (end != -1)
+			now = vs_sub(x, ending + 1, end - ending - 1);
+	} else if ((rc = fw_attrs(f, vs_sub(x, space + 1, (end == -1 ?
+	    (int64_t)x.len : end) - space - 1), depth, &now)) == -1)
+		return r;
+	else if (rc == 1 && f->buf[now.off] == '/') {	/* <name attrs/> */
+		empty = 1;
+		r.rest = vs_sub(now, 2, (int64_t)now.len);
+		now = VSNIL;
+		if (end != -1 && f->lost.off == VS_NIL)	/* from "</name>" on */
+			f->lost = vs_sub(x, end, (int64_t)x.len);
+	} else
+		now = rc == 1 && end != -1 ? vs_sub(now, 1, (int64_t)now.len) :
+		    VSNIL;
+	if (now.off == VS_NIL && !empty) {	/* ContentText ToAnalyseAfter */
+		f->ev.n = mark;
+		r.why = after.off == x.off && after.len == x.len ? FW_NOEND :
+		    FW_DROP;
+		r.text = after;
+		r.name = name;
+		return r;
+	}
+	if (!empty) {
+		fw_children(f, now, depth);
+		r.rest = after;
+	}
+	r.elem = 1;
+	if (r.rest.len == 0)
+		r.rest = VSNIL;
+	return r;
+}
+
+/* ParseXML's loop over an element's content: children at depth + 1. */
+static void
+fw_children(struct fw *f, struct vs s, int depth)
+{
+	struct fwres	r;
+
+	while (s.len > 0 && f->state == FW_DONE) {
+		r = fw_parse(f, s, depth + 1);
+		if (f->state == FW_DONE && !r.elem)
+			fw_push(f, EV_TEXT, depth + 1, r.text, VSNIL);
+		s = r.rest;
+	}
+}
+
+/*
+ * XmppTcpRead's loop: take top-level elements off buf while ParseXMLPacket
+ * answers one. A dropped element is noted and parsing goes on, as at the
+ * rabbit's next read. On a stall or a limit the unfinished element's
+ * nodes are removed: the firmware never printed them.
+ */
+static void
+fw_run(struct fw *f, const char *buf, size_t len)
+{
+	struct vs	x = { 0, len };
+	struct fwres	r;
+	size_t		done = 0;
+
+	memset(f, 0, sizeof(*f));
+	f->buf = buf;
+	f->len = len;
+	f->budget = len * VMLOG_WORK_FACTOR + 65536;
+	f->what = f->lost = VSNIL;
+	if (len > VMLOG_MAX_INPUT)
+		f->state = FW_TOOBIG;
+	else if (memmem(buf, len, STREAM_END, strlen(STREAM_END)) != NULL)
+		f->state = FW_REBOOT;
+	while (f->state == FW_DONE && x.len > 0) {
+		r = fw_parse(f, x, 0);
+		if (f->state != FW_DONE)
+			f->ev.n = done;
+		else if (r.elem) {
+			f->trees++;
+			x = r.rest;
+		} else if (r.why == FW_DROP) {
+			if (fw_push(f, EV_DROP, 0, r.name, VSNIL) == 0)
+				x = r.text;
+		} else {
+			f->state = r.why;
+			f->what = r.why == FW_POISON ? r.text : r.name;
+			f->kept = r.text.len;
+		}
+		done = f->ev.n;
+	}
+}
+
+/* One sentence on why the firmware stopped, or dropped `what`. */
+static void
+fw_msg(struct sb *b, const struct fw *f, enum fw_state st, struct vs what)
+{
+	char	num[96];
+	size_t	i;
+	int	odd = 0;
+
+	if (st == FW_POISON) {
+		sb_cat(b, "rabbit deaf for good: its buffer starts with text ");
+		sb_vs(b, f->buf, what);
+		sb_cat(b, ", not \"<\"; it keeps that text and drops the rest");
+		return;
+	}
+	if (st == FW_NOGT || st == FW_NOEND) {
+		for (i = 0; st == FW_NOEND && i < what.len; i++)
+			odd |= f->buf[what.off + i] != '\0' &&
+			    strchr("/\t\r\n<=\"'", f->buf[what.off + i]) != NULL;
+		sb_cat(b, odd ? "firmware parser would stall: element " :
+		    st == FW_NOEND ? "firmware parser waits: no end tag for "
+		    "element " : "firmware parser waits: \"<\" without \">\"");
+		if (st == FW_NOEND)
+			sb_vs(b, f->buf, what);
+		if (odd && f->buf[what.off + what.len - 1] == '/')
+			sb_cat(b, " (\"<x/>\" without attributes)");
+		sb_cat(b, odd ? " can never end" : "");
+		snprintf(num, sizeof(num), " (%zu byte%s stay in its buffer)",
+		    f->kept, f->kept == 1 ? "" : "s");
+		sb_cat(b, num);
+		return;
+	}
+	if (st == FW_STALL || st == FW_DROP) {
+		sb_cat(b, st == FW_STALL ? "firmware parser would stall: no "
+		    "closing quote for attribute " : "firmware parser drops "
+		    "element ");
+		sb_vs(b, f->buf, what);
+		sb_cat(b, st == FW_STALL ? " (endless recursion: the rabbit "
+		    "runs out of memory and reboots)" : ": its attributes end "
+		    "right after a quote");
+		return;
+	}
+	if (st == FW_REBOOT) {
+		sb_cat(b, "\"" STREAM_END "\" in the buffer: the rabbit reboots");
+		return;
+	}
+	snprintf(num, sizeof(num), "emulation stopped: %s", st == FW_DEEP ?
+	    "elements nested too deep" : st == FW_NODES ? "too many nodes" :
+	    st == FW_COSTLY ? "the firmware parser is quadratic on this "
+	    "buffer" : "buffer too large");
+	sb_cat(b, num);
+}
+
+/* 1 if the window is an XML Name (ASCII rules, bytes >= 0x80 allowed). */
+static int
+is_name(const char *buf, struct vs v)
+{
+	static const char	 ok[] = "abcdefghijklmnopqrstuvwxyz"
+				    "ABCDEFGHIJKLMNOPQRSTUVWXYZ_:.-0123456789";
+	size_t			 i;
+	int			 c;
+
+	if (v.off == VS_NIL || v.len == 0)
+		return 0;
+	for (i = 0; i < v.len; i++) {
+		c = (unsigned char)buf[v.off + i];
+		if (c < 0x80 && (c == '\0' || strchr(ok, c) == NULL ||
+		    (i == 0 && strchr(".-0123456789", c) != NULL)))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Describe in b what in node e no conforming XML parser would produce.
+ * Returns 1 if something, else 0.
+ */
+static int
+mis_node(struct sb *b, const struct fw *f, const struct ev *e)
+{
+	const char	*gt;
+	struct vs	 v = e->kind == EV_ATTR ? e->b : e->a;
+
+	if (e->kind == EV_DROP)
+		fw_msg(b, f, FW_DROP, e->a);
+	else if ((e->kind == EV_ELEM || e->kind == EV_ATTR) &&
+	    !is_name(f->buf, e->a)) {
+		sb_cat(b, e->kind == EV_ELEM ? "element named " :
+		    "attribute named ");
+		sb_vs(b, f->buf, e->a);
+		sb_cat(b, ", not an XML name");
+		if (e->kind == EV_ELEM && e->a.len > 1 &&
+		    f->buf[e->a.off + e->a.len - 1] == '/')
+			sb_cat(b, "; write \"<x />\" for \"<x/>\"");
+	} else if (e->kind != EV_ELEM && !vs_blank(f->buf, v) &&
+	    memchr(f->buf + v.off, '<', v.len) != NULL) {
+		sb_cat(b, e->kind == EV_TEXT ? "markup read as text: " :
+		    "markup read as an attribute value: ");
+		sb_vs(b, f->buf, v);
+		if (e->kind == EV_TEXT && f->buf[v.off] == '<' &&
+		    (gt = memchr(f->buf + v.off, '>', v.len)) != NULL &&
+		    gt[-1] == '/' && memchr(f->buf + v.off, ' ',
+		    (size_t)(gt - f->buf) - v.off) == NULL)
+			sb_cat(b, "; write \"<x />\" for \"<x/>\"");
+	} else
+		return 0;
+	return 1;
+}
+
+/*
+ * Misread check of a finished emulation: 1 with why filled, or 0. In this
+ * order: where the firmware stopped; the first node no conforming parser
+ * would produce; bytes lost after a self-closing tag; an entity left
+ * encoded. For well-formed XML these cover every way the firmware's
+ * reading departs from a clean one (whitespace-only text aside).
+ */
+static int
+mis_check(const struct fw *f, char *why, size_t whysz)
+{
+	struct sb	 b = { why, whysz, 0 };
+	const struct ev	*e, *amp = NULL;
+	const char	*p = memmem(f->buf, f->len, STREAM_END, strlen(STREAM_END));
+	size_t		 i = p != NULL ? (size_t)(p - f->buf) : 0;
+
+	sb_cat(&b, "");
+	if (p != NULL && vs_blank(f->buf, (struct vs){ 0, i }) &&
+	    vs_blank(f->buf, (struct vs){ i + strlen(STREAM_END), f->len - i -
+	    strlen(STREAM_END) }))
+		return 0;	/* the stream end, understood as such */
+	if (f->state != FW_DONE) {
+		fw_msg(&b, f, f->state, f->what);
+		return 1;
+	}
+	for (e = f->ev.v; e < f->ev.v + f->ev.n; e++) {
+		if (mis_node(&b, f, e))
+			return 1;
+		if (amp == NULL && (e->kind == EV_TEXT || e->kind == EV_ATTR) &&
+		    memchr(f->buf + (e->kind == EV_ATTR ? e->b.off : e->a.off),
+		    '&', e->kind == EV_ATTR ? e->b.len : e->a.len) != NULL)
+			amp = e;
+	}
+	if (f->lost.off != VS_NIL) {
+		sb_cat(&b, "bytes lost after a self-closing tag (its first "
+		    "end tag of the same name bounds it): ");
+		sb_vs(&b, f->buf, f->lost);
+	} else if (amp != NULL) {
+		sb_cat(&b, "entity not decoded by the rabbit in ");
+		sb_vs(&b, f->buf, amp->kind == EV_ATTR ? amp->b : amp->a);
+	}
+	return f->lost.off != VS_NIL || amp != NULL;
+}
+
+/* Append s, truncating at the builder's size. */
+static void
+sb_cat(struct sb *b, const char *s)
+{
+	size_t	n = strlen(s);
+
+	if (b->sz == 0)
+		return;
+	if (n > b->sz - 1 - b->len)
+		n = b->sz - 1 - b->len;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+/* Append a window quoted and escaped (SNIP bytes at most), or NIL. */
+static void
+sb_vs(struct sb *b, const char *buf, struct vs v)
+{
+	char	t[8];
+	size_t	i;
+	int	c;
+
+	if (v.off == VS_NIL) {
+		sb_cat(b, "NIL");
+		return;
+	}
+	sb_cat(b, "\"");
+	for (i = 0; i < v.len && i < SNIP; i++) {
+		c = (unsigned char)buf[v.off + i];
+		if (c == '\n' || c == '\t' || c == '\r')
+			snprintf(t, sizeof(t), "\\%c", c == '\n' ? 'n' :
+			    c == '\t' ? 't' : 'r');
+		else if (c == '"' || c == '\\')
+			snprintf(t, sizeof(t), "\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			snprintf(t, sizeof(t), "\\x%02x", c);
+		else
+			snprintf(t, sizeof(t), "%c", c);
+		sb_cat(b, t);
+	}
+	sb_cat(b, i < v.len ? "...\"" : "\"");
+}
+
+/* Start a rendering into a new buffer. Returns it, or NULL on ENOMEM. */
+static struct evbuffer *
+vw_init(struct vw *w, const char *prefix, const char *tag)
+{
+	w->pfx = prefix != NULL ? prefix : "";
+	w->tag = tag;
+	w->bol = 1;
+	w->err = 0;
+	w->n = 0;
+	return w->eb = evbuffer_new();
+}
+
+/* Append bytes as they are, staged to keep evbuffer calls few. */
+static void
+vw_add(struct vw *w, const char *s, size_t k)
+{
+	if (k > sizeof(w->stage) - w->n) {
+		if (evbuffer_add(w->eb, w->stage, w->n) == -1)
+			w->err = 1;
+		w->n = 0;
+	}
+	if (k > sizeof(w->stage)) {
+		if (evbuffer_add(w->eb, s, k) == -1)
+			w->err = 1;
+		return;
+	}
+	memcpy(w->stage + w->n, s, k);
+	w->n += k;
+}
+
+/* Append bytes; each line they start gets the prefix and tag first. */
+static void
+vw_put(struct vw *w, const char *s, size_t n)
+{
+	const char	*nl;
+	size_t		 k;
+
+	for (; n > 0; s += k, n -= k) {
+		if (w->bol) {
+			vw_add(w, w->pfx, strlen(w->pfx));
+			vw_add(w, w->tag, strlen(w->tag));
+		}
+		nl = memchr(s, '\n', n);
+		k = nl != NULL ? (size_t)(nl - s) + 1 : n;
+		vw_add(w, s, k);
+		w->bol = nl != NULL;
+	}
+}
+
+static void
+vw_puts(struct vw *w, const char *s)
+{
+	vw_put(w, s, strlen(s));
+}
+
+/* Print a firmware string: up to its first NUL ("%s"), NIL when nil. */
+static void
+vw_cut(struct vw *w, const char *buf, struct vs v)
+{
+	const char	*z;
+
+	if (v.off == VS_NIL) {
+		vw_puts(w, "NIL");
+		return;
+	}
+	z = v.len > 0 ? memchr(buf + v.off, '\0', v.len) : NULL;
+	vw_put(w, buf + v.off, z != NULL ? (size_t)(z - buf) - v.off : v.len);
+}
+
+/* n copies of c (the firmware's dots and spaces). */
+static void
+vw_fill(struct vw *w, int c, int n)
+{
+	char	chunk[32];
+
+	memset(chunk, c, sizeof(chunk));
+	for (; n > 0; n -= (int)sizeof(chunk))
+		vw_put(w, chunk, n < (int)sizeof(chunk) ? (size_t)n :
+		    sizeof(chunk));
+}
+
+/* Move a finished rendering to out: 0, or -1 with nothing moved. */
+static int
+vw_finish(struct vw *w, struct evbuffer *out)
+{
+	int	rc;
+
+	if (evbuffer_add(w->eb, w->stage, w->n) == -1)
+		w->err = 1;
+	rc = !w->err && evbuffer_add_buffer(out, w->eb) == 0 ? 0 : -1;
+	evbuffer_free(w->eb);
+	return rc;
+}
+
+/* XmppGateRead + XMLPrintContent for every tree, then the final state. */
+static void
+render_tree(struct vw *w, const struct fw *f)
+{
+	struct sb	 b;
+	char		 msg[VMLOG_WHY_SIZE];
+	const struct ev	*e;
+	const char	*z;
+	struct vs	 t;
+
+	for (e = f->ev.v; e < f->ev.v + f->ev.n; e++) {
+		t = e->a;
+		if (e->kind == EV_TEXT && t.off != VS_NIL &&
+		    (z = memchr(f->buf + t.off, '\0', t.len)) != NULL)
+			t.len = (size_t)(z - f->buf) - t.off;
+		if (e->kind == EV_TEXT && vs_blank(f->buf, t))
+			continue;
+		vw_puts(w, e->kind == EV_ELEM && e->depth == 0 ?
+		    "Receive : \n" : "");
+		vw_puts(w, e->kind == EV_ELEM ? "    |" : e->kind == EV_ATTR ?
+		    "    | " : e->kind == EV_TEXT ? "    !" : "!! ");
+		vw_fill(w, e->kind == EV_ATTR ? ' ' : '.', 2 * e->depth);
+		if (e->kind == EV_DROP) {
+			b = (struct sb){ msg, sizeof(msg), 0 };
+			fw_msg(&b, f, FW_DROP, t);
+			vw_puts(w, msg);
+		} else
+			vw_cut(w, f->buf, t);
+		if (e->kind == EV_ATTR) {
+			vw_puts(w, " => ");
+			vw_cut(w, f->buf, e->b);
+		}
+		vw_puts(w, "\n");
+	}
+	if (f->state == FW_REBOOT)
+		vw_puts(w, "gate stream closed, rebooting\n");
+	else if (f->state != FW_DONE) {
+		b = (struct sb){ msg, sizeof(msg), 0 };
+		fw_msg(&b, f, f->state, f->what);
+		vw_puts(w, "!! ");
+		vw_puts(w, msg);
+		vw_puts(w, "\n");
+	}
+}
+
+/* See vmlog.h. */
+int
+vmlog_receive(struct evbuffer *out, const char *prefix, const char *buf,
+    size_t len, int *misread)
+{
+	struct fw	f;
+	struct vw	w;
+	int		mis = 0, rc = -1;
+
+	if (misread != NULL)
+		*misread = 0;
+	fw_run(&f, len > 0 ? buf : "", len);
+	if (misread != NULL && f.state != FW_ENOMEM)
+		mis = mis_check(&f, NULL, 0);
+	if (f.state != FW_ENOMEM && vw_init(&w, prefix, "[vm] ") != NULL) {
+		render_tree(&w, &f);
+		if (vw_finish(&w, out) == 0) {
+			rc = f.trees;
+			if (misread != NULL)
+				*misread = mis;
+		}
+	}
+	free(f.ev.v);
+	free(f.pat);
+	return rc;
+}
+
+/* See vmlog.h. */
+int
+vmlog_misread(const char *buf, size_t len, char *why, size_t whysz)
+{
+	struct fw	f;
+	int		rc = -1;
+
+	fw_run(&f, len > 0 ? buf : "", len);
+	if (f.state != FW_ENOMEM)
+		rc = mis_check(&f, why, whysz);
+	free(f.ev.v);
+	free(f.pat);
+	return rc;
+}
+
+/* See vmlog.h. */
+int
+vmlog_sending(struct evbuffer *out, const char *prefix, const char *buf,
+    size_t len)
+{
+	struct vw	 w;
+	const char	*z;
+
+	if (vw_init(&w, prefix, "[vm] ") == NULL)
+		return -1;
+	vw_puts(&w, "Sending : ");
+	z = len > 0 ? memchr(buf, '\0', len) : NULL;
+	vw_put(&w, buf, z != NULL ? (size_t)(z - buf) : len);
+	vw_puts(&w, z != NULL ? "\n" : "(end)\n");
+	return vw_finish(&w, out);
+}
+
+/* See vmlog.h. */
+int
+vmlog_raw(struct evbuffer *out, const char *prefix, int from_server,
+    const char *buf, size_t len)
+{
+	struct vw	w;
+
+	if (vw_init(&w, prefix, "") == NULL)
+		return -1;
+	vw_puts(&w, from_server ? "RECEIVE:\n\n" : "SEND:\n\n");
+	vw_put(&w, buf, len);
+	vw_puts(&w, "\n\n");
+	return vw_finish(&w, out);
+}
+
+/* See vmlog.h. */
+int
+vmlog_header_end(const char *buf, size_t len, size_t *end)
+{
+	const char	*p, *q;
+
+	if (len == 0 || (p = memmem(buf, len, "<stream:stream", 14)) == NULL ||
+	    (q = memchr(p, '>', len - (size_t)(p - buf))) == NULL)
+		return 0;
+	*end = (size_t)(q - buf) + 1;
+	return 1;
+}

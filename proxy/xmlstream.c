@@ -1,0 +1,469 @@
+/*
+ * xmlstream: expat in non-namespace mode, suspended after every unit.
+ *
+ * Offsets are absolute positions in the direction's byte stream. `mark` is
+ * where the next unit starts; units are queued (at most three at a time:
+ * whitespace, then a stanza or end) and popped by xs_next(). Expat copies
+ * what it is fed (XML_CONTEXT_BYTES), so resuming a suspended parse needs
+ * no caller buffer; a reset simply refeeds from the unit boundary.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <expat.h>
+
+#include "stanza.h"
+#include "xmlstream.h"
+
+#define XS_QUEUE	4
+/* Tree arena cap as a multiple of max_stanza: node overhead on tiny tags. */
+#define XS_ARENA_MULT	16
+
+struct xmlstream {
+	XML_Parser	 p;
+	struct xs_limits lim;
+	size_t		 pbase;		/* stream offset of expat's byte 0 */
+	size_t		 fed;		/* stream offset after the last feed */
+	size_t		 mark;		/* end of the last queued unit */
+	size_t		 popped;	/* end of the last popped unit */
+	size_t		 ws_end;	/* end of depth-1 character data */
+	unsigned	 depth;		/* 0 before header, 1 in stream */
+	int		 suspended;
+	int		 has_decl;
+	struct stanza	*cur;		/* stanza being built */
+	struct st_node	*node;		/* its current element */
+	struct xs_unit	 q[XS_QUEUE];
+	unsigned	 qhead, qlen;
+	enum xs_error	 err;
+	const char	*why;
+};
+
+static int	parser_create(struct xmlstream *);
+static void	fail(struct xmlstream *, enum xs_error, const char *);
+static size_t	ev_start(struct xmlstream *);
+static size_t	ev_end(struct xmlstream *);
+static int	queue(struct xmlstream *, enum xs_kind, size_t, struct stanza *);
+static int	queue_gap(struct xmlstream *, size_t);
+static struct st_node *make_elem(struct xmlstream *, struct stanza *,
+		    const XML_Char *, const XML_Char **);
+static void	on_start(void *, const XML_Char *, const XML_Char **);
+static void	on_end(void *, const XML_Char *);
+static void	on_chars(void *, const XML_Char *, int);
+static void	on_decl(void *, const XML_Char *, const XML_Char *, int);
+static void	on_comment(void *, const XML_Char *);
+static void	on_pi(void *, const XML_Char *, const XML_Char *);
+static void	on_doctype(void *, const XML_Char *, const XML_Char *,
+		    const XML_Char *, int);
+static void	on_entity(void *, const XML_Char *, int, const XML_Char *,
+		    int, const XML_Char *, const XML_Char *, const XML_Char *,
+		    const XML_Char *);
+static int	parse_status(struct xmlstream *, enum XML_Status);
+
+struct xmlstream *
+xs_new(const struct xs_limits *lim)
+{
+	struct xmlstream	*xs;
+
+	if ((xs = calloc(1, sizeof(*xs))) == NULL)
+		return NULL;
+	xs->lim = *lim;
+	if (parser_create(xs) == -1) {
+		free(xs);
+		return NULL;
+	}
+	return xs;
+}
+
+void
+xs_free(struct xmlstream *xs)
+{
+	if (xs == NULL)
+		return;
+	while (xs->qlen > 0) {
+		stanza_free(xs->q[xs->qhead].st);
+		xs->qhead = (xs->qhead + 1) % XS_QUEUE;
+		xs->qlen--;
+	}
+	stanza_free(xs->cur);
+	if (xs->p != NULL)
+		XML_ParserFree(xs->p);
+	free(xs);
+}
+
+/* Fresh expat parser at offset `popped`; -1 on ENOMEM. */
+static int
+parser_create(struct xmlstream *xs)
+{
+	XML_Parser	p;
+
+	if ((p = XML_ParserCreate(NULL)) == NULL)
+		return -1;
+#ifdef HAVE_XML_SETREPARSEDEFERRALENABLED
+	/* Bookworm's backport would otherwise stall tags split across reads. */
+	XML_SetReparseDeferralEnabled(p, XML_FALSE);
+#endif
+	XML_SetUserData(p, xs);
+	XML_SetElementHandler(p, on_start, on_end);
+	XML_SetCharacterDataHandler(p, on_chars);
+	XML_SetXmlDeclHandler(p, on_decl);
+	XML_SetCommentHandler(p, on_comment);
+	XML_SetProcessingInstructionHandler(p, on_pi);
+	XML_SetStartDoctypeDeclHandler(p, on_doctype);
+	XML_SetEntityDeclHandler(p, on_entity);
+	XML_SetParamEntityParsing(p, XML_PARAM_ENTITY_PARSING_NEVER);
+	xs->p = p;
+	xs->pbase = xs->fed = xs->mark = xs->ws_end = xs->popped;
+	xs->depth = 0;
+	xs->suspended = 0;
+	xs->has_decl = 0;
+	return 0;
+}
+
+int
+xs_reset(struct xmlstream *xs)
+{
+	if (xs->err != XS_ERR_NONE)
+		return -1;
+	while (xs->qlen > 0) {
+		stanza_free(xs->q[xs->qhead].st);
+		xs->qhead = (xs->qhead + 1) % XS_QUEUE;
+		xs->qlen--;
+	}
+	stanza_free(xs->cur);
+	xs->cur = NULL;
+	xs->node = NULL;
+	XML_ParserFree(xs->p);
+	xs->p = NULL;
+	if (parser_create(xs) == -1) {
+		fail(xs, XS_ERR_NOMEM, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+fail(struct xmlstream *xs, enum xs_error e, const char *why)
+{
+	if (xs->err == XS_ERR_NONE) {
+		xs->err = e;
+		xs->why = why;
+	}
+	if (xs->p != NULL)
+		XML_StopParser(xs->p, XML_FALSE);
+}
+
+/* Stream offset where the current expat event starts / ends. */
+static size_t
+ev_start(struct xmlstream *xs)
+{
+	return xs->pbase + (size_t)XML_GetCurrentByteIndex(xs->p);
+}
+
+static size_t
+ev_end(struct xmlstream *xs)
+{
+	return ev_start(xs) + (size_t)XML_GetCurrentByteCount(xs->p);
+}
+
+/* Queue a unit ending at `end`; takes st. -1 (and error set) on a cap. */
+static int
+queue(struct xmlstream *xs, enum xs_kind kind, size_t end, struct stanza *st)
+{
+	struct xs_unit	*u;
+
+	if (end - xs->mark > xs->lim.max_stanza) {
+		stanza_free(st);
+		fail(xs, XS_ERR_POLICY, "stanza exceeds the size limit");
+		return -1;
+	}
+	if (xs->qlen == XS_QUEUE) {
+		stanza_free(st);
+		fail(xs, XS_ERR_NOMEM, "unit queue overflow");
+		return -1;
+	}
+	u = &xs->q[(xs->qhead + xs->qlen++) % XS_QUEUE];
+	memset(u, 0, sizeof(*u));
+	u->kind = kind;
+	u->len = end - xs->mark;
+	u->st = st;
+	u->has_decl = kind == XS_HEADER ? xs->has_decl : 0;
+	xs->mark = end;
+	return 0;
+}
+
+/* Queue the character data between mark and `upto` as one XS_WS unit. */
+static int
+queue_gap(struct xmlstream *xs, size_t upto)
+{
+	if (upto <= xs->mark)
+		return 0;
+	return queue(xs, XS_WS, upto, NULL);
+}
+
+static struct st_node *
+make_elem(struct xmlstream *xs, struct stanza *st, const XML_Char *name,
+    const XML_Char **atts)
+{
+	struct st_node	*n;
+	unsigned	 i;
+
+	if ((n = st_elem_new(st, name)) == NULL)
+		return NULL;
+	for (i = 0; atts[i] != NULL; i += 2) {
+		if (i / 2 >= xs->lim.max_attrs) {
+			fail(xs, XS_ERR_POLICY, "too many attributes");
+			return NULL;
+		}
+		if (st_attr_set(st, n, atts[i], atts[i + 1]) == -1)
+			return NULL;
+	}
+	return n;
+}
+
+static void
+on_start(void *arg, const XML_Char *name, const XML_Char **atts)
+{
+	struct xmlstream	*xs = arg;
+	struct stanza		*st;
+	struct st_node		*n;
+	const char		*local;
+
+	if (xs->err != XS_ERR_NONE)
+		return;
+	if (xs->depth == 0) {
+		local = strchr(name, ':');
+		local = local != NULL ? local + 1 : name;
+		if (strcmp(local, "stream") != 0) {
+			fail(xs, XS_ERR_NOT_WELL_FORMED,
+			    "stream does not begin with <stream:stream>");
+			return;
+		}
+		if ((st = stanza_new(xs->lim.max_stanza * XS_ARENA_MULT)) == NULL ||
+		    (n = make_elem(xs, st, name, atts)) == NULL) {
+			stanza_free(st);
+			fail(xs, XS_ERR_POLICY, "stream header too large");
+			return;
+		}
+		stanza_set_root(st, n);
+		xs->depth = 1;
+		if (queue(xs, XS_HEADER, ev_end(xs), st) == 0)
+			XML_StopParser(xs->p, XML_TRUE);
+		xs->ws_end = xs->mark;
+		return;
+	}
+	if (xs->depth - 1 >= xs->lim.max_depth) {
+		fail(xs, XS_ERR_POLICY, "stanza nesting exceeds the depth limit");
+		return;
+	}
+	if (xs->depth == 1) {
+		if (queue_gap(xs, ev_start(xs)) == -1)
+			return;
+		if ((xs->cur = stanza_new(xs->lim.max_stanza * XS_ARENA_MULT)) == NULL) {
+			fail(xs, XS_ERR_NOMEM, "out of memory");
+			return;
+		}
+	}
+	if ((n = make_elem(xs, xs->cur, name, atts)) == NULL) {
+		fail(xs, XS_ERR_POLICY, "stanza exceeds the memory limit");
+		return;
+	}
+	if (xs->depth == 1)
+		stanza_set_root(xs->cur, n);
+	else
+		st_append(xs->node, n);
+	xs->node = n;
+	xs->depth++;
+}
+
+static void
+on_end(void *arg, const XML_Char *name)
+{
+	struct xmlstream	*xs = arg;
+	struct stanza		*st;
+
+	if (xs->err != XS_ERR_NONE || xs->depth == 0)
+		return;
+	xs->depth--;
+	if (xs->depth == 0) {
+		if (queue_gap(xs, ev_start(xs)) == 0 &&
+		    queue(xs, XS_END, ev_end(xs), NULL) == 0)
+			XML_StopParser(xs->p, XML_TRUE);
+		return;
+	}
+	if (xs->depth > 1) {
+		xs->node = xs->node->parent;
+		return;
+	}
+	st = xs->cur;
+	xs->cur = NULL;
+	xs->node = NULL;
+	if (queue(xs, XS_STANZA, ev_end(xs), st) == 0)
+		XML_StopParser(xs->p, XML_TRUE);
+	xs->ws_end = xs->mark;
+}
+
+static void
+on_chars(void *arg, const XML_Char *s, int len)
+{
+	struct xmlstream	*xs = arg;
+	int			 i;
+
+	if (xs->err != XS_ERR_NONE)
+		return;
+	if (xs->depth == 1) {
+		for (i = 0; i < len; i++) {
+			if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' &&
+			    s[i] != '\n') {
+				fail(xs, XS_ERR_NOT_WELL_FORMED,
+				    "text between stanzas");
+				return;
+			}
+		}
+		xs->ws_end = ev_end(xs);
+		return;
+	}
+	if (xs->depth < 2)
+		return;
+	if (st_text_append(xs->cur, xs->node, s, (size_t)len) == -1)
+		fail(xs, XS_ERR_POLICY, "stanza exceeds the memory limit");
+}
+
+static void
+on_decl(void *arg, const XML_Char *version, const XML_Char *encoding,
+    int standalone)
+{
+	struct xmlstream	*xs = arg;
+
+	xs->has_decl = 1;
+}
+
+static void
+on_comment(void *arg, const XML_Char *data)
+{
+	fail(arg, XS_ERR_RESTRICTED, "XML comment");
+}
+
+static void
+on_pi(void *arg, const XML_Char *target, const XML_Char *data)
+{
+	fail(arg, XS_ERR_RESTRICTED, "processing instruction");
+}
+
+static void
+on_doctype(void *arg, const XML_Char *name, const XML_Char *sysid,
+    const XML_Char *pubid, int has_internal_subset)
+{
+	fail(arg, XS_ERR_RESTRICTED, "DOCTYPE");
+}
+
+static void
+on_entity(void *arg, const XML_Char *name, int is_param,
+    const XML_Char *value, int value_len, const XML_Char *base,
+    const XML_Char *sysid, const XML_Char *pubid, const XML_Char *notation)
+{
+	fail(arg, XS_ERR_RESTRICTED, "entity declaration");
+}
+
+/* Map an expat status after parse/resume to our state. */
+static int
+parse_status(struct xmlstream *xs, enum XML_Status rc)
+{
+	enum XML_Error	e;
+
+	if (xs->err != XS_ERR_NONE)
+		return -1;
+	if (rc == XML_STATUS_SUSPENDED) {
+		xs->suspended = 1;
+		return 0;
+	}
+	xs->suspended = 0;
+	if (rc == XML_STATUS_ERROR) {
+		e = XML_GetErrorCode(xs->p);
+		if (e == XML_ERROR_UNDEFINED_ENTITY ||
+		    e == XML_ERROR_EXTERNAL_ENTITY_HANDLING ||
+		    e == XML_ERROR_MISPLACED_XML_PI)
+			fail(xs, XS_ERR_RESTRICTED, XML_ErrorString(e));
+		else if (e == XML_ERROR_NO_MEMORY)
+			fail(xs, XS_ERR_NOMEM, "out of memory");
+		else
+			fail(xs, XS_ERR_NOT_WELL_FORMED, XML_ErrorString(e));
+		return -1;
+	}
+	/* All input parsed: flush keep-alive whitespace now, not later. */
+	if (xs->depth == 1 && xs->cur == NULL && queue_gap(xs, xs->ws_end) == -1)
+		return -1;
+	if (xs->fed - xs->mark > xs->lim.max_stanza) {
+		fail(xs, XS_ERR_POLICY, "stanza exceeds the size limit");
+		return -1;
+	}
+	return 0;
+}
+
+int
+xs_feed(struct xmlstream *xs, const char *p, size_t n)
+{
+	if (xs->err != XS_ERR_NONE)
+		return -1;
+	if (n > XS_FEED_MAX || xs->suspended || xs->qlen > 0) {
+		fail(xs, XS_ERR_NOMEM, "xs_feed misuse");
+		return -1;
+	}
+	if (n == 0)
+		return 0;
+	xs->fed += n;
+	return parse_status(xs, XML_Parse(xs->p, p, (int)n, XML_FALSE));
+}
+
+int
+xs_next(struct xmlstream *xs, struct xs_unit *u)
+{
+	for (;;) {
+		if (xs->err != XS_ERR_NONE)
+			return -1;
+		if (xs->qlen > 0) {
+			*u = xs->q[xs->qhead];
+			xs->qhead = (xs->qhead + 1) % XS_QUEUE;
+			xs->qlen--;
+			xs->popped += u->len;
+			return 1;
+		}
+		if (!xs->suspended)
+			return 0;
+		if (parse_status(xs, XML_ResumeParser(xs->p)) == -1)
+			return -1;
+	}
+}
+
+size_t
+xs_buffered(const struct xmlstream *xs)
+{
+	return xs->fed - xs->popped;
+}
+
+enum xs_error
+xs_error(const struct xmlstream *xs, const char **why)
+{
+	if (why != NULL)
+		*why = xs->why;
+	return xs->err;
+}
+
+const char *
+xs_error_condition(enum xs_error e)
+{
+	switch (e) {
+	case XS_ERR_NOT_WELL_FORMED:
+		return "not-well-formed";
+	case XS_ERR_RESTRICTED:
+		return "restricted-xml";
+	case XS_ERR_POLICY:
+		return "policy-violation";
+	case XS_ERR_NOMEM:
+		return "internal-server-error";
+	case XS_ERR_NONE:
+		break;
+	}
+	return "undefined-condition";
+}

@@ -1,0 +1,216 @@
+"""SASL on the rabbit's behalf against real servers (issue 4).
+
+For Prosody, ejabberd and jabberd2, each started from Debian on free
+loopback ports with a throwaway config, the seed rabbit's exact bytes are
+replayed through nabproxy (profile "simulator": auth, register, bind):
+  (a) account exists, password not yet known: 409 repaired by a login
+      probe, password learned, bind result with the rabbit's JID, session
+      result;
+  (b) account absent: register succeeds and the password is learned;
+  (c) wrong password for an existing account: 409 passes, nothing stored,
+      bind gets not-authorized;
+  (d) credentials provisioned, no register at all: bind and session work;
+  (e) after auth, messages flow both ways with another client.
+Passwords never appear in nabproxy's log (redaction on by default).
+Run: /usr/bin/python3 tests/integration/it_auth.py [prosody|ejabberd|jabberd2 ...]
+"""
+import os
+import re
+import subprocess
+import sys
+import time
+import traceback
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from nabharness import BIN, Nabproxy, golden  # noqa: E402
+from xmppclient import StreamError, XMPPClient  # noqa: E402
+from xmppservers import Ejabberd, Jabberd2, Prosody  # noqa: E402
+
+MAC, PASSWORD = 'f81edfee27c1', '83279de2ea5c'
+JID = MAC + '@almacska'
+SEED = golden('seed_rabbit.xml')
+
+
+def seed_parts():
+    """The seed rabbit's stream cut into header and its four stanzas."""
+    header_end = SEED.index(b"version='1.0'>") + len(b"version='1.0'>")
+    header, rest = SEED[:header_end + 1], SEED[header_end + 1:]
+    parts, i = [], 0
+    for end in (b'</iq>',) * 4:
+        j = rest.index(end, i) + len(end)
+        parts.append(rest[i:j])
+        i = j
+    return header, parts
+
+
+class Rabbit:
+    """The seed rabbit: its exact bytes, one stanza after each answer."""
+
+    def __init__(self, px):
+        self.c = XMPPClient('127.0.0.1', px.port, 'almacska', timeout=15, sock=None)
+
+    def open(self):
+        header, self.parts = seed_parts()
+        self.c.send(header)
+        self.c.read_header()
+        return self.c.read_element()          # features
+
+    def ask(self, raw, id_):
+        self.c.send(raw)
+        while True:
+            el = self.c.read_element()
+            if el.get('id') == id_:
+                return el
+
+    def close(self):
+        self.c.close(unbind=False)
+
+
+def creds_of(px):
+    path = os.path.join(px.dir, 'credentials')
+    if not os.path.exists(path):
+        return ''
+    st = os.stat(path)
+    assert st.st_mode & 0o777 == 0o600, oct(st.st_mode)
+    with open(path) as f:
+        return f.read()
+
+
+def check_bound(rabbit, label):
+    bind = rabbit.ask(rabbit.parts[2], '3')
+    assert bind.get('type') == 'result', '%s: bind %s' % (label, bind)
+    jid = bind.find('{urn:ietf:params:xml:ns:xmpp-bind}bind/{urn:ietf:params:xml:ns:xmpp-bind}jid')
+    assert jid is not None and jid.text.startswith(JID + '/'), '%s: jid %r' % (label, jid)
+    sess = rabbit.ask(rabbit.parts[3], '4')
+    assert sess.get('type') == 'result', '%s: session %s' % (label, sess)
+    return jid.text
+
+
+def drop_user(srv, user, password):
+    """Remove an account however it was made (ejabberd needs its password)."""
+    srv.users[user] = password
+    srv.remove_user(user)
+
+
+def no_password_in_log(px, *secrets):
+    log = px.log()
+    for s in secrets:
+        assert s.encode() not in log, 'password %r in the log' % s
+
+
+def case_a(srv):
+    """Existing account, unknown password: 409 repaired, then bound."""
+    srv.add_user(MAC, PASSWORD)
+    with Nabproxy('127.0.0.1:%d' % srv.port, profile='simulator') as px:
+        r = Rabbit(px)
+        r.open()
+        form = r.ask(r.parts[0], '1')
+        assert form.get('type') == 'result', form
+        reg = r.ask(r.parts[1], '2')
+        assert reg.get('type') == 'result', 'register not repaired: %s' % reg
+        assert JID + ' ' + PASSWORD in creds_of(px), creds_of(px)
+        full = check_bound(r, 'a')
+        px.wait_log(rb'authenticated upstream as ' + JID.encode())
+        r.close()
+        no_password_in_log(px, PASSWORD)
+    drop_user(srv, MAC, PASSWORD)
+    return full
+
+
+def case_b(srv):
+    """No account: the server registers it and nabproxy learns the password."""
+    with Nabproxy('127.0.0.1:%d' % srv.port, profile='simulator') as px:
+        r = Rabbit(px)
+        r.open()
+        r.ask(r.parts[0], '1')
+        reg = r.ask(r.parts[1], '2')
+        assert reg.get('type') == 'result', reg
+        assert JID + ' ' + PASSWORD in creds_of(px), creds_of(px)
+        check_bound(r, 'b')
+        r.close()
+        no_password_in_log(px, PASSWORD)
+    drop_user(srv, MAC, PASSWORD)
+
+
+def case_c(srv):
+    """Existing account, the rabbit submits a wrong password."""
+    srv.add_user(MAC, 'someotherpassword')
+    with Nabproxy('127.0.0.1:%d' % srv.port, profile='simulator') as px:
+        r = Rabbit(px)
+        r.open()
+        r.ask(r.parts[0], '1')
+        reg = r.ask(r.parts[1], '2')
+        assert reg.get('type') == 'error', reg
+        assert reg.find('.//{urn:ietf:params:xml:ns:xmpp-stanzas}conflict') is not None, reg
+        assert creds_of(px) == '', 'stored a failed password: %r' % creds_of(px)
+        try:
+            bind = r.ask(r.parts[2], '3')
+            assert bind.get('type') == 'error', bind
+            assert bind.find('.//{urn:ietf:params:xml:ns:xmpp-stanzas}not-authorized') \
+                is not None, bind
+        except StreamError as e:      # ejabberd closes the stream instead
+            assert e.element.find('{urn:ietf:params:xml:ns:xmpp-streams}not-authorized') \
+                is not None, e.element
+        px.wait_log(rb'409 kept')
+        px.wait_log(rb'no credentials known for ' + JID.encode())
+        r.close()
+        no_password_in_log(px, PASSWORD, 'someotherpassword')
+    drop_user(srv, MAC, 'someotherpassword')
+
+
+def case_de(srv):
+    """Provisioned credentials, bind without register; then messages."""
+    srv.add_user(MAC, PASSWORD)
+    srv.add_user('friend', 'friendpw')
+    with Nabproxy('127.0.0.1:%d' % srv.port, profile='simulator') as px:
+        subprocess.run([BIN, 'credentials', '-c', px.conf, 'add', JID],
+                       input=(PASSWORD + '\n').encode(), check=True)
+        r = Rabbit(px)
+        r.open()
+        full = check_bound(r, 'd')
+        friend = XMPPClient('127.0.0.1', srv.port, 'almacska', timeout=15)
+        friend.login('friend', 'friendpw', resource='pc')
+        friend.send("<message to='%s' type='chat' id='m1'><body>hello rabbit</body></message>" % full)
+        got = r.c.read_element()
+        while got.tag != '{jabber:client}message':
+            got = r.c.read_element()
+        assert got.findtext('{jabber:client}body') == 'hello rabbit', got
+        r.c.send(("<message to='%s' type='chat' id='m2'><body>hello friend</body></message>"
+                  % friend.jid).encode())
+        back = friend.wait_message(timeout=15)
+        assert back.findtext('{jabber:client}body') == 'hello friend', back
+        friend.close()
+        r.close()
+        no_password_in_log(px, PASSWORD)
+    drop_user(srv, 'friend', 'friendpw')
+    drop_user(srv, MAC, PASSWORD)
+
+
+SERVERS = {
+    'prosody': lambda: Prosody(domain='almacska'),
+    'ejabberd': lambda: Ejabberd(domain='almacska'),
+    'jabberd2': lambda: Jabberd2(domain='almacska'),
+}
+
+
+def main(argv):
+    names = argv[1:] or list(SERVERS)
+    failed = 0
+    for name in names:
+        with SERVERS[name]() as srv:
+            for case in (case_a, case_b, case_c, case_de):
+                t0 = time.monotonic()
+                try:
+                    case(srv)
+                    print('PASS %s %s (%.1fs)' % (name, case.__name__, time.monotonic() - t0),
+                          flush=True)
+                except Exception:
+                    failed += 1
+                    print('FAIL %s %s' % (name, case.__name__), flush=True)
+                    traceback.print_exc()
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv))

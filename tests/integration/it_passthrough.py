@@ -1,0 +1,118 @@
+"""Passthrough: with no filter acting, nabproxy is invisible.
+
+A raw loopback server records what it receives; a client sends the seed
+rabbit's bytes through nabproxy in odd-sized writes. The server must
+receive exactly those bytes and the client exactly the server's bytes;
+half-closes propagate both ways. Also: a connect failure gives the rabbit
+a header plus <remote-connection-failed/>, and bad XML from either side
+gets its stream error.
+"""
+import socket
+import sys
+import threading
+
+from nabharness import Nabproxy, golden, odd_writes, recv_all, recv_until
+
+RABBIT = golden('seed_rabbit.xml')
+SERVER = golden('seed_server.xml')
+
+
+class RawServer(threading.Thread):
+    """Accept one connection, record everything, send `reply` oddly."""
+
+    def __init__(self, reply, after=b'<stream:stream', close_first=True):
+        super().__init__(daemon=True)
+        self.sock = socket.socket()
+        self.sock.bind(('127.0.0.1', 0))
+        self.sock.listen(1)
+        self.port = self.sock.getsockname()[1]
+        self.reply = reply
+        self.after = after
+        self.received = b''
+        self.close_first = close_first
+        self.error = None
+
+    def run(self):
+        try:
+            c, _ = self.sock.accept()
+            c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.received = recv_until(c, self.after)
+            odd_writes(c, self.reply)
+            if self.close_first:
+                c.shutdown(socket.SHUT_WR)
+            self.received += recv_all(c)
+            c.close()
+        except Exception as e:  # reported by the main thread
+            self.error = e
+        finally:
+            self.sock.close()
+
+
+def test_exact_bytes():
+    srv = RawServer(SERVER)
+    srv.start()
+    with Nabproxy('127.0.0.1:%d' % srv.port) as px:
+        c = px.connect()
+        odd_writes(c, RABBIT)
+        got = recv_all(c)
+        c.shutdown(socket.SHUT_WR)
+        srv.join(10)
+        c.close()
+        assert srv.error is None, srv.error
+        assert srv.received == RABBIT, 'server got %r' % srv.received
+        assert got == SERVER, 'client got %r' % got
+        # The [vm] log shows the bind result as the rabbit parsed it.
+        px.wait_log(rb'\[vm\]     !\.\.\.\.\.\.almacska/d4379d2a\n')
+        px.wait_log(rb'session 1: freed')
+    print('PASS exact bytes both ways, %d and %d bytes' % (len(RABBIT), len(SERVER)))
+
+
+def test_connect_failure():
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()          # nothing listens there now: connection refused
+    with Nabproxy('127.0.0.1:%d' % port) as px:
+        c = px.connect()
+        c.sendall(RABBIT.split(b'\n<iq')[0])
+        got = recv_all(c)
+        assert got.startswith(b"<?xml version='1.0'?><stream:stream "), got
+        assert b"<stream:error><remote-connection-failed xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>" in got, got
+        px.wait_log(rb'cannot connect to 127\.0\.0\.1:%d: Connection refused' % port)
+    print('PASS connect failure -> remote-connection-failed')
+
+
+def bad_input(from_rabbit, payload, condition):
+    srv = RawServer(b'' if from_rabbit else SERVER.split(b'<stream:features>')[0] + payload,
+                    close_first=False)
+    srv.start()
+    with Nabproxy('127.0.0.1:%d' % srv.port) as px:
+        c = px.connect()
+        c.sendall(RABBIT.split(b'\n<iq')[0] + (payload if from_rabbit else b''))
+        got = recv_all(c)
+        c.close()
+        srv.join(10)
+        err = b"<stream:error><%s xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>" % condition
+        if from_rabbit:
+            assert got.endswith(err), got
+            assert srv.received.endswith(b'</stream:stream>'), srv.received
+        else:
+            assert got.endswith(b'</stream:stream>') and err not in got, got
+            assert srv.received.endswith(err), srv.received
+        px.wait_log(rb'closing .*%s' % condition.replace(b'-', b'.'))
+    print('PASS %s from %s' % (condition.decode(), 'rabbit' if from_rabbit else 'server'))
+
+
+def main():
+    test_exact_bytes()
+    test_connect_failure()
+    for side in (True, False):
+        bad_input(side, b'<iq><a></b></iq>', b'not-well-formed')
+        bad_input(side, b'<!-- comment -->', b'restricted-xml')
+        bad_input(side, b'<iq>' + b'<d>' * 40 + b'</iq>', b'policy-violation')
+        bad_input(side, b'<iq>' + b'x' * 70000 + b'</iq>', b'policy-violation')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

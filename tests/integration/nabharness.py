@@ -1,0 +1,148 @@
+"""Start nabproxy for a test: throwaway config and state dir, free port.
+
+Standard library only. The proxy is started with --listen 127.0.0.1:0
+and the bound port is read from its own "listening on" log line, so no
+port is guessed. Every process started here is stopped by PID.
+"""
+import os
+import re
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+SRC = os.environ.get('NAB_SOURCE_DIR',
+                     os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+BIN = os.environ.get('NABPROXY', os.path.join(SRC, 'build', 'nabproxy'))
+GOLDEN = os.path.join(SRC, 'tests', 'golden')
+
+
+def golden(name):
+    with open(os.path.join(GOLDEN, name), 'rb') as f:
+        return f.read()
+
+
+class Nabproxy:
+    """A nabproxy process. Use as a context manager."""
+
+    def __init__(self, upstream, profile='passthrough', extra='', log_format='vm',
+                 filters_conf='', args=()):
+        self.dir = tempfile.mkdtemp(prefix='nabproxy-it-')
+        os.chmod(self.dir, 0o700)
+        self.log_path = os.path.join(self.dir, 'nabproxy.log')
+        self.conf = os.path.join(self.dir, 'nabproxy.conf')
+        with open(self.conf, 'w') as f:
+            f.write('[nabproxy]\n'
+                    'listen = 127.0.0.1:0\n'
+                    'upstream = %s\n'
+                    'state-dir = %s\n'
+                    'log-format = %s\n'
+                    'profile = %s\n'
+                    'include = %s/etc/profiles/*.conf\n'
+                    '%s\n%s\n' % (upstream, self.dir, log_format, profile, SRC, extra,
+                                  filters_conf))
+        self.args = list(args)
+        self.proc = None
+        self.port = None
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def start(self, timeout=10.0):
+        self.logf = open(self.log_path, 'wb')
+        self.proc = subprocess.Popen([BIN, '-c', self.conf, '--foreground', '-v']
+                                     + self.args, stdout=self.logf,
+                                     stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            m = re.search(rb'listening on 127\.0\.0\.1:(\d+)', self.log())
+            if m:
+                self.port = int(m.group(1))
+                return
+            if self.proc.poll() is not None:
+                raise RuntimeError('nabproxy exited: %s' % self.log().decode(errors='replace'))
+            time.sleep(0.01)   # polling a readiness condition with a deadline
+        raise RuntimeError('nabproxy did not start: %s' % self.log().decode(errors='replace'))
+
+    def log(self):
+        with open(self.log_path, 'rb') as f:
+            return f.read()
+
+    def wait_log(self, pattern, timeout=10.0):
+        """Wait until the log matches pattern (bytes regex); return the match."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            m = re.search(pattern, self.log())
+            if m:
+                return m
+            time.sleep(0.01)
+        raise AssertionError('log never matched %r:\n%s' % (pattern, self.log().decode(errors='replace')))
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc is not None:
+            self.logf.close()
+            rc = self.proc.returncode
+            self.proc = None
+            if rc not in (0, -signal.SIGINT):
+                raise AssertionError('nabproxy exit status %r:\n%s' % (
+                    rc, self.log().decode(errors='replace')))
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def connect(self, timeout=10.0):
+        s = socket.create_connection(('127.0.0.1', self.port), timeout=timeout)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return s
+
+
+def recv_all(s, timeout=10.0):
+    """Read until EOF."""
+    s.settimeout(timeout)
+    out = b''
+    while True:
+        d = s.recv(65536)
+        if not d:
+            return out
+        out += d
+
+
+def recv_until(s, needle, timeout=10.0, buf=b''):
+    """Read until needle (bytes) is in the data; return all data read."""
+    deadline = time.monotonic() + timeout
+    while needle not in buf:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError('timeout waiting for %r, got %r' % (needle, buf))
+        s.settimeout(left)
+        d = s.recv(65536)
+        if not d:
+            raise AssertionError('EOF waiting for %r, got %r' % (needle, buf))
+        buf += d
+    return buf
+
+
+def odd_writes(s, data):
+    """Send data in odd-sized pieces (1, 2, 3, 5, 7, 11, ...), unmerged."""
+    sizes = [1, 2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43]
+    i = k = 0
+    while i < len(data):
+        n = sizes[k % len(sizes)]
+        s.sendall(data[i:i + n])
+        i += n
+        k += 1

@@ -1,0 +1,443 @@
+/*
+ * test_creds: the credential store on real files in a scratch directory:
+ * modes, atomic replacement, refusals, reload, round trips, stale
+ * temporary files, and that no message ever carries a password.
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "creds.h"
+
+/* Fails the test with a message unless cond holds. */
+#define EXPECT(cond, ...) do {						\
+	if (!(cond))							\
+		fail_msg(__VA_ARGS__);					\
+} while (0)
+
+static char	dir[64];
+static char	path[128];	/* dir/credentials */
+
+static int
+rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(p);
+}
+
+static int
+setup(void **state)
+{
+	snprintf(dir, sizeof(dir), "/tmp/test_creds.XXXXXX");
+	EXPECT(mkdtemp(dir) != NULL, "mkdtemp: %s", strerror(errno));
+	snprintf(path, sizeof(path), "%s/credentials", dir);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	chmod(dir, 0700);
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return 0;
+}
+
+/* Writes text to p with mode. */
+static void
+put_file(const char *p, const char *text, size_t len, mode_t mode)
+{
+	int	fd;
+
+	unlink(p);
+	fd = open(p, O_WRONLY | O_CREAT | O_EXCL, mode);
+	EXPECT(fd != -1, "open %s: %s", p, strerror(errno));
+	EXPECT(write(fd, text, len) == (ssize_t)len, "write %s", p);
+	EXPECT(fchmod(fd, mode) == 0, "fchmod %s", p);
+	close(fd);
+}
+
+/* Number of directory entries in dir, "." and ".." not counted. */
+static int
+count_files(void)
+{
+	DIR		*d = opendir(dir);
+	struct dirent	*de;
+	int		 n = 0;
+
+	EXPECT(d != NULL, "opendir %s", dir);
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			n++;
+	closedir(d);
+	return n;
+}
+
+static struct creds *
+open_ok(void)
+{
+	struct creds	*c;
+	char		 err[512];
+
+	c = creds_open(path, err, sizeof(err));
+	EXPECT(c != NULL, "creds_open: %s", err);
+	return c;
+}
+
+static void
+test_create_0600(void **state)
+{
+	struct creds	*c;
+	struct stat	 st;
+	char		 err[512], buf[256];
+	mode_t		 old = umask(0);	/* a careless umask */
+	ssize_t		 n;
+	int		 fd;
+
+	c = open_ok();
+	assert_int_equal(creds_count(c), 0);
+	assert_null(creds_get(c, "a@b"));
+	EXPECT(access(path, F_OK) == -1, "an empty store created a file");
+	assert_int_equal(creds_put(c, "f81edfee27c1@Nab.Example",
+	    "4e532621736a", err, sizeof(err)), 0);
+	umask(old);
+	EXPECT(stat(path, &st) == 0, "stat: %s", strerror(errno));
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(st.st_uid, geteuid());
+	fd = open(path, O_RDONLY);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	EXPECT(n > 0, "read back");
+	buf[n] = '\0';
+	assert_string_equal(buf, "# nabproxy credential store: \"bare-jid"
+	    " password\" per line, written by nabproxy.\n"
+	    "f81edfee27c1@nab.example 4e532621736a\n");
+	assert_string_equal(creds_get(c, "F81EDFEE27C1@nab.example"),
+	    "4e532621736a");
+	assert_string_equal(creds_path(c), path);
+	creds_close(c);
+}
+
+static void
+test_atomic_replace(void **state)
+{
+	struct creds	*c;
+	struct stat	 st1, st2;
+	char		 err[512], moved[80];
+
+	snprintf(moved, sizeof(moved), "%s.moved", dir);
+	c = open_ok();
+	assert_int_equal(creds_put(c, "a@x", "one", err, sizeof(err)), 0);
+	EXPECT(stat(path, &st1) == 0, "stat");
+	assert_int_equal(creds_put(c, "a@x", "two", err, sizeof(err)), 0);
+	EXPECT(stat(path, &st2) == 0, "stat");
+	EXPECT(st1.st_ino != st2.st_ino, "file rewritten in place, not"
+	    " replaced");
+	assert_int_equal(count_files(), 1);
+	assert_string_equal(creds_get(c, "a@x"), "two");
+
+	/*
+	 * A write that cannot happen changes nothing, in memory or on
+	 * disk: take the directory away under the store.
+	 */
+	EXPECT(rename(dir, moved) == 0, "rename dir");
+	assert_int_equal(creds_put(c, "a@x", "three", err, sizeof(err)),
+	    -1);
+	EXPECT(strstr(err, "cannot create a temporary file") != NULL,
+	    "err: %s", err);
+	EXPECT(strstr(err, "three") == NULL, "password in message: %s", err);
+	assert_int_equal(creds_put(c, "new@x", "pw", err, sizeof(err)), -1);
+	assert_int_equal(creds_remove(c, "a@x", err, sizeof(err)), -1);
+	EXPECT(rename(moved, dir) == 0, "rename back");
+	assert_string_equal(creds_get(c, "a@x"), "two");
+	assert_null(creds_get(c, "new@x"));
+	assert_int_equal(creds_count(c), 1);
+	assert_int_equal(count_files(), 1);
+	creds_close(c);
+	c = open_ok();
+	assert_string_equal(creds_get(c, "a@x"), "two");
+	creds_close(c);
+}
+
+static void
+test_refusals(void **state)
+{
+	static const char	 text[] = "a@x secret\n";
+	char			 err[512], want[512];
+
+	put_file(path, text, sizeof(text) - 1, 0644);
+	assert_null(creds_open(path, err, sizeof(err)));
+	snprintf(want, sizeof(want), "%s: mode 0644 gives group or others"
+	    " access, refused: chmod 600 %s", path, path);
+	assert_string_equal(err, want);
+	put_file(path, text, sizeof(text) - 1, 0604);
+	assert_null(creds_open(path, err, sizeof(err)));
+	put_file(path, text, sizeof(text) - 1, 0620);
+	assert_null(creds_open(path, err, sizeof(err)));
+	put_file(path, text, sizeof(text) - 1, 0400);
+	creds_close(open_ok());
+
+	/* Not ours: only root can make such a file here. */
+	if (geteuid() == 0) {
+		put_file(path, text, sizeof(text) - 1, 0600);
+		EXPECT(chown(path, 1, 1) == 0, "chown");
+		assert_null(creds_open(path, err, sizeof(err)));
+		snprintf(want, sizeof(want), "%s: owned by uid 1, refused: it"
+		    " must belong to uid 0, which runs nabproxy", path);
+		assert_string_equal(err, want);
+	}
+
+	/* A symbolic link, even to a good file. */
+	{
+		char target[160];
+
+		snprintf(target, sizeof(target), "%s/real", dir);
+		put_file(target, text, sizeof(text) - 1, 0600);
+		unlink(path);
+		EXPECT(symlink(target, path) == 0, "symlink");
+		assert_null(creds_open(path, err, sizeof(err)));
+		EXPECT(strstr(err, "symbolic link") != NULL, "err: %s", err);
+	}
+}
+
+/* Malformed files: exact messages, never a password in them. */
+static void
+test_parse_errors(void **state)
+{
+	static const struct {
+		const char	*text;
+		size_t		 len;
+		const char	*msg;
+	} cases[] = {
+#define T(s)	s, sizeof(s) - 1
+		{ T("# c\n\na@x pw1\nnospace\n"), "%s:4: expected \"JID"
+		  " PASSWORD\", one space between" },
+		{ T("a@x \n"), "%s:1: expected \"JID PASSWORD\", one space"
+		  " between" },
+		{ T(" a@x pw1\n"), "%s:1: not a bare JID" },
+		{ T("a/r@x pw1\n"), "%s:1: not a bare JID" },
+		{ T("a@x pw1\nb@x pw2\nA@X pw3\n"), "%s:3: a@x is already at"
+		  " line 1, allowed once" },
+		{ T("a@x pw\0x\n"), "%s:1: NUL byte, refused" },
+#undef T
+	};
+	static const char	 ok[] = "  # note\n\n \t\nb@x pw2\na@x pw1";
+	struct creds		*c;
+	char			 err[512], want[512];
+	size_t			 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		put_file(path, cases[i].text, cases[i].len, 0600);
+		c = creds_open(path, err, sizeof(err));
+		EXPECT(c == NULL, "case %zu loaded", i);
+		snprintf(want, sizeof(want), cases[i].msg, path);
+		assert_string_equal(err, want);
+		EXPECT(strstr(err + strlen(path), "pw") == NULL,
+		    "password in: %s", err);
+	}
+	/* Comments, blank lines, a last line without newline: fine. */
+	put_file(path, ok, sizeof(ok) - 1, 0600);
+	c = open_ok();
+	assert_int_equal(creds_count(c), 2);
+	assert_string_equal(creds_get(c, "a@x"), "pw1");
+	assert_string_equal(creds_get(c, "b@x"), "pw2");
+	creds_close(c);
+}
+
+static void
+test_reload(void **state)
+{
+	static const char	 bad[] = "a@x new\nbroken\n";
+	static const char	 good[] = "a@x new\nc@x three\n";
+	struct creds		*c;
+	char			 err[512];
+
+	c = open_ok();
+	assert_int_equal(creds_put(c, "a@x", "old", err, sizeof(err)), 0);
+	assert_int_equal(creds_put(c, "b@x", "two", err, sizeof(err)), 0);
+
+	put_file(path, bad, sizeof(bad) - 1, 0600);
+	assert_int_equal(creds_reload(c, err, sizeof(err)), -1);
+	assert_string_equal(creds_get(c, "a@x"), "old");
+	assert_string_equal(creds_get(c, "b@x"), "two");
+
+	put_file(path, good, sizeof(good) - 1, 0644);
+	assert_int_equal(creds_reload(c, err, sizeof(err)), -1);
+	EXPECT(strstr(err, "mode 0644") != NULL, "err: %s", err);
+	assert_string_equal(creds_get(c, "a@x"), "old");
+
+	EXPECT(chmod(path, 0600) == 0, "chmod");
+	assert_int_equal(creds_reload(c, err, sizeof(err)), 0);
+	assert_string_equal(creds_get(c, "a@x"), "new");
+	assert_null(creds_get(c, "b@x"));
+	assert_string_equal(creds_get(c, "c@x"), "three");
+
+	/* A store that disappears is empty, not an error. */
+	unlink(path);
+	assert_int_equal(creds_reload(c, err, sizeof(err)), 0);
+	assert_int_equal(creds_count(c), 0);
+	creds_close(c);
+}
+
+static void
+test_round_trip(void **state)
+{
+	static const char *const pw[][2] = {
+		{ "lead@x", " leading space" },
+		{ "trail@x", "trailing space " },
+		{ "many@x", "two  spaces\tand a tab" },
+		{ "utf8@x", "p\xc3\xa4ssw\xc3\xb6rd \xe2\x9c\x93 \xf0\x9f\x90\x87" },
+		{ "hash@x", "#not a comment" },
+		{ "j\xc3\xbc" "rgen@b\xc3\xbc" "cher.example", "x" },
+		{ "CaSe@X.Example", "y" },
+	};
+	struct creds	*c;
+	char		 err[512], big[CREDS_PASSWORD_MAX + 2];
+	size_t		 i;
+
+	c = open_ok();
+	for (i = 0; i < sizeof(pw) / sizeof(pw[0]); i++)
+		EXPECT(creds_put(c, pw[i][0], pw[i][1], err, sizeof(err)) == 0,
+		    "put %s: %s", pw[i][0], err);
+	creds_close(c);
+	c = open_ok();
+	assert_int_equal(creds_count(c), sizeof(pw) / sizeof(pw[0]));
+	for (i = 0; i < sizeof(pw) / sizeof(pw[0]); i++) {
+		EXPECT(creds_get(c, pw[i][0]) != NULL, "lost %s", pw[i][0]);
+		assert_string_equal(creds_get(c, pw[i][0]), pw[i][1]);
+	}
+	assert_string_equal(creds_jid(c, 0), "case@x.example");
+
+	/* Refused input, with nothing written and no password echoed. */
+	assert_int_equal(creds_put(c, "a@x", "line\nbreak", err,
+	    sizeof(err)), -1);
+	assert_string_equal(err, "bad password for a@x: allowed 1..1023"
+	    " bytes without a newline");
+	assert_int_equal(creds_put(c, "a@x", "", err, sizeof(err)), -1);
+	memset(big, 'p', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(creds_put(c, "a@x", big, err, sizeof(err)), -1);
+	big[sizeof(big) - 2] = '\0';
+	assert_int_equal(creds_put(c, "big@x", big, err, sizeof(err)), 0);
+	assert_int_equal(creds_put(c, "a b@x", "pw", err, sizeof(err)), -1);
+	assert_string_equal(err, "not a bare JID: allowed 1..3071 bytes"
+	    " without white space, control bytes or '/', not starting with"
+	    " '#'");
+	assert_int_equal(creds_put(c, "a@x/res", "pw", err, sizeof(err)), -1);
+	assert_int_equal(creds_put(c, "#a@x", "pw", err, sizeof(err)), -1);
+	assert_int_equal(creds_put(c, "", "pw", err, sizeof(err)), -1);
+	assert_int_equal(creds_put(c, "a\n@x", "pw", err, sizeof(err)), -1);
+	assert_null(creds_get(c, "a@x"));
+	creds_close(c);
+}
+
+static void
+test_stale_temp(void **state)
+{
+	static const char	 good[] = "a@x pw1\n";
+	char			 stale[160], err[512];
+	struct creds		*c;
+
+	/* A crash between mkostemp and rename leaves this behind. */
+	snprintf(stale, sizeof(stale), "%s/.credentials.Xy12Ab", dir);
+	put_file(stale, "a@x half-writ", 13, 0600);
+	put_file(path, good, sizeof(good) - 1, 0600);
+	c = open_ok();
+	assert_string_equal(creds_get(c, "a@x"), "pw1");
+	assert_int_equal(creds_put(c, "b@x", "pw2", err, sizeof(err)), 0);
+	assert_int_equal(count_files(), 2);	/* store + the stale file */
+	assert_int_equal(creds_reload(c, err, sizeof(err)), 0);
+	assert_string_equal(creds_get(c, "b@x"), "pw2");
+	creds_close(c);
+}
+
+static void
+test_list_remove(void **state)
+{
+	struct creds	*c;
+	char		 err[512];
+
+	c = open_ok();
+	assert_int_equal(creds_put(c, "c@x", "3", err, sizeof(err)), 0);
+	assert_int_equal(creds_put(c, "a@x", "1", err, sizeof(err)), 0);
+	assert_int_equal(creds_put(c, "b@x", "2", err, sizeof(err)), 0);
+	assert_int_equal(creds_count(c), 3);
+	assert_string_equal(creds_jid(c, 0), "a@x");
+	assert_string_equal(creds_jid(c, 1), "b@x");
+	assert_string_equal(creds_jid(c, 2), "c@x");
+	assert_null(creds_jid(c, 3));
+	assert_int_equal(creds_remove(c, "B@X", err, sizeof(err)), 0);
+	assert_int_equal(creds_remove(c, "b@x", err, sizeof(err)), 2);
+	assert_int_equal(creds_count(c), 2);
+	creds_close(c);
+	c = open_ok();
+	assert_int_equal(creds_count(c), 2);
+	assert_null(creds_get(c, "b@x"));
+	assert_string_equal(creds_get(c, "c@x"), "3");
+	creds_close(c);
+}
+
+/* Thousands of rabbits: loaded sorted, every lookup found. */
+static void
+test_many(void **state)
+{
+	enum { N = 5000 };
+	struct creds	*c;
+	char		*text, jid[64], want[64];
+	size_t		 off = 0, i;
+
+	text = malloc(N * 64);
+	for (i = 0; i < N; i++)
+		off += (size_t)sprintf(text + off, "%012zx@nab.example pw%zu\n",
+		    (i * 7919) % N, i);
+	put_file(path, text, off, 0600);
+	free(text);
+	c = open_ok();
+	assert_int_equal(creds_count(c), N);
+	for (i = 0; i < N; i++) {
+		snprintf(jid, sizeof(jid), "%012zx@nab.example",
+		    (i * 7919) % N);
+		snprintf(want, sizeof(want), "pw%zu", i);
+		EXPECT(creds_get(c, jid) != NULL, "missing %s", jid);
+		assert_string_equal(creds_get(c, jid), want);
+	}
+	for (i = 1; i < N; i++)
+		EXPECT(strcmp(creds_jid(c, i - 1), creds_jid(c, i)) < 0,
+		    "not sorted at %zu", i);
+	creds_close(c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_create_0600, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_atomic_replace, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_parse_errors, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_reload, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_round_trip, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_stale_temp, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_list_remove, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_many, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,268 @@
+/*
+ * Unit tests for xmlstream: exact tiling of the input by units under every
+ * split, restarts at the exact byte, and each bad-input class.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <event2/buffer.h>
+
+#include "stanza.h"
+#include "xmlstream.h"
+
+static const char seed_server[] =
+    "<?xml version='1.0' encoding='UTF-8'?><stream:stream xmlns:stream=\"http://etherx.jabber.org/streams\" xmlns=\"jabber:client\" from=\"almacska\" id=\"d4379d2a\" xml:lang=\"en\" version=\"1.0\">"
+    "<stream:features><mechanisms xmlns=\"urn:ietf:params:xml:ns:xmpp-sasl\"><mechanism>DIGEST-MD5</mechanism><mechanism>PLAIN</mechanism></mechanisms><register xmlns=\"http://jabber.org/features/iq-register\"/></stream:features>"
+    "<iq type=\"error\" id=\"2\" from=\"almacska\" to=\"almacska/d4379d2a\">\n\t<query xmlns=\"jabber:iq:register\">\n\t\t<username>f81edfee27c1</username>\n\t</query>\n\t<error code=\"409\" type=\"cancel\">\n\t\t<conflict xmlns=\"urn:ietf:params:xml:ns:xmpp-stanzas\"/>\n\t</error>\n</iq>\n"
+    "<iq type=\"result\" id=\"3\" from=\"almacska\" to=\"almacska/d4379d2a\">\n\t<bind xmlns=\"urn:ietf:params:xml:ns:xmpp-bind\">\n\t\t<jid>almacska/d4379d2a</jid>\n\t</bind>\n</iq> "
+    "<message to='a&amp;b' id='&#x41;'><body>caf\xc3\xa9 &lt;3</body></message>"
+    "</stream:stream>";
+
+static const struct xs_limits lim = { 65536, 32, 64 };
+
+/* One unit as a comparable string: kind, bytes, serialised tree. */
+static void
+describe(struct evbuffer *out, const struct xs_unit *u, const char *bytes)
+{
+	evbuffer_add_printf(out, "%d:%zu:", (int)u->kind, u->len);
+	evbuffer_add(out, bytes, u->len);
+	evbuffer_add(out, "|", 1);
+	if (u->st != NULL)
+		assert_int_equal(st_serialize(stanza_root(u->st), out,
+		    u->kind == XS_HEADER), 0);
+	evbuffer_add(out, "\n", 1);
+}
+
+/*
+ * Feed `in` cut at the given positions (sorted, ends implied) and return
+ * the description of all units, or NULL on error with *err set.
+ */
+static char *
+run(const char *in, size_t len, const size_t *cuts, size_t ncuts,
+    enum xs_error *err)
+{
+	struct xmlstream	*xs = xs_new(&lim);
+	struct evbuffer		*out = evbuffer_new();
+	struct xs_unit		 u;
+	size_t			 pos = 0, front = 0, next, i = 0, avail;
+	char			*s;
+	int			 r;
+
+	assert_non_null(xs);
+	*err = XS_ERR_NONE;
+	while (pos < len) {
+		next = i < ncuts ? cuts[i++] : len;
+		/* Bytes available so far: [front, next). Feed what is unfed. */
+		while (front + xs_buffered(xs) < next) {
+			avail = next - front - xs_buffered(xs);
+			if (avail > XS_FEED_MAX)
+				avail = XS_FEED_MAX;
+			if (xs_feed(xs, in + front + xs_buffered(xs), avail) == -1)
+				goto bad;
+			while ((r = xs_next(xs, &u)) == 1) {
+				describe(out, &u, in + front);
+				front += u.len;
+				stanza_free(u.st);
+			}
+			if (r == -1)
+				goto bad;
+		}
+		pos = next;
+	}
+	assert_int_equal(front, len);
+	evbuffer_add(out, "", 1);
+	s = strdup((char *)evbuffer_pullup(out, -1));
+	evbuffer_free(out);
+	xs_free(xs);
+	return s;
+bad:
+	*err = xs_error(xs, NULL);
+	evbuffer_free(out);
+	xs_free(xs);
+	return NULL;
+}
+
+static void
+test_whole_stream(void **state)
+{
+	enum xs_error	 err;
+	char		*s = run(seed_server, sizeof(seed_server) - 1, NULL, 0, &err);
+
+	assert_non_null(s);
+	/* header, features, iq, ws, iq, ws, message, end */
+	assert_non_null(strstr(s, "0:"));
+	assert_non_null(strstr(s, "|<message to='a&amp;b' id='A'><body>caf\xc3\xa9 &lt;3</body></message>"));
+	assert_non_null(strstr(s, "\n2:1:\n|\n"));
+	assert_non_null(strstr(s, "\n2:1: |\n"));
+	assert_non_null(strstr(s, "\n3:16:</stream:stream>|\n"));
+	free(s);
+}
+
+static void
+test_every_split(void **state)
+{
+	enum xs_error	 err;
+	size_t		 len = sizeof(seed_server) - 1, i, *cuts;
+	char		*ref, *s;
+
+	ref = run(seed_server, len, NULL, 0, &err);
+	assert_non_null(ref);
+	for (i = 1; i < len; i++) {
+		s = run(seed_server, len, &i, 1, &err);
+		assert_non_null(s);
+		assert_string_equal(s, ref);
+		free(s);
+	}
+	/* One byte at a time: every tag split at every byte. */
+	cuts = calloc(len, sizeof(*cuts));
+	for (i = 0; i < len - 1; i++)
+		cuts[i] = i + 1;
+	s = run(seed_server, len, cuts, len - 1, &err);
+	assert_non_null(s);
+	assert_string_equal(s, ref);
+	free(s);
+	free(cuts);
+	free(ref);
+}
+
+static void
+test_restart(void **state)
+{
+	static const char in[] =
+	    "<stream:stream xmlns:stream='http://etherx.jabber.org/streams' xmlns='jabber:client'>"
+	    "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>"
+	    "<?xml version='1.0'?><stream:stream xmlns:stream='http://etherx.jabber.org/streams' xmlns='jabber:client' id='2'>"
+	    "<stream:features/>";
+	size_t		 len = sizeof(in) - 1, split;
+
+	for (split = 1; split <= len; split++) {
+		struct xmlstream	*xs = xs_new(&lim);
+		struct xs_unit		 u;
+		size_t			 front = 0, have = split;
+		int			 nunits = 0, r;
+
+		for (;;) {
+			while (front + xs_buffered(xs) < have) {
+				size_t n = have - front - xs_buffered(xs);
+				assert_int_equal(xs_feed(xs, in + front + xs_buffered(xs), n), 0);
+				while ((r = xs_next(xs, &u)) == 1) {
+					nunits++;
+					if (nunits == 3) {
+						assert_int_equal(u.kind, XS_HEADER);
+						assert_int_equal(u.has_decl, 1);
+						assert_memory_equal(in + front, "<?xml", 5);
+						assert_string_equal(st_attr(stanza_root(u.st), "id"), "2");
+					}
+					front += u.len;
+					if (u.kind == XS_STANZA && nunits == 2) {
+						assert_string_equal(stanza_root(u.st)->name, "success");
+						assert_int_equal(xs_reset(xs), 0);
+						assert_int_equal(xs_buffered(xs), 0);
+					}
+					stanza_free(u.st);
+					if (xs_buffered(xs) == 0 && front < have)
+						break;
+				}
+				assert_int_not_equal(r, -1);
+			}
+			if (have == len)
+				break;
+			have = len;
+		}
+		assert_int_equal(nunits, 4);
+		assert_int_equal(front, len);
+		xs_free(xs);
+	}
+}
+
+static enum xs_error
+bad(const char *body)
+{
+	char		 buf[8192];
+	enum xs_error	 err;
+	char		*s;
+
+	snprintf(buf, sizeof(buf), "<stream:stream xmlns:stream='http://etherx.jabber.org/streams'>%s", body);
+	s = run(buf, strlen(buf), NULL, 0, &err);
+	free(s);
+	return s == NULL ? err : XS_ERR_NONE;
+}
+
+static void
+test_bad_input(void **state)
+{
+	char		*big, *deep;
+	size_t		 i;
+	enum xs_error	 err;
+
+	assert_int_equal(bad("<a></b>"), XS_ERR_NOT_WELL_FORMED);
+	assert_int_equal(bad("<a x='1' x='2'/>"), XS_ERR_NOT_WELL_FORMED);
+	assert_int_equal(bad("hello"), XS_ERR_NOT_WELL_FORMED);
+	assert_int_equal(bad("<!-- hi -->"), XS_ERR_RESTRICTED);
+	assert_int_equal(bad("<?pi x?>"), XS_ERR_RESTRICTED);
+	assert_int_equal(bad("<a>&foo;</a>"), XS_ERR_RESTRICTED);
+	assert_int_equal(bad("<a/>"), XS_ERR_NONE);
+	err = XS_ERR_NONE;
+	free(run("<!DOCTYPE x [<!ENTITY a 'b'>]><stream:stream>", 45, NULL, 0, &err));
+	assert_int_equal(err, XS_ERR_RESTRICTED);
+	free(run("<iq/>", 5, NULL, 0, &err));
+	assert_int_equal(err, XS_ERR_NOT_WELL_FORMED);
+
+	/* Size cap: 70000 bytes of text in one stanza, fed in 4 KiB. */
+	big = malloc(70100);
+	strcpy(big, "<stream:stream><a>");
+	for (i = strlen(big); i < 70050; i++)
+		big[i] = 'x';
+	strcpy(big + i, "</a>");
+	free(run(big, strlen(big), NULL, 0, &err));
+	assert_int_equal(err, XS_ERR_POLICY);
+	/* An unterminated attribute value is capped too. */
+	strcpy(big, "<stream:stream><a b='");
+	memset(big + 21, 'y', 70000);
+	big[70021] = '\0';
+	free(run(big, strlen(big), NULL, 0, &err));
+	assert_int_equal(err, XS_ERR_POLICY);
+	free(big);
+
+	/* Depth cap: 33 nested elements. */
+	deep = calloc(1, 4096);
+	for (i = 0; i < 33; i++)
+		strcat(deep, "<d>");
+	assert_int_equal(bad(deep), XS_ERR_POLICY);
+	free(deep);
+	deep = calloc(1, 4096);
+	for (i = 0; i < 32; i++)
+		strcat(deep, "<d>");
+	for (i = 0; i < 32; i++)
+		strcat(deep, "</d>");
+	assert_int_equal(bad(deep), XS_ERR_NONE);
+	free(deep);
+
+	/* Attribute cap. */
+	deep = calloc(1, 4096);
+	strcat(deep, "<a");
+	for (i = 0; i < 65; i++)
+		sprintf(deep + strlen(deep), " a%zu='1'", i);
+	strcat(deep, "/>");
+	assert_int_equal(bad(deep), XS_ERR_POLICY);
+	free(deep);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_whole_stream),
+		cmocka_unit_test(test_every_split),
+		cmocka_unit_test(test_restart),
+		cmocka_unit_test(test_bad_input),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
