@@ -15,6 +15,7 @@
 #include "xmlstream.h"
 
 struct login;
+struct st_node;
 struct probe;
 
 enum se_swallow {
@@ -108,6 +109,8 @@ int		 se_login_unit(struct session *, struct xs_unit *,
 		    const char *bytes);
 void		 se_check_restart(struct session *, const struct xs_unit *);
 void		 se_login_free(struct session *);
+void		 se_reselect(struct session *);
+void		 se_detect_firmware(struct session *, const struct st_node *);
 
 /* probe.c: login probes on separate server connections. */
 int		 probe_start(struct session *, const char *localpart,

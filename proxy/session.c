@@ -330,6 +330,8 @@ se_unit(struct session *se, enum nab_dir d, struct xs_unit *u)
 	if (u->kind == XS_STANZA && d == NAB_FROM_SERVER &&
 	    strcmp(stanza_root(u->st)->name, "stream:features") == 0)
 		se_keep_features(se, u->st);
+	if (u->kind == XS_STANZA && d == NAB_FROM_RABBIT)
+		se_detect_firmware(se, stanza_root(u->st));
 	if (se->chain != NULL)
 		v = chain_unit(se->chain, d, u, bytes, &repl);
 	switch (v) {

@@ -194,6 +194,64 @@ se_check_restart(struct session *se, const struct xs_unit *u)
 		chain_restart(se->chain, NAB_FROM_SERVER);
 		chain_restart(se->chain, NAB_FROM_RABBIT);
 	}
+	se_reselect(se);
+}
+
+/*
+ * At a stream restart the profile may change: what the stream showed so
+ * far (MAC, JID, firmware) can select another one. The new chain comes
+ * from the current chainset, so a reload reaches open sessions here.
+ */
+void
+se_reselect(struct session *se)
+{
+	const char	*want;
+	struct chain	*ch;
+
+	if (se->px->chains == NULL)
+		return;
+	want = chainset_select(se->px->chains, se->mac, se->bare_jid,
+	    se->firmware);
+	if (se->chain != NULL && strcmp(want, chain_profile(se->chain)) == 0)
+		return;
+	if ((ch = chain_open(se->px->chains, want, se)) == NULL) {
+		session_log(se, LOG_LVL_WARN, "cannot open profile %s, keeping "
+		    "%s", want, se->chain ? chain_profile(se->chain) : "none");
+		return;
+	}
+	session_log(se, LOG_LVL_INFO, "profile %s selected at stream restart "
+	    "(mac=%s firmware=%s)", want, se->mac[0] ? se->mac : "?",
+	    se->firmware[0] ? se->firmware : "?");
+	if (se->chain != NULL)
+		chain_close(se->chain);
+	se->chain = ch;
+}
+
+/* Recognise the firmware from what the rabbit sends (first hit wins). */
+void
+se_detect_firmware(struct session *se, const struct st_node *st)
+{
+	const struct st_node	*q, *b;
+	const char		*from;
+	size_t			 n;
+
+	if (se->firmware[0] != '\0' || strcmp(st->name, "iq") != 0)
+		return;
+	if (st_child(st, "query", "violet:iq:register") != NULL) {
+		session_set_identity(se, NULL, NULL, "bootcode-18673");
+	} else if ((q = st_child(st, "query", "jabber:iq:register")) != NULL &&
+	    (st_child(q, "name", NULL) != NULL ||
+	    st_child(q, "email", NULL) != NULL)) {
+		session_set_identity(se, NULL, NULL, "simulator");
+	} else if ((b = st_child(st, "bind",
+	    "urn:ietf:params:xml:ns:xmpp-bind")) != NULL &&
+	    (from = st_attr(st, "from")) != NULL && strchr(from, '@') != NULL) {
+		n = strlen(from);
+		session_set_identity(se, NULL, NULL, from[n - 1] == '/' ?
+		    "bootcode-18673" : "simulator");
+	} else
+		return;
+	session_log(se, LOG_LVL_INFO, "firmware detected: %s", se->firmware);
 }
 
 int
