@@ -9,6 +9,7 @@
  * services table lives in chain_host.c.
  */
 #include <dlfcn.h>
+#include <fnmatch.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,11 @@
 #include "session.h"
 #include "stanza.h"
 #include "xmlstream.h"
+
+/* Every field of an ABI 1.0 descriptor: the least the host reads. */
+#define NAB_FILTER_SIZE_1_0						\
+	(offsetof(struct nab_filter, on_whitespace) +			\
+	    sizeof(((struct nab_filter *)0)->on_whitespace))
 
 /* Wall time a hook may take before its session is closed. */
 #define CHAIN_BUDGET_MS	250
@@ -43,7 +49,7 @@ static int	check_desc(const struct nab_filter *, const char *, char *,
 static struct cs_filter *find_filter(struct chainset *, const char *);
 static char	**strv_dup(const char *const *, size_t);
 static void	strv_free(char **, size_t);
-static int	match_list(const char *, const char *const *, size_t);
+static int	match_list(const char *, const char *const *, size_t, int);
 static enum nab_verdict run_hook(struct chain *, struct chain_slot *,
 		    enum nab_dir, const struct xs_unit *, const char *);
 
@@ -98,14 +104,19 @@ check_desc(const struct nab_filter *f, const char *where, char *err,
 	}
 	if (f->abi_major != NAB_ABI_MAJOR) {
 		errf(err, errlen, "%s: filter ABI %u.%u, this nabproxy speaks "
-		    "ABI %u.x", where, f->abi_major, f->abi_minor,
+		    "ABI %u.x: rebuild the filter with this nabproxy's "
+		    "<nabproxy/filter.h>", where, f->abi_major, f->abi_minor,
 		    NAB_ABI_MAJOR);
 		return -1;
 	}
-	if (f->struct_size < offsetof(struct nab_filter, on_whitespace) ||
-	    f->name == NULL) {
-		errf(err, errlen, "%s: filter descriptor too small or unnamed",
-		    where);
+	if (f->struct_size < NAB_FILTER_SIZE_1_0) {
+		errf(err, errlen, "%s: filter descriptor struct_size %u is "
+		    "smaller than the ABI %u.0 descriptor (%zu bytes)", where,
+		    f->struct_size, NAB_ABI_MAJOR, NAB_FILTER_SIZE_1_0);
+		return -1;
+	}
+	if (f->name == NULL || *f->name == '\0') {
+		errf(err, errlen, "%s: filter descriptor has no name", where);
 		return -1;
 	}
 	return 0;
@@ -116,19 +127,33 @@ load_filter(struct cs_filter *cf, const struct chain_filter_conf *fc,
     char *err, size_t errlen)
 {
 	const struct nab_filter	*f;
-	char			 where[512], ierr[256];
+	char			 where[512], ierr[256], file[4096];
+	size_t			 i, n = 0;
 
 	snprintf(where, sizeof(where), "%s:%d: filter %s%s%s", fc->file ?
 	    fc->file : "(built-in)", fc->line, fc->name, fc->path ? " in " : "",
 	    fc->path ? fc->path : "");
+	/* Named even when refused: find_filter() walks every slot. */
+	if ((cf->name = strdup(fc->name)) == NULL) {
+		errf(err, errlen, "%s: out of memory", where);
+		return -1;
+	}
 	if (fc->path != NULL) {
-		if ((cf->dl = dlopen(fc->path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		/*
+		 * A path is a file, never a name for the library search path:
+		 * dlopen() searches for one without a '/'.
+		 */
+		snprintf(file, sizeof(file), "%s%s", strchr(fc->path, '/') ?
+		    "" : "./", fc->path);
+		if ((cf->dl = dlopen(file, RTLD_NOW | RTLD_LOCAL)) == NULL) {
 			errf(err, errlen, "%s: cannot load: %s", where, dlerror());
 			return -1;
 		}
 		if ((f = dlsym(cf->dl, NAB_FILTER_SYMBOL)) == NULL) {
-			errf(err, errlen, "%s: no symbol '%s' exported",
-			    where, NAB_FILTER_SYMBOL);
+			errf(err, errlen, "%s: not a nabproxy filter: no symbol "
+			    "'%s' exported (declare the descriptor with "
+			    "__attribute__((visibility(\"default\"))))", where,
+			    NAB_FILTER_SYMBOL);
 			return -1;
 		}
 	} else if ((f = chain_builtin(fc->name)) == NULL) {
@@ -143,12 +168,27 @@ load_filter(struct cs_filter *cf, const struct chain_filter_conf *fc,
 		return -1;
 	}
 	cf->f = f;
-	cf->name = strdup(fc->name);
 	ierr[0] = '\0';
 	if (f->init != NULL && f->init(chain_host(), fc->kv, fc->nkv,
 	    &cf->state, ierr, sizeof(ierr)) == -1) {
-		errf(err, errlen, "%s: %s", where, ierr[0] ? ierr :
-		    "initialisation failed");
+		/*
+		 * "FILE:LINE: why" naming one of its keys is shown at that
+		 * line instead of the section's.
+		 */
+		for (i = 0; i < fc->nkv; i++) {
+			snprintf(file, sizeof(file), "%s:%d: ", fc->kv[i].file ?
+			    fc->kv[i].file : "", fc->kv[i].line);
+			n = strlen(file);
+			if (fc->kv[i].file != NULL && strncmp(ierr, file, n) == 0)
+				break;
+		}
+		if (i < fc->nkv)
+			errf(err, errlen, "%.*sfilter %s%s%s: %s", (int)n, ierr,
+			    fc->name, fc->path ? " in " : "", fc->path ?
+			    fc->path : "", ierr + n);
+		else
+			errf(err, errlen, "%s: %s", where, ierr[0] ? ierr :
+			    "initialisation failed");
 		return -1;
 	}
 	cf->inited = 1;
@@ -319,27 +359,29 @@ strv_free(char **v, size_t n)
 	free(v);
 }
 
-/* Exact match, or prefix match for entries ending in '*'. */
+/*
+ * Does v match one of the glob patterns (fnmatch, as the config module
+ * documents them)? An unknown value (NULL or "") matches nothing.
+ */
 static int
-match_list(const char *v, const char *const *list, size_t n)
+match_list(const char *v, const char *const *list, size_t n, int fold)
 {
-	size_t	i, l;
+	size_t	i;
 
 	if (v == NULL || *v == '\0')
 		return 0;
-	for (i = 0; i < n; i++) {
-		if (list[i] == NULL)
-			continue;
-		l = strlen(list[i]);
-		if (l > 0 && list[i][l - 1] == '*') {
-			if (strncmp(v, list[i], l - 1) == 0)
-				return 1;
-		} else if (strcmp(v, list[i]) == 0)
+	for (i = 0; i < n; i++)
+		if (list[i] != NULL &&
+		    fnmatch(list[i], v, fold ? FNM_CASEFOLD : 0) == 0)
 			return 1;
-	}
 	return 0;
 }
 
+/*
+ * The first profile, in file order, that has at least one match list and
+ * whose every non-empty list matches; else the default profile. The same
+ * rule as config_profile_select().
+ */
 const char *
 chainset_select(const struct chainset *cs, const char *mac, const char *jid,
     const char *firmware)
@@ -349,10 +391,18 @@ chainset_select(const struct chainset *cs, const char *mac, const char *jid,
 
 	for (i = 0; i < cs->nprofiles; i++) {
 		c = &cs->profiles[i];
-		if (match_list(mac, (const char *const *)c->mac, c->nmac) ||
-		    match_list(jid, (const char *const *)c->jid, c->njid) ||
-		    match_list(firmware, (const char *const *)c->fw, c->nfw))
-			return c->name;
+		if (c->nmac + c->njid + c->nfw == 0)
+			continue;
+		if (c->nmac > 0 &&
+		    !match_list(mac, (const char *const *)c->mac, c->nmac, 1))
+			continue;
+		if (c->njid > 0 &&
+		    !match_list(jid, (const char *const *)c->jid, c->njid, 1))
+			continue;
+		if (c->nfw > 0 &&
+		    !match_list(firmware, (const char *const *)c->fw, c->nfw, 0))
+			continue;
+		return c->name;
 	}
 	return cs->default_profile;
 }

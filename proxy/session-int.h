@@ -50,6 +50,7 @@ struct session {
 	struct login		*login;
 	session_login_cb	*login_cb;
 	void			*login_arg;
+	char			 login_mech[32];
 	session_login_cb	*pending_cb;	/* while swallowing */
 	void			*pending_arg;
 	enum se_swallow		 swallow;
@@ -88,6 +89,13 @@ void		 session_fail(struct session *, const char *to_rabbit,
 		    const char *to_server, const char *reason);
 
 /* session_io.c */
+enum logu_origin {
+	LOGU_PEER = 0,		/* bytes the peer sent */
+	LOGU_REPAIRED,		/* a filter's replacement for them */
+	LOGU_PROXY		/* sent by nabproxy on its own */
+};
+void		 se_log_unit(struct session *, enum nab_dir, const char *bytes,
+		    size_t len, enum xs_kind, enum logu_origin);
 void		 se_identity_init(struct session *);
 /*
  * Move a unit's len bytes from the front of `in` on from `d` (to the other

@@ -323,6 +323,8 @@ se_unit(struct session *se, enum nab_dir d, struct xs_unit *u)
 		evbuffer_drain(in, u->len);
 		return;
 	}
+	if (d == NAB_FROM_RABBIT)
+		se_log_unit(se, d, bytes, u->len, u->kind, LOGU_PEER);
 	if (u->kind == XS_HEADER)
 		se_note_header(se, d, u, bytes);
 	if (se->failing)

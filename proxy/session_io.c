@@ -27,8 +27,6 @@
 #define NS_SASL		"urn:ietf:params:xml:ns:xmpp-sasl"
 #define NS_STREAMS	"urn:ietf:params:xml:ns:xmpp-streams"
 
-static void	se_log_unit(struct session *, enum nab_dir, const char *,
-		    size_t, enum xs_kind);
 static int	se_redact(struct evbuffer *, const char *, size_t);
 static struct evbuffer *se_out(struct session *, enum nab_dir, int);
 
@@ -110,7 +108,8 @@ se_send_unit(struct session *se, enum nab_dir d, struct evbuffer *in,
 {
 	struct evbuffer	*out = se_out(se, d, 1);
 
-	se_log_unit(se, d, bytes, len, kind);
+	if (d == NAB_FROM_SERVER)
+		se_log_unit(se, d, bytes, len, kind, LOGU_PEER);
 	if (out == NULL || evbuffer_remove_buffer(in, out, len) != (int)len) {
 		evbuffer_drain(in, len);
 		return;
@@ -135,7 +134,8 @@ se_send_stanza(struct session *se, enum nab_dir d, struct stanza *st,
 	}
 	n = evbuffer_get_length(tmp);
 	se_log_unit(se, d, (const char *)evbuffer_pullup(tmp, -1), n,
-	    open_only ? XS_HEADER : XS_STANZA);
+	    open_only ? XS_HEADER : XS_STANZA,
+	    d == NAB_FROM_SERVER ? LOGU_PEER : LOGU_REPAIRED);
 	if (out != NULL)
 		evbuffer_add_buffer(out, tmp);
 	evbuffer_free(tmp);
@@ -152,7 +152,7 @@ session_inject(struct session *se, enum nab_dir as_from, struct stanza *st)
 		if (st_serialize(stanza_root(st), tmp, 0) == 0) {
 			se_log_unit(se, as_from,
 			    (const char *)evbuffer_pullup(tmp, -1),
-			    evbuffer_get_length(tmp), XS_STANZA);
+			    evbuffer_get_length(tmp), XS_STANZA, LOGU_PROXY);
 			rc = evbuffer_add_buffer(out, tmp);
 		}
 		evbuffer_free(tmp);
@@ -169,7 +169,7 @@ session_inject_raw(struct session *se, enum nab_dir as_from,
 
 	if (out == NULL)
 		return -1;
-	se_log_unit(se, as_from, bytes, len, XS_WS);
+	se_log_unit(se, as_from, bytes, len, XS_WS, LOGU_PROXY);
 	return evbuffer_add(out, bytes, len);
 }
 
@@ -198,7 +198,7 @@ se_send_error(struct session *se, enum nab_dir as_from, const char *cond)
 	if (!se->ended[as_from])
 		n += snprintf(buf + n, sizeof(buf) - (size_t)n,
 		    "</stream:stream>");
-	se_log_unit(se, as_from, buf, (size_t)n, XS_STANZA);
+	se_log_unit(se, as_from, buf, (size_t)n, XS_STANZA, LOGU_PROXY);
 	evbuffer_add(out, buf, (size_t)n);
 }
 
@@ -277,10 +277,15 @@ se_redact(struct evbuffer *out, const char *b, size_t n)
 	return 0;
 }
 
-/* Log what crosses the proxy in the configured formats. */
-static void
+/*
+ * Log what crosses the proxy in the configured formats. Toward the
+ * rabbit, the tree of what it receives; from the rabbit, what it sent
+ * (LOGU_PEER), and as a note what nabproxy sent the server instead
+ * (LOGU_REPAIRED) or on its own (LOGU_PROXY).
+ */
+void
 se_log_unit(struct session *se, enum nab_dir d, const char *bytes,
-    size_t len, enum xs_kind kind)
+    size_t len, enum xs_kind kind, enum logu_origin origin)
 {
 	struct evbuffer	*out, *red = NULL;
 	char		 prefix[64];
@@ -299,6 +304,11 @@ se_log_unit(struct session *se, enum nab_dir d, const char *bytes,
 	if (se->opt.log_prefix)
 		snprintf(prefix, sizeof(prefix), "%s ", se->mac[0] ? se->mac :
 		    se->peer);
+	if (origin != LOGU_PEER)
+		evbuffer_add_printf(out, "%s[vm] !! %s:\n", prefix,
+		    d == NAB_FROM_SERVER ? "nabproxy sends the rabbit" :
+		    origin == LOGU_REPAIRED ? "nabproxy repaired that, the "
+		    "server gets" : "nabproxy sends the server");
 	if (se->opt.log_format & LOGFMT_RAW)
 		vmlog_raw(out, prefix, d == NAB_FROM_SERVER, bytes, len);
 	if (se->opt.log_format & LOGFMT_VM) {

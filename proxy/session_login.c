@@ -63,8 +63,10 @@ session_upstream_login(struct session *se, const char *localpart,
 		se_login_done(se, 0, login_error(se->login));
 		return 0;
 	}
+	snprintf(se->login_mech, sizeof(se->login_mech), "%s",
+	    login_mech(se->login));
 	session_log(se, LOG_LVL_INFO, "upstream login as %s@%s with %s",
-	    localpart, se->domain, login_mech(se->login));
+	    localpart, se->domain, se->login_mech);
 	return 0;
 }
 
@@ -77,7 +79,7 @@ se_login_done(struct session *se, int ok, const char *reason)
 	char			 mech[32], why[256];
 
 	snprintf(mech, sizeof(mech), "%s",
-	    se->login ? login_mech(se->login) : "?");
+	    se->login ? login_mech(se->login) : se->login_mech);
 	snprintf(why, sizeof(why), "%s", reason ? reason : "");
 	login_free(se->login);
 	se->login = NULL;

@@ -556,6 +556,10 @@ mis_node(struct sb *b, const struct fw *f, const struct ev *e)
 		if (e->kind == EV_ELEM && e->a.len > 1 &&
 		    f->buf[e->a.off + e->a.len - 1] == '/')
 			sb_cat(b, "; write \"<x />\" for \"<x/>\"");
+	} else if (e->kind != EV_ELEM && memchr(f->buf + v.off, '\0',
+	    v.len) != NULL) {
+		sb_cat(b, "NUL byte (the log shows only what precedes it) in ");
+		sb_vs(b, f->buf, v);
 	} else if (e->kind != EV_ELEM && !vs_blank(f->buf, v) &&
 	    memchr(f->buf + v.off, '<', v.len) != NULL) {
 		sb_cat(b, e->kind == EV_TEXT ? "markup read as text: " :

@@ -23,48 +23,12 @@ import traceback
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from nabharness import BIN, Nabproxy, golden  # noqa: E402
+from nabharness import BIN, Nabproxy, Rabbit  # noqa: E402
 from xmppclient import StreamError, XMPPClient  # noqa: E402
 from xmppservers import Ejabberd, Jabberd2, Prosody  # noqa: E402
 
 MAC, PASSWORD = 'f81edfee27c1', '83279de2ea5c'
 JID = MAC + '@almacska'
-SEED = golden('seed_rabbit.xml')
-
-
-def seed_parts():
-    """The seed rabbit's stream cut into header and its four stanzas."""
-    header_end = SEED.index(b"version='1.0'>") + len(b"version='1.0'>")
-    header, rest = SEED[:header_end + 1], SEED[header_end + 1:]
-    parts, i = [], 0
-    for end in (b'</iq>',) * 4:
-        j = rest.index(end, i) + len(end)
-        parts.append(rest[i:j])
-        i = j
-    return header, parts
-
-
-class Rabbit:
-    """The seed rabbit: its exact bytes, one stanza after each answer."""
-
-    def __init__(self, px):
-        self.c = XMPPClient('127.0.0.1', px.port, 'almacska', timeout=15, sock=None)
-
-    def open(self):
-        header, self.parts = seed_parts()
-        self.c.send(header)
-        self.c.read_header()
-        return self.c.read_element()          # features
-
-    def ask(self, raw, id_):
-        self.c.send(raw)
-        while True:
-            el = self.c.read_element()
-            if el.get('id') == id_:
-                return el
-
-    def close(self):
-        self.c.close(unbind=False)
 
 
 def creds_of(px):
@@ -103,7 +67,7 @@ def case_a(srv):
     """Existing account, unknown password: 409 repaired, then bound."""
     srv.add_user(MAC, PASSWORD)
     with Nabproxy('127.0.0.1:%d' % srv.port, profile='simulator') as px:
-        r = Rabbit(px)
+        r = Rabbit(px.port)
         r.open()
         form = r.ask(r.parts[0], '1')
         assert form.get('type') == 'result', form
@@ -121,7 +85,7 @@ def case_a(srv):
 def case_b(srv):
     """No account: the server registers it and nabproxy learns the password."""
     with Nabproxy('127.0.0.1:%d' % srv.port, profile='simulator') as px:
-        r = Rabbit(px)
+        r = Rabbit(px.port)
         r.open()
         r.ask(r.parts[0], '1')
         reg = r.ask(r.parts[1], '2')
@@ -137,7 +101,7 @@ def case_c(srv):
     """Existing account, the rabbit submits a wrong password."""
     srv.add_user(MAC, 'someotherpassword')
     with Nabproxy('127.0.0.1:%d' % srv.port, profile='simulator') as px:
-        r = Rabbit(px)
+        r = Rabbit(px.port)
         r.open()
         r.ask(r.parts[0], '1')
         reg = r.ask(r.parts[1], '2')
@@ -166,7 +130,7 @@ def case_de(srv):
     with Nabproxy('127.0.0.1:%d' % srv.port, profile='simulator') as px:
         subprocess.run([BIN, 'credentials', '-c', px.conf, 'add', JID],
                        input=(PASSWORD + '\n').encode(), check=True)
-        r = Rabbit(px)
+        r = Rabbit(px.port)
         r.open()
         full = check_bound(r, 'd')
         friend = XMPPClient('127.0.0.1', srv.port, 'almacska', timeout=15)

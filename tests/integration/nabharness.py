@@ -11,7 +11,9 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
+import threading
 import time
 
 SRC = os.environ.get('NAB_SOURCE_DIR',
@@ -29,7 +31,7 @@ class Nabproxy:
     """A nabproxy process. Use as a context manager."""
 
     def __init__(self, upstream, profile='passthrough', extra='', log_format='vm',
-                 filters_conf='', args=()):
+                 filters_conf='', args=(), tee=False):
         self.dir = tempfile.mkdtemp(prefix='nabproxy-it-')
         os.chmod(self.dir, 0o700)
         self.log_path = os.path.join(self.dir, 'nabproxy.log')
@@ -45,6 +47,7 @@ class Nabproxy:
                     '%s\n%s\n' % (upstream, self.dir, log_format, profile, SRC, extra,
                                   filters_conf))
         self.args = list(args)
+        self.tee = tee
         self.proc = None
         self.port = None
 
@@ -52,7 +55,11 @@ class Nabproxy:
         self.start()
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, etype, evalue, tb):
+        if etype is not None and self.proc is not None:
+            # The proxy's own account of what happened, for the failure report.
+            sys.stderr.write('--- nabproxy log (%s) ---\n%s--- end ---\n' % (
+                self.conf, self.log().decode(errors='replace')[-6000:]))
         self.stop()
 
     def start(self, timeout=10.0):
@@ -60,6 +67,8 @@ class Nabproxy:
         self.proc = subprocess.Popen([BIN, '-c', self.conf, '--foreground', '-v']
                                      + self.args, stdout=self.logf,
                                      stderr=subprocess.STDOUT)
+        if self.tee:
+            threading.Thread(target=self._tee, daemon=True).start()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             m = re.search(rb'listening on 127\.0\.0\.1:(\d+)', self.log())
@@ -70,6 +79,17 @@ class Nabproxy:
                 raise RuntimeError('nabproxy exited: %s' % self.log().decode(errors='replace'))
             time.sleep(0.01)   # polling a readiness condition with a deadline
         raise RuntimeError('nabproxy did not start: %s' % self.log().decode(errors='replace'))
+
+    def _tee(self):
+        """Copy the log to stdout as it grows (the demo shows it live)."""
+        with open(self.log_path, 'rb') as f:
+            while self.proc is not None:
+                d = f.read()
+                if d:
+                    sys.stdout.buffer.write(d)
+                    sys.stdout.flush()
+                else:
+                    time.sleep(0.05)
 
     def log(self):
         with open(self.log_path, 'rb') as f:
@@ -146,3 +166,40 @@ def odd_writes(s, data):
         s.sendall(data[i:i + n])
         i += n
         k += 1
+
+
+def seed_parts():
+    """The seed rabbit's stream cut into its header and its four stanzas."""
+    seed = golden('seed_rabbit.xml')
+    header_end = seed.index(b"version='1.0'>") + len(b"version='1.0'>")
+    header, rest = seed[:header_end + 1], seed[header_end + 1:]
+    parts, i = [], 0
+    for _ in range(4):
+        j = rest.index(b'</iq>', i) + len(b'</iq>')
+        parts.append(rest[i:j])
+        i = j
+    return header, parts
+
+
+class Rabbit:
+    """The seed rabbit: its exact bytes, one stanza after each answer."""
+
+    def __init__(self, port, timeout=15):
+        from xmppclient import XMPPClient
+        self.c = XMPPClient('127.0.0.1', port, 'almacska', timeout=timeout)
+        self.header, self.parts = seed_parts()
+
+    def open(self):
+        self.c.send(self.header)
+        self.c.read_header()
+        return self.c.read_element()          # features
+
+    def ask(self, raw, id_):
+        self.c.send(raw)
+        while True:
+            el = self.c.read_element()
+            if el.get('id') == id_:
+                return el
+
+    def close(self):
+        self.c.close(unbind=False)
