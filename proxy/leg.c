@@ -153,6 +153,21 @@ leg_abort(struct leg *l)
 }
 
 void
+leg_move(struct leg *dst, struct leg *src, const struct leg_cbs *cbs,
+    void *arg)
+{
+	int	ev;
+
+	*dst = *src;
+	memset(src, 0, sizeof(*src));
+	if (dst->bev == NULL)
+		return;
+	ev = bufferevent_get_enabled(dst->bev);
+	leg_setup(dst, cbs, arg);
+	bufferevent_enable(dst->bev, ev);
+}
+
+void
 leg_free(struct leg *l)
 {
 	if (l->bev == NULL)

@@ -70,6 +70,13 @@ void	leg_shutdown(struct leg *);
 void	leg_close(struct leg *);
 /* Close now with a TCP reset (propagating a reset). */
 void	leg_abort(struct leg *);
+/*
+ * Move a leg to new storage with new callbacks (the bufferevent is
+ * re-pointed at dst); src is left empty. Used to hand a probe's
+ * connection to a session.
+ */
+void	leg_move(struct leg *dst, struct leg *src, const struct leg_cbs *,
+	    void *arg);
 /* Free the bufferevent (no callback). */
 void	leg_free(struct leg *);
 

@@ -34,6 +34,8 @@ struct probe {
 	void			*arg;
 	char			 mech[32];
 	int			 done;
+	int			 adopt;		/* hand the stream to the session */
+	int			 swallow;	/* 1 header, 2 features, after success */
 };
 
 static void	pr_read(struct leg *, void *);
@@ -46,6 +48,9 @@ static void	pr_timeout(evutil_socket_t, short, void *);
 static void	pr_reap(evutil_socket_t, short, void *);
 static void	pr_finish(struct probe *, int, const char *);
 static int	pr_unit(struct probe *, struct xs_unit *);
+static int	pr_adopt_unit(struct probe *, struct xs_unit *);
+static int	probe_run(struct session *, const char *, const char *, int,
+		    session_login_cb *, void *);
 
 static const struct leg_cbs pr_cbs = {
 	pr_read, pr_drained, pr_connected, pr_eof, pr_error, pr_closed
@@ -54,6 +59,20 @@ static const struct leg_cbs pr_cbs = {
 int
 probe_start(struct session *se, const char *localpart, const char *password,
     session_login_cb *cb, void *arg)
+{
+	return probe_run(se, localpart, password, 0, cb, arg);
+}
+
+int
+probe_start_adopt(struct session *se, const char *localpart,
+    const char *password, session_login_cb *cb, void *arg)
+{
+	return probe_run(se, localpart, password, 1, cb, arg);
+}
+
+static int
+probe_run(struct session *se, const char *localpart, const char *password,
+    int adopt, session_login_cb *cb, void *arg)
 {
 	struct probe		*pr;
 	struct login_opts	 o;
@@ -69,6 +88,7 @@ probe_start(struct session *se, const char *localpart, const char *password,
 	pr->se = se;
 	pr->cb = cb;
 	pr->arg = arg;
+	pr->adopt = adopt;
 	if ((pr->xs = xs_new(&lim)) == NULL ||
 	    (pr->login = login_new(localpart, se->domain, password, &o, err,
 	    sizeof(err))) == NULL ||
@@ -105,8 +125,9 @@ pr_finish(struct probe *pr, int ok, const char *why)
 	if (pr->done)
 		return;
 	pr->done = 1;
-	snprintf(pr->mech, sizeof(pr->mech), "%s",
-	    pr->login ? login_mech(pr->login) : "?");
+	if (pr->mech[0] == '\0')
+		snprintf(pr->mech, sizeof(pr->mech), "%s",
+		    pr->login ? login_mech(pr->login) : "?");
 	for (pp = &pr->se->probes; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == pr) {
 			*pp = pr->next;
@@ -157,6 +178,8 @@ pr_unit(struct probe *pr, struct xs_unit *u)
 	const struct st_node	*root;
 	int			 r;
 
+	if (pr->swallow)
+		return pr_adopt_unit(pr, u);
 	if (u->kind == XS_WS || u->kind == XS_HEADER)
 		return 1;
 	if (u->kind == XS_END) {
@@ -173,7 +196,38 @@ pr_unit(struct probe *pr, struct xs_unit *u)
 		r = login_input(pr->login, root, leg_output(&pr->leg));
 	if (r == LOGIN_CONTINUE)
 		return 1;
+	if (r == LOGIN_SUCCESS && pr->adopt) {
+		/* Restart the stream here; the session takes it after features. */
+		snprintf(pr->mech, sizeof(pr->mech), "%s", login_mech(pr->login));
+		evbuffer_add(leg_output(&pr->leg), pr->se->r_header,
+		    pr->se->r_header_len);
+		pr->swallow = 1;
+		return 2;
+	}
 	pr_finish(pr, r == LOGIN_SUCCESS, login_error(pr->login));
+	return 0;
+}
+
+/*
+ * Adopt mode, after <success/>: the new header, then the features; then
+ * the session takes the connection and its parser. 1 to go on, 0 done.
+ */
+static int
+pr_adopt_unit(struct probe *pr, struct xs_unit *u)
+{
+	if (u->kind == XS_WS)
+		return 1;
+	if (pr->swallow == 1 && u->kind == XS_HEADER) {
+		pr->swallow = 2;
+		return 1;
+	}
+	if (pr->swallow == 2 && u->kind == XS_STANZA &&
+	    strcmp(stanza_root(u->st)->name, "stream:features") == 0) {
+		se_adopt_upstream(pr->se, &pr->leg, &pr->xs, u->st);
+		pr_finish(pr, 1, "");
+		return 0;
+	}
+	pr_finish(pr, 0, "server did not restart the stream after success");
 	return 0;
 }
 
@@ -189,10 +243,17 @@ pr_read(struct leg *l, void *arg)
 
 	while (go && !pr->done) {
 		while (go && (r = xs_next(pr->xs, &u)) == 1) {
-			go = pr_unit(pr, &u);
+			/* Drained first: an adopting unit hands `in` over. */
 			evbuffer_drain(in, u.len);
+			go = pr_unit(pr, &u);
 			stanza_free(u.st);
+			if (go == 2 && xs_reset(pr->xs) == -1) {
+				pr_finish(pr, 0, "out of memory");
+				go = 0;
+			}
 		}
+		if (pr->xs == NULL)	/* adopted: the session owns it all */
+			return;
 		if (r == -1) {
 			pr_finish(pr, 0, "server sent bad XML");
 			break;

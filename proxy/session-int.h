@@ -56,6 +56,8 @@ struct session {
 	enum se_swallow		 swallow;
 	int			 authenticated;
 	int			 restart_rabbit;	/* reset R parser next */
+	int			 registered;	/* in-band registration seen */
+	int			 adopting;	/* fresh-connection login runs */
 	struct probe		*probes;
 
 	/* Identity shown to filters. */
@@ -81,6 +83,7 @@ struct session {
 };
 
 /* session.c */
+extern const struct leg_cbs se_leg_cbs;
 struct leg	*se_src(struct session *, enum nab_dir);
 struct leg	*se_dst(struct session *, enum nab_dir);
 void		 se_arm_timer(struct session *, unsigned);
@@ -118,10 +121,20 @@ int		 se_login_unit(struct session *, struct xs_unit *,
 void		 se_check_restart(struct session *, const struct xs_unit *);
 void		 se_login_free(struct session *);
 void		 se_reselect(struct session *);
+/*
+ * Replace the server leg and its parser with an authenticated connection
+ * (from a probe): the old leg is closed politely, features kept.
+ * *leg is emptied and *xs set to NULL.
+ */
+void		 se_adopt_upstream(struct session *, struct leg *leg,
+		    struct xmlstream **xs, struct stanza *features);
 void		 se_detect_firmware(struct session *, const struct st_node *);
 
 /* probe.c: login probes on separate server connections. */
 int		 probe_start(struct session *, const char *localpart,
+		    const char *password, session_login_cb *, void *arg);
+/* Like probe_start, but on success the session adopts the connection. */
+int		 probe_start_adopt(struct session *, const char *localpart,
 		    const char *password, session_login_cb *, void *arg);
 /* Cancel a session's probes without calling their callbacks. */
 void		 probe_cancel_all(struct session *);

@@ -48,7 +48,7 @@ static void	se_note_header(struct session *, enum nab_dir,
 static void	se_maybe_done(struct session *);
 static void	se_flow(struct session *, enum nab_dir);
 
-static const struct leg_cbs se_cbs = {
+const struct leg_cbs se_leg_cbs = {
 	se_read, se_drained, se_connected, se_eof, se_error, se_closed
 };
 
@@ -103,7 +103,7 @@ session_new(struct proxy *px, int fd, const struct sockaddr *sa, int salen)
 	    (se->kick = event_new(px->base, -1, 0, se_kick, se)) == NULL)
 		goto enomem;
 	se_identity_init(se);
-	if (leg_accept(&se->r, px->base, fd, &se_cbs, se) == -1)
+	if (leg_accept(&se->r, px->base, fd, &se_leg_cbs, se) == -1)
 		goto enomem;
 	fd = -1;
 	TAILQ_INSERT_TAIL(&px->sessions, se, entry);
@@ -121,7 +121,7 @@ session_new(struct proxy *px, int fd, const struct sockaddr *sa, int salen)
 	    se->chain ? chain_profile(se->chain) : "none");
 	/* Last: errors may be reported synchronously. */
 	if (leg_connect(&se->s, px->base, px->dns, se->opt.upstream_host,
-	    se->opt.upstream_port, &se_cbs, se) == -1)
+	    se->opt.upstream_port, &se_leg_cbs, se) == -1)
 		session_fail(se, "remote-connection-failed", NULL,
 		    "cannot start the upstream connection");
 	return 0;
@@ -332,8 +332,14 @@ se_unit(struct session *se, enum nab_dir d, struct xs_unit *u)
 	if (u->kind == XS_STANZA && d == NAB_FROM_SERVER &&
 	    strcmp(stanza_root(u->st)->name, "stream:features") == 0)
 		se_keep_features(se, u->st);
-	if (u->kind == XS_STANZA && d == NAB_FROM_RABBIT)
+	if (u->kind == XS_STANZA && d == NAB_FROM_RABBIT) {
 		se_detect_firmware(se, stanza_root(u->st));
+		if (st_child(stanza_root(u->st), "query",
+		    "jabber:iq:register") != NULL ||
+		    st_child(stanza_root(u->st), "query",
+		    "violet:iq:register") != NULL)
+			se->registered = 1;
+	}
 	if (se->chain != NULL)
 		v = chain_unit(se->chain, d, u, bytes, &repl);
 	switch (v) {

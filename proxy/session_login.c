@@ -8,11 +8,15 @@
  * <success/>, and swallows the new header and features: the rabbit keeps
  * the stream it already has.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <sys/socket.h>
 
 #include "chain.h"
 #include "leg.h"
@@ -25,6 +29,9 @@
 #define NS_SASL		"urn:ietf:params:xml:ns:xmpp-sasl"
 
 static void	se_login_done(struct session *, int, const char *);
+static int	se_login_fresh(struct session *, const char *, const char *,
+		    session_login_cb *, void *);
+static void	se_fresh_done(void *, int, const char *, const char *);
 
 int
 session_upstream_authenticated(struct session *se)
@@ -41,8 +48,11 @@ session_upstream_login(struct session *se, const char *localpart,
 	char			 err[256];
 
 	if (se->login != NULL || se->swallow != SWALLOW_NONE ||
-	    se->authenticated || se->features == NULL || se->s.bev == NULL)
+	    se->authenticated || se->features == NULL || se->s.bev == NULL ||
+	    se->adopting)
 		return -1;
+	if (se->registered)
+		return se_login_fresh(se, localpart, password, cb, arg);
 	mechs = st_child(stanza_root(se->features), "mechanisms", NS_SASL);
 	if (mechs == NULL)
 		return -1;
@@ -68,6 +78,67 @@ session_upstream_login(struct session *se, const char *localpart,
 	session_log(se, LOG_LVL_INFO, "upstream login as %s@%s with %s",
 	    localpart, se->domain, se->login_mech);
 	return 0;
+}
+
+/*
+ * After an in-band registration some servers (jabberd2 2.7) never answer
+ * a bind on that stream, even after SASL: log in on a fresh connection
+ * instead and adopt it as the session's server leg.
+ */
+static int
+se_login_fresh(struct session *se, const char *localpart,
+    const char *password, session_login_cb *cb, void *arg)
+{
+	se->login_cb = cb;
+	se->login_arg = arg;
+	snprintf(se->login_mech, sizeof(se->login_mech), "?");
+	if (probe_start_adopt(se, localpart, password, se_fresh_done,
+	    se) == -1) {
+		se->login_cb = NULL;
+		se->login_arg = NULL;
+		return -1;
+	}
+	se->adopting = 1;
+	session_log(se, LOG_LVL_INFO, "upstream login as %s@%s on a fresh "
+	    "connection (this stream registered an account)", localpart,
+	    se->domain);
+	return 0;
+}
+
+static void
+se_fresh_done(void *arg, int ok, const char *mech, const char *reason)
+{
+	struct session	*se = arg;
+
+	se->adopting = 0;
+	snprintf(se->login_mech, sizeof(se->login_mech), "%s", mech);
+	se_login_done(se, ok, reason);
+}
+
+void
+se_adopt_upstream(struct session *se, struct leg *leg, struct xmlstream **xs,
+    struct stanza *features)
+{
+	int	fd;
+
+	/*
+	 * The old stream has nothing in flight (the rabbit's stanzas are
+	 * held): end it with a best-effort </stream:stream> and close.
+	 */
+	if (se->s.bev != NULL && (fd = bufferevent_getfd(se->s.bev)) != -1 &&
+	    leg_pending(&se->s) == 0)
+		(void)send(fd, "</stream:stream>", 16, MSG_NOSIGNAL |
+		    MSG_DONTWAIT);
+	leg_free(&se->s);
+	leg_move(&se->s, leg, &se_leg_cbs, se);
+	xs_free(se->xs[NAB_FROM_SERVER]);
+	se->xs[NAB_FROM_SERVER] = *xs;
+	*xs = NULL;
+	se_keep_features(se, features);
+	se->authenticated = 1;
+	if (se->chain != NULL)
+		chain_restart(se->chain, NAB_FROM_SERVER);
+	event_active(se->kick, 0, 0);
 }
 
 /* Finish a login attempt and tell the filter; the login object goes. */
@@ -229,7 +300,49 @@ se_reselect(struct session *se)
 	se->chain = ch;
 }
 
-/* Recognise the firmware from what the rabbit sends (first hit wins). */
+/*
+ * The MAC from the username of the rabbit's register set (jabber:iq:register
+ * or violet:iq:register): both firmwares register as their MAC. Only 12 hex
+ * digits count, stored in lower case like the match-mac patterns; only
+ * while no MAC is known, so what a filter set with set_identity() stays.
+ */
+static void
+se_learn_mac(struct session *se, const struct st_node *st)
+{
+	const struct st_node	*q, *u, *t;
+	const char		*type;
+	char			 mac[13];
+	size_t			 i, n = 0;
+
+	if (se->mac[0] != '\0' || (type = st_attr(st, "type")) == NULL ||
+	    strcmp(type, "set") != 0)
+		return;
+	if ((q = st_child(st, "query", "jabber:iq:register")) == NULL &&
+	    (q = st_child(st, "query", "violet:iq:register")) == NULL)
+		return;
+	if ((u = st_child(q, "username", NULL)) == NULL)
+		return;
+	for (t = u->first; t != NULL; t = t->next) {
+		if (t->name != NULL)
+			return;
+		for (i = 0; i < t->textlen; i++) {
+			if (n == 12 || !isxdigit((unsigned char)t->text[i]))
+				return;
+			mac[n++] = (char)tolower((unsigned char)t->text[i]);
+		}
+	}
+	if (n != 12)
+		return;
+	mac[n] = '\0';
+	session_set_identity(se, mac, NULL, NULL);
+	session_log(se, LOG_LVL_INFO, "MAC learned from the register username: "
+	    "%s", se->mac);
+}
+
+/*
+ * Recognise the firmware from what the rabbit sends (first hit wins), and
+ * its MAC from its registration: what se_reselect() selects by.
+ */
 void
 se_detect_firmware(struct session *se, const struct st_node *st)
 {
@@ -237,7 +350,10 @@ se_detect_firmware(struct session *se, const struct st_node *st)
 	const char		*from;
 	size_t			 n;
 
-	if (se->firmware[0] != '\0' || strcmp(st->name, "iq") != 0)
+	if (strcmp(st->name, "iq") != 0)
+		return;
+	se_learn_mac(se, st);
+	if (se->firmware[0] != '\0')
 		return;
 	if (st_child(st, "query", "violet:iq:register") != NULL) {
 		session_set_identity(se, NULL, NULL, "bootcode-18673");
