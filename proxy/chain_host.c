@@ -21,6 +21,7 @@
 #include "creds.h"
 #include "log.h"
 #include "proxy.h"
+#include "sasl.h"
 #include "session.h"
 #include "stanza.h"
 
@@ -541,6 +542,86 @@ h_close_with(struct nab_ctx *ctx, const char *cond, const char *reason)
 	session_close_with(ctx->ch->se, cond, reason);
 }
 
+static struct nab_stanza *
+h_server_features(struct nab_ctx *ctx)
+{
+	const struct st_node	*f = session_server_features(ctx->ch->se);
+
+	return f != NULL ? h_copy(ctx, NS(f)) : NULL;
+}
+
+static void
+h_restart_rabbit(struct nab_ctx *ctx)
+{
+	session_restart_rabbit(ctx->ch->se);
+}
+
+static int
+h_digest_challenge(struct nab_ctx *ctx, char *nonce, size_t noncecap,
+    char *b64, size_t b64cap)
+{
+	char	plain[256];
+	int	n;
+
+	if (sasl_digest_server_nonce(nonce, noncecap) == -1 ||
+	    (n = sasl_digest_server_challenge(nonce, plain,
+	    sizeof(plain))) == -1 ||
+	    sasl_b64_encode(plain, (size_t)n, b64, b64cap) == -1)
+		return -1;
+	return (int)strlen(b64);
+}
+
+/* Decode a base64 response, tolerating the firmware's short padding. */
+static int
+digest_decode(const char *b64, char *out, size_t cap, size_t *len)
+{
+	if (sasl_b64_decode_lenient(b64, strlen(b64), (unsigned char *)out,
+	    cap - 1, len) == -1)
+		return -1;
+	out[*len] = '\0';
+	return 0;
+}
+
+static int
+h_digest_username(struct nab_ctx *ctx, const char *b64, char *user,
+    size_t cap)
+{
+	char	resp[1024];
+	size_t	len;
+
+	if (digest_decode(b64, resp, sizeof(resp), &len) == -1)
+		return -1;
+	return sasl_digest_server_username(resp, len, user, cap) == -1 ? -1 : 0;
+}
+
+static int
+h_digest_verify(struct nab_ctx *ctx, const char *b64, const char *user,
+    const char *password, const char *nonce, char *b64out, size_t b64cap,
+    const char **reason)
+{
+	const struct nab_identity	*id = session_identity(ctx->ch->se);
+	char				 resp[1024], rsp[64], plain[80];
+	size_t				 len;
+	int				 v, n;
+
+	*reason = "response is not base64";
+	if (digest_decode(b64, resp, sizeof(resp), &len) == -1)
+		return -1;
+	v = sasl_digest_server_verify(resp, len, user, password, nonce,
+	    id->domain, rsp, sizeof(rsp));
+	explicit_bzero(resp, sizeof(resp));
+	if (v != SASL_DIGEST_OK) {
+		*reason = sasl_digest_strerror(v);
+		return -1;
+	}
+	n = snprintf(plain, sizeof(plain), "rspauth=%s", rsp);
+	if (sasl_b64_encode(plain, (size_t)n, b64out, b64cap) == -1) {
+		*reason = "out of memory";
+		return -1;
+	}
+	return 0;
+}
+
 static const struct nab_host host = {
 	.struct_size = sizeof(struct nab_host),
 	.abi_major = NAB_ABI_MAJOR,
@@ -577,6 +658,11 @@ static const struct nab_host host = {
 	.login_probe = h_login_probe,
 	.upstream_authenticated = h_upstream_authenticated,
 	.close_with = h_close_with,
+	.server_features = h_server_features,
+	.restart_rabbit = h_restart_rabbit,
+	.digest_challenge = h_digest_challenge,
+	.digest_username = h_digest_username,
+	.digest_verify = h_digest_verify,
 };
 
 const struct nab_host *

@@ -76,6 +76,7 @@ struct session {
 	unsigned		 failing:1;
 	unsigned		 dead:1;
 	unsigned		 r_header_seen:1;
+	unsigned		 r_has_decl:1;	/* rabbit's header had <?xml?> */
 	unsigned		 rabbit_has_header:1;
 	unsigned		 in_process[2];
 	unsigned		 ended[2];	/* </stream:stream> seen */

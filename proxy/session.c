@@ -298,6 +298,7 @@ se_note_header(struct session *se, enum nab_dir d, const struct xs_unit *u,
 		if ((to = st_attr(stanza_root(u->st), "to")) != NULL)
 			session_set_identity(se, NULL, to, NULL);
 		se->r_header_seen = 1;
+		se->r_has_decl = u->has_decl;
 		if (se->upstream_failed)
 			session_fail(se, "remote-connection-failed", NULL,
 			    se->upstream_failed);
@@ -374,6 +375,15 @@ se_unit(struct session *se, enum nab_dir d, struct xs_unit *u)
 		se_check_restart(se, u);
 	if (u->kind == XS_END)
 		se->ended[d] = 1;
+	if (d == NAB_FROM_RABBIT && se->restart_rabbit) {
+		se->restart_rabbit = 0;
+		se->r_header_seen = 0;
+		if (xs_reset(se->xs[NAB_FROM_RABBIT]) == -1) {
+			session_fail(se, "internal-server-error", "",
+			    "out of memory");
+			return;
+		}
+	}
 	se_flow(se, d);
 }
 

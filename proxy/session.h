@@ -20,6 +20,7 @@
 struct proxy;
 struct session;
 struct stanza;
+struct st_node;
 
 /*
  * Take over an accepted socket. On failure the fd is closed, -1 returned
@@ -56,6 +57,10 @@ int	session_upstream_authenticated(struct session *);
 /* Ask for a close after the current unit: condition goes to the rabbit. */
 void	session_close_with(struct session *, const char *condition,
 	    const char *reason);
+/* The server's latest features element (session-owned), NULL if none. */
+const struct st_node *session_server_features(struct session *);
+/* The rabbit starts a new stream at the next unit boundary. */
+void	session_restart_rabbit(struct session *);
 struct event_base *session_base(struct session *);
 struct proxy *session_proxy(struct session *);
 void	session_log(struct session *, int level, const char *fmt, ...)

@@ -183,10 +183,12 @@ se_send_error(struct session *se, enum nab_dir as_from, const char *cond)
 	if (out == NULL)
 		return;
 	if (as_from == NAB_FROM_SERVER && !se->rabbit_has_header) {
-		n = snprintf(buf, sizeof(buf), "<?xml version='1.0'?>"
+		/* A declaration only where the rabbit sent one. */
+		n = snprintf(buf, sizeof(buf), "%s"
 		    "<stream:stream xmlns='jabber:client' xmlns:stream="
 		    "'http://etherx.jabber.org/streams' id='nabproxy-%llu'"
-		    "%s%s%s version='1.0'>", (unsigned long long)se->id,
+		    "%s%s%s version='1.0'>", se->r_has_decl ?
+		    "<?xml version='1.0'?>" : "", (unsigned long long)se->id,
 		    se->domain[0] ? " from='" : "", se->domain,
 		    se->domain[0] ? "'" : "");
 		se->rabbit_has_header = 1;

@@ -378,3 +378,26 @@ session_login_probe(struct session *se, const char *localpart,
 {
 	return probe_start(se, localpart, password, cb, arg);
 }
+
+const struct st_node *
+session_server_features(struct session *se)
+{
+	return se->features != NULL ? stanza_root(se->features) : NULL;
+}
+
+/*
+ * A filter answered the rabbit's own SASL: the rabbit's next bytes are a
+ * new stream. Reset now unless a rabbit unit is being handled, in which
+ * case se_unit() resets after it.
+ */
+void
+session_restart_rabbit(struct session *se)
+{
+	if (se->in_process[NAB_FROM_RABBIT]) {
+		se->restart_rabbit = 1;
+		return;
+	}
+	if (xs_reset(se->xs[NAB_FROM_RABBIT]) == -1)
+		session_close_with(se, "internal-server-error", "out of memory");
+	se->r_header_seen = 0;
+}

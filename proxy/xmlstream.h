@@ -8,6 +8,11 @@
  * gives its byte length, so the caller forwards an untouched unit by moving
  * exactly that many bytes from the front of its buffer.
  *
+ * Whitespace between stanzas is yielded as soon as it is read, because
+ * keep-alives must reach the other side without waiting for the next
+ * stanza; so a run of whitespace split across reads comes as several
+ * XS_WS units. Every other unit is the same whatever the read sizes.
+ *
  * Restarts (after SASL success, STARTTLS proceed, compressed) are never
  * done inside an expat callback: the parser suspends after every unit, the
  * caller decides, and xs_reset() starts a fresh parser at the unit boundary.

@@ -1,5 +1,6 @@
 /*
- * nabproxy filter ABI, version 1.0.
+ * nabproxy filter ABI, version 1.1 (1.1 appended the services marked
+ * "ABI 1.1" at the end of struct nab_host).
  *
  * This is the only header a filter includes. A filter is a constant
  * descriptor, `struct nab_filter`; built-in filters are linked into the
@@ -30,7 +31,7 @@
 
 #define NAB_FILTER_MAGIC	0x4e414246u	/* "NABF" */
 #define NAB_ABI_MAJOR		1
-#define NAB_ABI_MINOR		0
+#define NAB_ABI_MINOR		1
 #define NAB_FILTER_SYMBOL	"nab_filter"
 
 /* What the chain does with the unit after a hook returns. */
@@ -209,6 +210,45 @@ struct nab_host {
 	 */
 	void	(*close_with)(struct nab_ctx *, const char *condition,
 		    const char *reason);
+
+	/* ---- ABI 1.1: check with NAB_HAS_SERVICE(host, member) ---- */
+
+	/*
+	 * The server's latest <stream:features>, as a host-owned copy freed
+	 * after the hook (hand it to inject() to send it); NULL if none yet.
+	 */
+	struct nab_stanza *(*server_features)(struct nab_ctx *);
+	/*
+	 * The rabbit opens a new stream next (a filter answered its SASL
+	 * with <success/>): its parser restarts at the current unit
+	 * boundary, or at once outside a rabbit unit. The rabbit's new header
+	 * then reaches on_header(NAB_FROM_RABBIT) like the first one.
+	 */
+	void	(*restart_rabbit)(struct nab_ctx *);
+	/*
+	 * DIGEST-MD5 server side (RFC 2831; qop=auth, algorithm=md5-sess,
+	 * charset=utf-8, no realm, no spaces after commas: the form the
+	 * Nabaztag firmware parses). digest_challenge writes a fresh nonce
+	 * (NUL-terminated, needs 33 bytes) and the base64 challenge (for a
+	 * <challenge> element); returns the base64 length or -1.
+	 */
+	int	(*digest_challenge)(struct nab_ctx *, char *nonce, size_t noncecap,
+		    char *b64, size_t b64cap);
+	/*
+	 * From a base64 <response> text (short '=' padding tolerated, as the
+	 * firmware sends it): the username. 0, or -1 if unreadable.
+	 */
+	int	(*digest_username)(struct nab_ctx *, const char *b64, char *user,
+		    size_t usercap);
+	/*
+	 * Verify a base64 <response> text for user/password/nonce against
+	 * digest-uri xmpp/DOMAIN (the session's domain). 0 with the base64 of
+	 * "rspauth=..." (for the next <challenge>) in b64out; -1 with a
+	 * static reason (never containing the password).
+	 */
+	int	(*digest_verify)(struct nab_ctx *, const char *b64,
+		    const char *user, const char *password, const char *nonce,
+		    char *b64out, size_t b64cap, const char **reason);
 };
 
 #define NAB_HAS_SERVICE(h, member)					\
