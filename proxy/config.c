@@ -540,8 +540,8 @@ config_load(const char *path, const char *const *builtin_filters,
     struct config_errors *errs)
 {
 	struct config_parse	 p;
-	struct config	*cfg;
-	size_t		 before = errs->ce_count + errs->ce_dropped, i;
+	struct config		*cfg;
+	size_t			 before = errs->ce_count + errs->ce_dropped, i;
 
 	if ((cfg = calloc(1, sizeof(*cfg))) == NULL ||
 	    (cfg->priv = calloc(1, sizeof(*cfg->priv))) == NULL) {
