@@ -127,7 +127,7 @@ load_filter(struct cs_filter *cf, const struct chain_filter_conf *fc,
     char *err, size_t errlen)
 {
 	const struct nab_filter	*f;
-	char			 where[512], ierr[256], file[4096];
+	char			 where[512], ierr[1024], file[4096];
 	size_t			 i, n = 0;
 
 	snprintf(where, sizeof(where), "%s:%d: filter %s%s%s", fc->file ?

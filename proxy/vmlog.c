@@ -46,12 +46,6 @@ struct ev {
 	struct vs	b;	/* attribute value */
 };
 
-struct evs {
-	struct ev	*v;
-	size_t		 n;
-	size_t		 cap;
-};
-
 /* Why the firmware stopped taking elements off the buffer. */
 enum fw_state {
 	FW_DONE = 0,	/* buffer drained */
@@ -95,7 +89,9 @@ struct fw {
 	size_t		 patcap;
 	size_t		 work;		/* bytes scanned so far */
 	size_t		 budget;
-	struct evs	 ev;
+	struct ev	*ev;		/* the tree, in document order */
+	size_t		 nev;
+	size_t		 evcap;
 	enum fw_state	 state;
 	struct vs	 what;		/* name or text the state is about */
 	size_t		 kept;		/* bytes left in the rabbit's buffer */
@@ -127,8 +123,6 @@ static int		 vs_blank(const char *, struct vs);
 static void		 fw_spend(struct fw *, size_t);
 static int64_t		 vs_find(struct fw *, struct vs, int, int64_t);
 static int64_t		 fw_endtag(struct fw *, struct vs, struct vs);
-static int		 evs_push(struct evs *, enum ev_kind, int, struct vs,
-			    struct vs);
 static int		 fw_push(struct fw *, enum ev_kind, int, struct vs,
 			    struct vs);
 static int		 fw_attrs(struct fw *, struct vs, int, struct vs *);
@@ -265,37 +259,29 @@ fw_endtag(struct fw *f, struct vs x, struct vs name)
 	    (int64_t)(at - x.off) : -1;
 }
 
-/* Append a node: 0, -1 on ENOMEM, -2 at VMLOG_MAX_NODES. */
+/* Append a node. Returns 0, or -1 with f->state set (ENOMEM, cap). */
 static int
-evs_push(struct evs *e, enum ev_kind kind, int depth, struct vs a,
+fw_push(struct fw *f, enum ev_kind kind, int depth, struct vs a,
     struct vs b)
 {
 	struct ev	*v;
 	size_t		 cap;
 
-	if (e->n >= VMLOG_MAX_NODES)
-		return -2;
-	if (e->n == e->cap) {
-		cap = e->cap != 0 ? e->cap * 2 : 64;
-		if ((v = reallocarray(e->v, cap, sizeof(*v))) == NULL)
-			return -1;
-		e->v = v;
-		e->cap = cap;
+	if (f->nev >= VMLOG_MAX_NODES) {
+		f->state = FW_NODES;
+		return -1;
 	}
-	e->v[e->n++] = (struct ev){ kind, depth, a, b };
+	if (f->nev == f->evcap) {
+		cap = f->evcap != 0 ? f->evcap * 2 : 64;
+		if ((v = reallocarray(f->ev, cap, sizeof(*v))) == NULL) {
+			f->state = FW_ENOMEM;
+			return -1;
+		}
+		f->ev = v;
+		f->evcap = cap;
+	}
+	f->ev[f->nev++] = (struct ev){ kind, depth, a, b };
 	return 0;
-}
-
-/* evs_push() on the firmware's tree; a failure sets f->state. */
-static int
-fw_push(struct fw *f, enum ev_kind kind, int depth, struct vs a,
-    struct vs b)
-{
-	int	rc;
-
-	if ((rc = evs_push(&f->ev, kind, depth, a, b)) != 0)
-		f->state = rc == -1 ? FW_ENOMEM : FW_NODES;
-	return rc;
 }
 
 /*
@@ -349,7 +335,7 @@ fw_parse(struct fw *f, struct vs x, int depth)
 	struct fwres	 r = { 0, FW_POISON, VSNIL, VSNIL, VSNIL };
 	struct vs	 now = VSNIL, after, name;
 	int64_t		 first, space, ending, end;
-	size_t		 mark = f->ev.n;
+	size_t		 mark = f->nev;
 	int		 empty = 0, rc;
 
 	if ((first = vs_find(f, x, '<', 0)) != 0) {
@@ -391,7 +377,7 @@ fw_parse(struct fw *f, struct vs x, int depth)
 		now = rc == 1 && end != -1 ? vs_sub(now, 1, (int64_t)now.len) :
 		    VSNIL;
 	if (now.off == VS_NIL && !empty) {	/* ContentText ToAnalyseAfter */
-		f->ev.n = mark;
+		f->nev = mark;
 		r.why = after.off == x.off && after.len == x.len ? FW_NOEND :
 		    FW_DROP;
 		r.text = after;
@@ -447,7 +433,7 @@ fw_run(struct fw *f, const char *buf, size_t len)
 	while (f->state == FW_DONE && x.len > 0) {
 		r = fw_parse(f, x, 0);
 		if (f->state != FW_DONE)
-			f->ev.n = done;
+			f->nev = done;
 		else if (r.elem) {
 			f->trees++;
 			x = r.rest;
@@ -459,7 +445,7 @@ fw_run(struct fw *f, const char *buf, size_t len)
 			f->what = r.why == FW_POISON ? r.text : r.name;
 			f->kept = r.text.len;
 		}
-		done = f->ev.n;
+		done = f->nev;
 	}
 }
 
@@ -556,8 +542,8 @@ mis_node(struct sb *b, const struct fw *f, const struct ev *e)
 		if (e->kind == EV_ELEM && e->a.len > 1 &&
 		    f->buf[e->a.off + e->a.len - 1] == '/')
 			sb_cat(b, "; write \"<x />\" for \"<x/>\"");
-	} else if (e->kind != EV_ELEM && memchr(f->buf + v.off, '\0',
-	    v.len) != NULL) {
+	} else if (e->kind != EV_ELEM && v.off != VS_NIL &&
+	    memchr(f->buf + v.off, '\0', v.len) != NULL) {
 		sb_cat(b, "NUL byte (the log shows only what precedes it) in ");
 		sb_vs(b, f->buf, v);
 	} else if (e->kind != EV_ELEM && !vs_blank(f->buf, v) &&
@@ -599,7 +585,7 @@ mis_check(const struct fw *f, char *why, size_t whysz)
 		fw_msg(&b, f, f->state, f->what);
 		return 1;
 	}
-	for (e = f->ev.v; e < f->ev.v + f->ev.n; e++) {
+	for (e = f->ev; e < f->ev + f->nev; e++) {
 		if (mis_node(&b, f, e))
 			return 1;
 		if (amp == NULL && (e->kind == EV_TEXT || e->kind == EV_ATTR) &&
@@ -766,7 +752,7 @@ render_tree(struct vw *w, const struct fw *f)
 	const char	*z;
 	struct vs	 t;
 
-	for (e = f->ev.v; e < f->ev.v + f->ev.n; e++) {
+	for (e = f->ev; e < f->ev + f->nev; e++) {
 		t = e->a;
 		if (e->kind == EV_TEXT && t.off != VS_NIL &&
 		    (z = memchr(f->buf + t.off, '\0', t.len)) != NULL)
@@ -823,7 +809,7 @@ vmlog_receive(struct evbuffer *out, const char *prefix, const char *buf,
 				*misread = mis;
 		}
 	}
-	free(f.ev.v);
+	free(f.ev);
 	free(f.pat);
 	return rc;
 }
@@ -838,7 +824,7 @@ vmlog_misread(const char *buf, size_t len, char *why, size_t whysz)
 	fw_run(&f, len > 0 ? buf : "", len);
 	if (f.state != FW_ENOMEM)
 		rc = mis_check(&f, why, whysz);
-	free(f.ev.v);
+	free(f.ev);
 	free(f.pat);
 	return rc;
 }

@@ -55,15 +55,16 @@ struct evbuffer;
 /*
  * Render one read buffer from the server as the rabbit logs it: a
  * "Receive : " header and tree for every top-level element the firmware
- * takes off the buffer, in order. When the firmware would not take the
- * rest, one warning line "[vm] !! ..." says why instead of a tree:
- * leading text that makes the rabbit deaf, an element whose end is not in
- * the buffer (the firmware waits; "<x/>" never ends), an unclosed
- * attribute quote (the firmware recurses forever), one of the VMLOG_MAX_
- * limits or the work limit. An element the firmware
- * drops gets a warning line and parsing goes on after it, as the rabbit's
- * next read would. A buffer holding "</stream:stream>" prints the
- * firmware's own "gate stream closed, rebooting" and nothing else.
+ * takes off the buffer, in order (always that header, also where the
+ * firmware's state machine would print "XML in=[" around the tree). When
+ * the firmware would not take the rest, one warning line "[vm] !! ..."
+ * says why instead of a tree: leading text that makes the rabbit deaf,
+ * an element whose end is not in the buffer (the firmware waits; "<x/>"
+ * never ends), an unclosed attribute quote (the firmware recurses
+ * forever), one of the VMLOG_MAX_ limits or the work limit. An element
+ * the firmware drops gets a warning line and parsing goes on after it, as
+ * at the rabbit's next read. A buffer holding "</stream:stream>" prints
+ * the firmware's own "gate stream closed, rebooting" and nothing else.
  *
  * prefix may be NULL (empty); buf may be NULL when len is 0. If misread
  * is not NULL, *misread is set to 1 when the firmware's reading differs
@@ -77,18 +78,20 @@ int	vmlog_receive(struct evbuffer *out, const char *prefix,
 	    const char *buf, size_t len, int *misread) NONNULL(1);
 
 /*
- * Say whether the firmware reads buf differently from a clean XML reading
- * (a strict reader of elements, attributes and text, no DTD, comments,
- * CDATA or PIs): a tag name holding '/' or whitespace, markup swallowed
- * into text, an element lost or dropped, a NIL attribute, a value cut
- * short, an entity the rabbit will not decode, whitespace or text before
- * the first '<', an end the firmware waits for, a stall, or input that is
- * not well-formed XML at all. Whitespace-only text is ignored on both
- * sides.
+ * Say whether the firmware reads buf differently from a clean XML reading,
+ * by looking in its tree for what no conforming parser would produce: an
+ * element or attribute name that is not an XML Name ("x/", NIL, "b ", a
+ * tab inside), markup or a NUL in a text or value (an element swallowed
+ * into text), a dropped element, bytes lost after a self-closing tag, an
+ * entity left encoded, and any buffer the firmware does not drain (leading
+ * text, an end it waits for, a stall, a limit, "</stream:stream>" inside
+ * a stanza). For well-formed XML this is exactly "the trees differ"
+ * (whitespace-only text aside); for other input it flags what the rabbit
+ * visibly gets wrong, not every departure from the XML grammar.
  *
- * Returns 1 (misread) or 0 (same tree), with a one-line reason written
- * to why (NUL-terminated, peer bytes escaped, truncated to whysz; why may
- * be NULL when whysz is 0), or -1 on ENOMEM.
+ * Returns 1 (misread) with a one-line reason in why, 0 with why "", or
+ * -1 on ENOMEM. why is NUL-terminated, peer bytes in it are escaped and
+ * quoted, it is truncated to whysz; it may be NULL when whysz is 0.
  */
 int	vmlog_misread(const char *buf, size_t len, char *why, size_t whysz)
 	    WUNRES;

@@ -130,9 +130,10 @@ struct nab_host {
 
 	/*
 	 * Editing. The stanza passed to a hook may be edited in place; the
-	 * host then serialises it instead of forwarding the original bytes
-	 * (return NAB_REPLACE after editing). Each returns 0, or -1 on
-	 * ENOMEM or when the stanza is not editable.
+	 * host then serialises it instead of forwarding the original bytes.
+	 * After editing, NAB_PASS lets later filters see the edited stanza;
+	 * NAB_REPLACE sends it at once. Each returns 0, or -1 on ENOMEM or
+	 * when the stanza is not editable.
 	 */
 	int	(*set_attr)(struct nab_ctx *, struct nab_stanza *,
 		    const char *name, const char *value);
