@@ -290,7 +290,7 @@ se_log_unit(struct session *se, enum nab_dir d, const char *bytes,
     size_t len, enum xs_kind kind, enum logu_origin origin)
 {
 	struct evbuffer	*out, *red = NULL;
-	char		 prefix[64];
+	char		 prefix[64], why[VMLOG_WHY_SIZE];
 	int		 misread = 0;
 
 	if (se->opt.log_format == LOGFMT_NONE || len == 0)
@@ -319,9 +319,10 @@ se_log_unit(struct session *se, enum nab_dir d, const char *bytes,
 		else if (d == NAB_FROM_SERVER && kind == XS_STANZA)
 			vmlog_receive(out, prefix, bytes, len, &misread);
 	}
-	if (misread)
-		evbuffer_add_printf(out, "%s[vm] !! the rabbit misreads the "
-		    "stanza above (firmware parser quirk)\n", prefix);
+	/* Say why, so the operator sees what the rabbit got wrong. */
+	if (misread && vmlog_misread(bytes, len, why, sizeof(why)) == 1)
+		evbuffer_add_printf(out, "%s[vm] !! rabbit misreads this "
+		    "stanza: %s\n", prefix, why);
 	log_raw((const char *)evbuffer_pullup(out, -1),
 	    evbuffer_get_length(out));
 	evbuffer_free(out);
