@@ -25,7 +25,7 @@ enum config_type {
 	CT_SIZE,	/* bytes, K and M suffixes */
 	CT_DURATION,	/* seconds, s, m and h suffixes */
 	CT_BOOL,
-	CT_ENUM		/* log-format */
+	CT_ENUM		/* one of k_words */
 };
 
 /* One [nabproxy] key; the default goes through the same parser. */
@@ -37,6 +37,7 @@ struct config_key {
 	const char		*k_def;
 	int			 k_repeat;
 	size_t			 k_off;		/* field in struct config */
+	const char *const	*k_words;	/* CT_ENUM: NULL-terminated */
 };
 
 /* A parsed value, before it is stored into its field. */

@@ -20,33 +20,46 @@
 #define OFF(f)		offsetof(struct config, f)
 #define MIB		(1024UL * 1024)
 
+/* Values of the CT_ENUM keys, in the order of their enums. */
+static const char *const log_formats[] = { "vm", "raw", "both", "none",
+    NULL };
+static const char *const tls_modes[] = { "no", "starttls", "required",
+    NULL };
+
 /* Sorted by name for bsearch(); test_config sets every key. */
 static const struct config_key keys[] = {
 	{ "allow-plain-cleartext", CT_BOOL, 0, 1, "no", 0,
-	    OFF(allow_plain_cleartext) },
+	    OFF(allow_plain_cleartext), NULL },
 	{ "connect-timeout", CT_DURATION, 1, 3600, "10", 0,
-	    OFF(connect_timeout) },
-	{ "credentials", CT_STR, 0, 0, "", 0, OFF(credentials) },
-	{ "drain-timeout", CT_DURATION, 0, 3600, "30", 0, OFF(drain_timeout) },
-	{ "hold-queue", CT_SIZE, 1024, 64 * MIB, "65536", 0, OFF(hold_queue) },
-	{ "idle-timeout", CT_DURATION, 1, 86400, "300", 0, OFF(idle_timeout) },
-	{ "listen", CT_LISTEN, 0, 0, "0.0.0.0:5222", 1, OFF(listen) },
-	{ "log-dir", CT_STR, 0, 0, "", 0, OFF(log_dir) },
-	{ "log-file", CT_STR, 0, 0, "", 0, OFF(log_file) },
-	{ "log-format", CT_ENUM, 0, 0, "vm", 0, OFF(log_format) },
-	{ "log-prefix", CT_BOOL, 0, 1, "no", 0, OFF(log_prefix) },
+	    OFF(connect_timeout), NULL },
+	{ "credentials", CT_STR, 0, 0, "", 0, OFF(credentials), NULL },
+	{ "drain-timeout", CT_DURATION, 0, 3600, "30", 0, OFF(drain_timeout), NULL },
+	{ "hold-queue", CT_SIZE, 1024, 64 * MIB, "65536", 0, OFF(hold_queue), NULL },
+	{ "idle-timeout", CT_DURATION, 1, 86400, "300", 0, OFF(idle_timeout), NULL },
+	{ "listen", CT_LISTEN, 0, 0, "0.0.0.0:5222", 1, OFF(listen), NULL },
+	{ "log-dir", CT_STR, 0, 0, "", 0, OFF(log_dir), NULL },
+	{ "log-file", CT_STR, 0, 0, "", 0, OFF(log_file), NULL },
+	{ "log-format", CT_ENUM, 0, 0, "vm", 0, OFF(log_format), log_formats },
+	{ "log-prefix", CT_BOOL, 0, 1, "no", 0, OFF(log_prefix), NULL },
 	{ "max-connections", CT_UINT, 1, 1048576, "1024", 0,
-	    OFF(max_connections) },
-	{ "max-depth", CT_UINT, 4, 256, "32", 0, OFF(max_depth) },
-	{ "max-per-source", CT_UINT, 0, 1048576, "32", 0, OFF(max_per_source) },
-	{ "max-stanza", CT_SIZE, 1024, 16 * MIB, "65536", 0, OFF(max_stanza) },
-	{ "profile", CT_STR, 0, 0, "passthrough", 0, OFF(profile) },
-	{ "redact", CT_BOOL, 0, 1, "yes", 0, OFF(redact) },
+	    OFF(max_connections), NULL },
+	{ "max-depth", CT_UINT, 4, 256, "32", 0, OFF(max_depth), NULL },
+	{ "max-per-source", CT_UINT, 0, 1048576, "32", 0, OFF(max_per_source), NULL },
+	{ "max-stanza", CT_SIZE, 1024, 16 * MIB, "65536", 0, OFF(max_stanza), NULL },
+	{ "profile", CT_STR, 0, 0, "passthrough", 0, OFF(profile), NULL },
+	{ "redact", CT_BOOL, 0, 1, "yes", 0, OFF(redact), NULL },
 	{ "scram-max-iterations", CT_UINT, 4096, 10000000, "100000", 0,
-	    OFF(scram_max_iterations) },
-	{ "state-dir", CT_STR, 0, 0, "/var/lib/nabproxy", 0, OFF(state_dir) },
-	{ "upstream", CT_UPSTREAM, 0, 0, "", 0, OFF(upstream_host) },
-	{ "verbose", CT_BOOL, 0, 1, "no", 0, OFF(verbose) },
+	    OFF(scram_max_iterations), NULL },
+	{ "state-dir", CT_STR, 0, 0, "/var/lib/nabproxy", 0, OFF(state_dir), NULL },
+	{ "upstream", CT_UPSTREAM, 0, 0, "", 0, OFF(upstream_host), NULL },
+	{ "upstream-ca", CT_STR, 0, 0, "", 0, OFF(upstream_ca), NULL },
+	{ "upstream-tls", CT_ENUM, 0, 0, "starttls", 0, OFF(upstream_tls),
+	    tls_modes },
+	{ "upstream-tls-name", CT_STR, 0, 0, "", 0, OFF(upstream_tls_name),
+	    NULL },
+	{ "upstream-verify", CT_BOOL, 0, 1, "yes", 0, OFF(upstream_verify),
+	    NULL },
+	{ "verbose", CT_BOOL, 0, 1, "no", 0, OFF(verbose), NULL },
 };
 #define NKEYS		(sizeof(keys) / sizeof(keys[0]))
 
@@ -596,6 +609,8 @@ config_free(struct config *cfg)
 	free(cfg->state_dir);
 	free(cfg->credentials);
 	free(cfg->profile);
+	free(cfg->upstream_ca);
+	free(cfg->upstream_tls_name);
 	config_pool_free(&cfg->priv->pool);
 	free(cfg->priv);
 	free(cfg);

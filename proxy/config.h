@@ -91,6 +91,12 @@ enum config_log_format {
 	CONFIG_LOG_NONE
 };
 
+enum config_tls {
+	CONFIG_TLS_NO = 0,	/* never STARTTLS upstream */
+	CONFIG_TLS_STARTTLS,	/* when the server offers it */
+	CONFIG_TLS_REQUIRED	/* refuse a server that does not */
+};
+
 struct config_private;
 
 struct config {
@@ -99,6 +105,10 @@ struct config {
 	size_t			 nlisten;
 	char			 upstream_host[CONFIG_HOST_MAX]; /* "" = demo */
 	unsigned short		 upstream_port;	/* 0 in demo mode */
+	int			 upstream_tls;	/* enum config_tls */
+	char			*upstream_ca;	/* "" = system store */
+	char			*upstream_tls_name; /* "" = stream domain */
+	int			 upstream_verify;
 	unsigned int		 connect_timeout;
 	unsigned int		 idle_timeout;
 	unsigned int		 drain_timeout;

@@ -27,8 +27,6 @@
 
 #define MIB		(1024UL * 1024)
 
-/* log-format values, in enum config_log_format order. */
-static const char *const log_formats[] = { "vm", "raw", "both", "none" };
 
 static const struct {
 	const char	*w_word;
@@ -529,9 +527,8 @@ config_val_parse(const struct config_key *k, const char *s, union config_val *v,
 		break;
 	case CT_ENUM:
 		why = "is not a known value";
-		for (i = 0; i < sizeof(log_formats) / sizeof(log_formats[0]);
-		    i++)
-			if (strcmp(s, log_formats[i]) == 0) {
+		for (i = 0; k->k_words[i] != NULL; i++)
+			if (strcmp(s, k->k_words[i]) == 0) {
 				v->i = (int)i;
 				why = NULL;
 			}
@@ -579,6 +576,8 @@ config_val_store(struct config *cfg, const struct config_key *k, union config_va
 static void
 key_allowed(const struct config_key *k, char *buf, size_t len)
 {
+	size_t	i;
+
 	switch (k->k_type) {
 	case CT_LISTEN:
 		snprintf(buf, len, "ADDR:PORT with a numeric IPv4 address or"
@@ -603,7 +602,11 @@ key_allowed(const struct config_key *k, char *buf, size_t len)
 		snprintf(buf, len, "yes or no (true/false, on/off, 1/0)");
 		break;
 	case CT_ENUM:
-		snprintf(buf, len, "vm, raw, both or none");
+		buf[0] = '\0';
+		for (i = 0; k->k_words[i] != NULL; i++)
+			snprintf(buf + strlen(buf), len - strlen(buf), "%s%s",
+			    i == 0 ? "" : k->k_words[i + 1] == NULL ? " or " :
+			    ", ", k->k_words[i]);
 		break;
 	default:
 		snprintf(buf, len, "any text");

@@ -24,6 +24,7 @@
 #include "main-int.h"
 #include "proxy.h"
 #include "session.h"
+#include "tls.h"
 
 struct daemon_run {
 	struct proxy	  px;
@@ -60,6 +61,12 @@ daemon_opts(const struct config *cfg, struct proxy_opts *o)
 	o->redact = cfg->redact;
 	o->scram_max_iterations = cfg->scram_max_iterations;
 	o->allow_plain_cleartext = cfg->allow_plain_cleartext;
+	o->upstream_tls = cfg->upstream_tls == CONFIG_TLS_REQUIRED ?
+	    UPSTREAM_TLS_REQUIRED : cfg->upstream_tls == CONFIG_TLS_NO ?
+	    UPSTREAM_TLS_NO : UPSTREAM_TLS_STARTTLS;
+	snprintf(o->upstream_tls_name, sizeof(o->upstream_tls_name), "%s",
+	    cfg->upstream_tls_name ? cfg->upstream_tls_name : "");
+	o->upstream_verify = cfg->upstream_verify;
 }
 
 struct chainset *
@@ -144,6 +151,10 @@ daemon_setup(struct proxy *px, struct event_base *base,
 	}
 	if ((px->chains = daemon_chains(cfg, err, errlen)) == NULL)
 		return -1;
+	if (cfg->upstream_tls != CONFIG_TLS_NO &&
+	    (px->tls_ctx = tls_client_ctx(cfg->upstream_ca,
+	    cfg->upstream_verify, err, errlen)) == NULL)
+		return -1;
 	if ((px->creds = creds_open(cfg->credentials, err, errlen)) == NULL) {
 		/* A missing or unsafe store disables learning, not the proxy. */
 		log_warnx("credentials %s: %s (continuing without)",
@@ -175,6 +186,8 @@ daemon_teardown(struct proxy *px)
 	px->lst = NULL;
 	chainset_unref(px->chains);
 	px->chains = NULL;
+	SSL_CTX_free(px->tls_ctx);
+	px->tls_ctx = NULL;
 	if (px->creds != NULL)
 		creds_close(px->creds);
 	px->creds = NULL;
@@ -238,6 +251,7 @@ on_sighup(evutil_socket_t sig, short what, void *arg)
 	struct daemon_run	*d = arg;
 	struct config		*cfg;
 	struct chainset		*cs;
+	SSL_CTX			*ctx = NULL;
 	char			 err[4096];
 
 	log_info("SIGHUP: reloading");
@@ -251,6 +265,15 @@ on_sighup(evutil_socket_t sig, short what, void *arg)
 		config_free(cfg);
 		return;
 	}
+	if (cfg->upstream_tls != CONFIG_TLS_NO && (ctx = tls_client_ctx(
+	    cfg->upstream_ca, cfg->upstream_verify, err, sizeof(err))) == NULL) {
+		log_warnx("reload refused, keeping the running one: %s", err);
+		chainset_unref(cs);
+		config_free(cfg);
+		return;
+	}
+	SSL_CTX_free(d->px.tls_ctx);
+	d->px.tls_ctx = ctx;
 	if (d->px.creds != NULL && creds_reload(d->px.creds, err,
 	    sizeof(err)) == -1)
 		log_warnx("credentials reload failed, keeping the old: %s", err);

@@ -168,6 +168,15 @@ leg_move(struct leg *dst, struct leg *src, const struct leg_cbs *cbs,
 }
 
 void
+leg_rebind(struct leg *l, struct bufferevent *top)
+{
+	/* The old bufferevent belongs to the filter, which set its callbacks. */
+	l->bev = top;
+	leg_setup(l, l->cbs, l->arg);
+	bufferevent_enable(top, EV_READ | EV_WRITE);
+}
+
+void
 leg_free(struct leg *l)
 {
 	if (l->bev == NULL)

@@ -77,6 +77,11 @@ void	leg_abort(struct leg *);
  */
 void	leg_move(struct leg *dst, struct leg *src, const struct leg_cbs *,
 	    void *arg);
+/*
+ * Put a layer (a filter bufferevent that owns the old one) on top of the
+ * leg: callbacks, watermarks and enabled events move to it.
+ */
+void	leg_rebind(struct leg *, struct bufferevent *top);
 /* Free the bufferevent (no callback). */
 void	leg_free(struct leg *);
 

@@ -443,3 +443,9 @@ login_failure(struct login *l, const struct st_node *st)
 	    cond, text[0] != '\0' ? " (" : "", text,
 	    text[0] != '\0' ? ")" : "");
 }
+
+void
+login_set_tls(struct login *l, int on)
+{
+	l->lg_opts.tls_active = on;
+}

@@ -50,6 +50,8 @@ int		 login_features(struct login *, const struct st_node *features,
  */
 int		 login_input(struct login *, const struct st_node *stanza,
 		    struct evbuffer *out) WUNRES NONNULL(1, 3);
+/* The stream now runs under TLS (after STARTTLS): PLAIN becomes usable. */
+void		 login_set_tls(struct login *, int on) NONNULL(1);
 /* Chosen mechanism name, "none" before one is chosen. Never NULL. */
 const char	*login_mech(const struct login *) NONNULL(1);
 /* Why the login failed, "" if it has not. Never NULL, never the password. */

@@ -20,6 +20,7 @@
 #include "login.h"
 #include "session-int.h"
 #include "stanza.h"
+#include "tls.h"
 #include "xmlstream.h"
 
 struct probe {
@@ -35,6 +36,7 @@ struct probe {
 	char			 mech[32];
 	int			 done;
 	int			 adopt;		/* hand the stream to the session */
+	int			 tls;		/* 1 starttls sent, 2 handshake, 3 on */
 	int			 swallow;	/* 1 header, 2 features, after success */
 };
 
@@ -49,6 +51,7 @@ static void	pr_reap(evutil_socket_t, short, void *);
 static void	pr_finish(struct probe *, int, const char *);
 static int	pr_unit(struct probe *, struct xs_unit *);
 static int	pr_adopt_unit(struct probe *, struct xs_unit *);
+static int	pr_tls_proceed(struct probe *, const struct st_node *);
 static int	probe_run(struct session *, const char *, const char *, int,
 		    session_login_cb *, void *);
 
@@ -187,6 +190,16 @@ pr_unit(struct probe *pr, struct xs_unit *u)
 		return 0;
 	}
 	root = stanza_root(u->st);
+	if (pr->tls == 1)
+		return pr_tls_proceed(pr, root);
+	if (strcmp(root->name, "stream:features") == 0 && pr->tls == 0 &&
+	    tls_offered(root) && pr->se->opt.upstream_tls != UPSTREAM_TLS_NO &&
+	    pr->se->px->tls_ctx != NULL) {
+		evbuffer_add(leg_output(&pr->leg), TLS_STARTTLS,
+		    strlen(TLS_STARTTLS));
+		pr->tls = 1;
+		return 1;
+	}
 	if (strcmp(root->name, "stream:features") == 0)
 		r = login_features(pr->login, root, leg_output(&pr->leg));
 	else if (strcmp(root->name, "stream:error") == 0) {
@@ -208,6 +221,29 @@ pr_unit(struct probe *pr, struct xs_unit *u)
 	return 0;
 }
 
+/* <proceed/> (or not) after <starttls/>: 2 to reset the parser, 0 done. */
+static int
+pr_tls_proceed(struct probe *pr, const struct st_node *root)
+{
+	const char	*ns = st_xmlns(root);
+	struct session	*se = pr->se;
+	char		 err[256];
+
+	if (strcmp(root->name, "proceed") != 0 || ns == NULL ||
+	    strcmp(ns, TLS_NS) != 0) {
+		pr_finish(pr, 0, "server refused STARTTLS");
+		return 0;
+	}
+	if (tls_wrap(&pr->leg, se->px->tls_ctx, se->opt.upstream_tls_name[0] ?
+	    se->opt.upstream_tls_name : se->domain, se->opt.upstream_verify,
+	    err, sizeof(err)) == -1) {
+		pr_finish(pr, 0, err);
+		return 0;
+	}
+	pr->tls = 2;
+	return 2;
+}
+
 /*
  * Adopt mode, after <success/>: the new header, then the features; then
  * the session takes the connection and its parser. 1 to go on, 0 done.
@@ -223,7 +259,8 @@ pr_adopt_unit(struct probe *pr, struct xs_unit *u)
 	}
 	if (pr->swallow == 2 && u->kind == XS_STANZA &&
 	    strcmp(stanza_root(u->st)->name, "stream:features") == 0) {
-		se_adopt_upstream(pr->se, &pr->leg, &pr->xs, u->st);
+		se_adopt_upstream(pr->se, &pr->leg, &pr->xs, u->st,
+		    pr->tls == 3);
 		pr_finish(pr, 1, "");
 		return 0;
 	}
@@ -280,6 +317,14 @@ pr_drained(struct leg *l, void *arg)
 static void
 pr_connected(struct leg *l, void *arg)
 {
+	struct probe	*pr = arg;
+
+	if (pr->tls != 2)
+		return;
+	pr->tls = 3;
+	login_set_tls(pr->login, 1);
+	evbuffer_add(leg_output(&pr->leg), pr->se->r_header,
+	    pr->se->r_header_len);
 }
 
 static void
@@ -291,7 +336,16 @@ pr_eof(struct leg *l, void *arg)
 static void
 pr_error(struct leg *l, void *arg, const char *why, int connecting)
 {
-	pr_finish(arg, 0, connecting ? "cannot connect to the server" :
+	struct probe	*pr = arg;
+	char		 buf[256], reason[300];
+
+	if (pr->tls == 2) {
+		snprintf(reason, sizeof(reason), "TLS failed: %s",
+		    *tls_error(l, buf, sizeof(buf)) ? buf : "handshake error");
+		pr_finish(pr, 0, reason);
+		return;
+	}
+	pr_finish(pr, 0, connecting ? "cannot connect to the server" :
 	    "connection error");
 }
 

@@ -20,6 +20,7 @@ struct creds;
 struct listener;
 
 enum { LOGFMT_NONE = 0, LOGFMT_VM = 1, LOGFMT_RAW = 2, LOGFMT_BOTH = 3 };
+enum { UPSTREAM_TLS_NO = 0, UPSTREAM_TLS_STARTTLS, UPSTREAM_TLS_REQUIRED };
 
 struct proxy_opts {
 	char		upstream_host[256];
@@ -37,6 +38,9 @@ struct proxy_opts {
 	int		redact;			/* hide passwords in logs */
 	unsigned	scram_max_iterations;
 	int		allow_plain_cleartext;
+	int		upstream_tls;		/* UPSTREAM_TLS_* */
+	char		upstream_tls_name[256];	/* "" = the stream domain */
+	int		upstream_verify;
 };
 
 TAILQ_HEAD(session_list, session);
@@ -47,6 +51,7 @@ struct proxy {
 	struct proxy_opts	 opt;
 	struct chainset		*chains;	/* current filter chains */
 	struct creds		*creds;		/* may be NULL */
+	struct ssl_ctx_st	*tls_ctx;	/* upstream STARTTLS, may be NULL */
 	/* What the credential file looked like when last read. */
 	unsigned long long	 creds_ino;
 	long long		 creds_mtime_ns;

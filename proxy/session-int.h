@@ -18,6 +18,14 @@ struct login;
 struct st_node;
 struct probe;
 
+enum se_tls {
+	SE_TLS_NONE = 0,	/* first features not seen yet */
+	SE_TLS_WAIT,		/* <starttls/> sent */
+	SE_TLS_HANDSHAKE,	/* <proceed/> seen, handshaking */
+	SE_TLS_HEADER,		/* hide the server's second header */
+	SE_TLS_DONE		/* TLS on, or not used */
+};
+
 enum se_swallow {
 	SWALLOW_NONE = 0,
 	SWALLOW_HEADER,		/* after our own SASL success */
@@ -57,6 +65,8 @@ struct session {
 	int			 authenticated;
 	int			 restart_rabbit;	/* reset R parser next */
 	int			 registered;	/* in-band registration seen */
+	enum se_tls		 tls_state;
+	int			 tls_active;
 	int			 adopting;	/* fresh-connection login runs */
 	struct probe		*probes;
 
@@ -128,8 +138,16 @@ void		 se_reselect(struct session *);
  * *leg is emptied and *xs set to NULL.
  */
 void		 se_adopt_upstream(struct session *, struct leg *leg,
-		    struct xmlstream **xs, struct stanza *features);
+		    struct xmlstream **xs, struct stanza *features, int tls);
 void		 se_detect_firmware(struct session *, const struct st_node *);
+
+/* session_tls.c: STARTTLS on the server stream. */
+/* 1 if the server unit was consumed (and drained from in) by STARTTLS. */
+int		 se_tls_unit(struct session *, struct xs_unit *,
+		    struct evbuffer *in);
+void		 se_tls_connected(struct session *);
+/* 1 if the error was the TLS handshake (session failed with a reason). */
+int		 se_tls_failed(struct session *);
 
 /* probe.c: login probes on separate server connections. */
 int		 probe_start(struct session *, const char *localpart,

@@ -170,16 +170,20 @@ se_timer(evutil_socket_t fd, short what, void *arg)
 
 	if (se->dead)
 		return;
-	if (!se->s.connected) {
-		session_fail(se, "remote-connection-failed", NULL,
-		    "upstream connect timed out");
-		return;
-	}
 	if (se->failing) {
-		/* Peers that never read their stream error get cut off. */
+		/*
+		 * Peers that never read their stream error get cut off, and
+		 * so does an upstream connect still pending: checked first,
+		 * or a session failed while connecting would never be freed.
+		 */
 		leg_abort(&se->r);
 		leg_abort(&se->s);
 		se_maybe_done(se);
+		return;
+	}
+	if (!se->s.connected) {
+		session_fail(se, "remote-connection-failed", NULL,
+		    "upstream connect timed out");
 		return;
 	}
 	event_base_gettimeofday_cached(se->px->base, &now);
@@ -320,6 +324,8 @@ se_unit(struct session *se, enum nab_dir d, struct xs_unit *u)
 		session_fail(se, "internal-server-error", "", "out of memory");
 		return;
 	}
+	if (d == NAB_FROM_SERVER && se_tls_unit(se, u, in))
+		return;
 	if (d == NAB_FROM_SERVER && se_login_unit(se, u, bytes)) {
 		evbuffer_drain(in, u->len);
 		return;
@@ -422,6 +428,10 @@ se_connected(struct leg *l, void *arg)
 {
 	struct session	*se = arg;
 
+	if (se->tls_state == SE_TLS_HANDSHAKE) {
+		se_tls_connected(se);
+		return;
+	}
 	event_base_gettimeofday_cached(se->px->base, &se->last_active);
 	se_arm_timer(se, se->opt.idle_timeout);
 	log_debug("session %llu: connected upstream to %s:%u",
@@ -485,6 +495,8 @@ se_error(struct leg *l, void *arg, const char *why, int connecting)
 		session_fail(se, "remote-connection-failed", NULL, reason);
 		return;
 	}
+	if (l == &se->s && se_tls_failed(se))
+		return;
 	/* A reset on one side is passed on as a reset. */
 	snprintf(reason, sizeof(reason), "%s connection error: %s",
 	    l == &se->r ? "rabbit" : "server", why);

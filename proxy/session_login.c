@@ -59,7 +59,7 @@ session_upstream_login(struct session *se, const char *localpart,
 	memset(&o, 0, sizeof(o));
 	o.max_iterations = se->opt.scram_max_iterations;
 	o.allow_plain_cleartext = se->opt.allow_plain_cleartext;
-	o.tls_active = 0;
+	o.tls_active = se->tls_active;
 	if ((se->login = login_new(localpart, se->domain, password, &o, err,
 	    sizeof(err))) == NULL) {
 		session_log(se, LOG_LVL_WARN, "upstream login: %s", err);
@@ -117,7 +117,7 @@ se_fresh_done(void *arg, int ok, const char *mech, const char *reason)
 
 void
 se_adopt_upstream(struct session *se, struct leg *leg, struct xmlstream **xs,
-    struct stanza *features)
+    struct stanza *features, int tls)
 {
 	int	fd;
 
@@ -136,6 +136,7 @@ se_adopt_upstream(struct session *se, struct leg *leg, struct xmlstream **xs,
 	*xs = NULL;
 	se_keep_features(se, features);
 	se->authenticated = 1;
+	se->tls_active = tls;
 	if (se->chain != NULL)
 		chain_restart(se->chain, NAB_FROM_SERVER);
 	event_active(se->kick, 0, 0);

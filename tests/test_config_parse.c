@@ -649,22 +649,25 @@ test_words_and_macs(void **state)
 }
 
 /* Key descriptors for the value tests, as config.c's table has them. */
+static const char *const fmt_words[] = { "vm", "raw", "both", "none", NULL };
 static const struct config_key	 k_size = { "sz", CT_SIZE, 1024,
-    16 * 1024 * 1024, "", 0, 0 };
+    16 * 1024 * 1024, "", 0, 0, NULL };
 static const struct config_key	 k_dur = { "t", CT_DURATION, 1, 3600, "",
-    0, 0 };
-static const struct config_key	 k_num = { "n", CT_UINT, 0, 10, "", 0, 0 };
-static const struct config_key	 k_bool = { "b", CT_BOOL, 0, 1, "", 0, 0 };
+    0, 0, NULL };
+static const struct config_key	 k_num = { "n", CT_UINT, 0, 10, "", 0, 0,
+    NULL };
+static const struct config_key	 k_bool = { "b", CT_BOOL, 0, 1, "", 0, 0,
+    NULL };
 static const struct config_key	 k_fmt = { "log-format", CT_ENUM, 0, 0, "",
-    0, offsetof(struct config, log_format) };
+    0, offsetof(struct config, log_format), fmt_words };
 static const struct config_key	 k_str = { "log-dir", CT_STR, 0, 0, "", 0,
-    offsetof(struct config, log_dir) };
+    offsetof(struct config, log_dir), NULL };
 static const struct config_key	 k_listen = { "listen", CT_LISTEN, 0, 0,
-    "", 1, 0 };
+    "", 1, 0, NULL };
 static const struct config_key	 k_up = { "upstream", CT_UPSTREAM, 0, 0,
-    "", 0, offsetof(struct config, upstream_host) };
+    "", 0, offsetof(struct config, upstream_host), NULL };
 static const struct config_key	 k_depth = { "max-depth", CT_UINT, 4, 256,
-    "", 0, offsetof(struct config, max_depth) };
+    "", 0, offsetof(struct config, max_depth), NULL };
 
 static void
 test_values_numbers(void **state)

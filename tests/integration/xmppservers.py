@@ -489,18 +489,28 @@ s2s_direct_tls_ports = {{}}
 http_ports = {{}}
 https_ports = {{}}
 component_ports = {{}}
-modules_enabled = {{ "roster"; "saslauth"; "disco"; "register"; "ping"; "posix" }}
+modules_enabled = {{ "roster"; "saslauth"; "disco"; "register"; "ping"; "posix"{tls_module} }}
 modules_disabled = {{ "s2s" }}
 
 -- Auth in clear, in-band registration (127.0.0.1 is allow-listed).
 authentication = "{auth}"          -- internal_hashed: SCRAM-SHA-1 + PLAIN
 storage = "internal"
-c2s_require_encryption = false
-allow_unencrypted_plain_auth = true
+c2s_require_encryption = {require_tls}
+allow_unencrypted_plain_auth = {plain_in_clear}
 allow_registration = true
 
 VirtualHost "{domain}"
+{ssl}
 """
+
+
+def make_cert(name, cert, key):
+    """A self-signed certificate for name (CN and subjectAltName DNS)."""
+    subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes',
+                    '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=' + name,
+                    '-addext', 'subjectAltName=DNS:' + name],
+                   check=True, capture_output=True, timeout=60)
+    os.chmod(key, 0o600)
 
 
 class Prosody(XMPPServer):
@@ -513,17 +523,30 @@ class Prosody(XMPPServer):
     binaries = ('prosody', 'prosodyctl')
     stop_signal = signal.SIGKILL
 
-    def __init__(self, domain='localhost', auth='internal_hashed', loglevel='info', **kw):
+    def __init__(self, domain='localhost', auth='internal_hashed', loglevel='info',
+                 tls=False, **kw):
+        """tls=True: a self-signed certificate for the domain (self.cert),
+        STARTTLS offered and required, PLAIN only under TLS."""
         super().__init__(domain, **kw)
         self.auth = auth
         self.loglevel = loglevel
+        self.tls = tls
+        self.cert = None
 
     def _start(self):
         os.makedirs(self.path('data'))
         os.makedirs(self.path('certs'))
+        ssl = ''
+        if self.tls:
+            self.cert = self.path('certs', self.domain + '.crt')
+            key = self.path('certs', self.domain + '.key')
+            make_cert(self.domain, self.cert, key)
+            ssl = 'ssl = {{ certificate = "{}"; key = "{}" }}'.format(self.cert, key)
         self.config = self.write('prosody.cfg.lua', PROSODY_CFG.format(
             dir=self.dir, host=HOST, port=self.port, domain=self.domain, auth=self.auth,
-            loglevel=self.loglevel))
+            loglevel=self.loglevel, ssl=ssl, tls_module='; "tls"' if self.tls else '',
+            require_tls='true' if self.tls else 'false',
+            plain_in_clear='false' if self.tls else 'true'))
         # -F: foreground (0.12 no longer daemonizes unless -D).
         # NEVER run `prosody --version`: it starts a server on 5222.
         self.spawn([which('prosody'), '-F', '--config', self.config], 'prosody.out')

@@ -1,0 +1,106 @@
+/*
+ * tls: the client side of STARTTLS on server legs, on OpenSSL 3 and
+ * libevent's OpenSSL filter bufferevents. The filter sits on top of the
+ * socket bufferevent (the onion: the newest layer nearest the XML), and
+ * the leg's callbacks move to it, so the session above never notices
+ * anything but a second `connected` event.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "leg.h"
+#include "stanza.h"
+#include "tls.h"
+
+SSL_CTX *
+tls_client_ctx(const char *ca_file, int verify, char *err, size_t errlen)
+{
+	SSL_CTX	*ctx;
+
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
+		snprintf(err, errlen, "cannot create a TLS context: %s",
+		    ERR_reason_error_string(ERR_get_error()));
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	if (verify) {
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+		if (ca_file != NULL && *ca_file != '\0' ?
+		    SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1 :
+		    SSL_CTX_set_default_verify_paths(ctx) != 1) {
+			snprintf(err, errlen, "upstream-ca %s: %s",
+			    ca_file && *ca_file ? ca_file : "(system store)",
+			    ERR_reason_error_string(ERR_get_error()));
+			SSL_CTX_free(ctx);
+			return NULL;
+		}
+	} else
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	return ctx;
+}
+
+int
+tls_offered(const struct st_node *features)
+{
+	const struct st_node	*st;
+
+	if ((st = st_child(features, "starttls", TLS_NS)) == NULL)
+		return 0;
+	return st_child(st, "required", NULL) != NULL ? 2 : 1;
+}
+
+int
+tls_wrap(struct leg *l, SSL_CTX *ctx, const char *name, int verify,
+    char *err, size_t errlen)
+{
+	struct bufferevent	*tb;
+	SSL			*ssl;
+
+	if ((ssl = SSL_new(ctx)) == NULL ||
+	    SSL_set_tlsext_host_name(ssl, name) != 1 ||
+	    (verify && SSL_set1_host(ssl, name) != 1)) {
+		snprintf(err, errlen, "cannot set up TLS for %s", name);
+		SSL_free(ssl);
+		return -1;
+	}
+	tb = bufferevent_openssl_filter_new(bufferevent_get_base(l->bev),
+	    l->bev, ssl, BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
+	if (tb == NULL) {
+		snprintf(err, errlen, "cannot set up TLS for %s", name);
+		SSL_free(ssl);
+		return -1;
+	}
+	/* Servers often close without close_notify after </stream:stream>. */
+	bufferevent_openssl_set_allow_dirty_shutdown(tb, 1);
+	leg_rebind(l, tb);
+	return 0;
+}
+
+const char *
+tls_error(struct leg *l, char *buf, size_t len)
+{
+	unsigned long	e;
+	long		vr;
+	SSL		*ssl;
+
+	buf[0] = '\0';
+	if (l->bev == NULL || (ssl = bufferevent_openssl_get_ssl(l->bev)) == NULL)
+		return buf;
+	if ((vr = SSL_get_verify_result(ssl)) != X509_V_OK) {
+		snprintf(buf, len, "certificate verification failed: %s",
+		    X509_verify_cert_error_string(vr));
+		return buf;
+	}
+	while ((e = bufferevent_get_openssl_error(l->bev)) != 0)
+		ERR_error_string_n(e, buf, len);
+	if (buf[0] == '\0')
+		snprintf(buf, len, "connection lost during the handshake (%s)",
+		    SSL_state_string_long(ssl));
+	return buf;
+}
