@@ -58,6 +58,8 @@ daemon_opts(const struct config *cfg, struct proxy_opts *o)
 	o->hold_queue = cfg->hold_queue;
 	o->log_format = fmt[cfg->log_format & 3];
 	o->log_prefix = cfg->log_prefix;
+	snprintf(o->log_dir, sizeof(o->log_dir), "%s",
+	    cfg->log_dir ? cfg->log_dir : "");
 	o->redact = cfg->redact;
 	o->scram_max_iterations = cfg->scram_max_iterations;
 	o->allow_plain_cleartext = cfg->allow_plain_cleartext;

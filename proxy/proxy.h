@@ -35,6 +35,7 @@ struct proxy_opts {
 	size_t		hold_queue;		/* bytes held per session */
 	int		log_format;		/* LOGFMT_* bitmask */
 	int		log_prefix;		/* rabbit id before [vm] */
+	char		log_dir[256];		/* per-rabbit files, "" = none */
 	int		redact;			/* hide passwords in logs */
 	unsigned	scram_max_iterations;
 	int		allow_plain_cleartext;

@@ -17,6 +17,7 @@
 struct login;
 struct st_node;
 struct probe;
+struct rabbitlog;
 
 enum se_tls {
 	SE_TLS_NONE = 0,	/* first features not seen yet */
@@ -44,6 +45,7 @@ struct session {
 	struct xmlstream	*xs[2];		/* indexed by enum nab_dir */
 	struct chain		*chain;
 	struct evbuffer		*held;		/* rabbit -> server, held */
+	struct rabbitlog	*rlog;		/* log-dir file, or NULL */
 	int			 holds;
 	struct event		*timer;		/* connect, idle, linger */
 	struct event		*reaper;	/* deferred free */
@@ -157,5 +159,7 @@ int		 probe_start_adopt(struct session *, const char *localpart,
 		    const char *password, session_login_cb *, void *arg);
 /* Cancel a session's probes without calling their callbacks. */
 void		 probe_cancel_all(struct session *);
+/* Cancel, without callbacks, the probes filters started (not adoptions). */
+void		 probe_cancel_filters(struct session *);
 
 #endif /* NAB_SESSION_INT_H */

@@ -25,6 +25,7 @@
 #include "leg.h"
 #include "listener.h"
 #include "log.h"
+#include "rabbitlog.h"
 #include "proxy.h"
 #include "session-int.h"
 #include "stanza.h"
@@ -607,6 +608,7 @@ se_reap(evutil_socket_t fd, short what, void *arg)
 	event_free(se->timer);
 	event_free(se->reaper);
 	event_free(se->kick);
+	rabbitlog_close(se->rlog, se->mac);
 	free(se->r_header);
 	free(se->close_reason);
 	if (se->px->lst != NULL)

@@ -18,6 +18,7 @@
 #include "chain.h"
 #include "leg.h"
 #include "log.h"
+#include "rabbitlog.h"
 #include "login.h"
 #include "session-int.h"
 #include "stanza.h"
@@ -325,6 +326,12 @@ se_log_unit(struct session *se, enum nab_dir d, const char *bytes,
 		    "stanza: %s\n", prefix, why);
 	log_raw((const char *)evbuffer_pullup(out, -1),
 	    evbuffer_get_length(out));
+	if (se->opt.log_dir[0] != '\0' && se->rlog == NULL)
+		se->rlog = rabbitlog_new(se->opt.log_dir, se->peer_ip);
+	if (se->rlog != NULL)
+		rabbitlog_add(se->rlog, se->mac,
+		    (const char *)evbuffer_pullup(out, -1),
+		    evbuffer_get_length(out));
 	evbuffer_free(out);
 	if (red != NULL)
 		evbuffer_free(red);

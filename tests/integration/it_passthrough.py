@@ -7,8 +7,11 @@ half-closes propagate both ways. Also: a connect failure gives the rabbit
 a header plus <remote-connection-failed/>, and bad XML from either side
 gets its stream error.
 """
+import os
+import shutil
 import socket
 import sys
+import tempfile
 import threading
 
 from nabharness import Nabproxy, golden, odd_writes, recv_all, recv_until
@@ -51,7 +54,8 @@ class RawServer(threading.Thread):
 def test_exact_bytes():
     srv = RawServer(SERVER)
     srv.start()
-    with Nabproxy('127.0.0.1:%d' % srv.port) as px:
+    logdir = tempfile.mkdtemp(prefix='nabproxy-rlog-')
+    with Nabproxy('127.0.0.1:%d' % srv.port, extra='log-dir = %s\n' % logdir) as px:
         c = px.connect()
         odd_writes(c, RABBIT)
         got = recv_all(c)
@@ -64,6 +68,16 @@ def test_exact_bytes():
         # The [vm] log shows the bind result as the rabbit parsed it.
         px.wait_log(rb'\[vm\]     !\.\.\.\.\.\.almacska/d4379d2a\n')
         px.wait_log(rb'session 1: freed')
+        # log-dir: the rabbit's own file, named after the MAC its register
+        # showed, holds exactly its traffic lines in the seed format.
+        with open(os.path.join(logdir, 'f81edfee27c1.log'), 'rb') as f:
+            own = f.read()
+        assert own.startswith(b"[vm] Sending : <?xml version='1.0' encoding='UTF-8'?>\n"), own
+        assert b'[vm]     !......almacska/d4379d2a\n' in own, own
+        assert b'nabproxy[' not in own, 'daemon lines in the rabbit file'
+        traffic = b''.join(l for l in px.log().splitlines(True) if b' nabproxy[' not in l)
+        assert own == traffic, 'rabbit file differs from the traffic lines of the main log'
+    shutil.rmtree(logdir)
     print('PASS exact bytes both ways, %d and %d bytes' % (len(RABBIT), len(SERVER)))
 
 
