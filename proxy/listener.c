@@ -152,9 +152,15 @@ listener_disable(struct listener *l)
 {
 	size_t	i;
 
+	/*
+	 * Close the sockets, not just stop accepting: connections queued in
+	 * a backlog nobody reads would hang until the drain ends.
+	 */
 	for (i = 0; i < l->n; i++)
-		if (l->ev[i] != NULL)
-			evconnlistener_disable(l->ev[i]);
+		if (l->ev[i] != NULL) {
+			evconnlistener_free(l->ev[i]);
+			l->ev[i] = NULL;
+		}
 	evtimer_del(l->retry);
 }
 
@@ -251,7 +257,8 @@ accept_error_cb(struct evconnlistener *ev, void *arg)
 	if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
 	    errno == ENOMEM) {
 		for (i = 0; i < l->n; i++)
-			evconnlistener_disable(l->ev[i]);
+			if (l->ev[i] != NULL)
+				evconnlistener_disable(l->ev[i]);
 		evtimer_add(l->retry, &tv);
 	}
 }
@@ -265,5 +272,6 @@ retry_cb(evutil_socket_t fd, short what, void *arg)
 	if (l->px->draining)
 		return;
 	for (i = 0; i < l->n; i++)
-		evconnlistener_enable(l->ev[i]);
+		if (l->ev[i] != NULL)
+			evconnlistener_enable(l->ev[i]);
 }

@@ -22,7 +22,7 @@ struct listen_addr {
  */
 struct listener *listener_new(struct proxy *, const struct listen_addr *,
     size_t n, char *err, size_t errlen) WUNRES;
-/* Stop accepting (drain); sockets stay bound. */
+/* Stop accepting for good (drain): the listening sockets are closed. */
 void	listener_disable(struct listener *);
 void	listener_free(struct listener *);
 /* The port actually bound for address i (for port 0 in tests). */
