@@ -24,6 +24,8 @@ static void	set_err(char *, size_t, const char *, ...) PRINTF(3, 4);
 static int	client_args(enum sasl_mech, const char *, const char *,
 		    const char *, char *, size_t);
 static void	buf_grow(struct sasl_buf *, size_t);
+static int	set_token(const struct sasl_client *, char *, size_t,
+		    const char *, const char *);
 
 static const char b64_alpha[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -302,6 +304,26 @@ client_args(enum sasl_mech mech, const char *authcid, const char *password,
 }
 
 /*
+ * Copy token s into dst (room for max + 1 bytes) while c has not started.
+ * Returns 0, or -1 if started already or s is empty, longer than max or
+ * holds a byte outside 0x21..0x7e or one in bad.
+ */
+static int
+set_token(const struct sasl_client *c, char *dst, size_t max, const char *s,
+    const char *bad)
+{
+	size_t	i, n = strlen(s);
+
+	if (c->sc_state != SASL_ST_INIT || n == 0 || n > max)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (s[i] < 0x21 || s[i] > 0x7e || strchr(bad, s[i]) != NULL)
+			return -1;
+	(void)memcpy(dst, s, n + 1);
+	return 0;
+}
+
+/*
  * For tests only: use nonce as the SCRAM client nonce or DIGEST-MD5 cnonce
  * instead of a random one. Must be called before sasl_client_start().
  * Returns 0, or -1 if started already or the nonce is empty, too long or
@@ -310,16 +332,7 @@ client_args(enum sasl_mech mech, const char *authcid, const char *password,
 int
 sasl_client_set_nonce(struct sasl_client *c, const char *nonce)
 {
-	size_t	i, n = strlen(nonce);
-
-	if (c->sc_state != SASL_ST_INIT || n == 0 || n > SASL_NONCEMAX)
-		return -1;
-	for (i = 0; i < n; i++)
-		if (nonce[i] < 0x21 || nonce[i] > 0x7e || nonce[i] == ',' ||
-		    nonce[i] == '"' || nonce[i] == '\\')
-			return -1;
-	(void)memcpy(c->sc_nonce, nonce, n + 1);
-	return 0;
+	return set_token(c, c->sc_nonce, SASL_NONCEMAX, nonce, ",\"\\");
 }
 
 /*
@@ -330,16 +343,7 @@ sasl_client_set_nonce(struct sasl_client *c, const char *nonce)
 int
 sasl_client_set_service(struct sasl_client *c, const char *service)
 {
-	size_t	i, n = strlen(service);
-
-	if (c->sc_state != SASL_ST_INIT || n == 0 || n > SASL_SERVMAX)
-		return -1;
-	for (i = 0; i < n; i++)
-		if (service[i] < 0x21 || service[i] > 0x7e ||
-		    service[i] == '/' || service[i] == '"')
-			return -1;
-	(void)memcpy(c->sc_service, service, n + 1);
-	return 0;
+	return set_token(c, c->sc_service, SASL_SERVMAX, service, "/\"");
 }
 
 /*

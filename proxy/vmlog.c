@@ -11,6 +11,8 @@
  * Searches are cached so the emulation stays linear where the firmware is
  * quadratic; depth, nodes and work are capped. Output lines follow the
  * simulator's logger (log.c): every line it prints starts with "[vm] ".
+ * The warning sentences and the misread check, which only read the
+ * finished tree, live in vmlog_misread.c (shared types: vmlog-int.h).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -20,47 +22,9 @@
 #include <event2/buffer.h>
 
 #include "vmlog.h"
-
-#define VS_NIL		SIZE_MAX	/* struct vs.off of nil */
-#define FC_BYTES	" ><='\""	/* bytes the parser searches for */
-#define NCACHE		32		/* end-tag searches kept, by name */
-#define SNIP		40		/* peer bytes quoted in a warning */
-#define STREAM_END	"</stream:stream>"
-
-/* An MTL string: a window of the input, or nil. */
-struct vs {
-	size_t	off;
-	size_t	len;
-};
+#include "vmlog-int.h"
 
 static const struct vs VSNIL = { VS_NIL, 0 };
-
-/* Node kinds; EV_DROP: an element the firmware dropped, a = its name. */
-enum ev_kind { EV_NONE = 0, EV_ELEM, EV_ATTR, EV_TEXT, EV_DROP };
-
-/* One node of a tree in document order; depth gives the shape. */
-struct ev {
-	enum ev_kind	kind;
-	int		depth;	/* text: its parent's depth + 1 */
-	struct vs	a;	/* name, attribute name or text */
-	struct vs	b;	/* attribute value */
-};
-
-/* Why the firmware stopped taking elements off the buffer. */
-enum fw_state {
-	FW_DONE = 0,	/* buffer drained */
-	FW_ENOMEM,
-	FW_POISON,	/* leading text: deaf for good */
-	FW_NOGT,	/* "<" without ">": waits */
-	FW_NOEND,	/* no "</name>": waits, forever for "x/" */
-	FW_DROP,	/* attributes end after a quote: element dropped */
-	FW_STALL,	/* unclosed quote: endless recursion */
-	FW_REBOOT,	/* "</stream:stream>" in the buffer */
-	FW_DEEP,	/* our limits from here on */
-	FW_NODES,
-	FW_COSTLY,
-	FW_TOOBIG
-};
 
 /* ParseXML's answer: an element, or text for reason why. */
 struct fwres {
@@ -69,34 +33,6 @@ struct fwres {
 	struct vs	text;
 	struct vs	name;
 	struct vs	rest;	/* EndStrS */
-};
-
-/* First position >= from of a byte or of "</key>"; SIZE_MAX: none. */
-struct fcache {
-	size_t	key;
-	size_t	keylen;
-	size_t	from;
-	size_t	at;
-	int	valid;
-};
-
-struct fw {
-	const char	*buf;
-	size_t		 len;
-	struct fcache	 fc[sizeof(FC_BYTES) - 1];
-	struct fcache	 ec[NCACHE];
-	char		*pat;		/* "</name>" scratch */
-	size_t		 patcap;
-	size_t		 work;		/* bytes scanned so far */
-	size_t		 budget;
-	struct ev	*ev;		/* the tree, in document order */
-	size_t		 nev;
-	size_t		 evcap;
-	enum fw_state	 state;
-	struct vs	 what;		/* name or text the state is about */
-	size_t		 kept;		/* bytes left in the rabbit's buffer */
-	struct vs	 lost;		/* first bytes a "<x .../>" lost */
-	int		 trees;
 };
 
 /* Line writer: prefix and tag start every output line. */
@@ -110,16 +46,8 @@ struct vw {
 	char		 stage[4096];
 };
 
-/* Bounded string builder for warnings and reasons. */
-struct sb {
-	char	*p;
-	size_t	 sz;
-	size_t	 len;
-};
-
 static struct vs	 vs_sub(struct vs, int64_t, int64_t);
 static int		 vs_get(const struct fw *, struct vs, int64_t);
-static int		 vs_blank(const char *, struct vs);
 static void		 fw_spend(struct fw *, size_t);
 static int64_t		 vs_find(struct fw *, struct vs, int, int64_t);
 static int64_t		 fw_endtag(struct fw *, struct vs, struct vs);
@@ -128,15 +56,6 @@ static int		 fw_push(struct fw *, enum ev_kind, int, struct vs,
 static int		 fw_attrs(struct fw *, struct vs, int, struct vs *);
 static struct fwres	 fw_parse(struct fw *, struct vs, int);
 static void		 fw_children(struct fw *, struct vs, int);
-static void		 fw_run(struct fw *, const char *, size_t);
-static void		 fw_msg(struct sb *, const struct fw *, enum fw_state,
-			    struct vs);
-static int		 is_name(const char *, struct vs);
-static int		 mis_node(struct sb *, const struct fw *,
-			    const struct ev *);
-static int		 mis_check(const struct fw *, char *, size_t);
-static void		 sb_cat(struct sb *, const char *);
-static void		 sb_vs(struct sb *, const char *, struct vs);
 static struct evbuffer	*vw_init(struct vw *, const char *, const char *);
 static void		 vw_add(struct vw *, const char *, size_t);
 static void		 vw_put(struct vw *, const char *, size_t);
@@ -168,9 +87,9 @@ vs_get(const struct fw *f, struct vs s, int64_t i)
 	return (unsigned char)f->buf[s.off + (size_t)i];
 }
 
-/* 1 if the window holds only spaces, tabs, CRs and LFs (or nothing). */
-static int
-vs_blank(const char *buf, struct vs s)
+/* See vmlog-int.h; a nil window is not blank, an empty one is. */
+int
+vmlog_vs_blank(const char *buf, struct vs s)
 {
 	size_t	i;
 
@@ -409,13 +328,14 @@ fw_children(struct fw *f, struct vs s, int depth)
 }
 
 /*
- * XmppTcpRead's loop: take top-level elements off buf while ParseXMLPacket
- * answers one. A dropped element is noted and parsing goes on, as at the
- * rabbit's next read. On a stall or a limit the unfinished element's
- * nodes are removed: the firmware never printed them.
+ * See vmlog-int.h. XmppTcpRead's loop: take top-level elements off buf
+ * while ParseXMLPacket answers one. A dropped element is noted and
+ * parsing goes on, as at the rabbit's next read. On a stall or a limit
+ * the unfinished element's nodes are removed: the firmware never printed
+ * them.
  */
-static void
-fw_run(struct fw *f, const char *buf, size_t len)
+void
+vmlog_fw_run(struct fw *f, const char *buf, size_t len)
 {
 	struct vs	x = { 0, len };
 	struct fwres	r;
@@ -449,203 +369,16 @@ fw_run(struct fw *f, const char *buf, size_t len)
 	}
 }
 
-/* One sentence on why the firmware stopped, or dropped `what`. */
-static void
-fw_msg(struct sb *b, const struct fw *f, enum fw_state st, struct vs what)
+/* See vmlog-int.h. */
+void
+vmlog_fw_free(struct fw *f)
 {
-	char	num[96];
-	size_t	i;
-	int	odd = 0;
-
-	if (st == FW_POISON) {
-		sb_cat(b, "rabbit deaf for good: its buffer starts with text ");
-		sb_vs(b, f->buf, what);
-		sb_cat(b, ", not \"<\"; it keeps that text and drops the rest");
-		return;
-	}
-	if (st == FW_NOGT || st == FW_NOEND) {
-		for (i = 0; st == FW_NOEND && i < what.len; i++)
-			odd |= f->buf[what.off + i] != '\0' &&
-			    strchr("/\t\r\n<=\"'", f->buf[what.off + i]) != NULL;
-		sb_cat(b, odd ? "firmware parser would stall: element " :
-		    st == FW_NOEND ? "firmware parser waits: no end tag for "
-		    "element " : "firmware parser waits: \"<\" without \">\"");
-		if (st == FW_NOEND)
-			sb_vs(b, f->buf, what);
-		if (odd && f->buf[what.off + what.len - 1] == '/')
-			sb_cat(b, " (\"<x/>\" without attributes)");
-		sb_cat(b, odd ? " can never end" : "");
-		snprintf(num, sizeof(num), " (%zu byte%s stay in its buffer)",
-		    f->kept, f->kept == 1 ? "" : "s");
-		sb_cat(b, num);
-		return;
-	}
-	if (st == FW_STALL || st == FW_DROP) {
-		sb_cat(b, st == FW_STALL ? "firmware parser would stall: no "
-		    "closing quote for attribute " : "firmware parser drops "
-		    "element ");
-		sb_vs(b, f->buf, what);
-		sb_cat(b, st == FW_STALL ? " (endless recursion: the rabbit "
-		    "runs out of memory and reboots)" : ": its attributes end "
-		    "right after a quote");
-		return;
-	}
-	if (st == FW_REBOOT) {
-		sb_cat(b, "\"" STREAM_END "\" in the buffer: the rabbit reboots");
-		return;
-	}
-	snprintf(num, sizeof(num), "emulation stopped: %s", st == FW_DEEP ?
-	    "elements nested too deep" : st == FW_NODES ? "too many nodes" :
-	    st == FW_COSTLY ? "the firmware parser is quadratic on this "
-	    "buffer" : "buffer too large");
-	sb_cat(b, num);
-}
-
-/* 1 if the window is an XML Name (ASCII rules, bytes >= 0x80 allowed). */
-static int
-is_name(const char *buf, struct vs v)
-{
-	static const char	 ok[] = "abcdefghijklmnopqrstuvwxyz"
-				    "ABCDEFGHIJKLMNOPQRSTUVWXYZ_:.-0123456789";
-	size_t			 i;
-	int			 c;
-
-	if (v.off == VS_NIL || v.len == 0)
-		return 0;
-	for (i = 0; i < v.len; i++) {
-		c = (unsigned char)buf[v.off + i];
-		if (c < 0x80 && (c == '\0' || strchr(ok, c) == NULL ||
-		    (i == 0 && strchr(".-0123456789", c) != NULL)))
-			return 0;
-	}
-	return 1;
-}
-
-/*
- * Describe in b what in node e no conforming XML parser would produce.
- * Returns 1 if something, else 0.
- */
-static int
-mis_node(struct sb *b, const struct fw *f, const struct ev *e)
-{
-	const char	*gt;
-	struct vs	 v = e->kind == EV_ATTR ? e->b : e->a;
-
-	if (e->kind == EV_DROP)
-		fw_msg(b, f, FW_DROP, e->a);
-	else if ((e->kind == EV_ELEM || e->kind == EV_ATTR) &&
-	    !is_name(f->buf, e->a)) {
-		sb_cat(b, e->kind == EV_ELEM ? "element named " :
-		    "attribute named ");
-		sb_vs(b, f->buf, e->a);
-		sb_cat(b, ", not an XML name");
-		if (e->kind == EV_ELEM && e->a.len > 1 &&
-		    f->buf[e->a.off + e->a.len - 1] == '/')
-			sb_cat(b, "; write \"<x />\" for \"<x/>\"");
-	} else if (e->kind != EV_ELEM && v.off != VS_NIL &&
-	    memchr(f->buf + v.off, '\0', v.len) != NULL) {
-		sb_cat(b, "NUL byte (the log shows only what precedes it) in ");
-		sb_vs(b, f->buf, v);
-	} else if (e->kind != EV_ELEM && !vs_blank(f->buf, v) &&
-	    memchr(f->buf + v.off, '<', v.len) != NULL) {
-		sb_cat(b, e->kind == EV_TEXT ? "markup read as text: " :
-		    "markup read as an attribute value: ");
-		sb_vs(b, f->buf, v);
-		if (e->kind == EV_TEXT && f->buf[v.off] == '<' &&
-		    (gt = memchr(f->buf + v.off, '>', v.len)) != NULL &&
-		    gt[-1] == '/' && memchr(f->buf + v.off, ' ',
-		    (size_t)(gt - f->buf) - v.off) == NULL)
-			sb_cat(b, "; write \"<x />\" for \"<x/>\"");
-	} else
-		return 0;
-	return 1;
-}
-
-/*
- * Misread check of a finished emulation: 1 with why filled, or 0. In this
- * order: where the firmware stopped; the first node no conforming parser
- * would produce; bytes lost after a self-closing tag; an entity left
- * encoded. For well-formed XML these cover every way the firmware's
- * reading departs from a clean one (whitespace-only text aside).
- */
-static int
-mis_check(const struct fw *f, char *why, size_t whysz)
-{
-	struct sb	 b = { why, whysz, 0 };
-	const struct ev	*e, *amp = NULL;
-	const char	*p = memmem(f->buf, f->len, STREAM_END, strlen(STREAM_END));
-	size_t		 i = p != NULL ? (size_t)(p - f->buf) : 0;
-
-	sb_cat(&b, "");
-	if (p != NULL && vs_blank(f->buf, (struct vs){ 0, i }) &&
-	    vs_blank(f->buf, (struct vs){ i + strlen(STREAM_END), f->len - i -
-	    strlen(STREAM_END) }))
-		return 0;	/* the stream end, understood as such */
-	if (f->state != FW_DONE) {
-		fw_msg(&b, f, f->state, f->what);
-		return 1;
-	}
-	for (e = f->ev; e < f->ev + f->nev; e++) {
-		if (mis_node(&b, f, e))
-			return 1;
-		if (amp == NULL && (e->kind == EV_TEXT || e->kind == EV_ATTR) &&
-		    memchr(f->buf + (e->kind == EV_ATTR ? e->b.off : e->a.off),
-		    '&', e->kind == EV_ATTR ? e->b.len : e->a.len) != NULL)
-			amp = e;
-	}
-	if (f->lost.off != VS_NIL) {
-		sb_cat(&b, "bytes lost after a self-closing tag (its first "
-		    "end tag of the same name bounds it): ");
-		sb_vs(&b, f->buf, f->lost);
-	} else if (amp != NULL) {
-		sb_cat(&b, "entity not decoded by the rabbit in ");
-		sb_vs(&b, f->buf, amp->kind == EV_ATTR ? amp->b : amp->a);
-	}
-	return f->lost.off != VS_NIL || amp != NULL;
-}
-
-/* Append s, truncating at the builder's size. */
-static void
-sb_cat(struct sb *b, const char *s)
-{
-	size_t	n = strlen(s);
-
-	if (b->sz == 0)
-		return;
-	if (n > b->sz - 1 - b->len)
-		n = b->sz - 1 - b->len;
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-/* Append a window quoted and escaped (SNIP bytes at most), or NIL. */
-static void
-sb_vs(struct sb *b, const char *buf, struct vs v)
-{
-	char	t[8];
-	size_t	i;
-	int	c;
-
-	if (v.off == VS_NIL) {
-		sb_cat(b, "NIL");
-		return;
-	}
-	sb_cat(b, "\"");
-	for (i = 0; i < v.len && i < SNIP; i++) {
-		c = (unsigned char)buf[v.off + i];
-		if (c == '\n' || c == '\t' || c == '\r')
-			snprintf(t, sizeof(t), "\\%c", c == '\n' ? 'n' :
-			    c == '\t' ? 't' : 'r');
-		else if (c == '"' || c == '\\')
-			snprintf(t, sizeof(t), "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			snprintf(t, sizeof(t), "\\x%02x", c);
-		else
-			snprintf(t, sizeof(t), "%c", c);
-		sb_cat(b, t);
-	}
-	sb_cat(b, i < v.len ? "...\"" : "\"");
+	free(f->ev);
+	f->ev = NULL;
+	f->nev = f->evcap = 0;
+	free(f->pat);
+	f->pat = NULL;
+	f->patcap = 0;
 }
 
 /* Start a rendering into a new buffer. Returns it, or NULL on ENOMEM. */
@@ -746,7 +479,6 @@ vw_finish(struct vw *w, struct evbuffer *out)
 static void
 render_tree(struct vw *w, const struct fw *f)
 {
-	struct sb	 b;
 	char		 msg[VMLOG_WHY_SIZE];
 	const struct ev	*e;
 	const char	*z;
@@ -757,7 +489,7 @@ render_tree(struct vw *w, const struct fw *f)
 		if (e->kind == EV_TEXT && t.off != VS_NIL &&
 		    (z = memchr(f->buf + t.off, '\0', t.len)) != NULL)
 			t.len = (size_t)(z - f->buf) - t.off;
-		if (e->kind == EV_TEXT && vs_blank(f->buf, t))
+		if (e->kind == EV_TEXT && vmlog_vs_blank(f->buf, t))
 			continue;
 		vw_puts(w, e->kind == EV_ELEM && e->depth == 0 ?
 		    "Receive : \n" : "");
@@ -765,8 +497,7 @@ render_tree(struct vw *w, const struct fw *f)
 		    "    | " : e->kind == EV_TEXT ? "    !" : "!! ");
 		vw_fill(w, e->kind == EV_ATTR ? ' ' : '.', 2 * e->depth);
 		if (e->kind == EV_DROP) {
-			b = (struct sb){ msg, sizeof(msg), 0 };
-			fw_msg(&b, f, FW_DROP, t);
+			vmlog_fw_msg(msg, sizeof(msg), f, FW_DROP, t);
 			vw_puts(w, msg);
 		} else
 			vw_cut(w, f->buf, t);
@@ -779,8 +510,7 @@ render_tree(struct vw *w, const struct fw *f)
 	if (f->state == FW_REBOOT)
 		vw_puts(w, "gate stream closed, rebooting\n");
 	else if (f->state != FW_DONE) {
-		b = (struct sb){ msg, sizeof(msg), 0 };
-		fw_msg(&b, f, f->state, f->what);
+		vmlog_fw_msg(msg, sizeof(msg), f, f->state, f->what);
 		vw_puts(w, "!! ");
 		vw_puts(w, msg);
 		vw_puts(w, "\n");
@@ -798,9 +528,9 @@ vmlog_receive(struct evbuffer *out, const char *prefix, const char *buf,
 
 	if (misread != NULL)
 		*misread = 0;
-	fw_run(&f, len > 0 ? buf : "", len);
+	vmlog_fw_run(&f, len > 0 ? buf : "", len);
 	if (misread != NULL && f.state != FW_ENOMEM)
-		mis = mis_check(&f, NULL, 0);
+		mis = vmlog_fw_check(&f, NULL, 0);
 	if (f.state != FW_ENOMEM && vw_init(&w, prefix, "[vm] ") != NULL) {
 		render_tree(&w, &f);
 		if (vw_finish(&w, out) == 0) {
@@ -809,23 +539,7 @@ vmlog_receive(struct evbuffer *out, const char *prefix, const char *buf,
 				*misread = mis;
 		}
 	}
-	free(f.ev);
-	free(f.pat);
-	return rc;
-}
-
-/* See vmlog.h. */
-int
-vmlog_misread(const char *buf, size_t len, char *why, size_t whysz)
-{
-	struct fw	f;
-	int		rc = -1;
-
-	fw_run(&f, len > 0 ? buf : "", len);
-	if (f.state != FW_ENOMEM)
-		rc = mis_check(&f, why, whysz);
-	free(f.ev);
-	free(f.pat);
+	vmlog_fw_free(&f);
 	return rc;
 }
 

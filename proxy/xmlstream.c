@@ -40,6 +40,7 @@ struct xmlstream {
 	const char	*why;
 };
 
+static void	drop_stanzas(struct xmlstream *);
 static int	parser_create(struct xmlstream *);
 static void	fail(struct xmlstream *, enum xs_error, const char *);
 static size_t	ev_start(struct xmlstream *);
@@ -81,15 +82,27 @@ xs_free(struct xmlstream *xs)
 {
 	if (xs == NULL)
 		return;
+	drop_stanzas(xs);
+	if (xs->p != NULL)
+		XML_ParserFree(xs->p);
+	free(xs);
+}
+
+/*
+ * Free the queued stanzas and the one being built; the queue is left
+ * empty and xs->cur NULL. xs->node, which points into xs->cur, is the
+ * caller's to clear.
+ */
+static void
+drop_stanzas(struct xmlstream *xs)
+{
 	while (xs->qlen > 0) {
 		stanza_free(xs->q[xs->qhead].st);
 		xs->qhead = (xs->qhead + 1) % XS_QUEUE;
 		xs->qlen--;
 	}
 	stanza_free(xs->cur);
-	if (xs->p != NULL)
-		XML_ParserFree(xs->p);
-	free(xs);
+	xs->cur = NULL;
 }
 
 /* Fresh expat parser at offset `popped`; -1 on ENOMEM. */
@@ -126,13 +139,7 @@ xs_reset(struct xmlstream *xs)
 {
 	if (xs->err != XS_ERR_NONE)
 		return -1;
-	while (xs->qlen > 0) {
-		stanza_free(xs->q[xs->qhead].st);
-		xs->qhead = (xs->qhead + 1) % XS_QUEUE;
-		xs->qlen--;
-	}
-	stanza_free(xs->cur);
-	xs->cur = NULL;
+	drop_stanzas(xs);
 	xs->node = NULL;
 	XML_ParserFree(xs->p);
 	xs->p = NULL;

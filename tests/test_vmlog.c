@@ -1,7 +1,9 @@
 /*
  * Unit tests for vmlog: the seed's trees byte for byte (tests/golden/),
  * each firmware parser quirk, the Sending and raw renderings, the prefix,
- * and hostile buffers finishing fast with bounded output.
+ * and hostile buffers finishing fast with bounded output. Every rendering
+ * also checks that vmlog_misread() agrees with vmlog_receive()'s flag;
+ * the reasons themselves are tested in test_vmlog_misread.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -340,42 +342,6 @@ test_quirks(void **state)
 	free(out);
 }
 
-/* Reasons name the cause in one escaped line. */
-static void
-test_misread_reasons(void **state)
-{
-	static const struct {
-		const char	*in;
-		const char	*why;
-	} cases[] = {
-		{ "<p><x/></p>", "markup read as text: \"<x/>\"; write \"<x />\" "
-		    "for \"<x/>\"" },
-		{ "<iq\ttype='get'></iq>", "element \"iq\\ttype='get'\" can "
-		    "never end" },
-		{ "<a b = \"1\"/>", "attribute named \"b \", not an XML name" },
-		{ "<a>&lt;</a>", "entity not decoded by the rabbit in \"&lt;\"" },
-		{ "<q><x a=\"1\"/>t</x>u</q>", "bytes lost after a self-closing "
-		    "tag (its first end tag of the same name bounds it): "
-		    "\"</x>u\"" },
-		{ "<a b=\"1\">x</a>", "" },
-	};
-	char	why[VMLOG_WHY_SIZE];
-	size_t	i;
-
-	(void)state;
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		assert_int_equal(vmlog_misread(cases[i].in,
-		    strlen(cases[i].in), why, sizeof(why)), cases[i].why[0] != 0);
-		if (strstr(why, cases[i].why) == NULL)
-			print_error("case %zu: %s\n", i, why);
-		assert_non_null(strstr(why, cases[i].why));
-	}
-	/* A short buffer truncates, still NUL-terminated. */
-	assert_int_equal(vmlog_misread(S("<p><x/></p>"), why, 8), 1);
-	assert_string_equal(why, "markup ");
-	assert_int_equal(vmlog_misread(S("<p><x/></p>"), NULL, 0), 1);
-}
-
 /* "Sending :" lines: spans lines, cut at NUL without "(end)", prefix. */
 static void
 test_sending(void **state)
@@ -573,7 +539,6 @@ main(void)
 		cmocka_unit_test(test_golden_seed_server),
 		cmocka_unit_test(test_golden_seed_rabbit),
 		cmocka_unit_test(test_quirks),
-		cmocka_unit_test(test_misread_reasons),
 		cmocka_unit_test(test_sending),
 		cmocka_unit_test(test_raw),
 		cmocka_unit_test(test_prefix),
