@@ -498,16 +498,17 @@ unwrap_failed(struct chain *ch, struct chain_cbw *w)
 		}
 }
 
+/* Start a login (on the session's stream or a probe) with a tracked callback. */
 static int
-h_upstream_login(struct nab_ctx *ctx, const char *localpart,
+start_login(struct nab_ctx *ctx, int (*start)(struct session *, const char *,
+    const char *, session_login_cb *, void *), const char *localpart,
     const char *password, nab_login_cb *cb, void *arg)
 {
 	struct chain_cbw	*w;
 
 	if ((w = wrap(ctx, cb, arg)) == NULL)
 		return -1;
-	if (session_upstream_login(ctx->ch->se, localpart, password, login_cb,
-	    w) == -1) {
+	if (start(ctx->ch->se, localpart, password, login_cb, w) == -1) {
 		unwrap_failed(ctx->ch, w);
 		return -1;
 	}
@@ -515,19 +516,19 @@ h_upstream_login(struct nab_ctx *ctx, const char *localpart,
 }
 
 static int
+h_upstream_login(struct nab_ctx *ctx, const char *localpart,
+    const char *password, nab_login_cb *cb, void *arg)
+{
+	return start_login(ctx, session_upstream_login, localpart, password,
+	    cb, arg);
+}
+
+static int
 h_login_probe(struct nab_ctx *ctx, const char *localpart,
     const char *password, nab_login_cb *cb, void *arg)
 {
-	struct chain_cbw	*w;
-
-	if ((w = wrap(ctx, cb, arg)) == NULL)
-		return -1;
-	if (session_login_probe(ctx->ch->se, localpart, password, login_cb,
-	    w) == -1) {
-		unwrap_failed(ctx->ch, w);
-		return -1;
-	}
-	return 0;
+	return start_login(ctx, session_login_probe, localpart, password, cb,
+	    arg);
 }
 
 static int
