@@ -1,21 +1,34 @@
 /*
  * register: credential learning and 409 repair for in-band registration.
  *
- * The rabbit registers its account (jabber:iq:register in the simulator,
- * violet:iq:register with a nibble-XOR'd password in bootcode 18673)
- * before every login. This filter remembers the username and password of
- * the rabbit's register set and watches the server's answer:
+ * jabber:iq:register (the simulator of the seed): this filter remembers
+ * the username and password of the rabbit's register set, passes it to
+ * the server and watches the answer:
  *  - result: the account now has this password; store it.
  *  - error 409 conflict for the rabbit's own username: the account exists.
  *    Prove the password with a login probe on a separate connection; on
  *    success store it and answer the rabbit's set with a plain result (so
  *    the firmware follows its success path); on failure pass the 409 on
  *    and log why. A password that fails upstream is never stored.
- * Nothing changes on the server.
  *
- * For violet:iq:register the password sent is XPW = nibble(pw) XOR
- * nibble(MAC hex); pw is recovered the same way (the operation is its own
- * inverse) and that is what the rabbit logs in with.
+ * violet:iq:register (bootcode 18673, A2 and A3 of bootcode-xmpp.md): no
+ * server understands it (Openfire 401, Prosody service-unavailable,
+ * ejabberd and jabberd2 a not-authorized stream error that reboots the
+ * rabbit), so it is never forwarded:
+ *  - the form request (get) is answered here with a result (the firmware
+ *    reads only its type);
+ *  - the set carries XPW = nibble(pw) XOR nibble(MAC hex); pw is
+ *    recovered the same way (the operation is its own inverse), and that
+ *    is what the rabbit logs in with. nabproxy registers the account
+ *    upstream with a jabber:iq:register set of MAC/pw on the rabbit's own
+ *    server stream. A result stores pw. An error (409: the account
+ *    exists; or registration refused) is followed by a login probe with
+ *    pw: success stores pw. Only a stored pw gets the rabbit a result;
+ *    otherwise it gets an error (the firmware shows its registration
+ *    error, red, until rebooted) and the log says why. A password is
+ *    stored only once the server accepted it, and never replaced by one
+ *    that does not log in.
+ * Nothing else changes on the server.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -30,16 +43,31 @@
 
 static const struct nab_host	*host;
 
+/* Where a violet:iq:register set stands. */
+enum reg_violet {
+	RV_NONE = 0,
+	RV_IBR,			/* our jabber:iq:register set is upstream */
+	RV_PROBE		/* login probe with the rabbit's password */
+};
+
 struct reg_sess {
 	char		 id[64];	/* id of the pending register set */
 	char		 user[128];
 	char		*password;	/* wiped on free */
 	int		 pending;
 	int		 probing;
-	struct nab_stanza *error;	/* unused: errors are rebuilt */
 	char		 err_from[256];
 	char		 err_to[256];
 	char		 err_id[64];
+
+	/* violet:iq:register, answered here. */
+	enum reg_violet	 vstate;
+	char		 v_id[64];	/* the rabbit's set */
+	char		 v_ibr[32];	/* our jabber:iq:register set */
+	char		 v_user[128];
+	char		 v_cond[64];	/* the server's refusal, for the log */
+	char		*v_pw;		/* wiped on free */
+	unsigned	 v_count;
 };
 
 static int
@@ -55,6 +83,19 @@ reg_init(const struct nab_host *h, const struct nab_kv *kv, size_t n,
 	*state = NULL;
 	return 0;
 }
+
+static void	v_forget(struct reg_sess *);
+static int	v_answer(struct nab_ctx *, const char *, const char *,
+		    const char *);
+static void	v_finish(struct nab_ctx *, struct reg_sess *, int,
+		    const char *);
+static void	v_probe_done(struct nab_ctx *, const struct nab_login_result *,
+		    void *);
+static void	v_start_probe(struct nab_ctx *, struct reg_sess *);
+static enum nab_verdict v_rabbit(struct nab_ctx *, struct reg_sess *,
+		    struct nab_stanza *, struct nab_stanza *, const char *);
+static enum nab_verdict v_server(struct nab_ctx *, struct reg_sess *,
+		    struct nab_stanza *);
 
 static void
 forget(struct reg_sess *s)
@@ -84,6 +125,7 @@ reg_close(struct nab_ctx *ctx)
 	struct reg_sess	*s = host->get_data(ctx);
 
 	forget(s);
+	v_forget(s);
 	free(s);
 }
 
@@ -119,15 +161,14 @@ unxor(const char *xpw, const char *mac, char out[13])
 	return 0;
 }
 
-/* The rabbit's register set: remember username and password. */
+/* The rabbit's jabber:iq:register set: remember username and password. */
 static void
 on_rabbit_set(struct nab_ctx *ctx, struct reg_sess *s, struct nab_stanza *st,
-    struct nab_stanza *q, int violet)
+    struct nab_stanza *q)
 {
 	struct nab_stanza	*u = host->child(q, "username", NULL);
 	struct nab_stanza	*p = host->child(q, "password", NULL);
 	const char		*id = host->attr(st, "id"), *user, *pw;
-	char			 clear[13];
 
 	if (u == NULL || p == NULL || id == NULL)
 		return;
@@ -136,14 +177,11 @@ on_rabbit_set(struct nab_ctx *ctx, struct reg_sess *s, struct nab_stanza *st,
 	if (user == NULL || pw == NULL || *user == '\0' || *pw == '\0')
 		return;
 	forget(s);
-	if (violet && unxor(pw, user, clear) == 0)
-		pw = clear;
 	snprintf(s->id, sizeof(s->id), "%s", id);
 	snprintf(s->user, sizeof(s->user), "%s", user);
 	s->password = strdup(pw);
-	explicit_bzero(clear, sizeof(clear));
 	s->pending = s->password != NULL;
-	host->set_identity(ctx, user, NULL, violet ? "bootcode-18673" : NULL);
+	host->set_identity(ctx, user, NULL, NULL);
 }
 
 static void
@@ -230,26 +268,218 @@ on_server_answer(struct nab_ctx *ctx, struct reg_sess *s,
 	return NAB_DROP;
 }
 
+static void
+v_forget(struct reg_sess *s)
+{
+	if (s->v_pw != NULL) {
+		explicit_bzero(s->v_pw, strlen(s->v_pw));
+		free(s->v_pw);
+		s->v_pw = NULL;
+	}
+	s->vstate = RV_NONE;
+}
+
+/*
+ * Answer the rabbit's violet:iq:register get or set with id: a result
+ * (cond NULL) or an error with that stanza condition. 0, or -1 on ENOMEM.
+ */
+static int
+v_answer(struct nab_ctx *ctx, const char *id, const char *type,
+    const char *cond)
+{
+	const struct nab_identity	*ident = host->identity(ctx);
+	struct nab_stanza		*iq, *e, *c;
+
+	if ((iq = host->stanza_new(ctx, "iq")) == NULL ||
+	    host->set_attr(ctx, iq, "type", type) == -1 ||
+	    (*id != '\0' && host->set_attr(ctx, iq, "id", id) == -1) ||
+	    (ident->domain[0] != '\0' &&
+	    host->set_attr(ctx, iq, "from", ident->domain) == -1))
+		return -1;
+	if (cond != NULL &&
+	    ((e = host->add_child(ctx, iq, "error")) == NULL ||
+	    host->set_attr(ctx, e, "type", "cancel") == -1 ||
+	    (c = host->add_child(ctx, e, cond)) == NULL ||
+	    host->set_attr(ctx, c, "xmlns", NS_STANZAS) == -1))
+		return -1;
+	return host->inject(ctx, NAB_FROM_SERVER, iq);
+}
+
+/*
+ * End of a violet registration: store the password and answer result
+ * (ok), or answer an error and log what to do.
+ */
+static void
+v_finish(struct nab_ctx *ctx, struct reg_sess *s, int ok, const char *why)
+{
+	const struct nab_identity	*id = host->identity(ctx);
+	char				 jid[300];
+
+	snprintf(jid, sizeof(jid), "%s@%s", s->v_user, id->domain);
+	if (ok && host->cred_put(ctx, jid, s->v_pw) == -1) {
+		ok = 0;
+		why = "the credential store refused it";
+	}
+	if (ok) {
+		host->log(ctx, NAB_LOG_INFO, "violet registration of %s done "
+		    "(%s): password stored, answering the rabbit with a result",
+		    jid, why);
+		v_answer(ctx, s->v_id, "result", NULL);
+	} else {
+		host->log(ctx, NAB_LOG_WARN, "violet registration of %s failed: "
+		    "%s; the rabbit gets an error and shows its registration "
+		    "error until rebooted. If the account exists with another "
+		    "password, remove it on the server (the next registration "
+		    "creates it again), or make the server accept in-band "
+		    "registration", jid, why);
+		v_answer(ctx, s->v_id, "error", "not-authorized");
+	}
+	v_forget(s);
+}
+
+static void
+v_probe_done(struct nab_ctx *ctx, const struct nab_login_result *r,
+    void *arg)
+{
+	struct reg_sess	*s = host->get_data(ctx);
+	char		 why[256];
+
+	if (s->vstate != RV_PROBE)
+		return;
+	if (r->ok) {
+		v_finish(ctx, s, 1, "the account exists and the rabbit's "
+		    "password logs in");
+		return;
+	}
+	snprintf(why, sizeof(why), "the server refused to register it (%s) "
+	    "and the rabbit's password does not log in (%s: %s)", s->v_cond,
+	    r->mechanism, r->reason);
+	v_finish(ctx, s, 0, why);
+}
+
+static void
+v_start_probe(struct nab_ctx *ctx, struct reg_sess *s)
+{
+	s->vstate = RV_PROBE;
+	if (host->login_probe(ctx, s->v_user, s->v_pw, v_probe_done,
+	    NULL) == -1)
+		v_finish(ctx, s, 0, "cannot start a login probe");
+}
+
+/*
+ * The rabbit's violet:iq:register get (A2) or set (A3); never forwarded.
+ */
+static enum nab_verdict
+v_rabbit(struct nab_ctx *ctx, struct reg_sess *s, struct nab_stanza *st,
+    struct nab_stanza *q, const char *type)
+{
+	struct nab_stanza	*u = host->child(q, "username", NULL);
+	struct nab_stanza	*p = host->child(q, "password", NULL);
+	struct nab_stanza	*iq, *rq, *c;
+	const char		*id = host->attr(st, "id"), *user, *xpw;
+	char			 clear[13];
+
+	if (id == NULL || strlen(id) >= sizeof(s->v_id))
+		id = "";
+	if (strcmp(type, "get") == 0) {
+		v_answer(ctx, id, "result", NULL);
+		return NAB_HANDLED;
+	}
+	if (strcmp(type, "set") != 0)
+		return NAB_DROP;
+	if (s->vstate != RV_NONE) {
+		host->log(ctx, NAB_LOG_WARN, "rabbit sent another violet "
+		    "registration while one runs: ignored");
+		return NAB_DROP;
+	}
+	user = u ? host->text(ctx, u) : NULL;
+	xpw = p ? host->text(ctx, p) : NULL;
+	if (user == NULL || xpw == NULL || *user == '\0' ||
+	    strlen(user) >= sizeof(s->v_user) ||
+	    unxor(xpw, user, clear) == -1) {
+		host->log(ctx, NAB_LOG_WARN, "violet registration without a "
+		    "MAC username and a 12-digit obfuscated password: refused");
+		v_answer(ctx, id, "error", "bad-request");
+		return NAB_HANDLED;
+	}
+	snprintf(s->v_id, sizeof(s->v_id), "%s", id);
+	snprintf(s->v_user, sizeof(s->v_user), "%s", user);
+	s->v_pw = strdup(clear);
+	explicit_bzero(clear, sizeof(clear));
+	if (s->v_pw == NULL) {
+		v_answer(ctx, id, "error", "internal-server-error");
+		return NAB_HANDLED;
+	}
+	host->set_identity(ctx, user, NULL, "bootcode-18673");
+	snprintf(s->v_cond, sizeof(s->v_cond), "no answer");
+	snprintf(s->v_ibr, sizeof(s->v_ibr), "nabreg%u", ++s->v_count);
+	/* Register (or, on an authenticated stream, change) upstream. */
+	if ((iq = host->stanza_new(ctx, "iq")) == NULL ||
+	    host->set_attr(ctx, iq, "type", "set") == -1 ||
+	    host->set_attr(ctx, iq, "id", s->v_ibr) == -1 ||
+	    (rq = host->add_child(ctx, iq, "query")) == NULL ||
+	    host->set_attr(ctx, rq, "xmlns", NS_REGISTER) == -1 ||
+	    (c = host->add_child(ctx, rq, "username")) == NULL ||
+	    host->add_text(ctx, c, s->v_user) == -1 ||
+	    (c = host->add_child(ctx, rq, "password")) == NULL ||
+	    host->add_text(ctx, c, s->v_pw) == -1 ||
+	    host->inject(ctx, NAB_FROM_RABBIT, iq) == -1) {
+		snprintf(s->v_cond, sizeof(s->v_cond), "not sent");
+		v_start_probe(ctx, s);
+		return NAB_HANDLED;
+	}
+	s->vstate = RV_IBR;
+	host->log(ctx, NAB_LOG_INFO, "violet registration of %s: registering "
+	    "it upstream with jabber:iq:register", s->v_user);
+	return NAB_HANDLED;
+}
+
+/* The server's answer to our jabber:iq:register set; never forwarded. */
+static enum nab_verdict
+v_server(struct nab_ctx *ctx, struct reg_sess *s, struct nab_stanza *st)
+{
+	struct nab_stanza	*e, *c;
+	const char		*type = host->attr(st, "type");
+
+	if (type != NULL && strcmp(type, "result") == 0) {
+		v_finish(ctx, s, 1, "registered upstream");
+		return NAB_DROP;
+	}
+	snprintf(s->v_cond, sizeof(s->v_cond), "error");
+	if ((e = host->child(st, "error", NULL)) != NULL)
+		for (c = host->child(e, NULL, NS_STANZAS); c != NULL;
+		    c = host->next(c))
+			if (strcmp(host->name(c), "text") != 0) {
+				snprintf(s->v_cond, sizeof(s->v_cond), "%s",
+				    host->name(c));
+				break;
+			}
+	v_start_probe(ctx, s);
+	return NAB_DROP;
+}
+
 static enum nab_verdict
 reg_stanza(struct nab_ctx *ctx, enum nab_dir d, struct nab_stanza *st)
 {
 	struct reg_sess		*s = host->get_data(ctx);
 	struct nab_stanza	*q;
 	const char		*type, *id;
-	int			 violet = 0;
 
 	if (strcmp(host->name(st), "iq") != 0)
 		return NAB_PASS;
+	type = host->attr(st, "type");
 	if (d == NAB_FROM_RABBIT) {
-		type = host->attr(st, "type");
-		if ((q = host->child(st, "query", NS_REGISTER)) == NULL &&
-		    (q = host->child(st, "query", NS_VREGISTER)) != NULL)
-			violet = 1;
-		if (q != NULL && type != NULL && strcmp(type, "set") == 0)
-			on_rabbit_set(ctx, s, st, q, violet);
+		if ((q = host->child(st, "query", NS_VREGISTER)) != NULL &&
+		    type != NULL)
+			return v_rabbit(ctx, s, st, q, type);
+		if ((q = host->child(st, "query", NS_REGISTER)) != NULL &&
+		    type != NULL && strcmp(type, "set") == 0)
+			on_rabbit_set(ctx, s, st, q);
 		return NAB_PASS;
 	}
 	id = host->attr(st, "id");
+	if (s->vstate == RV_IBR && id != NULL && strcmp(id, s->v_ibr) == 0)
+		return v_server(ctx, s, st);
 	if (!s->pending || s->probing || id == NULL || strcmp(id, s->id) != 0)
 		return NAB_PASS;
 	return on_server_answer(ctx, s, st);
@@ -258,8 +488,9 @@ reg_stanza(struct nab_ctx *ctx, enum nab_dir d, struct nab_stanza *st)
 const struct nab_filter nab_builtin_register = {
 	NAB_FILTER_INIT,
 	.name = "register",
-	.version = "1.0",
-	.description = "learn rabbit passwords from registration; repair 409 for existing accounts",
+	.version = "1.1",
+	.description = "learn rabbit passwords from registration; repair 409 "
+	    "for existing accounts; answer violet:iq:register",
 	.init = reg_init,
 	.open = reg_open,
 	.close = reg_close,

@@ -15,6 +15,10 @@ extern const struct nab_filter nab_builtin_auth;
 extern const struct nab_filter nab_builtin_register;
 extern const struct nab_filter nab_builtin_bind;
 extern const struct nab_filter nab_builtin_firmware_guard;
+extern const struct nab_filter nab_builtin_digest_server;
+extern const struct nab_filter nab_builtin_presence_echo;
+extern const struct nab_filter nab_builtin_sources;
+extern const struct nab_filter nab_builtin_iq_answer;
 
 struct cs_filter {
 	const struct nab_filter	*f;
@@ -78,6 +82,12 @@ struct chain {
 	struct evbuffer		*ser;		/* serialize() results */
 	struct nab_timer	*timers;
 	struct chain_cbw	*cbws;		/* pending login callbacks */
+	/*
+	 * Filter code on the stack: a hook, a timer or a login callback,
+	 * possibly nested (a service that calls back before it returns).
+	 * Per-hook memory is freed only when the outermost one returns.
+	 */
+	int			 running;
 };
 
 const struct nab_host	*chain_host(void);

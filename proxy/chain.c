@@ -36,6 +36,10 @@ static const struct nab_filter *const builtins[] = {
 	&nab_builtin_register,
 	&nab_builtin_bind,
 	&nab_builtin_firmware_guard,
+	&nab_builtin_digest_server,
+	&nab_builtin_presence_echo,
+	&nab_builtin_sources,
+	&nab_builtin_iq_answer,
 	NULL
 };
 
@@ -530,8 +534,10 @@ chain_unit(struct chain *ch, enum nab_dir d, const struct xs_unit *u,
 	ch->cur = u->st;
 	ch->repl = NULL;
 	ch->edited = 0;
+	ch->running++;
 	for (i = 0; i < ch->nslots && v == NAB_PASS; i++)
 		v = run_hook(ch, &ch->slots[i], d, u, bytes);
+	ch->running--;
 	if (v == NAB_PASS && ch->edited)
 		v = NAB_REPLACE;
 	if (v == NAB_REPLACE) {
@@ -541,7 +547,8 @@ chain_unit(struct chain *ch, enum nab_dir d, const struct xs_unit *u,
 	stanza_free(ch->repl);
 	ch->repl = NULL;
 	ch->cur = NULL;
-	chain_host_after_unit(ch);
+	if (ch->running == 0)
+		chain_host_after_unit(ch);
 	return v;
 }
 
