@@ -353,10 +353,13 @@ timer_fire(evutil_socket_t fd, short what, void *arg)
 			*tp = t->next;
 			break;
 		}
+	ch->running++;
 	t->cb(t->ctx, t->arg);
+	ch->running--;
 	event_free(t->ev);
 	free(t);
-	chain_host_after_unit(ch);
+	if (ch->running == 0)
+		chain_host_after_unit(ch);
 }
 
 static struct nab_timer *
@@ -465,9 +468,13 @@ login_cb(void *arg, int ok, const char *mech, const char *reason)
 			*wp = w->next;
 			break;
 		}
+	/* Possibly from inside the service call, within a hook. */
+	ch->running++;
 	w->cb(w->ctx, &r, w->arg);
+	ch->running--;
 	free(w);
-	chain_host_after_unit(ch);
+	if (ch->running == 0)
+		chain_host_after_unit(ch);
 }
 
 static struct chain_cbw *

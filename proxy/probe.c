@@ -155,6 +155,25 @@ probe_cancel_all(struct session *se)
 	}
 }
 
+/*
+ * The chain that started these probes is going (a stream restart chose
+ * another profile): its callbacks must never run. Adopting probes belong
+ * to the session itself and go on.
+ */
+void
+probe_cancel_filters(struct session *se)
+{
+	struct probe	*pr, *next;
+
+	for (pr = se->probes; pr != NULL; pr = next) {
+		next = pr->next;
+		if (pr->adopt)
+			continue;
+		pr->cb = NULL;
+		pr_finish(pr, 0, "the filter chain that started it was replaced");
+	}
+}
+
 static void
 pr_reap(evutil_socket_t fd, short what, void *arg)
 {

@@ -296,6 +296,13 @@ se_reselect(struct session *se)
 	session_log(se, LOG_LVL_INFO, "profile %s selected at stream restart "
 	    "(mac=%s firmware=%s)", want, se->mac[0] ? se->mac : "?",
 	    se->firmware[0] ? se->firmware : "?");
+	/*
+	 * The old chain's pending callbacks die with it: chain_close() frees
+	 * their wrappers, so nothing may call them afterwards.
+	 */
+	probe_cancel_filters(se);
+	se->login_cb = se->pending_cb = NULL;
+	se->login_arg = se->pending_arg = NULL;
 	if (se->chain != NULL)
 		chain_close(se->chain);
 	se->chain = ch;

@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,12 +33,12 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 
 #include "chain.h"
+#include "creds.h"
 #include "listener.h"
+#include "log.h"
 #include "proxy.h"
 #include "session-int.h"
 
@@ -54,11 +55,12 @@
 #define NT_NS_STREAMS	"urn:ietf:params:xml:ns:xmpp-streams"
 #define NT_NS_SASL	"urn:ietf:params:xml:ns:xmpp-sasl"
 /* The rabbit's and the server's stream headers. */
-#define NT_RHDR		"<?xml version='1.0'?><stream:stream to='example.net'" \
-	" xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'" \
-	" version='1.0'>"
-#define NT_SHDR		"<?xml version='1.0'?><stream:stream xmlns='jabber:client'" \
-	" xmlns:stream='http://etherx.jabber.org/streams' id='srv1'" \
+#define NT_RHDR	"<?xml version='1.0'?><stream:stream to='example.net'"	\
+	" xmlns='jabber:client'"					\
+	" xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>"
+#define NT_SHDR	"<?xml version='1.0'?><stream:stream"			\
+	" xmlns='jabber:client'"					\
+	" xmlns:stream='http://etherx.jabber.org/streams' id='srv1'"	\
 	" from='example.net' version='1.0'>"
 #define NT_ERR(cond)	"<stream:error><" cond " xmlns='" NT_NS_STREAMS \
 	"'/></stream:error></stream:stream>"
@@ -81,6 +83,7 @@ struct nt_peer {
 	void			(*script)(struct nt_peer *);
 	void			*sctx;
 	size_t			 soff;		/* script's parse offset */
+	void			*user;		/* the test's, never freed */
 };
 
 struct nt_world {
@@ -106,9 +109,31 @@ struct nt_cond {
 	struct nt_world	*w;
 	struct nt_peer	*p;
 	size_t		 n;
+	void		*arg;
 };
 
 NT_FN void	nt_peer_readcb(struct bufferevent *, void *);
+NT_FN void	nt_peer_eventcb(struct bufferevent *, short, void *);
+
+/*
+ * Per-process set-up for every test program: no SIGPIPE, and
+ * NT_TESTS=pattern runs only the matching tests (cmocka's filter).
+ */
+NT_FN void
+nt_main_init(void)
+{
+	unsigned char	b;
+
+	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * OpenSSL seeds its generator on first use; under valgrind that
+	 * alone exceeds a filter hook's time budget (a SCRAM nonce is drawn
+	 * inside the hook that starts a login), so seed it up front.
+	 */
+	NT_CHECK(RAND_bytes(&b, 1) == 1, "RAND_bytes");
+	if (getenv("NT_TESTS") != NULL)
+		cmocka_set_test_filter(getenv("NT_TESTS"));
+}
 
 /* Path of a test filter module built from tests/filters/NAME.c. */
 NT_FN const char *
@@ -137,6 +162,7 @@ nt_filter_sym(const char *name, const char *sym)
 	return p;
 }
 
+/* A peer around bev, reading into p->in, owned by the world. */
 NT_FN struct nt_peer *
 nt_peer_new(struct nt_world *w, struct bufferevent *bev)
 {
@@ -149,6 +175,8 @@ nt_peer_new(struct nt_world *w, struct bufferevent *bev)
 	p->in = evbuffer_new();
 	NT_CHECK(p->in != NULL, "evbuffer_new");
 	w->peers[w->npeers++] = p;
+	bufferevent_setcb(bev, nt_peer_readcb, NULL, nt_peer_eventcb, p);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
 	return p;
 }
 
@@ -195,8 +223,6 @@ nt_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	p = nt_peer_new(w, bufferevent_socket_new(w->base, fd,
 	    BEV_OPT_CLOSE_ON_FREE));
 	p->connected = 1;
-	bufferevent_setcb(p->bev, nt_peer_readcb, NULL, nt_peer_eventcb, p);
-	bufferevent_enable(p->bev, EV_READ | EV_WRITE);
 	NT_CHECK(w->nsrvc < NT_MAXPEERS, "too many server connections");
 	w->srvc[w->nsrvc++] = p;
 	if (w->on_accept != NULL)
@@ -209,32 +235,16 @@ nt_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	((struct nt_world *)arg)->expired = 1;
 }
 
-/* Options the tests start from: no traffic log, generous limits. */
-NT_FN void
-nt_default_opts(struct proxy_opts *o)
-{
-	memset(o, 0, sizeof(*o));
-	snprintf(o->upstream_host, sizeof(o->upstream_host), "127.0.0.1");
-	o->connect_timeout = 5;
-	o->idle_timeout = 60;
-	o->drain_timeout = 1;
-	o->max_connections = 64;
-	o->max_per_source = 0;
-	o->max_stanza = 65536;
-	o->max_depth = 32;
-	o->hold_queue = 65536;
-	o->log_format = LOGFMT_NONE;
-	o->redact = 1;
-	o->scram_max_iterations = 100000;
-	o->allow_plain_cleartext = 1;
-}
-
-/* A loop, a fake server on 127.0.0.1:any, and proxy options aimed at it. */
+/*
+ * A loop, a fake server on 127.0.0.1:any, and proxy options aimed at it:
+ * no traffic log, generous limits, PLAIN allowed without TLS.
+ */
 NT_FN void
 nt_world_init(struct nt_world *w)
 {
-	struct sockaddr_in	sin;
-	socklen_t		sl = sizeof(sin);
+	struct sockaddr_in	 sin;
+	socklen_t		 sl = sizeof(sin);
+	struct proxy_opts	*o = &w->px.opt;
 
 	memset(w, 0, sizeof(*w));
 	w->base = event_base_new();
@@ -254,8 +264,16 @@ nt_world_init(struct nt_world *w)
 	w->px.base = w->base;
 	w->px.dns = evdns_base_new(w->base, 0);
 	NT_CHECK(w->px.dns != NULL, "evdns_base_new");
-	nt_default_opts(&w->px.opt);
-	w->px.opt.upstream_port = w->srv_port;
+	snprintf(o->upstream_host, sizeof(o->upstream_host), "127.0.0.1");
+	o->upstream_port = w->srv_port;
+	o->connect_timeout = 5;
+	o->idle_timeout = 60;
+	o->max_connections = 64;
+	o->max_stanza = o->hold_queue = 65536;
+	o->max_depth = 32;
+	o->log_format = LOGFMT_NONE;
+	o->redact = o->allow_plain_cleartext = 1;
+	o->scram_max_iterations = 100000;
 }
 
 /* Start the proxy's listener (after the options and chains are set). */
@@ -270,13 +288,6 @@ nt_proxy_start(struct nt_world *w)
 	w->px_port = listener_port(w->px.lst, 0);
 }
 
-/* Turn the loop once without blocking (deferred frees, callbacks). */
-NT_FN void
-nt_spin(struct nt_world *w)
-{
-	event_base_loop(w->base, EVLOOP_NONBLOCK);
-}
-
 /* Free everything: sessions first, then peers, then the loop. */
 NT_FN void
 nt_world_free(struct nt_world *w)
@@ -284,12 +295,15 @@ nt_world_free(struct nt_world *w)
 	size_t	i;
 
 	session_free_all(&w->px);
-	nt_spin(w);
-	nt_spin(w);
+	/* Deferred frees: the sessions' probes, then their legs. */
+	event_base_loop(w->base, EVLOOP_NONBLOCK);
+	event_base_loop(w->base, EVLOOP_NONBLOCK);
 	listener_free(w->px.lst);
 	w->px.lst = NULL;
 	chainset_unref(w->px.chains);
 	w->px.chains = NULL;
+	creds_close(w->px.creds);
+	w->px.creds = NULL;
 	for (i = 0; i < w->npeers; i++) {
 		if (w->peers[i]->bev != NULL)
 			bufferevent_free(w->peers[i]->bev);
@@ -297,8 +311,10 @@ nt_world_free(struct nt_world *w)
 		free(w->peers[i]->sctx);
 		free(w->peers[i]);
 	}
-	evconnlistener_free(w->srv);
-	evdns_base_free(w->px.dns, 0);
+	if (w->srv != NULL)
+		evconnlistener_free(w->srv);
+	if (w->px.dns != NULL)
+		evdns_base_free(w->px.dns, 0);
 	event_free(w->deadline);
 	event_base_free(w->base);
 	memset(w, 0, sizeof(*w));
@@ -319,59 +335,66 @@ nt_run(const struct nt_cond *c, unsigned ms, const char *what)
 	while (!c->fn(c) && !w->expired)
 		event_base_loop(w->base, EVLOOP_ONCE);
 	evtimer_del(w->deadline);
-	NT_CHECK(c->fn(c), "timed out after %u ms waiting for %s", ms, what);
+	NT_CHECK(c->fn(c), "timed out after %u ms waiting for %s (peer: %zu "
+	    "bytes, eof %d, error %d)", ms, what,
+	    c->p ? evbuffer_get_length(c->p->in) : 0, c->p ? c->p->eof : 0,
+	    c->p ? c->p->error : 0);
 }
 
-NT_FN int nt_c_len(const struct nt_cond *c)
+/* Conditions: bytes received, bytes or hang-up, EOF, hang-up, counts. */
+NT_FN int
+nt_c_len(const struct nt_cond *c)
 {
 	return evbuffer_get_length(c->p->in) >= c->n;
 }
+
+NT_FN int
+nt_c_len_or_gone(const struct nt_cond *c)
+{
+	return nt_c_len(c) || c->p->gone;
+}
+
 NT_FN int nt_c_eof(const struct nt_cond *c) { return c->p->eof; }
 NT_FN int nt_c_gone(const struct nt_cond *c) { return c->p->gone; }
-NT_FN int nt_c_error(const struct nt_cond *c) { return c->p->error != 0; }
-NT_FN int nt_c_conn(const struct nt_cond *c) { return c->p->connected; }
 NT_FN int nt_c_nsrv(const struct nt_cond *c) { return c->w->nsrvc >= c->n; }
 NT_FN int nt_c_nsess(const struct nt_cond *c)
 {
 	return c->w->px.nsessions == c->n;
 }
 
+/* Wait up to 5 s for fn(p, n). */
+NT_FN void
+nt_wait(int (*fn)(const struct nt_cond *), struct nt_peer *p, size_t n,
+    const char *what)
+{
+	struct nt_cond	c = { fn, p->w, p, n, NULL };
+
+	nt_run(&c, 5 * NT_SEC, what);
+}
+
+/* Wait until p received at least n bytes, saw EOF, saw EOF or an error. */
 NT_FN void
 nt_wait_len(struct nt_peer *p, size_t n, const char *what)
 {
-	struct nt_cond	c = { nt_c_len, p->w, p, n };
-
-	nt_run(&c, 5 * NT_SEC, what);
+	nt_wait(nt_c_len, p, n, what);
 }
 
 NT_FN void
 nt_wait_eof(struct nt_peer *p, const char *what)
 {
-	struct nt_cond	c = { nt_c_eof, p->w, p, 0 };
-
-	nt_run(&c, 5 * NT_SEC, what);
+	nt_wait(nt_c_eof, p, 0, what);
 }
 
 NT_FN void
 nt_wait_gone(struct nt_peer *p, const char *what)
 {
-	struct nt_cond	c = { nt_c_gone, p->w, p, 0 };
-
-	nt_run(&c, 5 * NT_SEC, what);
-}
-
-NT_FN void
-nt_wait_error(struct nt_peer *p, const char *what)
-{
-	struct nt_cond	c = { nt_c_error, p->w, p, 0 };
-
-	nt_run(&c, 5 * NT_SEC, what);
+	nt_wait(nt_c_gone, p, 0, what);
 }
 
 NT_FN void
 nt_wait_sessions(struct nt_world *w, size_t n, unsigned ms)
 {
-	struct nt_cond	c = { nt_c_nsess, w, NULL, n };
+	struct nt_cond	c = { nt_c_nsess, w, NULL, n, NULL };
 
 	nt_run(&c, ms, "the proxy's session count");
 }
@@ -380,7 +403,7 @@ nt_wait_sessions(struct nt_world *w, size_t n, unsigned ms)
 NT_FN struct nt_peer *
 nt_server(struct nt_world *w, size_t n)
 {
-	struct nt_cond	c = { nt_c_nsrv, w, NULL, n + 1 };
+	struct nt_cond	c = { nt_c_nsrv, w, NULL, n + 1, NULL };
 
 	nt_run(&c, 5 * NT_SEC, "an upstream connection");
 	return w->srvc[n];
@@ -411,8 +434,6 @@ nt_rabbit_rcvbuf(struct nt_world *w, int rcvbuf)
 	NT_CHECK(evutil_make_socket_nonblocking(fd) == 0, "nonblocking");
 	bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	p = nt_peer_new(w, bev);
-	bufferevent_setcb(bev, nt_peer_readcb, NULL, nt_peer_eventcb, p);
-	bufferevent_enable(bev, EV_READ | EV_WRITE);
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -462,7 +483,8 @@ nt_expect_n(struct nt_peer *p, const char *want, size_t n, const char *who)
 	const char	*got;
 	size_t		 len;
 
-	nt_wait_len(p, n, who);
+	/* Stop early when p's peer hung up, to show what came instead. */
+	nt_wait(nt_c_len_or_gone, p, n, who);
 	len = evbuffer_get_length(p->in);
 	got = (const char *)evbuffer_pullup(p->in, -1);
 	NT_CHECK(len == n && memcmp(got, want, n) == 0,
@@ -484,45 +506,85 @@ nt_clear(struct nt_peer *p)
 	p->soff = 0;
 }
 
-/* Does p's input contain s? */
-NT_FN int
-nt_has(struct nt_peer *p, const char *s)
-{
-	size_t	len = evbuffer_get_length(p->in);
-
-	return evbuffer_search(p->in, s, strlen(s), NULL).pos != -1 &&
-	    len > 0;
-}
-
-/* Send a TCP reset: linger 0, then close. */
-NT_FN void
-nt_reset(struct nt_peer *p)
-{
-	struct linger	lin = { 1, 0 };
-
-	setsockopt(bufferevent_getfd(p->bev), SOL_SOCKET, SO_LINGER, &lin,
-	    sizeof(lin));
-	bufferevent_free(p->bev);
-	p->bev = NULL;
-}
-
 /*
- * Open a passthrough stream: a rabbit connects and sends NT_RHDR, the
- * server answers NT_SHDR; both sides' buffers are cleared after.
+ * Open a passthrough stream for an already created rabbit: it sends
+ * NT_RHDR, the server answers NT_SHDR; both sides' buffers are cleared.
  */
+NT_FN struct nt_peer *
+nt_open_with(struct nt_world *w, struct nt_peer *rabbit)
+{
+	size_t		 n = w->nsrvc;
+	struct nt_peer	*srv;
+
+	nt_send(rabbit, NT_RHDR);
+	srv = nt_server(w, n);
+	nt_expect(srv, NT_RHDR, "server (rabbit's header)");
+	nt_send(srv, NT_SHDR);
+	nt_expect(rabbit, NT_SHDR, "rabbit (server's header)");
+	nt_clear(rabbit);
+	nt_clear(srv);
+	return srv;
+}
+
 NT_FN void
 nt_open(struct nt_world *w, struct nt_peer **rabbit, struct nt_peer **srv)
 {
-	size_t	n = w->nsrvc;
-
 	*rabbit = nt_rabbit(w);
-	nt_send(*rabbit, NT_RHDR);
-	*srv = nt_server(w, n);
-	nt_expect(*srv, NT_RHDR, "server (rabbit's header)");
-	nt_send(*srv, NT_SHDR);
-	nt_expect(*rabbit, NT_SHDR, "rabbit (server's header)");
-	nt_clear(*rabbit);
-	nt_clear(*srv);
+	*srv = nt_open_with(w, *rabbit);
+}
+
+/* Build a chainset or fail the test with chainset_build()'s message. */
+NT_FN struct chainset *
+nt_build(const struct chain_filter_conf *fc, size_t nfc,
+    const struct chain_profile_conf *pc, size_t npc, const char *def)
+{
+	struct chainset	*cs;
+	char		 err[4096];
+
+	cs = chainset_build(fc, nfc, pc, npc, def, err, sizeof(err));
+	NT_CHECK(cs != NULL, "chainset_build: %s", err);
+	return cs;
+}
+
+/* One profile "p" (the default) running the given filters in order. */
+NT_FN void
+nt_chain(struct nt_world *w, const struct chain_filter_conf *fc, size_t nfc)
+{
+	static const char		*names[8];
+	struct chain_profile_conf	 pc;
+	size_t				 i;
+
+	NT_CHECK(nfc <= 8, "too many filters");
+	for (i = 0; i < nfc; i++)
+		names[i] = fc[i].name;
+	memset(&pc, 0, sizeof(pc));
+	pc.name = "p";
+	pc.filters = names;
+	pc.nfilters = nfc;
+	w->px.chains = nt_build(fc, nfc, &pc, 1, "p");
+}
+
+/* Send the daemon log to a file from now on (this process). */
+NT_FN void
+nt_log_to(const char *path)
+{
+	unlink(path);
+	NT_CHECK(log_open(path, 1) == 0, "log_open %s", path);
+}
+
+/* Does the log file contain s? */
+NT_FN int
+nt_log_has(const char *path, const char *s)
+{
+	static char	buf[1 << 20];
+	FILE		*f = fopen(path, "r");
+	size_t		 n;
+
+	NT_CHECK(f != NULL, "open %s", path);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return strstr(buf, s) != NULL;
 }
 
 /* ---- A fake XMPP server speaking SASL PLAIN and SCRAM-SHA-1 ---- */
@@ -530,26 +592,31 @@ nt_open(struct nt_world *w, struct nt_peer **rabbit, struct nt_peer **srv)
 enum nt_sasl_mode {
 	NT_SASL_OK = 0,		/* accept the right password */
 	NT_SASL_MUTE,		/* answer the header, never the auth */
-	NT_SASL_SILENT,		/* never answer at all */
 	NT_SASL_CLOSE		/* close the connection on the header */
 };
 
 struct nt_sasl {
 	enum nt_sasl_mode	 mode;
 	const char		*mechs;		/* <mechanism> elements */
+	/*
+	 * A mechanism other than PLAIN: gets each decoded <auth> (step 1)
+	 * or <response> (step 2) payload, answers, and sets step (2 for
+	 * more, 3 after success, 4 after failure).
+	 */
+	void			(*mech)(struct nt_peer *, struct nt_sasl *,
+				    const char *);
 	const char		*user;
 	const char		*password;
-	int			 step;		/* 0 hdr, 1 auth, 2 resp, 3 hdr2 */
-	int			 authenticated;
-	char			 cfirst_bare[256];
+	int			 step;	/* 0 hdr, 1 auth, 2 resp, 3 hdr2 */
+	char			 cfirst_bare[256];	/* SCRAM state */
 	char			 sfirst[256];
 	unsigned char		 salted[20];
 };
 
-#define NT_SALT		"nabtestsalt12345"
-#define NT_FEATURES2	"<stream:features><bind xmlns='urn:ietf:params:xml:ns:" \
-	"xmpp-bind'/></stream:features>"
+#define NT_FEATURES2	"<stream:features><bind xmlns='urn:ietf:params:" \
+	"xml:ns:xmpp-bind'/></stream:features>"
 
+/* Base64 of p (malloc'd), and the reverse (NUL-terminated, its length). */
 NT_FN char *
 nt_b64(const unsigned char *p, size_t n)
 {
@@ -560,23 +627,19 @@ nt_b64(const unsigned char *p, size_t n)
 	return o;
 }
 
-/* Decode base64 into out (NUL-terminated); the decoded length. */
 NT_FN size_t
 nt_unb64(const char *s, size_t n, char *out, size_t outlen)
 {
 	int	r;
-	size_t	pad = 0;
 
 	NT_CHECK(n % 4 == 0 && n / 4 * 3 < outlen, "bad base64 length %zu", n);
 	r = EVP_DecodeBlock((unsigned char *)out, (const unsigned char *)s,
 	    (int)n);
 	NT_CHECK(r >= 0, "bad base64");
-	if (n > 0 && s[n - 1] == '=')
-		pad++;
-	if (n > 1 && s[n - 2] == '=')
-		pad++;
-	out[(size_t)r - pad] = '\0';
-	return (size_t)r - pad;
+	while (n > 0 && s[--n] == '=')
+		r--;
+	out[r] = '\0';
+	return (size_t)r;
 }
 
 /* Offset just past `pat` in p->in from p->soff, or 0 if not there yet. */
@@ -606,18 +669,15 @@ nt_sasl_reply(struct nt_peer *p, const char *name, const char *data)
 }
 
 NT_FN void
-nt_hmac(const unsigned char *key, size_t kl, const char *msg,
-    unsigned char out[20])
+nt_sasl_failure(struct nt_peer *p)
 {
-	unsigned int	len = 20;
-
-	NT_CHECK(HMAC(EVP_sha1(), key, (int)kl, (const unsigned char *)msg,
-	    strlen(msg), out, &len) != NULL, "HMAC");
+	evbuffer_add_printf(bufferevent_get_output(p->bev), "<failure xmlns='"
+	    NT_NS_SASL "'><not-authorized/></failure>");
 }
 
 /*
  * The decoded SASL payload of the element in [start, end) of p's input,
- * which ends with `close`; *mech is set if it names mechanism='PLAIN'.
+ * which ends with `close`; *plain says if it names mechanism='PLAIN'.
  */
 NT_FN size_t
 nt_payload(struct nt_peer *p, size_t start, size_t end, const char *close,
@@ -633,59 +693,6 @@ nt_payload(struct nt_peer *p, size_t start, size_t end, const char *close,
 	    out, outlen);
 }
 
-/* SCRAM-SHA-1 server-first, or verify client-final and answer success. */
-NT_FN void
-nt_scram(struct nt_peer *p, struct nt_sasl *s, const char *msg)
-{
-	unsigned char	ck[20], sk[20], stk[20], sig[20], proof[20], ssig[20];
-	char		am[1024], bare[512], *b64, *pp, *nonce;
-	char		*saltb;
-	unsigned int	i;
-
-	if (s->step == 1) {
-		NT_CHECK(strncmp(msg, "n,,", 3) == 0, "gs2 header: %s", msg);
-		snprintf(s->cfirst_bare, sizeof(s->cfirst_bare), "%s", msg + 3);
-		nonce = strstr(s->cfirst_bare, ",r=");
-		NT_CHECK(nonce != NULL, "client nonce");
-		saltb = nt_b64((const unsigned char *)NT_SALT, strlen(NT_SALT));
-		snprintf(s->sfirst, sizeof(s->sfirst), "r=%sSRVNONCE,s=%s,i=4096",
-		    nonce + 3, saltb);
-		free(saltb);
-		NT_CHECK(PKCS5_PBKDF2_HMAC(s->password, (int)strlen(s->password),
-		    (const unsigned char *)NT_SALT, (int)strlen(NT_SALT), 4096,
-		    EVP_sha1(), 20, s->salted) == 1, "PBKDF2");
-		nt_sasl_reply(p, "challenge", s->sfirst);
-		s->step = 2;
-		return;
-	}
-	snprintf(bare, sizeof(bare), "%s", msg);
-	NT_CHECK((pp = strstr(bare, ",p=")) != NULL, "no proof: %s", msg);
-	*pp = '\0';
-	snprintf(am, sizeof(am), "%s,%s,%s", s->cfirst_bare, s->sfirst, bare);
-	nt_hmac(s->salted, 20, "Client Key", ck);
-	SHA1(ck, 20, stk);
-	nt_hmac(stk, 20, am, sig);
-	for (i = 0; i < 20; i++)
-		proof[i] = ck[i] ^ sig[i];
-	b64 = nt_b64(proof, 20);
-	if (strcmp(b64, pp + 3) != 0) {
-		free(b64);
-		evbuffer_add_printf(bufferevent_get_output(p->bev),
-		    "<failure xmlns='" NT_NS_SASL "'><not-authorized/></failure>");
-		s->step = 4;
-		return;
-	}
-	free(b64);
-	nt_hmac(s->salted, 20, "Server Key", sk);
-	nt_hmac(sk, 20, am, ssig);
-	b64 = nt_b64(ssig, 20);
-	snprintf(am, sizeof(am), "v=%s", b64);
-	free(b64);
-	nt_sasl_reply(p, "success", am);
-	s->authenticated = 1;
-	s->step = 3;
-}
-
 /* PLAIN: "\0user\0password". */
 NT_FN void
 nt_plain(struct nt_peer *p, struct nt_sasl *s, const char *msg, size_t n)
@@ -698,11 +705,9 @@ nt_plain(struct nt_peer *p, struct nt_sasl *s, const char *msg, size_t n)
 	if (n == wl && memcmp(msg, want, n) == 0) {
 		evbuffer_add_printf(bufferevent_get_output(p->bev),
 		    "<success xmlns='" NT_NS_SASL "'/>");
-		s->authenticated = 1;
 		s->step = 3;
 	} else {
-		evbuffer_add_printf(bufferevent_get_output(p->bev),
-		    "<failure xmlns='" NT_NS_SASL "'><not-authorized/></failure>");
+		nt_sasl_failure(p);
 		s->step = 4;
 	}
 }
@@ -712,16 +717,17 @@ NT_FN void
 nt_sasl_script(struct nt_peer *p)
 {
 	struct nt_sasl	*s = p->sctx;
+	struct evbuffer	*out;
 	char		 msg[1024];
 	size_t		 end, start, n;
 	int		 plain;
 
 	for (;;) {
-		if (s->mode == NT_SASL_SILENT)
-			return;
 		if (s->step == 0 || s->step == 3) {
-			if ((end = nt_find(p, "<stream:stream", &start)) == 0 ||
-			    (end = nt_find(p, ">", NULL)) == 0)
+			if (nt_find(p, "<stream:stream", &start) == 0)
+				return;
+			p->soff = start;
+			if ((end = nt_find(p, ">", NULL)) == 0)
 				return;
 			p->soff = end;
 			if (s->mode == NT_SASL_CLOSE) {
@@ -730,13 +736,15 @@ nt_sasl_script(struct nt_peer *p)
 				p->gone = 1;
 				return;
 			}
-			evbuffer_add_printf(bufferevent_get_output(p->bev),
-			    "%s%s", NT_SHDR, s->step == 0 ?
-			    "<stream:features><mechanisms xmlns='" NT_NS_SASL "'>" :
-			    NT_FEATURES2);
+			out = bufferevent_get_output(p->bev);
 			if (s->step == 0)
-				evbuffer_add_printf(bufferevent_get_output(p->bev),
-				    "%s</mechanisms></stream:features>", s->mechs);
+				evbuffer_add_printf(out, "%s<stream:features>"
+				    "<mechanisms xmlns='" NT_NS_SASL "'>%s"
+				    "</mechanisms></stream:features>", NT_SHDR,
+				    s->mechs);
+			else
+				evbuffer_add_printf(out, "%s", NT_SHDR
+				    NT_FEATURES2);
 			s->step = s->step == 0 ? 1 : 4;
 			continue;
 		}
@@ -754,8 +762,10 @@ nt_sasl_script(struct nt_peer *p)
 			    &plain);
 			if (s->step == 1 && plain)
 				nt_plain(p, s, msg, n);
+			else if (s->mech != NULL)
+				s->mech(p, s, msg);
 			else
-				nt_scram(p, s, msg);
+				nt_sasl_failure(p);
 			continue;
 		}
 		return;

@@ -1,0 +1,387 @@
+/*
+ * test_session_login: SASL on the rabbit's behalf (proxy/session_login.c)
+ * against the fake server of nabtest.h speaking PLAIN and SCRAM-SHA-1
+ * (computed here with OpenSSL): upstream login on the session's own
+ * stream, its failure paths, the fresh-connection login after in-band
+ * registration, stream restarts after the rabbit's own SASL, and firmware
+ * and MAC detection. The t-host test filter starts the logins.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+
+#include "nabtest.h"
+
+#define USER		"0013d3010203"
+#define PW		"s3cret"
+#define PLAIN_B64	"ADAwMTNkMzAxMDIwMwBzM2NyZXQ="	/* \0USER\0PW */
+#define FEAT1(m)	"<stream:features><mechanisms xmlns='" NT_NS_SASL "'>" \
+	m "</mechanisms></stream:features>"
+#define MECH(m)		"<mechanism>" m "</mechanism>"
+#define AUTH_PLAIN	"<auth xmlns='" NT_NS_SASL "' mechanism='PLAIN'>" \
+	PLAIN_B64 "</auth>"
+#define LOGIN(cmd)	"<t op='" cmd "' user='" USER "' pw='" PW "'/>"
+#define SALT		"nabtestsalt12345"
+
+static void
+hmac_sha1(const unsigned char *key, size_t kl, const char *msg,
+    unsigned char out[20])
+{
+	unsigned int	len = 20;
+
+	NT_CHECK(HMAC(EVP_sha1(), key, (int)kl, (const unsigned char *)msg,
+	    strlen(msg), out, &len) != NULL, "HMAC");
+}
+
+/*
+ * The fake server's SCRAM-SHA-1 (RFC 5802): server-first for the
+ * client-first message, then check the client proof and answer success
+ * with the server signature (or failure).
+ */
+static void
+scram_sha1(struct nt_peer *p, struct nt_sasl *s, const char *msg)
+{
+	unsigned char	ck[20], sk[20], stk[20], sig[20], proof[20], ssig[20];
+	char		am[1024], bare[512], *b64, *pp, *nonce;
+	char		*saltb;
+	unsigned int	i;
+
+	if (s->step == 1) {
+		NT_CHECK(strncmp(msg, "n,,", 3) == 0, "gs2 header: %s", msg);
+		snprintf(s->cfirst_bare, sizeof(s->cfirst_bare), "%s", msg + 3);
+		nonce = strstr(s->cfirst_bare, ",r=");
+		NT_CHECK(nonce != NULL, "client nonce");
+		saltb = nt_b64((const unsigned char *)SALT, strlen(SALT));
+		snprintf(s->sfirst, sizeof(s->sfirst),
+		    "r=%sSRVNONCE,s=%s,i=4096", nonce + 3, saltb);
+		free(saltb);
+		NT_CHECK(PKCS5_PBKDF2_HMAC(s->password,
+		    (int)strlen(s->password), (const unsigned char *)SALT,
+		    (int)strlen(SALT), 4096, EVP_sha1(), 20,
+		    s->salted) == 1, "PBKDF2");
+		nt_sasl_reply(p, "challenge", s->sfirst);
+		s->step = 2;
+		return;
+	}
+	snprintf(bare, sizeof(bare), "%s", msg);
+	NT_CHECK((pp = strstr(bare, ",p=")) != NULL, "no proof: %s", msg);
+	*pp = '\0';
+	snprintf(am, sizeof(am), "%s,%s,%s", s->cfirst_bare, s->sfirst, bare);
+	hmac_sha1(s->salted, 20, "Client Key", ck);
+	SHA1(ck, 20, stk);
+	hmac_sha1(stk, 20, am, sig);
+	for (i = 0; i < 20; i++)
+		proof[i] = ck[i] ^ sig[i];
+	b64 = nt_b64(proof, 20);
+	if (strcmp(b64, pp + 3) != 0) {
+		free(b64);
+		nt_sasl_failure(p);
+		s->step = 4;
+		return;
+	}
+	free(b64);
+	hmac_sha1(s->salted, 20, "Server Key", sk);
+	hmac_sha1(sk, 20, am, ssig);
+	b64 = nt_b64(ssig, 20);
+	snprintf(am, sizeof(am), "v=%s", b64);
+	free(b64);
+	nt_sasl_reply(p, "success", am);
+	s->step = 3;
+}
+
+static int
+setup(void **state)
+{
+	struct nt_world			*w = calloc(1, sizeof(*w));
+	struct chain_filter_conf	 fc;
+
+	if (w == NULL)
+		return -1;
+	nt_world_init(w);
+	memset(&fc, 0, sizeof(fc));
+	fc.name = "t-host";
+	fc.path = nt_filter_path("t_host");
+	nt_chain(w, &fc, 1);
+	*state = w;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	nt_world_free(*state);
+	free(*state);
+	return 0;
+}
+
+/* Every upstream connection is a SASL server offering `mechs`. */
+static void
+sasl_server(struct nt_world *w, enum nt_sasl_mode mode, const char *mechs,
+    const char *pw)
+{
+	static struct nt_sasl	proto;
+
+	memset(&proto, 0, sizeof(proto));
+	proto.mode = mode;
+	proto.mechs = mechs;
+	proto.mech = scram_sha1;
+	proto.user = USER;
+	proto.password = pw;
+	w->on_accept = nt_sasl_accept;
+	w->accept_arg = &proto;
+	nt_proxy_start(w);
+}
+
+/* A rabbit that saw the server's header and first features. */
+static struct nt_peer *
+rabbit_up(struct nt_world *w, const char *mechs)
+{
+	struct nt_peer	*rabbit = nt_rabbit(w);
+	char		 want[512];
+
+	nt_send(rabbit, NT_RHDR);
+	snprintf(want, sizeof(want), "%s<stream:features><mechanisms xmlns='"
+	    NT_NS_SASL "'>%s</mechanisms></stream:features>", NT_SHDR, mechs);
+	nt_expect(rabbit, want, "rabbit (server header and features)");
+	nt_clear(rabbit);
+	return rabbit;
+}
+
+static void
+test_login_plain(void **state)
+{
+	struct nt_world	*w = *state;
+	struct nt_peer	*rabbit, *srv;
+
+	sasl_server(w, NT_SASL_OK, MECH("PLAIN"), PW);
+	rabbit = rabbit_up(w, MECH("PLAIN"));
+	srv = nt_server(w, 0);
+	nt_send(rabbit, LOGIN("login") "<message id='m1'/> <message id='m2'/>");
+	nt_expect(rabbit, "<login ok='1' mechanism='PLAIN' reason='' auth='1' "
+	    "restarts='1'></login>", "rabbit (only the filter's report: the "
+	    "restarted header and features are swallowed)");
+	nt_expect(srv, NT_RHDR AUTH_PLAIN NT_RHDR "<message id='m1'/> "
+	    "<message id='m2'/>",
+	    "server (auth, restart, held stanzas in order)");
+	nt_clear(rabbit);
+	nt_send(srv, "<message id='after'/>");
+	nt_expect(rabbit, "<message id='after'/>", "rabbit (stream goes on)");
+	nt_send(rabbit, "<t op='auth'/>");
+	nt_expect(rabbit, "<message id='after'/><r op='auth' v='1'></r>",
+	    "rabbit (upstream_authenticated)");
+}
+
+static void
+test_login_scram_sha1(void **state)
+{
+	struct nt_world	*w = *state;
+	struct nt_peer	*rabbit, *srv;
+	const char	*tail = NT_RHDR "<message id='m1'/>", *got;
+	size_t		 len;
+
+	sasl_server(w, NT_SASL_OK, MECH("PLAIN") MECH("SCRAM-SHA-1"), PW);
+	rabbit = rabbit_up(w, MECH("PLAIN") MECH("SCRAM-SHA-1"));
+	srv = nt_server(w, 0);
+	nt_send(rabbit, LOGIN("login") "<message id='m1'/>");
+	nt_expect(rabbit, "<login ok='1' mechanism='SCRAM-SHA-1' reason='' "
+	    "auth='1' restarts='1'></login>", "rabbit (SCRAM-SHA-1 preferred)");
+	nt_wait_len(srv, strlen(tail), "server");
+	got = (const char *)evbuffer_pullup(srv->in, -1);
+	len = evbuffer_get_length(srv->in);
+	NT_CHECK(strncmp(got, NT_RHDR "<auth xmlns='" NT_NS_SASL "' mechanism="
+	    "'SCRAM-SHA-1'>", strlen(NT_RHDR) + 60) == 0 &&
+	    memmem(got, len, "</response>" NT_RHDR "<message id='m1'/>",
+	    strlen(tail) + 11) == got + len - strlen(tail) - 11,
+	    "server got %s", nt_vis(got, len));
+}
+
+static void
+test_login_failure(void **state)
+{
+	struct nt_world	*w = *state;
+	struct nt_peer	*rabbit, *srv;
+
+	sasl_server(w, NT_SASL_OK, MECH("PLAIN"), "other");
+	rabbit = rabbit_up(w, MECH("PLAIN"));
+	srv = nt_server(w, 0);
+	nt_send(rabbit, LOGIN("login") "<message id='m1'/>");
+	nt_expect(rabbit, "<login ok='0' mechanism='PLAIN' reason='server "
+	    "refused authentication: not-authorized' auth='0' restarts='0'>"
+	    "</login>",
+	    "rabbit (failure reported)");
+	nt_expect(srv, NT_RHDR AUTH_PLAIN "<message id='m1'/>",
+	    "server (held stanza released unauthenticated)");
+	nt_send(srv, "<iq type='error'/>");
+	nt_expect(rabbit, "<login ok='0' mechanism='PLAIN' reason='server "
+	    "refused authentication: not-authorized' auth='0' restarts='0'>"
+	    "</login>"
+	    "<iq type='error'/>", "rabbit (server units reach it again)");
+}
+
+static void
+test_login_no_usable_mechanism(void **state)
+{
+	struct nt_world	*w = *state;
+	struct nt_peer	*rabbit, *srv;
+
+	w->px.opt.allow_plain_cleartext = 0;
+	sasl_server(w, NT_SASL_OK, MECH("PLAIN"), PW);
+	rabbit = rabbit_up(w, MECH("PLAIN"));
+	srv = nt_server(w, 0);
+	nt_send(rabbit, "<t op='login' user='" USER "' pw='" PW "' pre='1'/>"
+	    "<message id='m1'/>");
+	nt_expect(rabbit, "<login ok='0' mechanism='none' reason='server "
+	    "offers no usable mechanism (offered: PLAIN; PLAIN refused "
+	    "without TLS)' auth='0' restarts='0'></login><pre rc='0'></pre>",
+	    "rabbit (refused at once; the hook's own stanza survived)");
+	nt_expect(srv, NT_RHDR "<message id='m1'/>", "server (no auth sent)");
+}
+
+static void
+test_login_needs_features(void **state)
+{
+	struct nt_world	*w = *state;
+	struct nt_peer	*rabbit, *srv;
+
+	nt_proxy_start(w);
+	nt_open(w, &rabbit, &srv);
+	nt_send(rabbit, LOGIN("login") "<message id='m1'/>");
+	nt_expect(rabbit, "<login rc='-1'></login>",
+	    "rabbit (no features yet: cannot start)");
+	nt_expect(srv, "<message id='m1'/>", "server (nothing held)");
+}
+
+/* The rabbit authenticates itself: both streams restart after success. */
+static void
+test_rabbit_own_sasl(void **state)
+{
+	struct nt_world	*w = *state;
+	struct nt_peer	*rabbit, *srv;
+
+	nt_proxy_start(w);
+	nt_open(w, &rabbit, &srv);
+	nt_send(rabbit, "<auth xmlns='" NT_NS_SASL "' mechanism='PLAIN'>="
+	    "</auth>");
+	nt_expect(srv, "<auth xmlns='" NT_NS_SASL "' mechanism='PLAIN'>="
+	    "</auth>", "server");
+	nt_send(srv, "<success xmlns='" NT_NS_SASL "'/>");
+	nt_expect(rabbit, "<success xmlns='" NT_NS_SASL "'/>", "rabbit");
+	nt_clear(rabbit);
+	nt_clear(srv);
+	nt_send(rabbit, NT_RHDR "<t op='auth'/>");
+	nt_expect(rabbit, "<r op='auth' v='1'></r>", "rabbit (authenticated)");
+	nt_expect(srv, NT_RHDR, "server (the new header)");
+	nt_send(srv, NT_SHDR NT_FEATURES2);
+	nt_expect(rabbit, "<r op='auth' v='1'></r>" NT_SHDR NT_FEATURES2,
+	    "rabbit (the server's new stream)");
+}
+
+/* The identity the proxy learned, as t-host reports it. */
+static void
+expect_ident(struct nt_world *w, const char *first, const char *mac,
+    const char *jid, const char *fw)
+{
+	struct nt_peer	*rabbit, *srv;
+	char		 want[512];
+
+	nt_open(w, &rabbit, &srv);
+	nt_send(rabbit, first);
+	nt_expect(srv, first, "server");
+	nt_send(rabbit, "<t op='ident'/>");
+	snprintf(want, sizeof(want), "<r op='ident' mac='%s' domain='example."
+	    "net' jid='%s' fw='%s' profile='p' sid='%llu' peer-ok='1'></r>",
+	    mac, jid, fw, (unsigned long long)w->px.next_id);
+	nt_expect(rabbit, want, "rabbit (identity)");
+}
+
+static void
+test_firmware_detection(void **state)
+{
+	struct nt_world	*w = *state;
+
+	nt_proxy_start(w);
+	expect_ident(w, "<iq type='set' id='r'><query xmlns='violet:iq:"
+	    "register'><username>0013D3ABCDEF</username></query></iq>",
+	    "0013d3abcdef", "0013d3abcdef@example.net", "bootcode-18673");
+	expect_ident(w, "<iq type='set' id='r'><query xmlns='jabber:iq:"
+	    "register'><username>f81edfee27c1</username><name>n</name>"
+	    "</query></iq>", "f81edfee27c1", "f81edfee27c1@example.net",
+	    "simulator");
+	expect_ident(w, "<iq type='set' id='b' from='0013d3010203@example.net/'"
+	    "><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>", "", "",
+	    "bootcode-18673");
+	expect_ident(w, "<iq type='set' id='b' from='x@example.net/idle'><bind "
+	    "xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>", "", "",
+	    "simulator");
+	expect_ident(w, "<iq type='get' id='r'><query xmlns='jabber:iq:"
+	    "register'><username>not-a-mac</username></query></iq>", "", "",
+	    "");
+}
+
+/*
+ * After in-band registration the login runs on a fresh connection that
+ * the session then adopts as its server leg; the old one is ended.
+ */
+#define REG	"<iq type='set' id='reg'><query xmlns='jabber:iq:register'>" \
+	"<username>" USER "</username><password>" PW "</password></query></iq>"
+
+static void
+test_login_fresh_after_registration(void **state)
+{
+	struct nt_world	*w = *state;
+	struct nt_peer	*rabbit, *old, *fresh;
+
+	sasl_server(w, NT_SASL_OK, MECH("PLAIN"), PW);
+	rabbit = rabbit_up(w, MECH("PLAIN"));
+	old = nt_server(w, 0);
+	nt_send(rabbit, REG);
+	nt_expect(old, NT_RHDR, "server (header)");
+	nt_clear(old);
+	nt_expect(old, REG, "server (registration)");
+	nt_send(old, "<iq type='result' id='reg'/>");
+	nt_expect(rabbit, "<iq type='result' id='reg'/>", "rabbit");
+	nt_clear(rabbit);
+	nt_send(rabbit, LOGIN("login") "<message id='m1'/>");
+	nt_expect(rabbit, "<login ok='1' mechanism='PLAIN' reason='' auth='1' "
+	    "restarts='1'></login>", "rabbit (login on a fresh connection)");
+	fresh = nt_server(w, 1);
+	nt_expect(fresh, NT_RHDR AUTH_PLAIN NT_RHDR "<message id='m1'/>",
+	    "fresh connection (login, restart, held stanza)");
+	nt_wait_eof(old, "the old server stream to end");
+	nt_expect(old, REG NT_END, "old connection (ended cleanly)");
+	nt_clear(rabbit);
+	nt_send(fresh, "<message id='s'/>");
+	nt_expect(rabbit, "<message id='s'/>",
+	    "rabbit (served by the new leg)");
+	nt_send(rabbit, "<t op='ident'/><message id='r'/>");
+	nt_expect(fresh, NT_RHDR AUTH_PLAIN NT_RHDR "<message id='m1'/>"
+	    "<message id='r'/>", "fresh connection (the rabbit's next stanza)");
+	nt_expect(rabbit, "<message id='s'/><r op='ident' mac='" USER "' "
+	    "domain='example.net' jid='" USER "@example.net' fw='' profile='p' "
+	    "sid='1' peer-ok='1'></r>", "rabbit (MAC from the registration)");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
+		T(test_login_plain),
+		T(test_login_scram_sha1),
+		T(test_login_failure),
+		T(test_login_no_usable_mechanism),
+		T(test_login_needs_features),
+		T(test_rabbit_own_sasl),
+		T(test_firmware_detection),
+		T(test_login_fresh_after_registration),
+#undef T
+	};
+
+	nt_main_init();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
