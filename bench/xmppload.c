@@ -20,13 +20,14 @@
  *   MEM conns= rss_kb= hwm_kb=
  * mb_per_s counts stanza bytes in one direction (client -> server); every
  * byte crosses a proxy twice (there and back). Latency is per stanza,
- * from the write of its last byte to the arrival of the last byte of its
- * echo. cpu_s (with -P) is user+system CPU time of PID during the timed
- * phase, read from /proc/PID/stat.
+ * from queueing it for sending (the socket write follows in the same loop
+ * turn) to the arrival of the last byte of its echo. cpu_s (with -P) is user+system CPU time of PID during the timed
+ * phase, from /proc/PID/task/TID/schedstat (ns), else /proc/PID/stat.
  *
- * Build: gcc -O2 -o xmppload xmppload.c -levent_core -lm
+ * Build: gcc -O2 -o xmppload xmppload.c -levent_core
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -69,6 +70,7 @@ static struct {
 	int			 pid;
 	const char		*idle_levels;
 	int			 verify;
+	double			 settle;	/* idle mode: seconds */
 	/* run state */
 	struct conn		*c;
 	unsigned		 opened, ready, finished, closed, failed;
@@ -294,14 +296,43 @@ open_more(void)
 		open_conn(g.opened);
 }
 
+/*
+ * CPU time of every thread of pid: the first field of each
+ * /proc/PID/task/TID/schedstat (nanoseconds on CPU). Falls back to
+ * utime+stime from /proc/PID/stat (clock ticks) without schedstat.
+ */
 static int
 read_cpu(int pid, double *secs)
 {
-	char	path[64], buf[1024], *p;
-	unsigned long long ut, st;
-	FILE	*f;
-	size_t	n;
+	char		 path[300], buf[1024], *p;
+	unsigned long long ut, st, ns, total = 0;
+	struct dirent	*de;
+	DIR		*d;
+	FILE		*f;
+	size_t		 n;
+	int		 found = 0;
 
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	if ((d = opendir(path)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "/proc/%d/task/%s/schedstat",
+			    pid, de->d_name);
+			if ((f = fopen(path, "r")) == NULL)
+				continue;
+			if (fscanf(f, "%llu", &ns) == 1) {
+				total += ns;
+				found = 1;
+			}
+			fclose(f);
+		}
+		closedir(d);
+		if (found) {
+			*secs = (double)total / 1e9;
+			return 0;
+		}
+	}
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	if ((f = fopen(path, "r")) == NULL)
 		return -1;
@@ -387,7 +418,7 @@ report_run(void)
 	    secs > 0 ? (double)n * g.size / secs / 1e6 : 0, (double)p50 / 1e3,
 	    (double)p99 / 1e3, (double)mx / 1e3, g.errors);
 	if (g.pid > 0 && read_cpu(g.pid, &cpu1) == 0)
-		printf(" cpu_s=%.2f cpu_us_per_stanza=%.2f", cpu1 - cpu0,
+		printf(" cpu_s=%.4f cpu_us_per_stanza=%.2f", cpu1 - cpu0,
 		    n > 0 ? (cpu1 - cpu0) * 1e6 / (double)n : 0);
 	printf("\n");
 	fflush(stdout);
@@ -450,8 +481,10 @@ static struct event	*settle_ev;
 static void
 check_phase(void)
 {
-	struct timeval	 tv = { 0, 300000 };
+	struct timeval	 tv;
 
+	tv.tv_sec = (time_t)g.settle;
+	tv.tv_usec = (suseconds_t)((g.settle - (double)tv.tv_sec) * 1e6);
 	if (g.idle_levels != NULL) {
 		if (!g.phase_done) {
 			open_more();
@@ -496,7 +529,7 @@ usage(void)
 	fprintf(stderr,
 	    "usage: xmppload -p PORT [-H 127.0.0.1] [-c CONNS] [-n STANZAS/CONN]\n"
 	    "                [-s SIZE] [-w WINDOW] [-t TIMEOUT_S] [-P PID] [-V]\n"
-	    "       xmppload -p PORT -I 1,100,1000 -P PID     (idle memory)\n");
+	    "       xmppload -p PORT -I 1,100,1000 -P PID [-S SETTLE_S]   (idle memory)\n");
 	exit(2);
 }
 
@@ -513,7 +546,8 @@ main(int argc, char **argv)
 	g.window = 1;
 	g.timeout = 120;
 	g.verify = 1;
-	while ((ch = getopt(argc, argv, "H:p:c:n:s:w:t:P:I:V")) != -1) {
+	g.settle = 0.3;
+	while ((ch = getopt(argc, argv, "H:p:c:n:s:w:t:P:I:S:V")) != -1) {
 		switch (ch) {
 		case 'H': host = optarg; break;
 		case 'p': port = atoi(optarg); break;
@@ -524,6 +558,7 @@ main(int argc, char **argv)
 		case 't': g.timeout = atof(optarg); break;
 		case 'P': g.pid = atoi(optarg); break;
 		case 'I': g.idle_levels = optarg; break;
+		case 'S': g.settle = atof(optarg); break;
 		case 'V': g.verify = 0; break;
 		default: usage();
 		}
