@@ -231,12 +231,14 @@ start_login(struct nab_ctx *ctx, struct auth_sess *s)
 	snprintf(local, sizeof(local), "%s", s->jid);
 	if ((at = strchr(local, '@')) != NULL)
 		*at = '\0';
+	/* Set first: the callback may run before upstream_login returns. */
+	s->logging_in = 1;
 	host->hold(ctx);
 	if (host->upstream_login(ctx, local, pw, login_done, NULL) == -1) {
+		s->logging_in = 0;
 		host->release(ctx);
 		return 0;
 	}
-	s->logging_in = 1;
 	return 1;
 }
 

@@ -34,8 +34,9 @@ cmd_check(struct config *cfg)
 	} else
 		chainset_unref(cs);
 	if (access(cfg->credentials, F_OK) == 0) {
+		/* creds_open's messages start with the path already. */
 		if ((cr = creds_open(cfg->credentials, err, sizeof(err))) == NULL) {
-			fprintf(stderr, "%s: %s\n", cfg->credentials, err);
+			fprintf(stderr, "%s\n", err);
 			rc = 1;
 		} else
 			creds_close(cr);
@@ -46,7 +47,11 @@ cmd_check(struct config *cfg)
 	return rc;
 }
 
-/* Read a password from stdin (one line, newline stripped). */
+/*
+ * Read a password from stdin (one line, newline stripped). -1 with a
+ * message when there is none or the line does not fit in buf: a longer
+ * password is refused, never stored cut short.
+ */
 static int
 read_password(char *buf, size_t len)
 {
@@ -54,11 +59,22 @@ read_password(char *buf, size_t len)
 
 	if (isatty(STDIN_FILENO))
 		fprintf(stderr, "password: ");
-	if (fgets(buf, (int)len, stdin) == NULL)
+	if (fgets(buf, (int)len, stdin) == NULL) {
+		fprintf(stderr, "nabproxy: no password given\n");
 		return -1;
+	}
 	n = strcspn(buf, "\r\n");
+	if (buf[n] == '\0' && n == len - 1) {
+		fprintf(stderr, "nabproxy: password longer than %d bytes\n",
+		    CREDS_PASSWORD_MAX);
+		return -1;
+	}
 	buf[n] = '\0';
-	return n > 0 ? 0 : -1;
+	if (n == 0) {
+		fprintf(stderr, "nabproxy: no password given\n");
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -67,8 +83,9 @@ cmd_credentials(int argc, char **argv)
 	struct config_errors	 errs;
 	struct config		*cfg;
 	struct creds		*cr;
-	const char		*conf = NAB_DEFAULT_CONF, *op;
-	char			 err[512], pw[1024];
+	const char		*conf = NAB_DEFAULT_CONF, *op, *pass = NULL;
+	/* The longest password creds_put takes, CR LF and NUL. */
+	char			 err[512], pw[CREDS_PASSWORD_MAX + 3];
 	size_t			 i;
 	int			 a = 1, rc = 0;
 
@@ -89,7 +106,7 @@ cmd_credentials(int argc, char **argv)
 	}
 	config_errors_free(&errs);
 	if ((cr = creds_open(cfg->credentials, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "nabproxy: %s: %s\n", cfg->credentials, err);
+		fprintf(stderr, "nabproxy: %s\n", err);
 		config_free(cfg);
 		return 1;
 	}
@@ -97,13 +114,14 @@ cmd_credentials(int argc, char **argv)
 		for (i = 0; i < creds_count(cr); i++)
 			printf("%s\n", creds_jid(cr, i));
 	} else if (strcmp(op, "add") == 0 && (argc - a == 1 || argc - a == 2)) {
+		/* creds_put checks the length: no copy that could cut it. */
 		if (argc - a == 2)
-			snprintf(pw, sizeof(pw), "%s", argv[a + 1]);
-		else if (read_password(pw, sizeof(pw)) == -1) {
-			fprintf(stderr, "nabproxy: no password given\n");
+			pass = argv[a + 1];
+		else if (read_password(pw, sizeof(pw)) == 0)
+			pass = pw;
+		else
 			rc = 1;
-		}
-		if (rc == 0 && creds_put(cr, argv[a], pw, err, sizeof(err)) == -1) {
+		if (rc == 0 && creds_put(cr, argv[a], pass, err, sizeof(err)) == -1) {
 			fprintf(stderr, "nabproxy: %s\n", err);
 			rc = 1;
 		}

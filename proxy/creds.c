@@ -310,7 +310,9 @@ file_parse(const char *path, char *buf, size_t len, struct creds *c,
 			goto fail;
 		s = end + 1;
 	}
-	qsort(c->cr_ent, c->cr_n, sizeof(*c->cr_ent), ent_cmp);
+	/* qsort(NULL, 0, ...) is undefined: a store of comments only. */
+	if (c->cr_n > 1)
+		qsort(c->cr_ent, c->cr_n, sizeof(*c->cr_ent), ent_cmp);
 	for (i = 1; i < c->cr_n; i++)
 		if (strcmp(c->cr_ent[i - 1].ce_jid, c->cr_ent[i].ce_jid) == 0) {
 			snprintf(err, errlen, "%s:%u: %s is already at line"

@@ -9,6 +9,8 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -24,7 +26,22 @@ static void	leg_writecb(struct bufferevent *, void *);
 static void	leg_eventcb(struct bufferevent *, short, void *);
 static void	leg_setup(struct leg *, const struct leg_cbs *, void *);
 static void	leg_finish(struct leg *);
+static void	leg_nodelay(struct leg *);
 static void	leg_close_step(struct leg *);
+
+/*
+ * No Nagle on either side: XMPP is many small writes, and the firmware's
+ * TCP is stop-and-wait, so a delayed small segment stalls a rabbit for the
+ * peer's delayed-ACK time (40 ms and more, measured in bench/).
+ */
+static void
+leg_nodelay(struct leg *l)
+{
+	int	on = 1, fd = bufferevent_getfd(l->bev);
+
+	if (fd != -1)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+}
 
 static void
 leg_setup(struct leg *l, const struct leg_cbs *cbs, void *arg)
@@ -44,6 +61,7 @@ leg_accept(struct leg *l, struct event_base *base, int fd,
 	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
 		return -1;
 	leg_setup(l, cbs, arg);
+	leg_nodelay(l);
 	l->connected = 1;
 	bufferevent_enable(l->bev, EV_READ | EV_WRITE);
 	return 0;
@@ -249,6 +267,7 @@ leg_eventcb(struct bufferevent *bev, short what, void *arg)
 
 	if (what & BEV_EVENT_CONNECTED) {
 		l->connected = 1;
+		leg_nodelay(l);
 		if (l->closing) {
 			bufferevent_enable(l->bev, EV_READ);
 			leg_close_step(l);

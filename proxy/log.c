@@ -28,14 +28,17 @@ static struct {
 	int		 verbose;
 	struct evbuffer	*buf;
 	struct event	*ev;
+	struct event	*wev;		/* waits until fd takes more */
 	size_t		 dropped;
 	size_t		 reported;
-} lg = { 2, 0, NULL, NULL, 0, 0 };
+} lg = { 2, 0, NULL, NULL, NULL, 0, 0 };
 
 static void	log_vmsg(enum log_level, int, const char *, va_list)
 		    PRINTF(3, 0);
 static void	log_flush_cb(evutil_socket_t, short, void *);
 static void	log_put(const char *, size_t);
+static void	log_wait(void);
+static size_t	log_lines(struct evbuffer *);
 
 int
 log_open(const char *path, int verbose)
@@ -81,6 +84,10 @@ log_close(void)
 		event_free(lg.ev);
 		lg.ev = NULL;
 	}
+	if (lg.wev != NULL) {
+		event_free(lg.wev);
+		lg.wev = NULL;
+	}
 	if (lg.fd > 2)
 		close(lg.fd);
 	lg.fd = 2;
@@ -98,30 +105,70 @@ log_dropped(void)
 	return lg.dropped;
 }
 
+/*
+ * The fd would block (pipe, terminal): wait until it is writable rather
+ * than re-activating at once, which would spin the loop at full CPU for as
+ * long as the reader stalls. Only fds that can return EAGAIN get here, and
+ * those can be polled.
+ */
+static void
+log_wait(void)
+{
+	if (lg.wev == NULL)
+		lg.wev = event_new(event_get_base(lg.ev), lg.fd, EV_WRITE,
+		    log_flush_cb, NULL);
+	if (lg.wev == NULL || event_add(lg.wev, NULL) == -1)
+		event_active(lg.ev, 0, 0);
+}
+
+/* Lines in b (a trailing partial line counts as one). */
+static size_t
+log_lines(struct evbuffer *b)
+{
+	struct evbuffer_ptr	p;
+	size_t			n = 0, len = evbuffer_get_length(b);
+
+	p = evbuffer_search(b, "\n", 1, NULL);
+	while (p.pos != -1) {
+		n++;
+		if ((size_t)p.pos + 1 >= len ||
+		    evbuffer_ptr_set(b, &p, 1, EVBUFFER_PTR_ADD) == -1)
+			break;
+		p = evbuffer_search(b, "\n", 1, &p);
+	}
+	return n > 0 || len == 0 ? n : 1;
+}
+
 static void
 log_flush_cb(evutil_socket_t fd, short what, void *arg)
 {
-	char	note[96];
-	int	n;
+	int	noted = 0, n;
 
-	while (evbuffer_get_length(lg.buf) > 0) {
-		if (evbuffer_write(lg.buf, lg.fd) <= 0) {
-			if (errno == EAGAIN || errno == EINTR) {
-				event_active(lg.ev, 0, 0);
+	for (;;) {
+		while (evbuffer_get_length(lg.buf) > 0) {
+			n = evbuffer_write(lg.buf, lg.fd);
+			if (n > 0 || (n == -1 && errno == EINTR))
+				continue;
+			if (n == -1 && errno == EAGAIN) {
+				log_wait();
 				return;
 			}
 			/* Disk full or fd gone: count and forget. */
-			lg.dropped += evbuffer_get_length(lg.buf) > 0;
+			lg.dropped += log_lines(lg.buf);
 			evbuffer_drain(lg.buf, evbuffer_get_length(lg.buf));
 		}
-	}
-	if (lg.dropped != lg.reported) {
-		n = snprintf(note, sizeof(note),
-		    "nabproxy: log: %zu lines dropped (writer behind)\n",
-		    lg.dropped - lg.reported);
+		if (lg.dropped == lg.reported || noted)
+			return;
+		/*
+		 * The note is queued like any line, so a full pipe delays it
+		 * instead of losing it; if it cannot be written at all it is
+		 * counted, and reported by the next flush.
+		 */
+		noted = 1;
+		if (evbuffer_add_printf(lg.buf, "nabproxy: log: %zu lines "
+		    "dropped (writer behind)\n", lg.dropped - lg.reported) == -1)
+			return;
 		lg.reported = lg.dropped;
-		if (write(lg.fd, note, (size_t)n) == -1)
-			lg.dropped++;
 	}
 }
 

@@ -79,8 +79,11 @@ render_capture(struct evbuffer *out, const struct render_opts *o,
 	len = evbuffer_get_length(in);
 	for (;;) {
 		while ((r = xs_next(xs, &u)) == 1) {
-			if (rc == 0 && render_unit(out, o, &u, p, implicit) == -1)
+			if (rc == 0 && render_unit(out, o, &u, p, implicit) ==
+			    -1) {
+				snprintf(err, errlen, "out of memory");
 				rc = -1;
+			}
 			p += u.len;
 			len -= u.len;
 			stanza_free(u.st);

@@ -306,6 +306,11 @@ se_reselect(struct session *se)
 	if (se->chain != NULL)
 		chain_close(se->chain);
 	se->chain = ch;
+	/* Holds belonged to the old chain's filters: nobody would release them. */
+	if (se->holds > 0) {
+		se->holds = 1;
+		session_release(se);
+	}
 }
 
 /*

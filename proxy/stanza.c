@@ -176,11 +176,16 @@ st_text_append(struct stanza *s, struct st_node *parent, const char *str,
 	struct st_node	*t = parent->last;
 	size_t		 ncap;
 	char		*buf;
+	int		 fresh = 0;
 
+	/*
+	 * A new text node is linked only once its buffer exists: a failure
+	 * leaves the tree as it was, never with a NULL text node in it.
+	 */
 	if (t == NULL || t->name != NULL) {
 		if ((t = st_alloc(s, sizeof(*t))) == NULL)
 			return -1;
-		st_append(parent, t);
+		fresh = 1;
 	}
 	if (n > s->cap || t->textlen + n + 1 > s->cap)
 		return -1;
@@ -199,6 +204,8 @@ st_text_append(struct stanza *s, struct st_node *parent, const char *str,
 	memcpy(t->text + t->textlen, str, n);
 	t->textlen += n;
 	t->text[t->textlen] = '\0';
+	if (fresh)
+		st_append(parent, t);
 	return 0;
 }
 
