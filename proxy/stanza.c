@@ -355,8 +355,9 @@ st_copy(struct stanza *s, const struct st_node *n)
 	return r;
 }
 
-int
-st_escape(struct evbuffer *out, const char *s, size_t n)
+/* Escape n bytes of s; quotes too only when `quotes` (attribute values). */
+static int
+escape(struct evbuffer *out, const char *s, size_t n, int quotes)
 {
 	size_t		 i, run = 0;
 	const char	*rep;
@@ -366,10 +367,12 @@ st_escape(struct evbuffer *out, const char *s, size_t n)
 		case '&': rep = "&amp;"; break;
 		case '<': rep = "&lt;"; break;
 		case '>': rep = "&gt;"; break;
-		case '\'': rep = "&apos;"; break;
-		case '"': rep = "&quot;"; break;
+		case '\'': rep = quotes ? "&apos;" : NULL; break;
+		case '"': rep = quotes ? "&quot;" : NULL; break;
 		default: continue;
 		}
+		if (rep == NULL)
+			continue;
 		if (evbuffer_add(out, s + run, i - run) == -1 ||
 		    evbuffer_add(out, rep, strlen(rep)) == -1)
 			return -1;
@@ -379,13 +382,25 @@ st_escape(struct evbuffer *out, const char *s, size_t n)
 }
 
 int
+st_escape(struct evbuffer *out, const char *s, size_t n)
+{
+	return escape(out, s, n, 1);
+}
+
+int
+st_escape_text(struct evbuffer *out, const char *s, size_t n)
+{
+	return escape(out, s, n, 0);
+}
+
+int
 st_serialize(const struct st_node *n, struct evbuffer *out, int open_only)
 {
 	const struct st_node	*c;
 	size_t			 i;
 
 	if (n->name == NULL)
-		return st_escape(out, n->text, n->textlen);
+		return st_escape_text(out, n->text, n->textlen);
 	if (evbuffer_add_printf(out, "<%s", n->name) == -1)
 		return -1;
 	for (i = 0; i < n->nattrs; i++) {

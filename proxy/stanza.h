@@ -92,15 +92,22 @@ const char	*st_text(struct stanza *s, const struct st_node *);
 struct st_node	*st_copy(struct stanza *s, const struct st_node *n) WUNRES;
 
 /*
- * Canonical serialisation: attributes in order, values in single quotes,
- * & < > ' " escaped, and never self-closing ("<x></x>"), since the
- * Nabaztag parser misreads "<x/>". With open_only, only the start tag is
- * written (for stream headers). -1 on evbuffer ENOMEM.
+ * Canonical serialisation: attributes in order, values in single quotes
+ * with & < > ' " escaped, text with & < > escaped, and never
+ * self-closing ("<x></x>"), since the Nabaztag parser misreads "<x/>".
+ * With open_only, only the start tag is written (for stream headers).
+ * -1 on evbuffer ENOMEM.
  */
 int		 st_serialize(const struct st_node *, struct evbuffer *out,
 		    int open_only) WUNRES;
 
-/* Escape s for XML text or attribute values into out. -1 on ENOMEM. */
+/* Escape s for an attribute value (& < > ' ") into out. -1 on ENOMEM. */
 int		 st_escape(struct evbuffer *out, const char *s, size_t n) WUNRES;
+/*
+ * Escape s for text (& < > only): the Nabaztag firmware decodes no
+ * entity, so quotes in text stay quotes. -1 on ENOMEM.
+ */
+int		 st_escape_text(struct evbuffer *out, const char *s, size_t n)
+		    WUNRES;
 
 #endif /* NAB_STANZA_H */
