@@ -152,32 +152,43 @@ owner(struct chain *ch, const struct st_node *n, int *slot)
 	return NULL;
 }
 
+/*
+ * The arena of a node about to be edited, or NULL if the node is not the
+ * hook's (unit tree or scratch). Editing the unit tree marks it edited,
+ * so it is re-serialised instead of forwarded as its original bytes.
+ */
+static struct stanza *
+editing(struct nab_ctx *ctx, const struct nab_stanza *n)
+{
+	struct stanza	*s;
+	int		 slot;
+
+	if ((s = owner(ctx->ch, ND(n), &slot)) != NULL && slot == -1)
+		ctx->ch->edited = 1;
+	return s;
+}
+
 static int
 h_set_attr(struct nab_ctx *ctx, struct nab_stanza *n, const char *name,
     const char *value)
 {
 	struct stanza	*s;
-	int		 slot;
 
-	if ((s = owner(ctx->ch, ND(n), &slot)) == NULL)
+	if ((s = editing(ctx, n)) == NULL)
 		return -1;
-	if (slot == -1)
-		ctx->ch->edited = 1;
 	return st_attr_set(s, ND(n), name, value);
 }
 
 static int
 h_del_attr(struct nab_ctx *ctx, struct nab_stanza *n, const char *name)
 {
-	struct stanza	*s;
-	int		 slot;
+	int	slot;
 
-	if ((s = owner(ctx->ch, ND(n), &slot)) == NULL)
+	if (owner(ctx->ch, ND(n), &slot) == NULL)
 		return -1;
-	if (slot == -1 && st_attr_del(ND(n), name))
+	/* Only a real removal edits: an untouched unit keeps its bytes. */
+	if (st_attr_del(ND(n), name) && slot == -1)
 		ctx->ch->edited = 1;
-	else if (slot != -1)
-		st_attr_del(ND(n), name);
 	return 0;
 }
 
@@ -216,13 +227,10 @@ h_add_child(struct nab_ctx *ctx, struct nab_stanza *parent, const char *name)
 {
 	struct stanza	*s;
 	struct st_node	*n;
-	int		 slot;
 
-	if ((s = owner(ctx->ch, ND(parent), &slot)) == NULL ||
+	if ((s = editing(ctx, parent)) == NULL ||
 	    (n = st_elem_new(s, name)) == NULL)
 		return NULL;
-	if (slot == -1)
-		ctx->ch->edited = 1;
 	st_append(ND(parent), n);
 	return NS(n);
 }
@@ -231,12 +239,9 @@ static int
 h_add_text(struct nab_ctx *ctx, struct nab_stanza *n, const char *text)
 {
 	struct stanza	*s;
-	int		 slot;
 
-	if ((s = owner(ctx->ch, ND(n), &slot)) == NULL)
+	if ((s = editing(ctx, n)) == NULL)
 		return -1;
-	if (slot == -1)
-		ctx->ch->edited = 1;
 	return st_text_append(s, ND(n), text, strlen(text));
 }
 
