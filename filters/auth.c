@@ -146,26 +146,29 @@ needs_auth(const struct nab_stanza *st)
 
 /*
  * Learn the rabbit's bare JID from what it says: a register username or
- * a `from` such as "f81edfee27c1@almacska" or "MAC@DOM/".
+ * a `from` such as "f81edfee27c1@almacska" or "MAC@DOM/". Only a MAC
+ * (12 hex digits, kept in lower case as filter.h promises) is taken:
+ * the identity's MAC also names the rabbit's log file under log-dir.
  */
 static void
 learn_identity(struct nab_ctx *ctx, const struct nab_stanza *st)
 {
 	const struct nab_identity	*id = host->identity(ctx);
 	const char			*from, *at;
-	char				 local[64];
-	size_t				 n;
+	char				 local[13];
+	size_t				 i;
 
 	if (id->bare_jid[0] != '\0')
 		return;
 	if ((from = host->attr(st, "from")) == NULL ||
-	    (at = strchr(from, '@')) == NULL)
+	    (at = strchr(from, '@')) == NULL || at - from != 12)
 		return;
-	n = (size_t)(at - from);
-	if (n == 0 || n >= sizeof(local))
-		return;
-	memcpy(local, from, n);
-	local[n] = '\0';
+	for (i = 0; i < 12; i++) {
+		if (!isxdigit((unsigned char)from[i]))
+			return;
+		local[i] = (char)tolower((unsigned char)from[i]);
+	}
+	local[12] = '\0';
 	host->set_identity(ctx, local, NULL, NULL);
 }
 
@@ -209,6 +212,15 @@ start_login(struct nab_ctx *ctx, struct auth_sess *s)
 
 	if (id->bare_jid[0] == '\0')
 		return 0;
+	/* Cut short, it would name another account. */
+	if (strlen(id->bare_jid) >= sizeof(s->jid)) {
+		if (!s->warned)
+			host->log(ctx, NAB_LOG_WARN, "the rabbit's JID is longer "
+			    "than %zu bytes: not logging in for it",
+			    sizeof(s->jid) - 1);
+		s->warned = 1;
+		return 0;
+	}
 	snprintf(s->jid, sizeof(s->jid), "%s", id->bare_jid);
 	if ((pw = host->cred_get(ctx, s->jid)) == NULL) {
 		if (!s->warned)

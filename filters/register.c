@@ -40,6 +40,7 @@
 #define NS_REGISTER	"jabber:iq:register"
 #define NS_VREGISTER	"violet:iq:register"
 #define NS_STANZAS	"urn:ietf:params:xml:ns:xmpp-stanzas"
+#define REG_JID_MAX	300		/* USER@DOMAIN, NUL included */
 
 static const struct nab_host	*host;
 
@@ -84,6 +85,7 @@ reg_init(const struct nab_host *h, const struct nab_kv *kv, size_t n,
 	return 0;
 }
 
+static int	mac_norm(const char *, char [13]);
 static void	v_forget(struct reg_sess *);
 static int	v_answer(struct nab_ctx *, const char *, const char *,
 		    const char *);
@@ -142,6 +144,27 @@ hexval(int c)
 }
 
 /*
+ * The identity's MAC (filter.h: 12 lowercase hex digits) from a register
+ * username: 0 with out set, or -1 if s is not 12 hex digits. Nothing else
+ * may become the MAC: it names the rabbit's log file under log-dir.
+ */
+static int
+mac_norm(const char *s, char out[13])
+{
+	int	i;
+
+	if (strlen(s) != 12)
+		return -1;
+	for (i = 0; i < 12; i++) {
+		if (hexval(s[i]) < 0)
+			return -1;
+		out[i] = (char)tolower((unsigned char)s[i]);
+	}
+	out[12] = '\0';
+	return 0;
+}
+
+/*
  * pw = XPW xor MAC, nibble by nibble, as lowercase hex. -1 if either is
  * not 12 hex digits.
  */
@@ -161,14 +184,21 @@ unxor(const char *xpw, const char *mac, char out[13])
 	return 0;
 }
 
-/* The rabbit's jabber:iq:register set: remember username and password. */
+/*
+ * The rabbit's jabber:iq:register set: remember username and password.
+ * Not while a login probe proves an earlier set (its result must store
+ * the password it proved, for the account it proved it for), and never
+ * cut short: a username or id that does not fit is not learned.
+ */
 static void
 on_rabbit_set(struct nab_ctx *ctx, struct reg_sess *s, struct nab_stanza *st,
     struct nab_stanza *q)
 {
-	struct nab_stanza	*u = host->child(q, "username", NULL);
-	struct nab_stanza	*p = host->child(q, "password", NULL);
-	const char		*id = host->attr(st, "id"), *user, *pw;
+	const struct nab_identity	*ident = host->identity(ctx);
+	struct nab_stanza		*u = host->child(q, "username", NULL);
+	struct nab_stanza		*p = host->child(q, "password", NULL);
+	const char			*id = host->attr(st, "id"), *user, *pw;
+	char				 mac[13];
 
 	if (u == NULL || p == NULL || id == NULL)
 		return;
@@ -176,12 +206,24 @@ on_rabbit_set(struct nab_ctx *ctx, struct reg_sess *s, struct nab_stanza *st,
 	pw = host->text(ctx, p);
 	if (user == NULL || pw == NULL || *user == '\0' || *pw == '\0')
 		return;
+	if (s->probing) {
+		host->log(ctx, NAB_LOG_WARN, "rabbit sent another register set "
+		    "while a login probe checks its last one: not learned");
+		return;
+	}
+	if (strlen(id) >= sizeof(s->id) || strlen(user) >= sizeof(s->user) ||
+	    strlen(user) + 1 + strlen(ident->domain) >= REG_JID_MAX) {
+		host->log(ctx, NAB_LOG_WARN, "register set with an overlong "
+		    "id, username or domain: not learned");
+		return;
+	}
 	forget(s);
 	snprintf(s->id, sizeof(s->id), "%s", id);
 	snprintf(s->user, sizeof(s->user), "%s", user);
 	s->password = strdup(pw);
 	s->pending = s->password != NULL;
-	host->set_identity(ctx, user, NULL, NULL);
+	if (mac_norm(user, mac) == 0)
+		host->set_identity(ctx, mac, NULL, NULL);
 }
 
 static void
@@ -190,7 +232,7 @@ probe_done(struct nab_ctx *ctx, const struct nab_login_result *r, void *arg)
 	struct reg_sess			*s = host->get_data(ctx);
 	const struct nab_identity	*id = host->identity(ctx);
 	struct nab_stanza		*iq, *e, *c;
-	char				 jid[300];
+	char				 jid[REG_JID_MAX];
 
 	s->probing = 0;
 	snprintf(jid, sizeof(jid), "%s@%s", s->user, id->domain);
@@ -238,7 +280,7 @@ on_server_answer(struct nab_ctx *ctx, struct reg_sess *s,
 	const char			*from = host->attr(st, "from");
 	const char			*to = host->attr(st, "to");
 	struct nab_stanza		*e;
-	char				 jid[300];
+	char				 jid[REG_JID_MAX];
 
 	snprintf(jid, sizeof(jid), "%s@%s", s->user, id->domain);
 	if (type != NULL && strcmp(type, "result") == 0) {
@@ -313,7 +355,7 @@ static void
 v_finish(struct nab_ctx *ctx, struct reg_sess *s, int ok, const char *why)
 {
 	const struct nab_identity	*id = host->identity(ctx);
-	char				 jid[300];
+	char				 jid[REG_JID_MAX];
 
 	snprintf(jid, sizeof(jid), "%s@%s", s->v_user, id->domain);
 	if (ok && host->cred_put(ctx, jid, s->v_pw) == -1) {
@@ -377,7 +419,7 @@ v_rabbit(struct nab_ctx *ctx, struct reg_sess *s, struct nab_stanza *st,
 	struct nab_stanza	*p = host->child(q, "password", NULL);
 	struct nab_stanza	*iq, *rq, *c;
 	const char		*id = host->attr(st, "id"), *user, *xpw;
-	char			 clear[13];
+	char			 clear[13], mac[13];
 
 	if (id == NULL || strlen(id) >= sizeof(s->v_id))
 		id = "";
@@ -410,7 +452,8 @@ v_rabbit(struct nab_ctx *ctx, struct reg_sess *s, struct nab_stanza *st,
 		v_answer(ctx, id, "error", "internal-server-error");
 		return NAB_HANDLED;
 	}
-	host->set_identity(ctx, user, NULL, "bootcode-18673");
+	if (mac_norm(user, mac) == 0)
+		host->set_identity(ctx, mac, NULL, "bootcode-18673");
 	snprintf(s->v_cond, sizeof(s->v_cond), "no answer");
 	snprintf(s->v_ibr, sizeof(s->v_ibr), "nabreg%u", ++s->v_count);
 	/* Register (or, on an authenticated stream, change) upstream. */

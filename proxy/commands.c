@@ -48,9 +48,10 @@ cmd_check(struct config *cfg)
 }
 
 /*
- * Read a password from stdin (one line, newline stripped). -1 with a
- * message when there is none or the line does not fit in buf: a longer
- * password is refused, never stored cut short.
+ * Read a password from stdin (one line, its LF or CR LF stripped; a CR
+ * elsewhere is part of it). -1 with a message when there is none or the
+ * line does not fit in buf: a longer password is refused, never stored
+ * cut short.
  */
 static int
 read_password(char *buf, size_t len)
@@ -63,12 +64,14 @@ read_password(char *buf, size_t len)
 		fprintf(stderr, "nabproxy: no password given\n");
 		return -1;
 	}
-	n = strcspn(buf, "\r\n");
+	n = strcspn(buf, "\n");
 	if (buf[n] == '\0' && n == len - 1) {
 		fprintf(stderr, "nabproxy: password longer than %d bytes\n",
 		    CREDS_PASSWORD_MAX);
 		return -1;
 	}
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
 	buf[n] = '\0';
 	if (n == 0) {
 		fprintf(stderr, "nabproxy: no password given\n");

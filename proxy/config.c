@@ -433,6 +433,12 @@ profile_words(struct config_parse *p, struct config_profile *pr, int k,
 			    (int)len, w);
 			continue;
 		}
+		if (k != PK_MAC && k != PK_FILTERS && len >= sizeof(buf)) {
+			config_errors_add(p->errs, e->file, e->line, "%s pattern"
+			    " of %zu bytes, allowed at most %zu",
+			    profile_keys[k], len, sizeof(buf) - 1);
+			continue;
+		}
 		if (k != PK_MAC)
 			snprintf(buf, sizeof(buf), "%.*s", (int)len, w);
 		if (k == PK_FILTERS) {

@@ -50,6 +50,7 @@ static int	file_parse(const char *, char *, size_t, struct creds *,
 static int	parse_line(const char *, unsigned int, char *, size_t,
 		    struct creds *, char *, size_t);
 static int	load(const char *, struct creds *, char *, size_t);
+static void	resync(struct creds *);
 static char	*serialize(const struct creds *, size_t *);
 static int	write_all(int, const char *, size_t);
 static int	store_write(const struct creds *, char *, size_t);
@@ -347,6 +348,33 @@ load(const char *path, struct creds *c, char *err, size_t errlen)
 }
 
 /*
+ * Takes in what another writer (`nabproxy credentials` while the daemon
+ * runs) put in the file since c read it, so that the rewrite that follows
+ * does not undo it. A missing or unreadable file leaves c as it is.
+ */
+static void
+resync(struct creds *c)
+{
+	struct creds	 fresh;
+	char		*buf, err[256];
+	size_t		 len;
+	int		 r;
+
+	if (file_read(c->cr_path, &buf, &len, err, sizeof(err)) != 1)
+		return;
+	memset(&fresh, 0, sizeof(fresh));
+	r = file_parse(c->cr_path, buf, len, &fresh, err, sizeof(err));
+	explicit_bzero(buf, len);
+	free(buf);
+	if (r == -1)
+		return;
+	ents_clear(c);
+	c->cr_ent = fresh.cr_ent;
+	c->cr_n = fresh.cr_n;
+	c->cr_cap = fresh.cr_cap;
+}
+
+/*
  * The file's bytes for c, malloc'd (*len bytes, NUL added); the caller
  * wipes and frees them. NULL on ENOMEM.
  */
@@ -425,10 +453,15 @@ store_write(const struct creds *c, char *err, size_t errlen)
 		goto done;
 	}
 	if (fchmod(fd, 0600) == -1 || write_all(fd, buf, len) == -1 ||
-	    fsync(fd) == -1 || close(fd) == -1) {
+	    fsync(fd) == -1) {
 		snprintf(err, errlen, "%s: writing %s: %s", path, tmp,
 		    strerror(errno));
-		fd = -1;
+		close(fd);
+		goto unlink;
+	}
+	if (close(fd) == -1) {
+		snprintf(err, errlen, "%s: writing %s: %s", path, tmp,
+		    strerror(errno));
 		goto unlink;
 	}
 	if (rename(tmp, path) == -1) {
@@ -520,6 +553,7 @@ creds_put(struct creds *c, const char *jid, const char *password,
 	}
 	if ((e.ce_pw = strdup(password)) == NULL)
 		goto nomem;
+	resync(c);
 	if ((found = ent_find(c, key, &idx))) {
 		old = c->cr_ent[idx].ce_pw;
 		c->cr_ent[idx].ce_pw = e.ce_pw;

@@ -50,16 +50,19 @@ const char	*creds_get(const struct creds *c, const char *bare_jid)
 /*
  * Sets the password of jid (stored in ASCII lower case) and rewrites the
  * file at once: temporary file (O_EXCL, 0600) in the same directory,
- * fsync, rename over the store, fsync of the directory. jid must be a
- * bare JID: no white space or control bytes, no '/', not starting with
- * '#'. The password must be 1..CREDS_PASSWORD_MAX bytes without '\n'.
+ * fsync, rename over the store, fsync of the directory. The file is read
+ * again first (when it can be), so what another process (`nabproxy
+ * credentials`) changed since c read it is kept. jid must be a bare JID:
+ * no white space or control bytes, no '/', not starting with '#'. The
+ * password must be 1..CREDS_PASSWORD_MAX bytes without '\n'.
  * Returns:
  *   0	done, on disk and in memory;
  *   1	done, but fsync of the directory failed (err says so): the new
  *	file is in place and c holds it, but a crash may bring back the
  *	old one;
- *  -1	nothing changed, in memory or on disk; err says why.
- * Borrowed pointers from creds_get() are invalid after 0 or 1.
+ *  -1	nothing changed on disk, nor in memory but for that re-read;
+ *	err says why.
+ * Borrowed pointers from creds_get() are invalid after the call.
  */
 int		 creds_put(struct creds *c, const char *jid,
 		    const char *password, char *err, size_t errlen)

@@ -39,6 +39,7 @@ static void	log_flush_cb(evutil_socket_t, short, void *);
 static void	log_put(const char *, size_t);
 static void	log_wait(void);
 static size_t	log_lines(struct evbuffer *);
+static size_t	log_escape(char *, size_t, const char *);
 
 int
 log_open(const char *path, int verbose)
@@ -199,12 +200,37 @@ log_put(const char *s, size_t n)
 	event_active(lg.ev, 0, 0);
 }
 
+/*
+ * Copy the message s into dst (cap bytes, NUL-terminated) with every
+ * control byte written as \xNN: messages quote peer bytes (JIDs, user
+ * names), which must not start a forged line or drive a terminal. Stops
+ * before an escape that does not fit. Returns the bytes written.
+ */
+static size_t
+log_escape(char *dst, size_t cap, const char *s)
+{
+	size_t	o = 0;
+
+	for (; *s != '\0' && o + 1 < cap; s++) {
+		if ((unsigned char)*s >= 0x20 && *s != 0x7f)
+			dst[o++] = *s;
+		else if (o + 4 < cap)
+			o += (size_t)snprintf(dst + o, cap - o, "\\x%02x",
+			    (unsigned char)*s);
+		else
+			break;
+	}
+	if (cap > 0)
+		dst[o] = '\0';
+	return o;
+}
+
 static void
 log_vmsg(enum log_level lvl, int with_errno, const char *fmt, va_list ap)
 {
 	static const char *const tag[] = { "error", "warning", "info", "debug" };
-	char		 line[2048], ts[32];
-	int		 saved = errno, n, m;
+	char		 line[2048], msg[2048], ts[32];
+	int		 saved = errno, n;
 	struct timespec	 now;
 	struct tm	 tm;
 
@@ -215,10 +241,9 @@ log_vmsg(enum log_level lvl, int with_errno, const char *fmt, va_list ap)
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
 	n = snprintf(line, sizeof(line), "%s.%03ldZ nabproxy[%s]: ", ts,
 	    now.tv_nsec / 1000000, tag[lvl]);
-	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
-	if (m < 0)
-		m = 0;
-	n += m;
+	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
+		msg[0] = '\0';
+	n += (int)log_escape(line + n, sizeof(line) - (size_t)n - 1, msg);
 	if ((size_t)n > sizeof(line) - 2)
 		n = sizeof(line) - 2;
 	if (with_errno)

@@ -153,7 +153,10 @@ cmd_render(int argc, char **argv)
 			    RENDER_MAX_INPUT);
 	rc = render_capture(out, &o, (const char *)evbuffer_pullup(in, -1),
 	    evbuffer_get_length(in), err, sizeof(err));
-	fwrite(evbuffer_pullup(out, -1), 1, evbuffer_get_length(out), stdout);
+	/* Nothing rendered: pullup answers NULL, which fwrite may not get. */
+	if (evbuffer_get_length(out) > 0)
+		fwrite(evbuffer_pullup(out, -1), 1, evbuffer_get_length(out),
+		    stdout);
 	fflush(stdout);
 	if (rc == -1)
 		fprintf(stderr, "nabproxy render: %s\n", err);

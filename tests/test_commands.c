@@ -367,6 +367,19 @@ test_credentials(void **state)
 	CHECK(strstr(s, "\nb@almacska other pw\n") != NULL, "store:\n%s", s);
 	free(s);
 
+	/* A CR inside the password is part of it, never where it ends. */
+	r = creds_cmd("cr\rinside\n", "add", "c@almacska", NULL);
+	CHECK(r.rc == 0 && *r.err == '\0', "add with CR: rc %d err '%s'",
+	    r.rc, r.err);
+	run_free(&r);
+	s = slurp(store, NULL);
+	CHECK(strstr(s, "\nc@almacska cr\rinside\n") != NULL,
+	    "password cut at its CR:\n%s", s);
+	free(s);
+	r = creds_cmd(NULL, "remove", "c@almacska", NULL);
+	CHECK(r.rc == 0, "remove c: rc %d err '%s'", r.rc, r.err);
+	run_free(&r);
+
 	r = creds_cmd(NULL, "list", NULL, NULL);
 	CHECK(r.rc == 0 && strcmp(r.out, "b@almacska\n"
 	    "f81edfee27c1@almacska\n") == 0 && *r.err == '\0',

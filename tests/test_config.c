@@ -284,6 +284,9 @@ test_good_sections(void **state)
 	config_errors_free(&errs);
 }
 
+#define P10	"pppppppppp"
+#define P100	P10 P10 P10 P10 P10 P10 P10 P10 P10 P10
+
 /* One broken file per error class: exactly one message each. */
 static const struct {
 	const char	*text;
@@ -381,6 +384,9 @@ static const struct {
 	{ "[profile p]\nmatch-mac = 00:13:d3\n", 2, "'00:13:d3' is not"
 	  " a MAC address, allowed 12 hex digits, ':' or '-'"
 	  " separated, or a prefix ending in '*'" },
+	/* A glob cut short would mean something else (no final '*'). */
+	{ "[profile p]\nmatch-jid = " P100 P100 P100 P100 P100 P100 "*\n", 2,
+	  "match-jid pattern of 601 bytes, allowed at most 511" },
 	{ "[profile p]\nmatch-model = x\n", 2, "unknown key"
 	  " 'match-model' in [profile p], allowed filters, match-mac,"
 	  " match-jid and match-firmware" },

@@ -3,6 +3,7 @@
  * modes, atomic replacement, refusals, reload, round trips, stale
  * temporary files, and that no message ever carries a password.
  */
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <dirent.h>
@@ -10,6 +11,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -418,6 +420,81 @@ test_many(void **state)
 	creds_close(c);
 }
 
+/* Open file descriptors of this process. */
+static int
+count_fds(void)
+{
+	DIR		*d = opendir("/proc/self/fd");
+	struct dirent	*de;
+	int		 n = 0;
+
+	EXPECT(d != NULL, "opendir /proc/self/fd");
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			n++;
+	closedir(d);
+	return n - 1;	/* the directory's own */
+}
+
+/*
+ * A write that fails part-way (here the file size limit: EFBIG) changes
+ * nothing, removes its temporary file and leaves no descriptor open.
+ */
+static void
+test_write_error(void **state)
+{
+	struct creds	*c;
+	struct rlimit	 old, lim;
+	char		 err[512], pw[600];
+	int		 before, rc;
+
+	c = open_ok();
+	memset(pw, 'p', sizeof(pw) - 1);
+	pw[sizeof(pw) - 1] = '\0';
+	EXPECT(getrlimit(RLIMIT_FSIZE, &old) == 0, "getrlimit");
+	signal(SIGXFSZ, SIG_IGN);
+	before = count_fds();
+	lim = old;
+	lim.rlim_cur = 256;
+	EXPECT(setrlimit(RLIMIT_FSIZE, &lim) == 0, "setrlimit");
+	rc = creds_put(c, "a@x", pw, err, sizeof(err));
+	EXPECT(setrlimit(RLIMIT_FSIZE, &old) == 0, "setrlimit back");
+	assert_int_equal(rc, -1);
+	EXPECT(strstr(err, "writing") != NULL, "err: %s", err);
+	EXPECT(count_fds() == before, "%d descriptors open after a failed "
+	    "write, %d before", count_fds(), before);
+	assert_int_equal(count_files(), 0);
+	assert_null(creds_get(c, "a@x"));
+	creds_close(c);
+}
+
+/*
+ * `nabproxy credentials add` while the daemon runs: the daemon's next
+ * write (a learned password) keeps what the command line added.
+ */
+static void
+test_put_keeps_other_writers(void **state)
+{
+	struct creds	*daemon, *cli, *c;
+	char		 err[512];
+
+	daemon = open_ok();
+	assert_int_equal(creds_put(daemon, "a@x", "1", err, sizeof(err)), 0);
+	cli = open_ok();
+	assert_int_equal(creds_put(cli, "b@x", "2", err, sizeof(err)), 0);
+	creds_close(cli);
+	assert_int_equal(creds_put(daemon, "c@x", "3", err, sizeof(err)), 0);
+	EXPECT(creds_get(daemon, "b@x") != NULL, "memory lost b@x");
+	creds_close(daemon);
+	c = open_ok();
+	assert_int_equal(creds_count(c), 3);
+	EXPECT(creds_get(c, "b@x") != NULL, "the file lost b@x");
+	assert_string_equal(creds_get(c, "b@x"), "2");
+	assert_string_equal(creds_get(c, "a@x"), "1");
+	assert_string_equal(creds_get(c, "c@x"), "3");
+	creds_close(c);
+}
+
 int
 main(void)
 {
@@ -437,6 +514,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_list_remove, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_many, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_error, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_put_keeps_other_writers,
+		    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

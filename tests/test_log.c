@@ -296,6 +296,30 @@ test_long_line(void **state)
 	free(msg);
 }
 
+/*
+ * Peer bytes in a message (a JID, a username) cannot forge a second line
+ * or send terminal escapes: control bytes are written as \xNN, other
+ * bytes (UTF-8) as they are.
+ */
+static void
+test_control_bytes(void **state)
+{
+	char	*buf, *l[8];
+
+	CHECK(log_open(tmp_path("g.log"), 0) == 0, "log_open");
+	log_warnx("no credentials for %s", "x\n2026-01-01T00:00:00.000Z "
+	    "nabproxy[info]: forged\r\t\x1b[2J\x7f caf\xc3\xa9");
+	log_info("next");
+	log_close();
+	buf = slurp(tmp_path("g.log"), NULL);
+	CHECK(split_lines(buf, l, 8) == 2, "not 2 lines: a line was forged");
+	check_line(l[0], "warning", "no credentials for x\\x0a2026-01-01T00:"
+	    "00:00.000Z nabproxy[info]: forged\\x0d\\x09\\x1b[2J\\x7f "
+	    "caf\xc3\xa9");
+	check_line(l[1], "info", "next");
+	free(buf);
+}
+
 /* After log_attach nothing is written until the loop runs. */
 static void
 test_async(void **state)
@@ -552,6 +576,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_levels, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_control_bytes, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_long_line, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_async, setup, teardown),

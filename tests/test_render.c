@@ -522,6 +522,13 @@ test_cmd_render(void **state)
 	free(out);
 	free(err);
 
+	/* An empty capture renders nothing, successfully. */
+	rc = run_render(1, a_default, "", 0, &out, &err, &usage);
+	CHECK(rc == 0 && *out == '\0' && *err == '\0', "empty capture: rc %d "
+	    "out '%s' err '%s'", rc, out, err);
+	free(out);
+	free(err);
+
 	/* Usage errors go through errx_usage before anything is read. */
 	rc = run_render(3, a_badfmt, "", 0, &out, &err, &usage);
 	CHECK(usage && strcmp(usage_msg, "render: --format vm, raw or both") ==
