@@ -28,6 +28,9 @@ static void	leg_setup(struct leg *, const struct leg_cbs *, void *);
 static void	leg_finish(struct leg *);
 static void	leg_nodelay(struct leg *);
 static void	leg_close_step(struct leg *);
+static void	leg_lower_cb(struct evbuffer *, const struct evbuffer_cb_info *,
+		    void *);
+static void	leg_unhook(struct leg *);
 
 /*
  * No Nagle on either side: XMPP is many small writes, and the firmware's
@@ -101,12 +104,19 @@ leg_output(struct leg *l)
 	return bufferevent_get_output(l->bev);
 }
 
+/* A layer's own output empties before its bytes leave: count both. */
 size_t
 leg_pending(const struct leg *l)
 {
+	struct bufferevent	*lower;
+	size_t			 n;
+
 	if (l->bev == NULL)
 		return 0;
-	return evbuffer_get_length(bufferevent_get_output(l->bev));
+	n = evbuffer_get_length(bufferevent_get_output(l->bev));
+	if ((lower = bufferevent_get_underlying(l->bev)) != NULL)
+		n += evbuffer_get_length(bufferevent_get_output(lower));
+	return n;
 }
 
 void
@@ -166,7 +176,7 @@ leg_abort(struct leg *l)
 		return;
 	if ((fd = bufferevent_getfd(l->bev)) != -1)
 		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lin, sizeof(lin));
-	evbuffer_drain(leg_output(l), leg_pending(l));
+	evbuffer_drain(leg_output(l), evbuffer_get_length(leg_output(l)));
 	leg_finish(l);
 }
 
@@ -191,7 +201,36 @@ leg_rebind(struct leg *l, struct bufferevent *top)
 	/* The old bufferevent belongs to the filter, which set its callbacks. */
 	l->bev = top;
 	leg_setup(l, l->cbs, l->arg);
+	/*
+	 * The layer empties its output into the lower one's at once: only
+	 * the lower output draining tells that bytes left (a FIN sent
+	 * earlier would cut them off), so it calls our write callback.
+	 */
+	evbuffer_add_cb(bufferevent_get_output(bufferevent_get_underlying(top)),
+	    leg_lower_cb, top);
 	bufferevent_enable(top, EV_READ | EV_WRITE);
+}
+
+/* Bytes left the lower bufferevent: run the layer's write callback. */
+static void
+leg_lower_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *top)
+{
+	if (info->n_deleted > 0 &&
+	    evbuffer_get_length(buf) <= LEG_HIGH_WATER / 2)
+		bufferevent_trigger(top, EV_WRITE, BEV_TRIG_IGNORE_WATERMARKS |
+		    BEV_TRIG_DEFER_CALLBACKS);
+}
+
+/* Before a layered bufferevent goes: no more calls from its lower one. */
+static void
+leg_unhook(struct leg *l)
+{
+	struct bufferevent	*lower;
+
+	if ((lower = bufferevent_get_underlying(l->bev)) != NULL)
+		evbuffer_remove_cb(bufferevent_get_output(lower), leg_lower_cb,
+		    l->bev);
 }
 
 void
@@ -199,6 +238,7 @@ leg_free(struct leg *l)
 {
 	if (l->bev == NULL)
 		return;
+	leg_unhook(l);
 	bufferevent_free(l->bev);
 	l->bev = NULL;
 }
@@ -221,6 +261,7 @@ leg_close_step(struct leg *l)
 static void
 leg_finish(struct leg *l)
 {
+	leg_unhook(l);
 	bufferevent_free(l->bev);
 	l->bev = NULL;
 	l->closed = 1;
@@ -255,7 +296,9 @@ leg_writecb(struct bufferevent *bev, void *arg)
 			l->shut = 1;
 		}
 	}
-	l->cbs->drained(l, l->arg);
+	/* A layer's lower output may still be full: leg_lower_cb() recalls. */
+	if (leg_pending(l) <= LEG_HIGH_WATER / 2)
+		l->cbs->drained(l, l->arg);
 }
 
 static void

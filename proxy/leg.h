@@ -22,6 +22,7 @@ struct evdns_base;
 #define LEG_PAUSE_PEER	0x01	/* the other leg's output is full */
 #define LEG_PAUSE_HOLD	0x02	/* the hold queue is full */
 #define LEG_PAUSE_LOGIN	0x04	/* a login runs on this stream */
+#define LEG_PAUSE_OWN	0x08	/* this leg's own output is full */
 
 /* Output above this pauses the peer; resumes below half of it. */
 #define LEG_HIGH_WATER	(256 * 1024)
@@ -60,7 +61,7 @@ int	leg_connect(struct leg *, struct event_base *, struct evdns_base *,
 	    void *arg) WUNRES;
 struct evbuffer *leg_input(struct leg *);
 struct evbuffer *leg_output(struct leg *);
-/* Bytes waiting to be written. */
+/* Bytes waiting to be written, below a layer (TLS) too. */
 size_t	leg_pending(const struct leg *);
 void	leg_pause(struct leg *, int why);
 void	leg_resume(struct leg *, int why);

@@ -338,7 +338,8 @@ pr_connected(struct leg *l, void *arg)
 {
 	struct probe	*pr = arg;
 
-	if (pr->tls != 2)
+	/* Finished (maybe with its session gone): only the reaper is left. */
+	if (pr->done || pr->tls != 2)
 		return;
 	pr->tls = 3;
 	login_set_tls(pr->login, 1);

@@ -48,6 +48,7 @@ static void	se_note_header(struct session *, enum nab_dir,
 		    const struct xs_unit *, const char *);
 static void	se_maybe_done(struct session *);
 static void	se_flow(struct session *, enum nab_dir);
+static void	se_unpause(struct session *, enum nab_dir, int);
 
 const struct leg_cbs se_leg_cbs = {
 	se_read, se_drained, se_connected, se_eof, se_error, se_closed
@@ -296,10 +297,15 @@ se_note_header(struct session *se, enum nab_dir d, const struct xs_unit *u,
 
 	if (d == NAB_FROM_RABBIT) {
 		free(se->r_header);
-		if ((se->r_header = malloc(u->len)) != NULL) {
-			memcpy(se->r_header, bytes, u->len);
-			se->r_header_len = u->len;
+		se->r_header_len = 0;
+		/* Re-sent at every restart upstream: no header, no session. */
+		if ((se->r_header = malloc(u->len)) == NULL) {
+			session_fail(se, "internal-server-error", "",
+			    "out of memory");
+			return;
 		}
+		memcpy(se->r_header, bytes, u->len);
+		se->r_header_len = u->len;
 		if ((to = st_attr(stanza_root(u->st), "to")) != NULL)
 			session_set_identity(se, NULL, to, NULL);
 		se->r_header_seen = 1;
@@ -394,7 +400,11 @@ se_unit(struct session *se, enum nab_dir d, struct xs_unit *u)
 	se_flow(se, d);
 }
 
-/* Pause the source when its destination (or the hold queue) is full. */
+/*
+ * Pause the source when its destination (or the hold queue) is full, or
+ * when its own output is: the chain may answer a peer's stanzas itself,
+ * and a peer that sends without reading must not grow that output.
+ */
 static void
 se_flow(struct session *se, enum nab_dir d)
 {
@@ -402,26 +412,43 @@ se_flow(struct session *se, enum nab_dir d)
 
 	if (leg_pending(dst) > LEG_HIGH_WATER)
 		leg_pause(se_src(se, d), LEG_PAUSE_PEER);
+	if (leg_pending(se_src(se, d)) > LEG_HIGH_WATER)
+		leg_pause(se_src(se, d), LEG_PAUSE_OWN);
 	if (d == NAB_FROM_RABBIT && se->holds > 0 &&
 	    evbuffer_get_length(se->held) > se->opt.hold_queue)
 		leg_pause(&se->r, LEG_PAUSE_HOLD);
 }
 
+/* l's output went below the low mark: l itself and its peer may go on. */
 static void
 se_drained(struct leg *l, void *arg)
 {
 	struct session	*se = arg;
 	enum nab_dir	 from = l == &se->r ? NAB_FROM_SERVER : NAB_FROM_RABBIT;
-	struct leg	*src = se_src(se, from);
+
+	se_unpause(se, from == NAB_FROM_RABBIT ? NAB_FROM_SERVER :
+	    NAB_FROM_RABBIT, LEG_PAUSE_OWN);
+	se_unpause(se, from, LEG_PAUSE_PEER);
+}
+
+/*
+ * Resume direction d if it paused for `why` and handle its input; a FIN
+ * it got meanwhile is passed on once no output pause holds input back.
+ */
+static void
+se_unpause(struct session *se, enum nab_dir d, int why)
+{
+	struct leg	*src = se_src(se, d);
 
 	if (se->failing || src->bev == NULL)
 		return;
-	if (src->pause & LEG_PAUSE_PEER) {
-		leg_resume(src, LEG_PAUSE_PEER);
-		se_process(se, from);
+	if (src->pause & why) {
+		leg_resume(src, why);
+		se_process(se, d);
 	}
-	if (!se->failing && src->eof && !se->eof_sent[from])
-		se_propagate_eof(se, from);
+	if (!se->failing && src->bev != NULL && src->eof &&
+	    !se->eof_sent[d] && !(src->pause & (LEG_PAUSE_PEER | LEG_PAUSE_OWN)))
+		se_propagate_eof(se, d);
 }
 
 static void
@@ -470,6 +497,9 @@ se_eof(struct leg *l, void *arg)
 	if (from == NAB_FROM_RABBIT && evbuffer_get_length(se->held) > 0)
 		log_info("session %llu: dropping %zu held bytes",
 		    (unsigned long long)se->id, evbuffer_get_length(se->held));
+	/* Input waiting for an output to drain: se_unpause() passes the FIN. */
+	if (l->pause & (LEG_PAUSE_PEER | LEG_PAUSE_OWN))
+		return;
 	se_propagate_eof(se, from);
 }
 

@@ -8,6 +8,7 @@
  * are replaced by "***" before a line is formatted, unless the operator
  * turned redaction off.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,12 +51,22 @@ session_identity(struct session *se)
 	return &se->ident;
 }
 
+/*
+ * mac must be 12 hex digits (filter.h), kept in lower case; anything else
+ * is ignored: the MAC names the rabbit's file under log-dir.
+ */
 void
 session_set_identity(struct session *se, const char *mac, const char *domain,
     const char *firmware)
 {
-	if (mac != NULL)
-		snprintf(se->mac, sizeof(se->mac), "%s", mac);
+	size_t	i;
+
+	for (i = 0; mac != NULL && i < 12 && isxdigit((unsigned char)mac[i]);
+	    i++)
+		;
+	if (mac != NULL && i == 12 && mac[12] == '\0')
+		for (i = 0; i <= 12; i++)
+			se->mac[i] = (char)tolower((unsigned char)mac[i]);
 	if (domain != NULL)
 		snprintf(se->domain, sizeof(se->domain), "%s", domain);
 	if (firmware != NULL)
@@ -90,13 +101,18 @@ session_log(struct session *se, int level, const char *fmt, ...)
 	    (unsigned long long)se->id, buf);
 }
 
-/* Where bytes from `d` go: the other leg, or the hold queue. */
+/*
+ * Where bytes from `d` go: the other leg, or the hold queue. Between
+ * <starttls/> and the restarted header nothing may reach the server, not
+ * even what a filter injects: it waits with the held stanzas.
+ */
 static struct evbuffer *
 se_out(struct session *se, enum nab_dir d, int may_hold)
 {
 	struct leg	*dst = se_dst(se, d);
 
-	if (d == NAB_FROM_RABBIT && may_hold && se->holds > 0)
+	if (d == NAB_FROM_RABBIT && se->holds > 0 && (may_hold ||
+	    se->tls_state == SE_TLS_WAIT || se->tls_state == SE_TLS_HANDSHAKE))
 		return se->held;
 	if (dst->bev == NULL || dst->closing)
 		return NULL;
@@ -177,32 +193,39 @@ session_inject_raw(struct session *se, enum nab_dir as_from,
 void
 se_send_error(struct session *se, enum nab_dir as_from, const char *cond)
 {
-	struct evbuffer	*out = se_out(se, as_from, 0);
-	char		 buf[512];
-	int		 n = 0;
+	struct evbuffer	*out = se_out(se, as_from, 0), *tmp;
 
-	if (out == NULL)
+	/* An evbuffer, not a fixed array: the domain and cond vary in length. */
+	if (out == NULL || (tmp = evbuffer_new()) == NULL)
 		return;
 	if (as_from == NAB_FROM_SERVER && !se->rabbit_has_header) {
 		/* A declaration only where the rabbit sent one. */
-		n = snprintf(buf, sizeof(buf), "%s"
+		evbuffer_add_printf(tmp, "%s"
 		    "<stream:stream xmlns='jabber:client' xmlns:stream="
-		    "'http://etherx.jabber.org/streams' id='nabproxy-%llu'"
-		    "%s%s%s version='1.0'>", se->r_has_decl ?
-		    "<?xml version='1.0'?>" : "", (unsigned long long)se->id,
-		    se->domain[0] ? " from='" : "", se->domain,
-		    se->domain[0] ? "'" : "");
+		    "'http://etherx.jabber.org/streams' id='nabproxy-%llu'",
+		    se->r_has_decl ? "<?xml version='1.0'?>" : "",
+		    (unsigned long long)se->id);
+		/* The domain is the rabbit's `to`: any bytes, escaped. */
+		if (se->domain[0] != '\0' &&
+		    (evbuffer_add(tmp, " from='", 7) == -1 ||
+		    st_escape(tmp, se->domain, strlen(se->domain)) == -1 ||
+		    evbuffer_add(tmp, "'", 1) == -1)) {
+			evbuffer_free(tmp);
+			return;
+		}
+		evbuffer_add(tmp, " version='1.0'>", 15);
 		se->rabbit_has_header = 1;
 	}
 	if (*cond != '\0')
-		n += snprintf(buf + n, sizeof(buf) - (size_t)n,
+		evbuffer_add_printf(tmp,
 		    "<stream:error><%s xmlns='%s'/></stream:error>", cond,
 		    NS_STREAMS);
 	if (!se->ended[as_from])
-		n += snprintf(buf + n, sizeof(buf) - (size_t)n,
-		    "</stream:stream>");
-	se_log_unit(se, as_from, buf, (size_t)n, XS_STANZA, LOGU_PROXY);
-	evbuffer_add(out, buf, (size_t)n);
+		evbuffer_add(tmp, "</stream:stream>", 16);
+	se_log_unit(se, as_from, (const char *)evbuffer_pullup(tmp, -1),
+	    evbuffer_get_length(tmp), XS_STANZA, LOGU_PROXY);
+	evbuffer_add_buffer(out, tmp);
+	evbuffer_free(tmp);
 }
 
 void
@@ -239,45 +262,57 @@ session_close_with(struct session *se, const char *condition,
 	se->close_reason = strdup(reason ? reason : "closed by a filter");
 }
 
-/* Copy bytes to out with secrets replaced by "***". -1 on ENOMEM. */
+/*
+ * Copy bytes to out with secrets replaced by "***". One pass: every '<' is
+ * looked at once, so a unit of many small secret elements costs linear
+ * time. An empty or self-closing secret element hides nothing and the scan
+ * goes on after it; one never closed hides everything after it. -1 on
+ * ENOMEM.
+ */
 static int
 se_redact(struct evbuffer *out, const char *b, size_t n)
 {
 	static const char *const tags[] = { "password", "auth", "response",
 	    "challenge", NULL };
-	const char	*p = b, *end = b + n, *open, *gt, *close;
+	const char	*p = b, *q = b, *end = b + n, *gt = NULL, *close;
 	char		 ctag[32];
 	size_t		 i, tl;
 
-	while (p < end) {
-		open = NULL;
+	while ((q = memchr(q, '<', (size_t)(end - q))) != NULL) {
 		for (i = 0; tags[i] != NULL; i++) {
-			const char *q = memmem(p, (size_t)(end - p), "<", 1);
-			for (; q != NULL; q = memmem(q + 1,
-			    (size_t)(end - q - 1), "<", 1)) {
-				tl = strlen(tags[i]);
-				if ((size_t)(end - q) > tl + 1 &&
-				    memcmp(q + 1, tags[i], tl) == 0 &&
-				    (q[tl + 1] == '>' || q[tl + 1] == ' '))
-					break;
-			}
-			if (q != NULL && (open == NULL || q < open)) {
-				open = q;
-				snprintf(ctag, sizeof(ctag), "</%s>", tags[i]);
-			}
+			tl = strlen(tags[i]);
+			if ((size_t)(end - q) > tl + 1 &&
+			    memcmp(q + 1, tags[i], tl) == 0 &&
+			    (q[tl + 1] == '>' || q[tl + 1] == ' '))
+				break;
 		}
-		if (open == NULL ||
-		    (gt = memchr(open, '>', (size_t)(end - open))) == NULL ||
-		    gt[-1] == '/' ||
-		    (close = memmem(gt, (size_t)(end - gt), ctag,
-		    strlen(ctag))) == NULL || close == gt + 1)
-			return evbuffer_add(out, p, (size_t)(end - p));
+		if (tags[i] == NULL) {
+			q++;
+			continue;
+		}
+		/* The first '>' from q: the one found before if still ahead. */
+		if ((gt == NULL || gt < q) &&
+		    (gt = memchr(q, '>', (size_t)(end - q))) == NULL)
+			break;
+		if (gt[-1] == '/') {
+			q++;
+			continue;
+		}
+		snprintf(ctag, sizeof(ctag), "</%s>", tags[i]);
+		close = memmem(gt + 1, (size_t)(end - gt - 1), ctag,
+		    strlen(ctag));
+		if (close == gt + 1) {
+			q = close;
+			continue;
+		}
 		if (evbuffer_add(out, p, (size_t)(gt + 1 - p)) == -1 ||
 		    evbuffer_add(out, "***", 3) == -1)
 			return -1;
-		p = close;
+		if (close == NULL)
+			return 0;
+		p = q = close;
 	}
-	return 0;
+	return evbuffer_add(out, p, (size_t)(end - p));
 }
 
 /*

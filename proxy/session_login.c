@@ -92,16 +92,18 @@ se_login_fresh(struct session *se, const char *localpart,
 	se->login_cb = cb;
 	se->login_arg = arg;
 	snprintf(se->login_mech, sizeof(se->login_mech), "?");
+	session_log(se, LOG_LVL_INFO, "upstream login as %s@%s on a fresh "
+	    "connection (this stream registered an account)", localpart,
+	    se->domain);
+	/* Set first: a connect that fails at once calls back before return. */
+	se->adopting = 1;
 	if (probe_start_adopt(se, localpart, password, se_fresh_done,
 	    se) == -1) {
+		se->adopting = 0;
 		se->login_cb = NULL;
 		se->login_arg = NULL;
 		return -1;
 	}
-	se->adopting = 1;
-	session_log(se, LOG_LVL_INFO, "upstream login as %s@%s on a fresh "
-	    "connection (this stream registered an account)", localpart,
-	    se->domain);
 	return 0;
 }
 

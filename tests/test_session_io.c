@@ -2,13 +2,16 @@
  * test_session_io: what a session writes (proxy/session_io.c): stream
  * errors with and without a header of our own, the stream end written
  * once, serialised replacements of headers, the hold queue (order, its
- * bound and the paused reading), injection past the hold queue, and the
- * traffic log with passwords redacted by protocol state.
+ * bound and the paused reading), injection past the hold queue, a bound
+ * on answers to a rabbit that does not read, the MAC a filter may set,
+ * and the traffic log with passwords redacted by protocol state (in
+ * linear time).
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -85,6 +88,54 @@ test_error_header_mirrors_declaration(void **state)
 	    "'http://etherx.jabber.org/streams' id='nabproxy-1' from='example."
 	    "net' version='1.0'>" NT_ERR("remote-connection-failed"),
 	    "rabbit (header without declaration, with from)");
+}
+
+/*
+ * The longest domain a session keeps (255 bytes) in our own header, with
+ * the longest stream error: every byte arrives, nothing past our buffer.
+ */
+static void
+test_error_header_long_domain(void **state)
+{
+	struct nt_world	*w = *state;
+	struct nt_peer	*rabbit;
+	char		 dom[256], hdr[512], want[1024];
+
+	memset(dom, 'd', sizeof(dom) - 1);
+	dom[sizeof(dom) - 1] = '\0';
+	evconnlistener_free(w->srv);
+	w->srv = NULL;
+	nt_proxy_start(w);
+	rabbit = nt_rabbit(w);
+	snprintf(hdr, sizeof(hdr), "<?xml version='1.0'?><stream:stream to='%s' "
+	    "xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/"
+	    "streams' version='1.0'>", dom);
+	nt_send(rabbit, hdr);
+	snprintf(want, sizeof(want), "<?xml version='1.0'?><stream:stream "
+	    "xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/"
+	    "streams' id='nabproxy-1' from='%s' version='1.0'>"
+	    NT_ERR("remote-connection-failed"), dom);
+	nt_expect(rabbit, want, "rabbit (long domain: header and error whole)");
+}
+
+/* The domain comes from the rabbit's `to`: escaped in our header. */
+static void
+test_error_header_escapes_domain(void **state)
+{
+	struct nt_world	*w = *state;
+	struct nt_peer	*rabbit;
+
+	evconnlistener_free(w->srv);
+	w->srv = NULL;
+	nt_proxy_start(w);
+	rabbit = nt_rabbit(w);
+	nt_send(rabbit, "<stream:stream to=\"x'/&gt;&lt;a&amp;\" xmlns="
+	    "'jabber:client' xmlns:stream='http://etherx.jabber.org/streams' "
+	    "version='1.0'>");
+	nt_expect(rabbit, "<stream:stream xmlns='jabber:client' xmlns:stream="
+	    "'http://etherx.jabber.org/streams' id='nabproxy-1' from='x&apos;/"
+	    "&gt;&lt;a&amp;' version='1.0'>" NT_ERR("remote-connection-failed"),
+	    "rabbit (well-formed header)");
 }
 
 /* The rabbit ended its stream: the server gets that end only once. */
@@ -192,6 +243,93 @@ test_inject_skips_hold(void **state)
 	    "<t op='hold'/><m1/>", "server (then the held stanzas)");
 }
 
+/*
+ * A rabbit that sends but never reads, each stanza answered by the chain
+ * itself: its reading pauses once the answers fill its output, and every
+ * answer arrives once it reads again.
+ */
+#define ECHO_N	100000
+
+static int
+c_echo_stalled(const struct nt_cond *c)
+{
+	struct session	*se = TAILQ_FIRST(&c->w->px.sessions);
+	size_t		*max = c->arg;
+
+	if (se == NULL)
+		return 0;
+	if (leg_pending(&se->r) > *max)
+		*max = leg_pending(&se->r);
+	return *max > 4 * LEG_HIGH_WATER || (se->r.pause != 0 &&
+	    evbuffer_get_length(bufferevent_get_output(c->p->bev)) > 0);
+}
+
+static void
+test_answers_backpressure(void **state)
+{
+	struct nt_world	*w = *state;
+	struct nt_peer	*rabbit;
+	struct evbuffer	*all = evbuffer_new();
+	size_t		 i, want = 0, max = 0;
+	struct nt_cond	 c = { c_echo_stalled, w, NULL, 0, &max };
+	char		 r[128];
+
+	host_chain(w);
+	nt_proxy_start(w);
+	rabbit = nt_rabbit_rcvbuf(w, 4096);
+	(void)nt_open_with(w, rabbit);
+	bufferevent_disable(rabbit->bev, EV_READ);
+	for (i = 1; i <= ECHO_N; i++) {
+		evbuffer_add(all, "<t op='data'/>", 14);
+		want += (size_t)snprintf(r, sizeof(r), "<r op='data' count="
+		    "'%zu' state='none'></r>", i);
+	}
+	c.p = rabbit;
+	bufferevent_write_buffer(rabbit->bev, all);
+	nt_run(&c, 30 * NT_SEC, "the proxy to stop reading the rabbit");
+	NT_CHECK(max <= LEG_HIGH_WATER + XS_FEED_MAX * 4, "%zu bytes of "
+	    "answers queued for a rabbit that does not read", max);
+	bufferevent_enable(rabbit->bev, EV_READ);
+	nt_run(&(struct nt_cond){ nt_c_len, w, rabbit, want, NULL },
+	    60 * NT_SEC, "every answer");
+	NT_CHECK(evbuffer_get_length(rabbit->in) == want, "the rabbit got "
+	    "%zu bytes of answers, want %zu", evbuffer_get_length(rabbit->in),
+	    want);
+	evbuffer_free(all);
+}
+
+/*
+ * The MAC names the rabbit's file under log-dir: a filter cannot set one
+ * that is not 12 hex digits (filter.h), so no path leaves the directory.
+ */
+static void
+test_identity_mac_checked(void **state)
+{
+	struct nt_world	*w = *state;
+	struct nt_peer	*rabbit, *srv;
+	const char	*dir = NAB_BINARY_DIR "/tests/rlog.d";
+	const char	*out = NAB_BINARY_DIR "/tests/rl-escaped.log";
+
+	(void)mkdir(dir, 0700);
+	unlink(out);
+	w->px.opt.log_format = LOGFMT_RAW;
+	snprintf(w->px.opt.log_dir, sizeof(w->px.opt.log_dir), "%s", dir);
+	host_chain(w);
+	nt_proxy_start(w);
+	nt_open(w, &rabbit, &srv);
+	nt_send(rabbit, "<t op='ident' mac='../rl-escaped'/>");
+	nt_expect(rabbit, "<r op='ident' mac='' domain='example.net' jid='' "
+	    "fw='' profile='p' sid='1' peer-ok='1'></r>",
+	    "rabbit (no MAC from a path)");
+	nt_clear(rabbit);
+	nt_send(rabbit, "<t op='ident' mac='0013D3ABCDEF'/>");
+	nt_expect(rabbit, "<r op='ident' mac='0013d3abcdef' domain='example."
+	    "net' jid='0013d3abcdef@example.net' fw='' profile='p' sid='1' "
+	    "peer-ok='1'></r>", "rabbit (a MAC, in lower case)");
+	NT_CHECK(access(out, F_OK) == -1, "a log file was written outside "
+	    "log-dir: %s", out);
+}
+
 /* The raw traffic log, with or without redaction. */
 static void
 traffic_log(struct nt_world *w, int redact)
@@ -234,6 +372,69 @@ test_log_unredacted(void **state)
 	traffic_log(*state, 0);
 }
 
+/*
+ * An empty or self-closing element with a secret's name does not end the
+ * redaction of the unit: the password after it is still hidden.
+ */
+static void
+test_log_redacts_after_empty(void **state)
+{
+	struct nt_world	*w = *state;
+	struct nt_peer	*rabbit, *srv;
+	const char	*s1 = "<iq type='set' id='a'><query xmlns='jabber:iq:"
+			    "register'><auth a='1'/><username>u</username>"
+			    "<password>Sekr3tOne</password></query></iq>";
+	const char	*s2 = "<iq type='set' id='b'><query xmlns='jabber:iq:"
+			    "register'><password></password><password>"
+			    "Sekr3tTwo</password></query></iq>";
+
+	w->px.opt.log_format = LOGFMT_BOTH;
+	nt_proxy_start(w);
+	nt_open(w, &rabbit, &srv);
+	nt_send(rabbit, s1);
+	nt_send(rabbit, s2);
+	nt_wait_len(srv, strlen(s1) + strlen(s2), "server (both stanzas)");
+	NT_CHECK(nt_log_has(LOGFILE, "<username>u</username>"),
+	    "the traffic is not logged");
+	NT_CHECK(!nt_log_has(LOGFILE, "Sekr3tOne"), "the password after a "
+	    "self-closing <auth/> is logged");
+	NT_CHECK(!nt_log_has(LOGFILE, "Sekr3tTwo"), "the password after an "
+	    "empty <password></password> is logged");
+}
+
+/*
+ * Redaction is linear in the unit: a 128K stanza of thousands of small
+ * secret elements costs the loop milliseconds, not seconds.
+ */
+static void
+test_log_redaction_linear(void **state)
+{
+	struct nt_world	*w = *state;
+	struct nt_peer	*rabbit, *srv;
+	struct evbuffer	*big = evbuffer_new();
+	struct timespec	 t0, t1;
+	size_t		 len;
+	long		 ms;
+
+	w->px.opt.log_format = LOGFMT_BOTH;
+	w->px.opt.max_stanza = w->px.opt.hold_queue = 256 * 1024;
+	nt_proxy_start(w);
+	nt_open(w, &rabbit, &srv);
+	evbuffer_add_printf(big, "<message>");
+	while (evbuffer_get_length(big) < 128 * 1024)
+		evbuffer_add_printf(big, "<auth>a</auth>");
+	evbuffer_add_printf(big, "</message>");
+	len = evbuffer_get_length(big);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	bufferevent_write_buffer(rabbit->bev, big);
+	nt_wait_len(srv, len, "server (the whole stanza)");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 +
+	    (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	NT_CHECK(ms < 3000, "one %zu-byte stanza took %ld ms to log", len, ms);
+	evbuffer_free(big);
+}
+
 int
 main(void)
 {
@@ -241,12 +442,18 @@ main(void)
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(test_error_before_any_header),
 		T(test_error_header_mirrors_declaration),
+		T(test_error_header_long_domain),
+		T(test_error_header_escapes_domain),
 		T(test_stream_end_once),
 		T(test_replaced_header),
 		T(test_hold_queue_bound),
 		T(test_inject_skips_hold),
+		T(test_answers_backpressure),
+		T(test_identity_mac_checked),
 		T(test_log_redacted),
 		T(test_log_unredacted),
+		T(test_log_redacts_after_empty),
+		T(test_log_redaction_linear),
 #undef T
 	};
 

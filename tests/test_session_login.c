@@ -366,6 +366,55 @@ test_login_fresh_after_registration(void **state)
 	    "sid='1' peer-ok='1'></r>", "rabbit (MAC from the registration)");
 }
 
+/* Has c->p received the string c->arg? */
+static int
+c_has(const struct nt_cond *c)
+{
+	return evbuffer_search(c->p->in, c->arg, strlen(c->arg), NULL).pos !=
+	    -1;
+}
+
+/*
+ * A fresh-connection login whose connect fails at once (the callback runs
+ * before the service returns) leaves the session free to log in again.
+ */
+static void
+test_login_fresh_fails_at_once(void **state)
+{
+	struct nt_world	*w = *state;
+	struct nt_peer	*rabbit, *old, *fresh;
+	struct session	*se;
+	const char	*got;
+	struct nt_cond	 c = { c_has, w, NULL, 0, (void *)"</login>" };
+
+	sasl_server(w, NT_SASL_OK, MECH("PLAIN"), PW);
+	rabbit = rabbit_up(w, MECH("PLAIN"));
+	c.p = rabbit;
+	old = nt_server(w, 0);
+	nt_send(rabbit, REG);
+	nt_expect(old, NT_RHDR REG, "server (header, registration)");
+	nt_send(old, "<iq type='result' id='reg'/>");
+	nt_expect(rabbit, "<iq type='result' id='reg'/>", "rabbit");
+	nt_clear(rabbit);
+	/* Connecting to the broadcast address fails inside connect(). */
+	se = nt_session(w);
+	snprintf(se->opt.upstream_host, sizeof(se->opt.upstream_host),
+	    "255.255.255.255");
+	nt_send(rabbit, LOGIN("login"));
+	nt_run(&c, 5 * NT_SEC, "rabbit (the failed login)");
+	got = (const char *)evbuffer_pullup(rabbit->in, -1);
+	NT_CHECK(strncmp(got, "<login ok='0' ", 14) == 0, "rabbit got %s",
+	    nt_vis(got, evbuffer_get_length(rabbit->in)));
+	nt_clear(rabbit);
+	snprintf(se->opt.upstream_host, sizeof(se->opt.upstream_host),
+	    "127.0.0.1");
+	nt_send(rabbit, LOGIN("login"));
+	nt_expect(rabbit, "<login ok='1' mechanism='PLAIN' reason='' auth='1' "
+	    "restarts='1'></login>", "rabbit (the second login runs)");
+	fresh = nt_server(w, 1);
+	nt_expect(fresh, NT_RHDR AUTH_PLAIN NT_RHDR, "fresh connection");
+}
+
 int
 main(void)
 {
@@ -379,6 +428,7 @@ main(void)
 		T(test_rabbit_own_sasl),
 		T(test_firmware_detection),
 		T(test_login_fresh_after_registration),
+		T(test_login_fresh_fails_at_once),
 #undef T
 	};
 
