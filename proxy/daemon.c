@@ -184,6 +184,9 @@ daemon_teardown(struct proxy *px)
 	if (px->base != NULL)
 		event_base_loop(px->base, EVLOOP_NONBLOCK);
 	session_free_all(px);
+	/* Cancelled probes free themselves from deferred events: run them. */
+	if (px->base != NULL)
+		event_base_loop(px->base, EVLOOP_NONBLOCK);
 	listener_free(px->lst);
 	px->lst = NULL;
 	chainset_unref(px->chains);

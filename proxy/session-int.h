@@ -50,6 +50,7 @@ struct session {
 	struct event		*timer;		/* connect, idle, linger */
 	struct event		*reaper;	/* deferred free */
 	struct event		*kick;		/* deferred re-processing */
+	struct event		*login_timer;	/* own-stream login deadline */
 	struct timeval		 last_active;
 
 	char			*r_header;	/* rabbit's header bytes */

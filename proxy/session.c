@@ -638,6 +638,8 @@ se_reap(evutil_socket_t fd, short what, void *arg)
 	event_free(se->timer);
 	event_free(se->reaper);
 	event_free(se->kick);
+	if (se->login_timer != NULL)
+		event_free(se->login_timer);
 	rabbitlog_close(se->rlog, se->mac);
 	free(se->r_header);
 	free(se->close_reason);

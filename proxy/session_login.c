@@ -29,6 +29,8 @@
 #define NS_SASL		"urn:ietf:params:xml:ns:xmpp-sasl"
 
 static void	se_login_done(struct session *, int, const char *);
+static void	se_login_deadline(struct session *);
+static void	se_login_expired(evutil_socket_t, short, void *);
 static int	se_login_fresh(struct session *, const char *, const char *,
 		    session_login_cb *, void *);
 static void	se_fresh_done(void *, int, const char *, const char *);
@@ -77,7 +79,38 @@ session_upstream_login(struct session *se, const char *localpart,
 	    login_mech(se->login));
 	session_log(se, LOG_LVL_INFO, "upstream login as %s@%s with %s",
 	    localpart, se->domain, se->login_mech);
+	se_login_deadline(se);
 	return 0;
+}
+
+/*
+ * A server that never finishes the SASL exchange (or never restarts the
+ * stream after it) must not keep the rabbit's stanzas held forever, even
+ * while keep-alives keep the idle timer happy.
+ */
+static void
+se_login_expired(evutil_socket_t fd, short what, void *arg)
+{
+	struct session	*se = arg;
+	char		 why[128];
+
+	if (se->failing || (se->login == NULL && se->swallow == SWALLOW_NONE))
+		return;
+	snprintf(why, sizeof(why), "server did not finish the login within "
+	    "%u s", 3 * se->opt.connect_timeout);
+	session_fail(se, "remote-connection-failed", "", why);
+}
+
+static void
+se_login_deadline(struct session *se)
+{
+	struct timeval	tv = { 3 * se->opt.connect_timeout, 0 };
+
+	if (se->login_timer == NULL &&
+	    (se->login_timer = evtimer_new(se->px->base, se_login_expired,
+	    se)) == NULL)
+		return;
+	evtimer_add(se->login_timer, &tv);
 }
 
 /*
@@ -159,6 +192,8 @@ se_login_done(struct session *se, int ok, const char *reason)
 	se->login = NULL;
 	se->login_cb = NULL;
 	se->login_arg = NULL;
+	if (se->login_timer != NULL)
+		evtimer_del(se->login_timer);
 	if (ok)
 		session_log(se, LOG_LVL_INFO, "upstream login succeeded (%s)",
 		    mech);

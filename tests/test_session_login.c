@@ -223,6 +223,26 @@ test_login_failure(void **state)
 	    "<iq type='error'/>", "rabbit (server units reach it again)");
 }
 
+/*
+ * A server that never answers the auth: the held stanzas must not stay
+ * held forever; after 3 x connect-timeout the rabbit gets
+ * remote-connection-failed (well inside nt_expect's 5 s).
+ */
+static void
+test_login_deadline(void **state)
+{
+	struct nt_world	*w = *state;
+	struct nt_peer	*rabbit;
+
+	w->px.opt.connect_timeout = 1;
+	sasl_server(w, NT_SASL_MUTE, MECH("PLAIN"), PW);
+	rabbit = rabbit_up(w, MECH("PLAIN"));
+	nt_send(rabbit, LOGIN("login") "<message id='m1'/>");
+	nt_expect(rabbit, "<stream:error><remote-connection-failed xmlns='"
+	    "urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>"
+	    "</stream:stream>", "rabbit (login deadline)");
+}
+
 static void
 test_login_no_usable_mechanism(void **state)
 {
@@ -423,6 +443,7 @@ main(void)
 		T(test_login_plain),
 		T(test_login_scram_sha1),
 		T(test_login_failure),
+		T(test_login_deadline),
 		T(test_login_no_usable_mechanism),
 		T(test_login_needs_features),
 		T(test_rabbit_own_sasl),
