@@ -23,6 +23,7 @@
 #include "log.h"
 #include "main-int.h"
 #include "proxy.h"
+#include "sasl.h"
 #include "session.h"
 #include "tls.h"
 
@@ -347,6 +348,7 @@ run_daemon(struct config *cfg, int foreground, struct config *(*reload)(void))
 			event_free(d.sig[i]);
 	event_base_free(base);
 	config_free(d.cfg);
+	sasl_scram_cache_clear();
 	log_close();
 	return 0;
 }

@@ -126,11 +126,17 @@ void		 sasl_client_free(struct sasl_client *);
 /*
  * SCRAM Hi() = PBKDF2-HMAC with the mechanism's hash (SHA-1 or SHA-256),
  * outlen bytes. 0, or -1 for another mech, 0 iterations or an error.
+ * The last 64 results are cached (keyed by a hash of all inputs), so a
+ * rabbit that reconnects does not cost the loop a full PBKDF2 each time.
  */
 int		 sasl_scram_hi(enum sasl_mech, const char *password,
 		    size_t pwlen, const unsigned char *salt, size_t saltlen,
 		    unsigned iterations, unsigned char *out, size_t outlen)
 		    WUNRES;
+/* Wipe the Hi() cache (at exit). */
+void		 sasl_scram_cache_clear(void);
+/* Cache hits so far (for tests and benchmarks). */
+unsigned long	 sasl_scram_cache_hits(void);
 
 /*
  * DIGEST-MD5 server side, to terminate the Nabaztag's login.

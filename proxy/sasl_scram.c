@@ -62,20 +62,116 @@ scram_md(enum sasl_mech mech)
  * hash) into outlen bytes of out. Returns 0, or -1 for a non-SCRAM mech,
  * iterations outside 1..INT_MAX, oversized lengths or an OpenSSL error.
  */
+/*
+ * Hi() costs tens of milliseconds on the event loop at high iteration
+ * counts, and a rabbit reconnects with the same password, salt and count
+ * again and again: remember the last results. Entries are keyed by a
+ * SHA-256 of everything that goes in, hold a password equivalent for one
+ * server (as the credential store does), and are wiped on eviction and by
+ * sasl_scram_cache_clear(). One event-loop thread: no locking.
+ */
+#define HI_CACHE	64
+#define HI_MAX		64
+
+static struct hi_entry {
+	unsigned char	key[32];
+	unsigned char	out[HI_MAX];
+	size_t		outlen;
+	unsigned long	used;		/* 0: empty */
+} hi_cache[HI_CACHE];
+static unsigned long	hi_tick, hi_hits;
+
+static int
+hi_key(enum sasl_mech mech, const char *pw, size_t pwlen,
+    const unsigned char *salt, size_t saltlen, unsigned iter, size_t outlen,
+    unsigned char key[32])
+{
+	EVP_MD_CTX	*x;
+	unsigned long	 v[5] = { (unsigned long)mech, iter, pwlen, saltlen,
+			    outlen };
+	int		 ok;
+
+	if ((x = EVP_MD_CTX_new()) == NULL)
+		return -1;
+	ok = EVP_DigestInit_ex(x, EVP_sha256(), NULL) == 1 &&
+	    EVP_DigestUpdate(x, v, sizeof(v)) == 1 &&
+	    EVP_DigestUpdate(x, pw, pwlen) == 1 &&
+	    EVP_DigestUpdate(x, salt, saltlen) == 1 &&
+	    EVP_DigestFinal_ex(x, key, NULL) == 1;
+	EVP_MD_CTX_free(x);
+	return ok ? 0 : -1;
+}
+
+/* The cached Hi() for key into out, or 0 if absent. */
+static int
+hi_lookup(const unsigned char key[32], unsigned char *out, size_t outlen)
+{
+	size_t	i;
+
+	for (i = 0; i < HI_CACHE; i++)
+		if (hi_cache[i].used != 0 && hi_cache[i].outlen == outlen &&
+		    CRYPTO_memcmp(hi_cache[i].key, key, 32) == 0) {
+			memcpy(out, hi_cache[i].out, outlen);
+			hi_cache[i].used = ++hi_tick;
+			hi_hits++;
+			return 1;
+		}
+	return 0;
+}
+
+static void
+hi_store(const unsigned char key[32], const unsigned char *out, size_t outlen)
+{
+	struct hi_entry	*e = &hi_cache[0];
+	size_t		 i;
+
+	if (outlen > HI_MAX)
+		return;
+	for (i = 1; i < HI_CACHE; i++)
+		if (hi_cache[i].used < e->used)
+			e = &hi_cache[i];
+	explicit_bzero(e, sizeof(*e));
+	memcpy(e->key, key, 32);
+	memcpy(e->out, out, outlen);
+	e->outlen = outlen;
+	e->used = ++hi_tick;
+}
+
+void
+sasl_scram_cache_clear(void)
+{
+	explicit_bzero(hi_cache, sizeof(hi_cache));
+}
+
+unsigned long
+sasl_scram_cache_hits(void)
+{
+	return hi_hits;
+}
+
 int
 sasl_scram_hi(enum sasl_mech mech, const char *password, size_t pwlen,
     const unsigned char *salt, size_t saltlen, unsigned iterations,
     unsigned char *out, size_t outlen)
 {
 	const EVP_MD	*md;
+	unsigned char	 key[32];
+	int		 cached;
 
 	if ((md = scram_md(mech)) == NULL || iterations < 1 ||
 	    iterations > INT_MAX || pwlen > INT_MAX || saltlen > INT_MAX ||
 	    outlen > INT_MAX || outlen == 0 || out == NULL)
 		return -1;
+	cached = hi_key(mech, password, pwlen, salt, saltlen, iterations,
+	    outlen, key) == 0;
+	if (cached && hi_lookup(key, out, outlen))
+		return 0;
 	if (PKCS5_PBKDF2_HMAC(password, (int)pwlen, salt, (int)saltlen,
 	    (int)iterations, md, (int)outlen, out) != 1)
 		return -1;
+	if (cached)
+		hi_store(key, out, outlen);
+	explicit_bzero(key, sizeof(key));
 	return 0;
 }
 

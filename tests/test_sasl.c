@@ -231,16 +231,37 @@ test_pbkdf2_rfc6070(void **state UNUSED)
 	unsigned char	out[32];
 	char		hex[65];
 	size_t		i, j;
+	unsigned long	hits;
+	int		round;
 
-	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-		CHECK(sasl_scram_hi(SASL_MECH_SCRAM_SHA_1, v[i].p, v[i].plen,
-		    (const unsigned char *)v[i].s, v[i].slen, v[i].c, out,
-		    v[i].dklen) == 0, "Hi failed for vector %zu", i);
-		for (j = 0; j < v[i].dklen; j++)
-			(void)snprintf(hex + 2 * j, 3, "%02x", out[j]);
-		CHECK(strcmp(hex, v[i].hex) == 0, "vector %zu: %s, want %s",
-		    i, hex, v[i].hex);
+	/*
+	 * Twice: the second round is served by the Hi() cache and must give
+	 * the same vectors (and count as hits); inputs that differ only in
+	 * length (the NUL vector) must not collide with their prefixes.
+	 */
+	sasl_scram_cache_clear();
+	for (round = 0; round < 2; round++) {
+		hits = sasl_scram_cache_hits();
+		for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+			memset(out, 0, sizeof(out));
+			CHECK(sasl_scram_hi(SASL_MECH_SCRAM_SHA_1, v[i].p,
+			    v[i].plen, (const unsigned char *)v[i].s,
+			    v[i].slen, v[i].c, out, v[i].dklen) == 0,
+			    "Hi failed for vector %zu", i);
+			for (j = 0; j < v[i].dklen; j++)
+				(void)snprintf(hex + 2 * j, 3, "%02x", out[j]);
+			CHECK(strcmp(hex, v[i].hex) == 0, "round %d vector "
+			    "%zu: %s, want %s", round, i, hex, v[i].hex);
+		}
+		CHECK(sasl_scram_cache_hits() - hits == (round == 0 ? 0 :
+		    sizeof(v) / sizeof(v[0])), "round %d: %lu cache hits",
+		    round, sasl_scram_cache_hits() - hits);
 	}
+	/* Another mechanism with the same inputs is another entry. */
+	hits = sasl_scram_cache_hits();
+	CHECK(sasl_scram_hi(SASL_MECH_SCRAM_SHA_256, "password", 8,
+	    (const unsigned char *)"salt", 4, 1, out, 20) == 0 &&
+	    sasl_scram_cache_hits() == hits, "SHA-256 served from SHA-1's entry");
 	CHECK(sasl_scram_hi(SASL_MECH_SCRAM_SHA_1, "p", 1,
 	    (const unsigned char *)"s", 1, 0, out, 20) == -1,
 	    "Hi accepted 0 iterations");
