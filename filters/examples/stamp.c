@@ -173,6 +173,69 @@ set_stanzas(struct stamp_conf *c, const char *list)
 }
 
 /*
+ * One `key = value` line of the section into c. attr/value remember the
+ * lines that set those keys (each allowed once). 0, or -1 with err set.
+ */
+static int
+stamp_key(struct stamp_conf *c, const struct nab_kv *kv,
+    const struct nab_kv **attr, const struct nab_kv **value, char *err,
+    size_t errlen)
+{
+	const struct nab_kv	**seen = NULL;
+	char			  why[160];
+
+	if (strcmp(kv->key, "attribute") == 0 ||
+	    strcmp(kv->key, "value") == 0) {
+		seen = kv->key[0] == 'a' ? attr : value;
+		if (*seen != NULL) {
+			snprintf(err, errlen, "%s:%d: '%s' is already set at "
+			    "line %d, allowed once", kv->file, kv->line,
+			    kv->key, (*seen)->line);
+			return -1;
+		}
+		*seen = kv;
+	}
+	if (seen == attr) {
+		if (!check_name(kv->value, 1)) {
+			snprintf(err, errlen, "%s:%d: attribute '%s' is not "
+			    "allowed: use letters, digits, '_', '-', '.', "
+			    "optionally after 'xml:'; not xmlns", kv->file,
+			    kv->line, kv->value);
+			return -1;
+		}
+		snprintf(c->attr, sizeof(c->attr), "%s", kv->value);
+	} else if (seen == value) {
+		if (check_value(kv->value, why, sizeof(why)) == -1) {
+			snprintf(err, errlen, "%s:%d: value %s", kv->file,
+			    kv->line, why);
+			return -1;
+		}
+		snprintf(c->value, sizeof(c->value), "%s", kv->value);
+	} else if (strcmp(kv->key, "stanzas") == 0) {
+		if (set_stanzas(c, kv->value) == -1) {
+			snprintf(err, errlen, "%s:%d: stanzas '%s' is not a "
+			    "list of 1 to %d element names (iq message "
+			    "presence ...)", kv->file, kv->line, kv->value,
+			    STAMP_STANZAS_MAX);
+			return -1;
+		}
+	} else if (strcmp(kv->key, "overwrite") == 0 &&
+	    (strcmp(kv->value, "yes") == 0 || strcmp(kv->value, "no") == 0)) {
+		c->overwrite = strcmp(kv->value, "yes") == 0;
+	} else if (strcmp(kv->key, "overwrite") == 0) {
+		snprintf(err, errlen, "%s:%d: overwrite '%s', allowed yes or "
+		    "no", kv->file, kv->line, kv->value);
+		return -1;
+	} else {
+		snprintf(err, errlen, "%s:%d: unknown key '%s', allowed "
+		    "attribute, value, stanzas and overwrite", kv->file,
+		    kv->line, kv->key);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Read the [filter stamp] section. Every key comes with its file and line,
  * so a bad one is reported as "file:line: why" (the host shows the filter
  * and its .so after the line). The host also passes `path`, the key that
@@ -184,7 +247,6 @@ stamp_init(const struct nab_host *h, const struct nab_kv *kv, size_t n,
 {
 	struct stamp_conf	*c;
 	const struct nab_kv	*attr = NULL, *value = NULL;
-	char			 why[160];
 	size_t			 i;
 
 	/*
@@ -201,73 +263,21 @@ stamp_init(const struct nab_host *h, const struct nab_kv *kv, size_t n,
 		return -1;
 	}
 	set_stanzas(c, STAMP_DEFAULT_STANZAS);
-	for (i = 0; i < n; i++) {
-		if (strcmp(kv[i].key, "path") == 0)
-			continue;
-		if (strcmp(kv[i].key, "attribute") == 0) {
-			if (attr != NULL)
-				goto twice;
-			attr = &kv[i];
-			if (!check_name(kv[i].value, 1)) {
-				snprintf(err, errlen, "%s:%d: attribute '%s' is "
-				    "not allowed: use letters, digits, '_', "
-				    "'-', '.', optionally after 'xml:'; not "
-				    "xmlns", kv[i].file, kv[i].line,
-				    kv[i].value);
-				goto fail;
-			}
-			snprintf(c->attr, sizeof(c->attr), "%s", kv[i].value);
-		} else if (strcmp(kv[i].key, "value") == 0) {
-			if (value != NULL)
-				goto twice;
-			value = &kv[i];
-			if (check_value(kv[i].value, why, sizeof(why)) == -1) {
-				snprintf(err, errlen, "%s:%d: value %s",
-				    kv[i].file, kv[i].line, why);
-				goto fail;
-			}
-			snprintf(c->value, sizeof(c->value), "%s", kv[i].value);
-		} else if (strcmp(kv[i].key, "stanzas") == 0) {
-			if (set_stanzas(c, kv[i].value) == -1) {
-				snprintf(err, errlen, "%s:%d: stanzas '%s' is not "
-				    "a list of 1 to %d element names (iq "
-				    "message presence ...)", kv[i].file,
-				    kv[i].line, kv[i].value, STAMP_STANZAS_MAX);
-				goto fail;
-			}
-		} else if (strcmp(kv[i].key, "overwrite") == 0) {
-			if (strcmp(kv[i].value, "yes") == 0)
-				c->overwrite = 1;
-			else if (strcmp(kv[i].value, "no") == 0)
-				c->overwrite = 0;
-			else {
-				snprintf(err, errlen, "%s:%d: overwrite '%s', "
-				    "allowed yes or no", kv[i].file, kv[i].line,
-				    kv[i].value);
-				goto fail;
-			}
-		} else {
-			snprintf(err, errlen, "%s:%d: unknown key '%s', allowed "
-			    "attribute, value, stanzas and overwrite",
-			    kv[i].file, kv[i].line, kv[i].key);
-			goto fail;
+	for (i = 0; i < n; i++)
+		if (strcmp(kv[i].key, "path") != 0 &&
+		    stamp_key(c, &kv[i], &attr, &value, err, errlen) == -1) {
+			free(c);
+			return -1;
 		}
-	}
 	if (attr == NULL || value == NULL) {
 		snprintf(err, errlen, "'%s' is not set: stamp needs attribute "
 		    "and value", attr == NULL ? "attribute" : "value");
-		goto fail;
+		free(c);
+		return -1;
 	}
 	host = h;
 	*state = c;
 	return 0;
-twice:
-	snprintf(err, errlen, "%s:%d: '%s' is already set at line %d, allowed "
-	    "once", kv[i].file, kv[i].line, kv[i].key,
-	    strcmp(kv[i].key, "attribute") == 0 ? attr->line : value->line);
-fail:
-	free(c);
-	return -1;
 }
 
 /* After the last session using this load has closed. */
