@@ -5,17 +5,7 @@
  * and a bare JID longer than the filter can hold is never looked up or
  * logged in with cut short.
  */
-#include <sys/stat.h>
-
-#include <ftw.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <cmocka.h>
-
-#include "nabtest.h"
+#include "nabfixture.h"
 
 #define USER		"0013d3010203"
 #define PW		"s3cret"
@@ -34,66 +24,12 @@
 	"streams' version='1.0'>"
 
 static struct nt_sasl	proto;
-static char		dir[64];
-
-static int
-rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(p);
-}
 
 static int
 setup(void **state)
 {
-	struct nt_world			*w = calloc(1, sizeof(*w));
-	struct chain_filter_conf	 fc;
-	char				 path[128], err[256];
-
-	if (w == NULL)
-		return -1;
-	nt_world_init(w);
-	snprintf(dir, sizeof(dir), "/tmp/test_auth.XXXXXX");
-	NT_CHECK(mkdtemp(dir) != NULL, "mkdtemp");
-	snprintf(path, sizeof(path), "%s/credentials", dir);
-	w->px.creds = creds_open(path, err, sizeof(err));
-	NT_CHECK(w->px.creds != NULL, "creds_open: %s", err);
-	memset(&fc, 0, sizeof(fc));
-	fc.name = "auth";
-	nt_chain(w, &fc, 1);
-	memset(&proto, 0, sizeof(proto));
-	proto.mode = NT_SASL_OK;
-	proto.mechs = MECHS;
-	proto.user = USER;
-	proto.password = PW;
-	w->on_accept = nt_sasl_accept;
-	w->accept_arg = &proto;
-	nt_proxy_start(w);
-	*state = w;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	nt_world_free(*state);
-	free(*state);
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	return 0;
-}
-
-/* A rabbit that sent hdr and got the server's header and features. */
-static struct nt_peer *
-rabbit_up(struct nt_world *w, const char *hdr, struct nt_peer **srv)
-{
-	struct nt_peer	*rabbit = nt_rabbit(w);
-
-	nt_send(rabbit, hdr);
-	nt_expect(rabbit, NT_SHDR FEATURES, "rabbit (server header, features)");
-	nt_clear(rabbit);
-	*srv = nt_server(w, 0);
-	nt_expect(*srv, hdr, "server (rabbit's header)");
-	nt_clear(*srv);
-	return rabbit;
+	return nt_setup_filter(state, "test_auth", "auth", &proto, MECHS, USER,
+	    PW);
 }
 
 /*
@@ -107,7 +43,7 @@ test_identity_only_a_mac(void **state)
 	struct nt_world	*w = *state;
 	struct nt_peer	*rabbit, *srv;
 
-	rabbit = rabbit_up(w, NT_RHDR, &srv);
+	rabbit = nt_rabbit_up(w, NT_RHDR, FEATURES, &srv);
 	nt_send(rabbit, BIND("../../x@example.net/"));
 	nt_expect(srv, BIND("../../x@example.net/"), "server (bind)");
 	NT_CHECK(nt_session(w)->mac[0] == '\0', "identity MAC set to '%s'",
@@ -133,7 +69,7 @@ test_long_jid_not_truncated(void **state)
 	snprintf(cut, sizeof(cut), "%.127s", USER "@" LONGDOM);
 	NT_CHECK(creds_put(w->px.creds, cut, PW, err, sizeof(err)) != -1,
 	    "creds_put: %s", err);
-	rabbit = rabbit_up(w, LONGHDR, &srv);
+	rabbit = nt_rabbit_up(w, LONGHDR, FEATURES, &srv);
 	nt_send(rabbit, BIND(USER "@" LONGDOM "/"));
 	nt_expect(srv, BIND(USER "@" LONGDOM "/"),
 	    "server (the bind as it is: no login with another account's "
@@ -144,7 +80,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f)	cmocka_unit_test_setup_teardown(f, setup, nt_teardown_filter)
 		T(test_identity_only_a_mac),
 		T(test_long_jid_not_truncated),
 #undef T

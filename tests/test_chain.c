@@ -4,14 +4,7 @@
  * from their .so files exactly as an operator's [filter] path= loads
  * them, and driven through real sessions on loopback sockets.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <cmocka.h>
-
-#include "nabtest.h"
+#include "nabfixture.h"
 
 #define LOGFILE	NAB_BINARY_DIR "/tests/test_chain.log"
 
@@ -25,24 +18,9 @@ static char			*trace;
 static int
 setup(void **state)
 {
-	struct nt_world	*w = calloc(1, sizeof(*w));
-
-	if (w == NULL)
-		return -1;
-	nt_world_init(w);
-	nt_log_to(LOGFILE);
 	memset(vstats, 0, sizeof(*vstats));
 	trace[0] = '\0';
-	*state = w;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	nt_world_free(*state);
-	free(*state);
-	return 0;
+	return nt_setup_log(state, LOGFILE);
 }
 
 /* A filter conf for test module `so` under `name`, with key=value pairs. */
@@ -430,7 +408,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f)	cmocka_unit_test_setup_teardown(f, setup, nt_teardown)
 		T(test_order),
 		T(test_order_reversed),
 		T(test_verdict_pass),

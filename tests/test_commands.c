@@ -27,33 +27,12 @@
 #include "config.h"
 #include "creds.h"
 #include "main-int.h"
-
-/* Fails the test with a message unless cond holds. */
-#define CHECK(cond, ...) do {						\
-	if (!(cond)) {							\
-		fail_msg(__VA_ARGS__);					\
-		abort();						\
-	}								\
-} while (0)
+#define TU_ERRX_USAGE
+#include "testutil.h"
 
 static char	dir[64];
 static char	conf[128];	/* dir/nabproxy.conf */
 static char	store[128];	/* dir/credentials */
-
-/* main.c's errx_usage() exits; here it returns to the test. */
-static jmp_buf	usage_jmp;
-static char	usage_msg[256];
-
-void
-errx_usage(const char *fmt, ...)
-{
-	va_list	ap;
-
-	va_start(ap, fmt);
-	vsnprintf(usage_msg, sizeof(usage_msg), fmt, ap);
-	va_end(ap);
-	longjmp(usage_jmp, 1);
-}
 
 /* What one command printed and returned. */
 struct run {
@@ -62,26 +41,6 @@ struct run {
 	char	*out;
 	char	*err;
 };
-
-static char *
-slurp(const char *path, size_t *len)
-{
-	FILE	*f = fopen(path, "rb");
-	char	*buf;
-	long	 n;
-
-	CHECK(f != NULL, "fopen %s: %s", path, strerror(errno));
-	CHECK(fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0, "size");
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	CHECK(buf != NULL, "malloc");
-	CHECK(fread(buf, 1, (size_t)n, f) == (size_t)n, "fread");
-	buf[n] = '\0';
-	fclose(f);
-	if (len != NULL)
-		*len = (size_t)n;
-	return buf;
-}
 
 /* Occurrences of needle in s. */
 static int
@@ -113,8 +72,7 @@ setup(void **state)
 {
 	char	text[512];
 
-	snprintf(dir, sizeof(dir), "/tmp/test_commands.XXXXXX");
-	CHECK(mkdtemp(dir) != NULL, "mkdtemp: %s", strerror(errno));
+	tu_mkdtemp(dir, sizeof(dir), "test_commands");
 	snprintf(conf, sizeof(conf), "%s/nabproxy.conf", dir);
 	snprintf(store, sizeof(store), "%s/credentials", dir);
 	snprintf(text, sizeof(text),
@@ -136,36 +94,8 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char	cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	CHECK(system(cmd) == 0, "%s", cmd);
+	CHECK(tu_rmtree(dir) == 0, "rm -rf '%s'", dir);
 	return 0;
-}
-
-/* Redirect fd to a new temporary file; returns the saved fd. */
-static int
-redirect(int fd, char *path, size_t len)
-{
-	int	saved, t;
-
-	snprintf(path, len, "%s/fd%d.XXXXXX", dir, fd);
-	CHECK((t = mkstemp(path)) != -1, "mkstemp");
-	CHECK((saved = dup(fd)) != -1 && dup2(t, fd) == fd, "dup2");
-	close(t);
-	return saved;
-}
-
-static char *
-restore(int fd, int saved, const char *path)
-{
-	char	*s;
-
-	CHECK(dup2(saved, fd) == fd, "dup2 back");
-	close(saved);
-	s = slurp(path, NULL);
-	unlink(path);
-	return s;
 }
 
 /* The command itself; errx_usage() lands here with *usage set. */
@@ -215,15 +145,15 @@ run(const char *file, char **argv, const char *in)
 	clearerr(stdin);
 	CHECK((si = dup(0)) != -1 && dup2(ifd, 0) == 0, "stdin");
 	close(ifd);
-	so = redirect(1, opath, sizeof(opath));
-	se = redirect(2, epath, sizeof(epath));
+	so = tu_redirect(1, dir, opath, sizeof(opath));
+	se = tu_redirect(2, dir, epath, sizeof(epath));
 	usage_msg[0] = '\0';
 	r.usage = 0;
 	r.rc = call(cfg, argc, argv, &r.usage);
 	fflush(stdout);
 	fflush(stderr);
-	r.err = restore(2, se, epath);
-	r.out = restore(1, so, opath);
+	r.err = tu_restore(2, se, epath);
+	r.out = tu_restore(1, so, opath);
 	__fpurge(stdin);
 	clearerr(stdin);
 	CHECK(dup2(si, 0) == 0, "stdin back");
@@ -353,7 +283,7 @@ test_credentials(void **state)
 	CHECK(stat(store, &st) == 0, "no store after add: %s", strerror(errno));
 	CHECK(S_ISREG(st.st_mode) && (st.st_mode & 07777) == 0600,
 	    "store mode %o", (unsigned)(st.st_mode & 07777));
-	s = slurp(store, NULL);
+	s = tu_slurp(store, NULL);
 	CHECK(strstr(s, "\nf81edfee27c1@almacska s3cr3t pass\n") != NULL,
 	    "store content:\n%s", s);
 	free(s);
@@ -363,7 +293,7 @@ test_credentials(void **state)
 	CHECK(r.rc == 0 && *r.out == '\0' && *r.err == '\0',
 	    "add from stdin: rc %d err '%s'", r.rc, r.err);
 	run_free(&r);
-	s = slurp(store, NULL);
+	s = tu_slurp(store, NULL);
 	CHECK(strstr(s, "\nb@almacska other pw\n") != NULL, "store:\n%s", s);
 	free(s);
 
@@ -372,7 +302,7 @@ test_credentials(void **state)
 	CHECK(r.rc == 0 && *r.err == '\0', "add with CR: rc %d err '%s'",
 	    r.rc, r.err);
 	run_free(&r);
-	s = slurp(store, NULL);
+	s = tu_slurp(store, NULL);
 	CHECK(strstr(s, "\nc@almacska cr\rinside\n") != NULL,
 	    "password cut at its CR:\n%s", s);
 	free(s);
@@ -393,7 +323,7 @@ test_credentials(void **state)
 	CHECK(r.rc == 0 && *r.err == '\0', "replace: rc %d err '%s'", r.rc,
 	    r.err);
 	run_free(&r);
-	s = slurp(store, NULL);
+	s = tu_slurp(store, NULL);
 	CHECK(strstr(s, "\nf81edfee27c1@almacska n3w\n") != NULL &&
 	    strstr(s, "s3cr3t") == NULL && count(s, head) == 1,
 	    "replaced store:\n%s", s);
@@ -434,7 +364,7 @@ test_credentials_refused(void **state)
 	r = creds_cmd(NULL, "add", "keep@almacska", "kept");
 	CHECK(r.rc == 0, "add: %s", r.err);
 	run_free(&r);
-	before = slurp(store, NULL);
+	before = tu_slurp(store, NULL);
 
 	r = creds_cmd("", "add", "x@almacska", NULL);
 	CHECK(r.rc == 1 && strcmp(r.err, "nabproxy: no password given\n") ==
@@ -476,7 +406,7 @@ test_credentials_refused(void **state)
 	CHECK(r.rc == 0 && *r.err == '\0', "longest password: rc %d err '%s'",
 	    r.rc, r.err);
 	run_free(&r);
-	after = slurp(store, NULL);
+	after = tu_slurp(store, NULL);
 	big[CREDS_PASSWORD_MAX] = '\n';
 	big[CREDS_PASSWORD_MAX + 1] = '\0';
 	CHECK(strstr(after, big) != NULL && strstr(after, "\nmax@almacska ppp")
@@ -485,7 +415,7 @@ test_credentials_refused(void **state)
 	r = creds_cmd(NULL, "remove", "max@almacska", NULL);
 	CHECK(r.rc == 0, "remove: %s", r.err);
 	run_free(&r);
-	after = slurp(store, NULL);
+	after = tu_slurp(store, NULL);
 	CHECK(strcmp(before, after) == 0, "refusals changed the store:\n%s",
 	    after);
 	free(after);

@@ -3,33 +3,19 @@
  * against the shipped etc/nabproxy.conf. Every error class is checked for
  * its exact "file:line: message".
  */
-#include <sys/stat.h>
-
-#include <errno.h>
-#include <ftw.h>
-#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "config.h"
+#include "testutil.h"
 
 #ifndef NAB_SOURCE_DIR
 #define NAB_SOURCE_DIR "."
 #endif
-
-/* Fails the test with a message unless cond holds. */
-#define EXPECT(cond, ...) do {						\
-	if (!(cond))							\
-		fail_msg(__VA_ARGS__);					\
-} while (0)
 
 static const char *const builtins[] = {
 	"auth", "register", "bind", "firmware-guard", "digest-server",
@@ -40,42 +26,17 @@ static const char *const builtins[] = {
 static char	dir[64];
 
 static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static int
 setup(void **state)
 {
-	snprintf(dir, sizeof(dir), "/tmp/test_config.XXXXXX");
-	EXPECT(mkdtemp(dir) != NULL, "mkdtemp: %s", strerror(errno));
+	tu_mkdtemp(dir, sizeof(dir), "test_config");
 	return 0;
 }
 
 static int
 teardown(void **state)
 {
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	tu_rmtree(dir);
 	return 0;
-}
-
-/* Writes text to dir/name (creating dir/sub first if name has one). */
-static void
-put(const char *name, const char *text)
-{
-	char	 path[PATH_MAX], *slash;
-	FILE	*f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if ((slash = strrchr(path, '/')) > path + strlen(dir)) {
-		*slash = '\0';
-		mkdir(path, 0755);
-		*slash = '/';
-	}
-	EXPECT((f = fopen(path, "w")) != NULL, "fopen %s", path);
-	fputs(text, f);
-	fclose(f);
 }
 
 /* config_load(dir/name); errs must be empty iff ok. */
@@ -103,14 +64,9 @@ static void
 expect_msg(const struct config_errors *errs, size_t i, const char *file,
     unsigned int line, const char *msg)
 {
-	char	want[8192];
+	const char	*want = tu_want_error(i, errs->ce_count, dir, file,
+			    line, msg);
 
-	if (line)
-		snprintf(want, sizeof(want), "%s/%s:%u: %s", dir, file, line,
-		    msg);
-	else
-		snprintf(want, sizeof(want), "%s/%s: %s", dir, file, msg);
-	EXPECT(i < errs->ce_count, "no error #%zu, wanted %s", i, want);
 	assert_string_equal(errs->ce_msg[i], want);
 }
 
@@ -120,7 +76,7 @@ test_defaults(void **state)
 	struct config_errors	 errs;
 	struct config		*cfg;
 
-	put("d.conf", "# nothing but a comment\n\n[nabproxy]\n");
+	tu_put(dir, "d.conf", "# nothing but a comment\n\n[nabproxy]\n");
 	cfg = load("d.conf", &errs, 1);
 	assert_int_equal(cfg->nlisten, 1);
 	assert_string_equal(cfg->listen[0].host, "0.0.0.0");
@@ -201,7 +157,7 @@ test_good_values(void **state)
 	struct config_errors	 errs;
 	struct config		*cfg;
 
-	put("g.conf", good_text);
+	tu_put(dir, "g.conf", good_text);
 	cfg = load("g.conf", &errs, 1);
 	assert_int_equal(cfg->nlisten, 3);
 	assert_string_equal(cfg->listen[0].host, "127.0.0.1");
@@ -244,7 +200,7 @@ test_good_sections(void **state)
 	const struct config_section *sec;
 	char			 want[PATH_MAX];
 
-	put("g.conf", good_text);
+	tu_put(dir, "g.conf", good_text);
 	cfg = load("g.conf", &errs, 1);
 
 	/* Generic layer: sections, entries, lines. */
@@ -413,7 +369,7 @@ test_each_error(void **state)
 	size_t			 i;
 
 	for (i = 0; i < sizeof(error_cases) / sizeof(error_cases[0]); i++) {
-		put("e.conf", error_cases[i].text);
+		tu_put(dir, "e.conf", error_cases[i].text);
 		assert_null(load("e.conf", &errs, 0));
 		snprintf(msg, sizeof(msg), error_cases[i].msg, dir);
 		EXPECT(errs.ce_count == 1, "case %zu: %zu errors, first: %s",
@@ -428,7 +384,7 @@ test_many_errors(void **state)
 {
 	struct config_errors	 errs;
 
-	put("m.conf",
+	tu_put(dir, "m.conf",
 	    "[nabproxy]\n"
 	    "bogus = 1\n"
 	    "max-depth = 1000\n"
@@ -471,16 +427,16 @@ test_includes(void **state)
 	struct config		*cfg;
 	const struct config_section *sec;
 
-	put("inc/main.conf",
+	tu_put(dir, "inc/main.conf",
 	    "[nabproxy]\n"
 	    "max-depth = 8\n"
 	    "include = profiles/*.conf\n"
 	    "max-stanza = 2K\n"		/* still [nabproxy] */
 	    "include = profiles/none-*.conf\n");
-	put("inc/profiles/b.conf", "[profile b]\nfilters = bind\n"
+	tu_put(dir, "inc/profiles/b.conf", "[profile b]\nfilters = bind\n"
 	    "include = ../extra/one.conf\n");
-	put("inc/profiles/a.conf", "[profile a]\nfilters = auth\n");
-	put("inc/extra/one.conf", "[filter auth]\nretries = 3\n");
+	tu_put(dir, "inc/profiles/a.conf", "[profile a]\nfilters = auth\n");
+	tu_put(dir, "inc/extra/one.conf", "[filter auth]\nretries = 3\n");
 	cfg = load("inc/main.conf", &errs, 1);
 	assert_int_equal(cfg->max_depth, 8);
 	assert_int_equal(cfg->max_stanza, 2048);
@@ -504,7 +460,7 @@ test_includes(void **state)
 	config_errors_free(&errs);
 
 	/* An error inside an included file names that file. */
-	put("inc/profiles/c.conf", "[profile c]\nfilters = nope\n");
+	tu_put(dir, "inc/profiles/c.conf", "[profile c]\nfilters = nope\n");
 	assert_null(load("inc/main.conf", &errs, 0));
 	assert_int_equal(errs.ce_count, 1);
 	EXPECT(strstr(errs.ce_msg[0], "/inc/profiles/c.conf:2: unknown"
@@ -512,8 +468,8 @@ test_includes(void **state)
 	config_errors_free(&errs);
 
 	/* A loop is refused, not followed. */
-	put("loop/a.conf", "[nabproxy]\ninclude = b.conf\n");
-	put("loop/b.conf", "include = a.conf\n");
+	tu_put(dir, "loop/a.conf", "[nabproxy]\ninclude = b.conf\n");
+	tu_put(dir, "loop/b.conf", "include = a.conf\n");
 	assert_null(load("loop/a.conf", &errs, 0));
 	assert_int_equal(errs.ce_count, 1);
 	{
@@ -540,7 +496,7 @@ test_set(void **state)
 	struct config		*cfg;
 	char			 err[512];
 
-	put("s.conf", "[nabproxy]\nlisten = 10.0.0.1:5222\n"
+	tu_put(dir, "s.conf", "[nabproxy]\nlisten = 10.0.0.1:5222\n"
 	    "listen = 10.0.0.2:5222\nupstream = a.example:5222\n");
 	cfg = load("s.conf", &errs, 1);
 	assert_int_equal(cfg->nlisten, 2);
@@ -633,7 +589,7 @@ test_every_key(void **state)
 	char			 err[512];
 	size_t			 i;
 
-	put("k.conf", "");
+	tu_put(dir, "k.conf", "");
 	cfg = load("k.conf", &errs, 1);
 	for (i = 0; i < sizeof(kv) / sizeof(kv[0]); i++)
 		EXPECT(config_set(cfg, kv[i][0], kv[i][1], err,
@@ -694,7 +650,7 @@ test_select(void **state)
 	struct config			*cfg;
 	const struct config_profile	*pr;
 
-	put("p.conf",
+	tu_put(dir, "p.conf",
 	    "[nabproxy]\nprofile = dflt\n"
 	    "[profile dflt]\nfilters = auth\n"
 	    "[profile vendor]\nfilters = bind\nmatch-mac = 00:13:d3:*\n"

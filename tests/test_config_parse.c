@@ -5,29 +5,15 @@
  * and depth), and the value types. Every error is checked for its exact
  * "file:line: message".
  */
-#include <sys/stat.h>
-
-#include <errno.h>
-#include <ftw.h>
-#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "config-int.h"
-
-/* Fails the test with a message unless cond holds. */
-#define EXPECT(cond, ...) do {						\
-	if (!(cond))							\
-		fail_msg(__VA_ARGS__);					\
-} while (0)
+#include "testutil.h"
 
 /* One config_parse_file() run over a file in the scratch directory. */
 struct run {
@@ -41,11 +27,8 @@ struct run {
 /* Scratch directory of the running test. */
 static char	dir[64];
 
-static int	rm_one(const char *, const struct stat *, int, struct FTW *);
 static int	setup(void **);
 static int	teardown(void **);
-static void	put_bytes(const char *, const char *, size_t);
-static void	put(const char *, const char *);
 static void	run_file(struct run *, const char *);
 static void	run_free(struct run *);
 static void	expect_msg(const struct config_errors *, size_t, const char *,
@@ -59,48 +42,17 @@ static void	expect_val_err(const struct config_key *, const char *,
 		    const char *);
 
 static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static int
 setup(void **state)
 {
-	snprintf(dir, sizeof(dir), "/tmp/test_config_parse.XXXXXX");
-	EXPECT(mkdtemp(dir) != NULL, "mkdtemp: %s", strerror(errno));
+	tu_mkdtemp(dir, sizeof(dir), "test_config_parse");
 	return 0;
 }
 
 static int
 teardown(void **state)
 {
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	tu_rmtree(dir);
 	return 0;
-}
-
-/* Writes len bytes to dir/name (creating dir/sub first if name has one). */
-static void
-put_bytes(const char *name, const char *text, size_t len)
-{
-	char	 path[PATH_MAX], *slash;
-	FILE	*f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if ((slash = strrchr(path, '/')) > path + strlen(dir)) {
-		*slash = '\0';
-		mkdir(path, 0755);
-		*slash = '/';
-	}
-	EXPECT((f = fopen(path, "w")) != NULL, "fopen %s", path);
-	EXPECT(fwrite(text, 1, len, f) == len, "fwrite %s", path);
-	fclose(f);
-}
-
-static void
-put(const char *name, const char *text)
-{
-	put_bytes(name, text, strlen(text));
 }
 
 /*
@@ -137,14 +89,9 @@ static void
 expect_msg(const struct config_errors *errs, size_t i, const char *file,
     unsigned int line, const char *msg)
 {
-	char	want[8192];
+	const char	*want = tu_want_error(i, errs->ce_count, dir, file,
+			    line, msg);
 
-	if (line)
-		snprintf(want, sizeof(want), "%s/%s:%u: %s", dir, file, line,
-		    msg);
-	else
-		snprintf(want, sizeof(want), "%s/%s: %s", dir, file, msg);
-	EXPECT(i < errs->ce_count, "no error #%zu, wanted %s", i, want);
 	EXPECT(strcmp(errs->ce_msg[i], want) == 0, "error #%zu:\n got  %s\n"
 	    " want %s", i, errs->ce_msg[i], want);
 }
@@ -265,7 +212,7 @@ test_errors_cap(void **state)
 	for (i = 0; i < CONFIG_ERRORS_MAX + 5; i++)
 		off += (size_t)snprintf(text + off, sizeof(text) - off,
 		    "junk\n");
-	put("junk.conf", text);
+	tu_put(dir, "junk.conf", text);
 	run_file(&r, "junk.conf");
 	assert_int_equal(r.r_errs.ce_count, CONFIG_ERRORS_MAX);
 	assert_int_equal(r.r_errs.ce_dropped, 5);
@@ -334,7 +281,7 @@ test_sections(void **state)
 	const struct config_section	*sec;
 	struct run			 r;
 
-	put("s.conf",
+	tu_put(dir, "s.conf",
 	    "# leading comment\n"
 	    "\n"
 	    "[nabproxy]\n"
@@ -399,7 +346,7 @@ test_section_errors(void **state)
 	const struct config_section	*sec;
 	struct run			 r;
 
-	put_bytes("h.conf", text, sizeof(text) - 1);
+	tu_put_bytes(dir, "h.conf", text, sizeof(text) - 1);
 	run_file(&r, "h.conf");
 	assert_int_equal(r.r_errs.ce_count, 13);
 	expect_msg(&r.r_errs, 0, "h.conf", 1, "'key' is outside any section,"
@@ -452,18 +399,18 @@ test_include_glob(void **state)
 	    "include   =   single.conf  \n"	/* 7 */
 	    "include = %s/abs.conf\n"		/* 8 */
 	    "c = 3\n", dir);			/* 9 */
-	put("main.conf", text);
-	put("conf.d/20-b.conf", "[profile b]\nx = 1\n"
+	tu_put(dir, "main.conf", text);
+	tu_put(dir, "conf.d/20-b.conf", "[profile b]\nx = 1\n"
 	    "include = ../nested/n.conf\n"
 	    "y = 2\n");
-	put("conf.d/10-a.conf", "[profile a]\n");
+	tu_put(dir, "conf.d/10-a.conf", "[profile a]\n");
 	/* Created in neither order, so readdir order cannot pass for sorted. */
-	put("conf.d/30-c.conf", "[profile c]\n");
-	put("conf.d/readme.txt", "[not read\n");
-	put("nested/n.conf", "[filter n]\npath = n.so\n");
+	tu_put(dir, "conf.d/30-c.conf", "[profile c]\n");
+	tu_put(dir, "conf.d/readme.txt", "[not read\n");
+	tu_put(dir, "nested/n.conf", "[filter n]\npath = n.so\n");
 	/* An included file starts outside any section. */
-	put("single.conf", "c = outside\n[profile s]\n");
-	put("abs.conf", "[profile abs]\n");
+	tu_put(dir, "single.conf", "c = outside\n[profile s]\n");
+	tu_put(dir, "abs.conf", "[profile abs]\n");
 	run_file(&r, "main.conf");
 	assert_int_equal(r.r_errs.ce_count, 1);
 	expect_msg(&r.r_errs, 0, "single.conf", 1, "'c' is outside any"
@@ -497,7 +444,7 @@ test_include_errors(void **state)
 
 	snprintf(want, sizeof(want), "%s/subdir", dir);
 	EXPECT(mkdir(want, 0755) == 0, "mkdir %s: %s", want, strerror(errno));
-	put("x.conf",
+	tu_put(dir, "x.conf",
 	    "[nabproxy]\n"
 	    "include = missing.conf\n"		/* 2 */
 	    "include =\n"			/* 3 */
@@ -536,7 +483,8 @@ test_include_loop(void **state)
 	char		want[PATH_MAX + 64];
 
 	/* A file including itself. */
-	put("self.conf", "[profile self]\ninclude = self.conf\nk = v\n");
+	tu_put(dir, "self.conf",
+	    "[profile self]\ninclude = self.conf\nk = v\n");
 	run_file(&r, "self.conf");
 	assert_int_equal(r.r_errs.ce_count, 1);
 	snprintf(want, sizeof(want), "include loop: %s/self.conf is already"
@@ -550,9 +498,9 @@ test_include_loop(void **state)
 	 * a -> b -> a under another name, and a -> link -> a: loops are
 	 * found by file identity, not by name.
 	 */
-	put("loop/a.conf", "[profile a]\ninclude = b.conf\n"
+	tu_put(dir, "loop/a.conf", "[profile a]\ninclude = b.conf\n"
 	    "include = link.conf\n");
-	put("loop/b.conf", "[profile b]\ninclude = ../loop/a.conf\n");
+	tu_put(dir, "loop/b.conf", "[profile b]\ninclude = ../loop/a.conf\n");
 	snprintf(want, sizeof(want), "%s/loop/link.conf", dir);
 	EXPECT(symlink("a.conf", want) == 0, "symlink: %s", strerror(errno));
 	run_file(&r, "loop/a.conf");
@@ -567,8 +515,8 @@ test_include_loop(void **state)
 	run_free(&r);
 
 	/* The same file twice, one after the other, is no loop. */
-	put("twice.conf", "include = one.conf\ninclude = one.conf\n");
-	put("one.conf", "[profile one]\n");
+	tu_put(dir, "twice.conf", "include = one.conf\ninclude = one.conf\n");
+	tu_put(dir, "one.conf", "[profile one]\n");
 	run_file(&r, "twice.conf");
 	assert_int_equal(r.r_errs.ce_count, 0);
 	expect_section(&r, 0, CONFIG_PROFILE, "one", "one.conf", 1, 0);
@@ -588,10 +536,10 @@ test_include_depth(void **state)
 		snprintf(name, sizeof(name), "d%d.conf", i);
 		snprintf(text, sizeof(text), "[profile d%d]\n"
 		    "include = d%d.conf\n", i, i + 1);
-		put(name, text);
+		tu_put(dir, name, text);
 	}
 	snprintf(name, sizeof(name), "d%d.conf", CONFIG_INCLUDE_DEPTH + 2);
-	put(name, "[profile last]\n");
+	tu_put(dir, name, "[profile last]\n");
 
 	/* The main file and 7 nested ones are read; the 9th is refused. */
 	run_file(&r, "d0.conf");
@@ -611,7 +559,7 @@ test_include_depth(void **state)
 
 	/* Exactly CONFIG_INCLUDE_DEPTH files deep is fine. */
 	snprintf(name, sizeof(name), "d%d.conf", CONFIG_INCLUDE_DEPTH - 1);
-	put(name, "[profile deepest]\n");
+	tu_put(dir, name, "[profile deepest]\n");
 	run_file(&r, "d0.conf");
 	assert_int_equal(r.r_errs.ce_count, 0);
 	assert_int_equal(r.r_cfg.nsections, CONFIG_INCLUDE_DEPTH);

@@ -9,7 +9,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -23,27 +22,15 @@
 #include <cmocka.h>
 
 #include "creds.h"
-
-/* Fails the test with a message unless cond holds. */
-#define EXPECT(cond, ...) do {						\
-	if (!(cond))							\
-		fail_msg(__VA_ARGS__);					\
-} while (0)
+#include "testutil.h"
 
 static char	dir[64];
 static char	path[128];	/* dir/credentials */
 
 static int
-rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(p);
-}
-
-static int
 setup(void **state)
 {
-	snprintf(dir, sizeof(dir), "/tmp/test_creds.XXXXXX");
-	EXPECT(mkdtemp(dir) != NULL, "mkdtemp: %s", strerror(errno));
+	tu_mkdtemp(dir, sizeof(dir), "test_creds");
 	snprintf(path, sizeof(path), "%s/credentials", dir);
 	return 0;
 }
@@ -52,7 +39,7 @@ static int
 teardown(void **state)
 {
 	chmod(dir, 0700);
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	tu_rmtree(dir);
 	return 0;
 }
 

@@ -35,14 +35,7 @@
 #include <event2/event.h>
 
 #include "leg.h"
-
-/* Fails the test with a message unless cond holds. */
-#define CHECK(cond, ...) do {						\
-	if (!(cond)) {							\
-		fail_msg(__VA_ARGS__);					\
-		abort();						\
-	}								\
-} while (0)
+#include "testutil.h"
 
 #define MIB		(1024 * 1024)
 

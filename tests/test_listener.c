@@ -32,14 +32,7 @@
 #include "log.h"
 #include "proxy.h"
 #include "session.h"
-
-/* Fails the test with a message unless cond holds. */
-#define CHECK(cond, ...) do {						\
-	if (!(cond)) {							\
-		fail_msg(__VA_ARGS__);					\
-		abort();						\
-	}								\
-} while (0)
+#include "testutil.h"
 
 #define MAXUP	16
 #define HEADER	"<stream:stream xmlns='jabber:client' " \

@@ -31,21 +31,13 @@
 #include <event2/event.h>
 
 #include "log.h"
-
-/* Fails the test with a message unless cond holds. */
-#define CHECK(cond, ...) do {						\
-	if (!(cond)) {							\
-		fail_msg(__VA_ARGS__);					\
-		abort();						\
-	}								\
-} while (0)
+#include "testutil.h"
 
 #define CHUNK		65536
 #define NCHUNKS		64	/* 64 x 64 KiB = the 4 MiB buffer cap */
 
 static char	dir[64];
 
-static char	*slurp(const char *, size_t *);
 static size_t	 split_lines(char *, char **, size_t);
 static char	*tmp_path(const char *);
 static void	 check_line(const char *, const char *, const char *);
@@ -55,19 +47,15 @@ static void	 restore_stderr(int);
 static int
 setup(void **state)
 {
-	snprintf(dir, sizeof(dir), "/tmp/test_log.XXXXXX");
-	CHECK(mkdtemp(dir) != NULL, "mkdtemp: %s", strerror(errno));
+	tu_mkdtemp(dir, sizeof(dir), "test_log");
 	return 0;
 }
 
 static int
 teardown(void **state)
 {
-	char	cmd[128];
-
 	log_close();
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	CHECK(system(cmd) == 0, "%s", cmd);
+	CHECK(tu_rmtree(dir) == 0, "rm -rf '%s'", dir);
 	return 0;
 }
 
@@ -81,27 +69,6 @@ tmp_path(const char *name)
 	i ^= 1;
 	snprintf(p[i], sizeof(p[i]), "%s/%s", dir, name);
 	return p[i];
-}
-
-/* Whole file, NUL-terminated; *len its size. */
-static char *
-slurp(const char *path, size_t *len)
-{
-	FILE	*f = fopen(path, "rb");
-	char	*buf;
-	long	 n;
-
-	CHECK(f != NULL, "fopen %s: %s", path, strerror(errno));
-	CHECK(fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0, "size");
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	CHECK(buf != NULL, "malloc");
-	CHECK(fread(buf, 1, (size_t)n, f) == (size_t)n, "fread");
-	buf[n] = '\0';
-	fclose(f);
-	if (len != NULL)
-		*len = (size_t)n;
-	return buf;
 }
 
 /*
@@ -199,7 +166,7 @@ test_levels(void **state)
 	log_raw("", 0);
 	log_close();
 
-	buf = slurp(tmp_path("a.log"), NULL);
+	buf = tu_slurp(tmp_path("a.log"), NULL);
 	n = split_lines(buf, want, 16);
 	CHECK(n == 8, "%zu lines in the log, want 8", n);
 	check_line(want[0], "warning", "warnx 1");
@@ -219,7 +186,7 @@ test_levels(void **state)
 	log_debug("debug %s", "shown");
 	log_msg(LOG_LVL_DEBUG, "msg debug shown");
 	log_close();
-	buf = slurp(tmp_path("b.log"), NULL);
+	buf = tu_slurp(tmp_path("b.log"), NULL);
 	CHECK(split_lines(buf, want, 16) == 2, "verbose log is not 2 lines");
 	check_line(want[0], "debug", "debug shown");
 	check_line(want[1], "debug", "msg debug shown");
@@ -253,12 +220,12 @@ test_open(void **state)
 	log_info("still to d");
 	log_close();
 
-	buf = slurp(tmp_path("c.log"), NULL);
+	buf = tu_slurp(tmp_path("c.log"), NULL);
 	CHECK(split_lines(buf, l, 8) == 2, "c.log is not 2 lines");
 	CHECK(strcmp(l[0], "old line") == 0, "old content lost: %s", l[0]);
 	check_line(l[1], "info", "appended");
 	free(buf);
-	buf = slurp(tmp_path("d.log"), NULL);
+	buf = tu_slurp(tmp_path("d.log"), NULL);
 	CHECK(split_lines(buf, l, 8) == 1, "d.log is not 1 line");
 	check_line(l[0], "info", "still to d");
 	free(buf);
@@ -281,7 +248,7 @@ test_long_line(void **state)
 	log_warn("%s", msg);
 	log_info("short");
 	log_close();
-	buf = slurp(tmp_path("e.log"), &len);
+	buf = tu_slurp(tmp_path("e.log"), &len);
 	/* 2048-byte line buffer: 2046 bytes of text and the newline. */
 	CHECK(len > 2 * 2047, "log size %zu", len);
 	CHECK(buf[2046] == '\n' && memchr(buf, '\n', 2046) == NULL,
@@ -311,7 +278,7 @@ test_control_bytes(void **state)
 	    "nabproxy[info]: forged\r\t\x1b[2J\x7f caf\xc3\xa9");
 	log_info("next");
 	log_close();
-	buf = slurp(tmp_path("g.log"), NULL);
+	buf = tu_slurp(tmp_path("g.log"), NULL);
 	CHECK(split_lines(buf, l, 8) == 2, "not 2 lines: a line was forged");
 	check_line(l[0], "warning", "no credentials for x\\x0a2026-01-01T00:"
 	    "00:00.000Z nabproxy[info]: forged\\x0d\\x09\\x1b[2J\\x7f "
@@ -338,7 +305,7 @@ test_async(void **state)
 	    "log written synchronously (%lld bytes) after log_attach",
 	    (long long)st.st_size);
 	CHECK(event_base_loop(base, EVLOOP_NONBLOCK) != -1, "loop");
-	buf = slurp(tmp_path("f.log"), &len);
+	buf = tu_slurp(tmp_path("f.log"), &len);
 	CHECK(split_lines(buf, l, 8) == 2, "flushed log is not 2 lines");
 	check_line(l[0], "info", "queued one");
 	CHECK(strcmp(l[1], "raw two") == 0, "raw after flush: '%s'", l[1]);
@@ -348,7 +315,7 @@ test_async(void **state)
 	CHECK(stat(tmp_path("f.log"), &st) == 0 && st.st_size == (off_t)len,
 	    "line written synchronously after log_attach");
 	log_close();
-	buf = slurp(tmp_path("f.log"), NULL);
+	buf = tu_slurp(tmp_path("f.log"), NULL);
 	CHECK(split_lines(buf, l, 8) == 3, "log is not 3 lines after close");
 	check_line(l[2], "info", "flushed by close");
 	free(buf);

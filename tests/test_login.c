@@ -20,14 +20,7 @@
 #include "login.h"
 #include "sasl.h"
 #include "stanza.h"
-
-/* Assert with a message; fail_msg() longjmps, abort() tells the compiler. */
-#define CHECK(cond, ...) do {						\
-	if (!(cond)) {							\
-		fail_msg(__VA_ARGS__);					\
-		abort();						\
-	}								\
-} while (0)
+#include "testutil.h"
 
 #define NS	LOGIN_NS_SASL
 #define PASS	"Zanzib4r"

@@ -5,14 +5,7 @@
  * a server that hangs up, and cancellation when the session goes first
  * (also when a stream restart replaces the chain that asked).
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <cmocka.h>
-
-#include "nabtest.h"
+#include "nabfixture.h"
 
 #define USER		"0013d3010203"
 #define PW		"s3cret"
@@ -55,28 +48,10 @@ chains(struct nt_world *w, int fw)
 static int
 setup(void **state)
 {
-	struct nt_world	*w = calloc(1, sizeof(*w));
-
-	if (w == NULL)
-		return -1;
-	nt_world_init(w);
 	memset(hstats, 0, sizeof(*hstats));
-	memset(&proto, 0, sizeof(proto));
-	proto.mode = NT_SASL_OK;
-	proto.mechs = MECHS;
-	proto.user = USER;
-	proto.password = PW;
-	w->on_accept = nt_sasl_accept;
-	w->accept_arg = &proto;
-	*state = w;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	nt_world_free(*state);
-	free(*state);
+	if (nt_setup(state) != 0)
+		return -1;
+	nt_sasl_serve(*state, &proto, MECHS, USER, PW);
 	return 0;
 }
 
@@ -244,7 +219,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f)	cmocka_unit_test_setup_teardown(f, setup, nt_teardown)
 		T(test_probe_success),
 		T(test_probe_failure),
 		T(test_probe_timeout),

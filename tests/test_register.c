@@ -6,17 +6,7 @@
  * while the proof runs; a username that does not fit is never learned cut
  * short; only a MAC becomes the session's identity.
  */
-#include <sys/stat.h>
-
-#include <ftw.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <cmocka.h>
-
-#include "nabtest.h"
+#include "nabfixture.h"
 
 #define USER		"0013d3010203"
 #define PW		"s3cret"
@@ -37,66 +27,12 @@
 	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaab"
 
 static struct nt_sasl	proto;
-static char		dir[64];
-
-static int
-rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(p);
-}
 
 static int
 setup(void **state)
 {
-	struct nt_world			*w = calloc(1, sizeof(*w));
-	struct chain_filter_conf	 fc;
-	char				 path[128], err[256];
-
-	if (w == NULL)
-		return -1;
-	nt_world_init(w);
-	snprintf(dir, sizeof(dir), "/tmp/test_register.XXXXXX");
-	NT_CHECK(mkdtemp(dir) != NULL, "mkdtemp");
-	snprintf(path, sizeof(path), "%s/credentials", dir);
-	w->px.creds = creds_open(path, err, sizeof(err));
-	NT_CHECK(w->px.creds != NULL, "creds_open: %s", err);
-	memset(&fc, 0, sizeof(fc));
-	fc.name = "register";
-	nt_chain(w, &fc, 1);
-	memset(&proto, 0, sizeof(proto));
-	proto.mode = NT_SASL_OK;
-	proto.mechs = MECHS;
-	proto.user = USER;
-	proto.password = PW;
-	w->on_accept = nt_sasl_accept;
-	w->accept_arg = &proto;
-	nt_proxy_start(w);
-	*state = w;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	nt_world_free(*state);
-	free(*state);
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	return 0;
-}
-
-/* A rabbit whose stream is open, and the session's server connection. */
-static struct nt_peer *
-rabbit_up(struct nt_world *w, struct nt_peer **srv)
-{
-	struct nt_peer	*rabbit = nt_rabbit(w);
-
-	nt_send(rabbit, NT_RHDR);
-	nt_expect(rabbit, NT_SHDR FEATURES, "rabbit (server header, features)");
-	nt_clear(rabbit);
-	*srv = nt_server(w, 0);
-	nt_expect(*srv, NT_RHDR, "server (rabbit's header)");
-	nt_clear(*srv);
-	return rabbit;
+	return nt_setup_filter(state, "test_register", "register", &proto,
+	    MECHS, USER, PW);
 }
 
 /*
@@ -111,7 +47,7 @@ test_probe_stores_what_it_proved(void **state)
 	struct nt_peer	*rabbit, *srv, *pc;
 	const char	*pw;
 
-	rabbit = rabbit_up(w, &srv);
+	rabbit = nt_rabbit_up(w, NT_RHDR, FEATURES, &srv);
 	proto.mode = NT_SASL_MUTE;	/* the probe's server waits for us */
 	nt_send(rabbit, REG("r1", USER, PW));
 	nt_expect(srv, REG("r1", USER, PW), "server (first register set)");
@@ -139,7 +75,7 @@ test_long_username_not_truncated(void **state)
 	struct nt_peer	*rabbit, *srv;
 	char		 cut[160];
 
-	rabbit = rabbit_up(w, &srv);
+	rabbit = nt_rabbit_up(w, NT_RHDR, FEATURES, &srv);
 	nt_send(rabbit, REG("r1", LONGUSER, PW));
 	nt_expect(srv, REG("r1", LONGUSER, PW), "server (register set)");
 	nt_send(srv, "<iq type='result' id='r1'/>");
@@ -162,7 +98,7 @@ test_identity_only_a_mac(void **state)
 	struct nt_world	*w = *state;
 	struct nt_peer	*rabbit, *srv;
 
-	rabbit = rabbit_up(w, &srv);
+	rabbit = nt_rabbit_up(w, NT_RHDR, FEATURES, &srv);
 	nt_send(rabbit, REG("r1", "../../../tmp/x", PW));
 	nt_expect(srv, REG("r1", "../../../tmp/x", PW), "server (set)");
 	NT_CHECK(nt_session(w)->mac[0] == '\0', "identity MAC set to '%s'",
@@ -178,7 +114,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f)	cmocka_unit_test_setup_teardown(f, setup, nt_teardown_filter)
 		T(test_probe_stores_what_it_proved),
 		T(test_long_username_not_truncated),
 		T(test_identity_only_a_mac),

@@ -27,14 +27,8 @@
 #include "main-int.h"
 #include "proxy.h"
 #include "render.h"
-
-/* Fails the test with a message unless cond holds. */
-#define CHECK(cond, ...) do {						\
-	if (!(cond)) {							\
-		fail_msg(__VA_ARGS__);					\
-		abort();						\
-	}								\
-} while (0)
+#define TU_ERRX_USAGE
+#include "testutil.h"
 
 #define GOLDEN		NAB_SOURCE_DIR "/tests/golden/"
 #define LONG_HEAD	"[vm] Receive : \n[vm]     |message\n[vm]     |..body\n" \
@@ -45,51 +39,13 @@ static const char *const golden[] = {
 	"features", "register_form", "error_409", "bind_result"
 };
 
-/* main.c's errx_usage() exits; here it returns to the test. */
-static jmp_buf	usage_jmp;
-static char	usage_msg[256];
-
-void
-errx_usage(const char *fmt, ...)
-{
-	va_list	ap;
-
-	va_start(ap, fmt);
-	vsnprintf(usage_msg, sizeof(usage_msg), fmt, ap);
-	va_end(ap);
-	longjmp(usage_jmp, 1);
-}
-
-/* Whole file, NUL-terminated (NULL if missing and may_miss). */
-static char *
-slurp(const char *path, size_t *len, int may_miss)
-{
-	FILE	*f = fopen(path, "rb");
-	char	*buf;
-	long	 n;
-
-	if (f == NULL && may_miss)
-		return NULL;
-	CHECK(f != NULL, "fopen %s: %s", path, strerror(errno));
-	CHECK(fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0, "size");
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	CHECK(buf != NULL, "malloc");
-	CHECK(fread(buf, 1, (size_t)n, f) == (size_t)n, "fread %s", path);
-	buf[n] = '\0';
-	fclose(f);
-	if (len != NULL)
-		*len = (size_t)n;
-	return buf;
-}
-
 static char *
 golden_file(const char *name, const char *ext, size_t *len)
 {
 	char	path[512];
 
 	snprintf(path, sizeof(path), GOLDEN "%s.%s", name, ext);
-	return slurp(path, len, 0);
+	return tu_slurp(path, len);
 }
 
 /*
@@ -161,7 +117,7 @@ test_golden_from_seed(void **state)
 	char	*seed, *vm, *tree;
 	size_t	 i;
 
-	if ((seed = slurp(SEED_LOG, NULL, 1)) == NULL) {
+	if ((seed = tu_slurp_maybe(SEED_LOG, NULL, 1)) == NULL) {
 		print_message("no seed log at " SEED_LOG ": skipped\n");
 		skip();
 		return;
@@ -417,36 +373,6 @@ test_errors(void **state)
 	free(vm);
 }
 
-/* Redirect fd to a new temporary file; returns the saved fd. */
-static int
-redirect(int fd, char *path, size_t len)
-{
-	int	saved, t;
-
-	fflush(stdout);
-	fflush(stderr);
-	snprintf(path, len, "/tmp/test_render.XXXXXX");
-	CHECK((t = mkstemp(path)) != -1, "mkstemp");
-	CHECK((saved = dup(fd)) != -1 && dup2(t, fd) == fd, "dup2");
-	close(t);
-	return saved;
-}
-
-/* Undo redirect(); returns the file's content. */
-static char *
-restore(int fd, int saved, const char *path)
-{
-	char	*s;
-
-	fflush(stdout);
-	fflush(stderr);
-	CHECK(dup2(saved, fd) == fd, "dup2 back");
-	close(saved);
-	s = slurp(path, NULL, 0);
-	unlink(path);
-	return s;
-}
-
 /* Run cmd_render with stdin from `in`; output and messages returned. */
 static int
 run_render(int argc, char **argv, const char *in, size_t inlen, char **out,
@@ -462,16 +388,16 @@ run_render(int argc, char **argv, const char *in, size_t inlen, char **out,
 	unlink(ipath);
 	CHECK((si = dup(0)) != -1 && dup2(ifd, 0) == 0, "stdin");
 	close(ifd);
-	so = redirect(1, opath, sizeof(opath));
-	se = redirect(2, epath, sizeof(epath));
+	so = tu_redirect(1, "/tmp", opath, sizeof(opath));
+	se = tu_redirect(2, "/tmp", epath, sizeof(epath));
 	*usage = 0;
 	usage_msg[0] = '\0';
 	if (setjmp(usage_jmp) == 0)
 		rc = cmd_render(argc, argv);
 	else
 		*usage = 1;
-	*errout = restore(2, se, epath);
-	*out = restore(1, so, opath);
+	*errout = tu_restore(2, se, epath);
+	*out = tu_restore(1, so, opath);
 	CHECK(dup2(si, 0) == 0, "stdin back");
 	close(si);
 	return rc;

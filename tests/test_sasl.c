@@ -15,14 +15,7 @@
 #include <cmocka.h>
 
 #include "sasl.h"
-
-/* Assert with a message; fail_msg() longjmps, abort() tells the compiler. */
-#define CHECK(cond, ...) do {						\
-	if (!(cond)) {							\
-		fail_msg(__VA_ARGS__);					\
-		abort();						\
-	}								\
-} while (0)
+#include "testutil.h"
 
 #define S5802_CNONCE	"fyko+d2lbbFgONRv9qkxdawL"
 #define S5802_FIRST	"r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j," \

@@ -16,14 +16,7 @@
 #include <openssl/evp.h>
 
 #include "sasl.h"
-
-/* Assert with a message; fail_msg() longjmps, abort() tells the compiler. */
-#define CHECK(cond, ...) do {						\
-	if (!(cond)) {							\
-		fail_msg(__VA_ARGS__);					\
-		abort();						\
-	}								\
-} while (0)
+#include "testutil.h"
 
 static void	 md5_hex(const void *, size_t, char *);
 static size_t	 firmware_resp(char *, size_t, const char *, const char *,

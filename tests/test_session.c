@@ -4,34 +4,7 @@
  * upstream failures and timeouts, half-close, resets and backpressure.
  * No filters are loaded: px.chains is NULL, as with an empty profile.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <cmocka.h>
-
-#include "nabtest.h"
-
-static int
-setup(void **state)
-{
-	struct nt_world	*w = calloc(1, sizeof(*w));
-
-	if (w == NULL)
-		return -1;
-	nt_world_init(w);
-	*state = w;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	nt_world_free(*state);
-	free(*state);
-	return 0;
-}
+#include "nabfixture.h"
 
 /* Bytes accounted for on the way from `from` to `to` through the proxy. */
 struct flow {
@@ -248,10 +221,7 @@ test_connect_refused(void **state)
 	struct nt_peer	*rabbit;
 
 	/* Nothing listens on the server's port once its listener is gone. */
-	evconnlistener_free(w->srv);
-	w->srv = NULL;
-	nt_proxy_start(w);
-	rabbit = nt_rabbit(w);
+	rabbit = nt_rabbit_unserved(w);
 	nt_send(rabbit, NT_RHDR);
 	expect_no_upstream(w, rabbit, 1);
 	expect_closed(w, rabbit, NULL);
@@ -522,7 +492,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f)	cmocka_unit_test_setup_teardown(f, nt_setup, nt_teardown)
 		T(test_passthrough_exact),
 		T(test_server_whitespace_passes),
 		T(test_bad_xml),

@@ -7,15 +7,9 @@
  * and the traffic log with passwords redacted by protocol state (in
  * linear time).
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <sys/stat.h>
 
-#include <cmocka.h>
-
-#include "nabtest.h"
+#include "nabfixture.h"
 
 #define LOGFILE	NAB_BINARY_DIR "/tests/test_session_io.log"
 #define HDR_NODECL "<stream:stream to='example.net' xmlns='jabber:client' " \
@@ -24,33 +18,7 @@
 static int
 setup(void **state)
 {
-	struct nt_world	*w = calloc(1, sizeof(*w));
-
-	if (w == NULL)
-		return -1;
-	nt_world_init(w);
-	nt_log_to(LOGFILE);
-	*state = w;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	nt_world_free(*state);
-	free(*state);
-	return 0;
-}
-
-static void
-host_chain(struct nt_world *w)
-{
-	struct chain_filter_conf	fc;
-
-	memset(&fc, 0, sizeof(fc));
-	fc.name = "t-host";
-	fc.path = nt_filter_path("t_host");
-	nt_chain(w, &fc, 1);
+	return nt_setup_log(state, LOGFILE);
 }
 
 /* A rabbit whose first bytes are no stream: our header, no declaration. */
@@ -79,10 +47,7 @@ test_error_header_mirrors_declaration(void **state)
 	struct nt_world	*w = *state;
 	struct nt_peer	*rabbit;
 
-	evconnlistener_free(w->srv);
-	w->srv = NULL;
-	nt_proxy_start(w);
-	rabbit = nt_rabbit(w);
+	rabbit = nt_rabbit_unserved(w);
 	nt_send(rabbit, HDR_NODECL);
 	nt_expect(rabbit, "<stream:stream xmlns='jabber:client' xmlns:stream="
 	    "'http://etherx.jabber.org/streams' id='nabproxy-1' from='example."
@@ -103,10 +68,7 @@ test_error_header_long_domain(void **state)
 
 	memset(dom, 'd', sizeof(dom) - 1);
 	dom[sizeof(dom) - 1] = '\0';
-	evconnlistener_free(w->srv);
-	w->srv = NULL;
-	nt_proxy_start(w);
-	rabbit = nt_rabbit(w);
+	rabbit = nt_rabbit_unserved(w);
 	snprintf(hdr, sizeof(hdr), "<?xml version='1.0'?><stream:stream to='%s' "
 	    "xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/"
 	    "streams' version='1.0'>", dom);
@@ -125,10 +87,7 @@ test_error_header_escapes_domain(void **state)
 	struct nt_world	*w = *state;
 	struct nt_peer	*rabbit;
 
-	evconnlistener_free(w->srv);
-	w->srv = NULL;
-	nt_proxy_start(w);
-	rabbit = nt_rabbit(w);
+	rabbit = nt_rabbit_unserved(w);
 	nt_send(rabbit, "<stream:stream to=\"x'/&gt;&lt;a&amp;\" xmlns="
 	    "'jabber:client' xmlns:stream='http://etherx.jabber.org/streams' "
 	    "version='1.0'>");
@@ -199,7 +158,7 @@ test_hold_queue_bound(void **state)
 	size_t		 i, held;
 
 	w->px.opt.hold_queue = 2048;
-	host_chain(w);
+	nt_chain1(w, "t-host", "t_host");
 	nt_proxy_start(w);
 	nt_open(w, &rabbit, &srv);
 	evbuffer_add_printf(all, "<t op='hold'/>");
@@ -230,7 +189,7 @@ test_inject_skips_hold(void **state)
 	struct nt_world	*w = *state;
 	struct nt_peer	*rabbit, *srv;
 
-	host_chain(w);
+	nt_chain1(w, "t-host", "t_host");
 	nt_proxy_start(w);
 	nt_open(w, &rabbit, &srv);
 	nt_send(rabbit, "<t op='hold'/><m1/><t op='build'/><t op='data'/>");
@@ -274,7 +233,7 @@ test_answers_backpressure(void **state)
 	struct nt_cond	 c = { c_echo_stalled, w, NULL, 0, &max };
 	char		 r[128];
 
-	host_chain(w);
+	nt_chain1(w, "t-host", "t_host");
 	nt_proxy_start(w);
 	rabbit = nt_rabbit_rcvbuf(w, 4096);
 	(void)nt_open_with(w, rabbit);
@@ -314,7 +273,7 @@ test_identity_mac_checked(void **state)
 	unlink(out);
 	w->px.opt.log_format = LOGFMT_RAW;
 	snprintf(w->px.opt.log_dir, sizeof(w->px.opt.log_dir), "%s", dir);
-	host_chain(w);
+	nt_chain1(w, "t-host", "t_host");
 	nt_proxy_start(w);
 	nt_open(w, &rabbit, &srv);
 	nt_send(rabbit, "<t op='ident' mac='../rl-escaped'/>");
@@ -439,7 +398,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f)	cmocka_unit_test_setup_teardown(f, setup, nt_teardown)
 		T(test_error_before_any_header),
 		T(test_error_header_mirrors_declaration),
 		T(test_error_header_long_domain),

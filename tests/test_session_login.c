@@ -6,16 +6,10 @@
  * registration, stream restarts after the rabbit's own SASL, and firmware
  * and MAC detection. The t-host test filter starts the logins.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <cmocka.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
 
-#include "nabtest.h"
+#include "nabfixture.h"
 
 #define USER		"0013d3010203"
 #define PW		"s3cret"
@@ -97,25 +91,9 @@ scram_sha1(struct nt_peer *p, struct nt_sasl *s, const char *msg)
 static int
 setup(void **state)
 {
-	struct nt_world			*w = calloc(1, sizeof(*w));
-	struct chain_filter_conf	 fc;
-
-	if (w == NULL)
+	if (nt_setup(state) != 0)
 		return -1;
-	nt_world_init(w);
-	memset(&fc, 0, sizeof(fc));
-	fc.name = "t-host";
-	fc.path = nt_filter_path("t_host");
-	nt_chain(w, &fc, 1);
-	*state = w;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	nt_world_free(*state);
-	free(*state);
+	nt_chain1(*state, "t-host", "t_host");
 	return 0;
 }
 
@@ -126,14 +104,9 @@ sasl_server(struct nt_world *w, enum nt_sasl_mode mode, const char *mechs,
 {
 	static struct nt_sasl	proto;
 
-	memset(&proto, 0, sizeof(proto));
+	nt_sasl_serve(w, &proto, mechs, USER, pw);
 	proto.mode = mode;
-	proto.mechs = mechs;
 	proto.mech = scram_sha1;
-	proto.user = USER;
-	proto.password = pw;
-	w->on_accept = nt_sasl_accept;
-	w->accept_arg = &proto;
 	nt_proxy_start(w);
 }
 
@@ -439,7 +412,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f)	cmocka_unit_test_setup_teardown(f, setup, nt_teardown)
 		T(test_login_plain),
 		T(test_login_scram_sha1),
 		T(test_login_failure),

@@ -5,17 +5,11 @@
  * what filters inject for the server) waits and goes over TLS after the
  * restarted header, and the refusals close the session.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <cmocka.h>
 #include <event2/bufferevent_ssl.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include "nabtest.h"
+#include "nabfixture.h"
 #include "tls.h"
 
 #define FEAT_TLS	"<stream:features><starttls xmlns='" TLS_NS "'/>" \
@@ -117,37 +111,28 @@ tsrv_proceed(struct nt_peer *p)
 static int
 setup(void **state)
 {
-	struct nt_world			*w = calloc(1, sizeof(*w));
-	struct chain_filter_conf	 fc;
-	char				 err[256];
+	struct nt_world	*w;
+	char		 err[256];
 
-	if (w == NULL)
-		return -1;
 	if (srv_ctx == NULL)
 		srv_ctx = server_ctx();
-	nt_world_init(w);
+	if (nt_setup(state) != 0)
+		return -1;
+	w = *state;
 	w->px.opt.upstream_tls = UPSTREAM_TLS_STARTTLS;
 	w->px.tls_ctx = tls_client_ctx(NULL, 0, err, sizeof(err));
 	NT_CHECK(w->px.tls_ctx != NULL, "tls_client_ctx: %s", err);
-	memset(&fc, 0, sizeof(fc));
-	fc.name = "t-host";
-	fc.path = nt_filter_path("t_host");
-	nt_chain(w, &fc, 1);
+	nt_chain1(w, "t-host", "t_host");
 	w->on_accept = tsrv_accept;
 	w->accept_arg = (void *)FEAT_TLS;
-	*state = w;
 	return 0;
 }
 
 static int
 teardown(void **state)
 {
-	struct nt_world	*w = *state;
-
-	SSL_CTX_free(w->px.tls_ctx);
-	nt_world_free(w);
-	free(w);
-	return 0;
+	SSL_CTX_free(((struct nt_world *)*state)->px.tls_ctx);
+	return nt_teardown(state);
 }
 
 /*

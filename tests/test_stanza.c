@@ -17,14 +17,7 @@
 #include <event2/buffer.h>
 
 #include "stanza.h"
-
-/* Fails the test with a message unless cond holds. */
-#define CHECK(cond, ...) do {						\
-	if (!(cond)) {							\
-		fail_msg(__VA_ARGS__);					\
-		abort();						\
-	}								\
-} while (0)
+#include "testutil.h"
 
 static char	*ser(const struct st_node *, int);
 static struct st_node *elem(struct stanza *, struct st_node *, const char *);

@@ -7,11 +7,7 @@
  * Config: tag = WORD (default "m"); header = NAME sets attribute NAME="1"
  * on every stream header, so the host must serialise the edited header.
  */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include <nabproxy/filter.h>
+#include "tfilter.h"
 
 __attribute__((visibility("default"))) char t_mark_trace[4096];
 
@@ -36,19 +32,15 @@ static int
 mark_init(const struct nab_host *h, const struct nab_kv *kv, size_t n,
     void **state, char *err, size_t errlen)
 {
-	struct conf	*c;
+	struct conf	*c = tf_conf_new(h, &host, sizeof(*c));
 	size_t		 i;
 
-	host = h;
-	if ((c = calloc(1, sizeof(*c))) == NULL)
+	if (c == NULL)
 		return -1;
 	snprintf(c->tag, sizeof(c->tag), "m");
 	for (i = 0; i < n; i++) {
-		if (strcmp(kv[i].key, "tag") == 0)
-			snprintf(c->tag, sizeof(c->tag), "%s", kv[i].value);
-		else if (strcmp(kv[i].key, "header") == 0)
-			snprintf(c->header, sizeof(c->header), "%s",
-			    kv[i].value);
+		TF_STR(&kv[i], "tag", c->tag);
+		TF_STR(&kv[i], "header", c->header);
 	}
 	*state = c;
 	return 0;

@@ -8,12 +8,9 @@
  * condition = COND (for close), open = fail, init = fail.
  * Counters are exported in t_verdict_stats.
  */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
-#include <nabproxy/filter.h>
+#include "tfilter.h"
 
 struct t_verdict_stats {
 	unsigned	inits, finis, opens, closes, calls;
@@ -34,24 +31,19 @@ static int
 v_init(const struct nab_host *h, const struct nab_kv *kv, size_t n,
     void **state, char *err, size_t errlen)
 {
-	struct conf	*c;
+	struct conf	*c = tf_conf_new(h, &host, sizeof(*c));
 	size_t		 i;
 
-	host = h;
-	if ((c = calloc(1, sizeof(*c))) == NULL)
+	if (c == NULL)
 		return -1;
 	snprintf(c->verdict, sizeof(c->verdict), "pass");
 	snprintf(c->condition, sizeof(c->condition), "policy-violation");
 	for (i = 0; i < n; i++) {
-		if (strcmp(kv[i].key, "match") == 0)
-			snprintf(c->match, sizeof(c->match), "%s", kv[i].value);
-		else if (strcmp(kv[i].key, "verdict") == 0)
-			snprintf(c->verdict, sizeof(c->verdict), "%s",
-			    kv[i].value);
-		else if (strcmp(kv[i].key, "condition") == 0)
-			snprintf(c->condition, sizeof(c->condition), "%s",
-			    kv[i].value);
-		else if (strcmp(kv[i].key, "open") == 0)
+		if (TF_STR(&kv[i], "match", c->match) ||
+		    TF_STR(&kv[i], "verdict", c->verdict) ||
+		    TF_STR(&kv[i], "condition", c->condition))
+			continue;
+		if (strcmp(kv[i].key, "open") == 0)
 			c->open_fail = strcmp(kv[i].value, "fail") == 0;
 		else if (strcmp(kv[i].key, "init") == 0) {
 			snprintf(err, errlen, "%s:%d: init refused as asked by "

@@ -18,14 +18,12 @@ import os
 import re
 import subprocess
 import sys
-import time
-import traceback
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from nabharness import BIN, Nabproxy, Rabbit, seed_parts  # noqa: E402
+from nabharness import (BIN, Nabproxy, Rabbit, no_password_in_log,  # noqa: E402
+                        run_per_server, seed_parts)
 from xmppclient import StreamError, XMPPClient  # noqa: E402
-from xmppservers import Ejabberd, Jabberd2, Prosody  # noqa: E402
 
 MAC, PASSWORD = 'f81edfee27c1', '83279de2ea5c'
 JID = MAC + '@almacska'
@@ -55,12 +53,6 @@ def drop_user(srv, user, password):
     """Remove an account however it was made (ejabberd needs its password)."""
     srv.users[user] = password
     srv.remove_user(user)
-
-
-def no_password_in_log(px, *secrets):
-    log = px.log()
-    for s in secrets:
-        assert s.encode() not in log, 'password %r in the log' % s
 
 
 def case_a(srv):
@@ -167,29 +159,8 @@ def case_de(srv):
     drop_user(srv, MAC, PASSWORD)
 
 
-SERVERS = {
-    'prosody': lambda: Prosody(domain='almacska'),
-    'ejabberd': lambda: Ejabberd(domain='almacska'),
-    'jabberd2': lambda: Jabberd2(domain='almacska'),
-}
-
-
 def main(argv):
-    names = argv[1:] or list(SERVERS)
-    failed = 0
-    for name in names:
-        with SERVERS[name]() as srv:
-            for case in (case_a, case_b, case_c, case_de):
-                t0 = time.monotonic()
-                try:
-                    case(srv)
-                    print('PASS %s %s (%.1fs)' % (name, case.__name__, time.monotonic() - t0),
-                          flush=True)
-                except Exception:
-                    failed += 1
-                    print('FAIL %s %s' % (name, case.__name__), flush=True)
-                    traceback.print_exc()
-    return 1 if failed else 0
+    return run_per_server(argv, 'almacska', (case_a, case_b, case_c, case_de))
 
 
 if __name__ == '__main__':

@@ -37,15 +37,13 @@ import base64
 import os
 import sys
 import time
-import traceback
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from firmware import (Firmware, FirmwareError, FirmwareFatal,  # noqa: E402
                       decode_packet, encode_packet, fw_b64decode)
-from nabharness import Nabproxy  # noqa: E402
+from nabharness import Nabproxy, no_password_in_log, run_per_server  # noqa: E402
 from xmppclient import XMPPClient, XMPPError  # noqa: E402
-from xmppservers import Ejabberd, Jabberd2, Prosody  # noqa: E402
 
 DOMAIN = 'almacska'
 PROFILE = 'bootcode-18673'
@@ -116,12 +114,6 @@ def check_idle(fw, label):
     # firmware-guard's promise, stricter than the firmware needs: nothing
     # self-closing at all reaches the rabbit.
     assert b'/>' not in fw.received, '%s: self-closing element sent to the rabbit' % label
-
-
-def no_password_in_log(px, *secrets):
-    log = px.log()
-    for s in secrets:
-        assert s.encode() not in log, 'password %r in the log' % s
 
 
 def contact_asks(srv, fw):
@@ -260,30 +252,9 @@ def case_control(srv):
         fw.close()
 
 
-SERVERS = {
-    'prosody': lambda: Prosody(domain=DOMAIN),
-    'ejabberd': lambda: Ejabberd(domain=DOMAIN),
-    'jabberd2': lambda: Jabberd2(domain=DOMAIN),
-}
-
-
 def main(argv):
-    names = argv[1:] or list(SERVERS)
-    failed = 0
-    for name in names:
-        with SERVERS[name]() as srv:
-            for case in (case_fresh_known, case_exists, case_unknown, case_conflict,
-                         case_control):
-                t0 = time.monotonic()
-                try:
-                    case(srv)
-                    print('PASS %s %s (%.1fs)' % (name, case.__name__, time.monotonic() - t0),
-                          flush=True)
-                except Exception:
-                    failed += 1
-                    print('FAIL %s %s' % (name, case.__name__), flush=True)
-                    traceback.print_exc()
-    return 1 if failed else 0
+    return run_per_server(argv, DOMAIN, (case_fresh_known, case_exists, case_unknown,
+                                         case_conflict, case_control))
 
 
 if __name__ == '__main__':

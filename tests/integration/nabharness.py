@@ -15,6 +15,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 
 SRC = os.environ.get('NAB_SOURCE_DIR',
                      os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
@@ -203,3 +204,32 @@ class Rabbit:
 
     def close(self):
         self.c.close(unbind=False)
+
+
+def no_password_in_log(px, *secrets):
+    log = px.log()
+    for s in secrets:
+        assert s.encode() not in log, 'password %r in the log' % s
+
+
+def run_per_server(argv, domain, cases):
+    """Run every case(srv) against each real server named in argv[1:]
+    (default: all), started with `domain`; one PASS/FAIL line per case.
+    Returns the exit status: 1 if any case failed."""
+    from xmppservers import Ejabberd, Jabberd2, Prosody
+    servers = {'prosody': Prosody, 'ejabberd': Ejabberd, 'jabberd2': Jabberd2}
+    names = argv[1:] or list(servers)
+    failed = 0
+    for name in names:
+        with servers[name](domain=domain) as srv:
+            for case in cases:
+                t0 = time.monotonic()
+                try:
+                    case(srv)
+                    print('PASS %s %s (%.1fs)' % (name, case.__name__, time.monotonic() - t0),
+                          flush=True)
+                except Exception:
+                    failed += 1
+                    print('FAIL %s %s' % (name, case.__name__), flush=True)
+                    traceback.print_exc()
+    return 1 if failed else 0
