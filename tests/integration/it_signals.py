@@ -35,13 +35,19 @@ def wait_exit(px, timeout=15):
     assert rc == 0, rc
 
 
+def open_stream(px):
+    """A rabbit whose stream the (raw) server has answered."""
+    c = px.connect()
+    c.sendall(HEADER)
+    recv_until(c, b"id='x'")
+    return c
+
+
 def test_drain():
     srv = RawServer(REPLY, close_first=False)
     srv.start()
     with Nabproxy('127.0.0.1:%d' % srv.port) as px:
-        c = px.connect()
-        c.sendall(HEADER)
-        recv_until(c, b"id='x'")
+        c = open_stream(px)
         px.signal(signal.SIGTERM)
         px.wait_log(rb'SIGTERM: draining 1 sessions')
         assert refused(px.port), 'new connection accepted while draining'
@@ -59,9 +65,7 @@ def test_drain_timeout():
     srv = RawServer(REPLY, close_first=False)
     srv.start()
     with Nabproxy('127.0.0.1:%d' % srv.port, extra='drain-timeout = 1\n') as px:
-        c = px.connect()
-        c.sendall(HEADER)
-        recv_until(c, b"id='x'")
+        c = open_stream(px)
         t0 = time.monotonic()
         px.signal(signal.SIGTERM)
         got = recv_all(c)
@@ -76,9 +80,7 @@ def test_sigint():
     srv = RawServer(REPLY, close_first=False)
     srv.start()
     with Nabproxy('127.0.0.1:%d' % srv.port) as px:
-        c = px.connect()
-        c.sendall(HEADER)
-        recv_until(c, b"id='x'")
+        c = open_stream(px)
         px.signal(signal.SIGINT)
         got = recv_all(c)
         assert SHUTDOWN in got, got
