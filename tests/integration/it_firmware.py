@@ -78,29 +78,24 @@ def all_freed(px):
     raise AssertionError('sessions not freed:\n' + px.log().decode(errors='replace'))
 
 
-def boot(px, mac, **kw):
-    # jabberd2 2.7 keys c2s sessions by fd number: late traffic for a
-    # session that just closed kills a new connection that got the same fd
-    # with <internal-server-error/> (seen without nabproxy too; see
-    # xmppservers.py). A reboot therefore starts once the previous session
-    # is gone, and such a kill right at connect is retried once.
+def settled(px, srv, mac):
+    """A reboot starts once nabproxy freed the previous session and the
+    server is done with it (jabberd2: see xmppservers.Jabberd2.settle)."""
     all_freed(px)
-    for attempt in (1, 2):
-        fw = Firmware('127.0.0.1', px.port, mac, DOMAIN, timeout=15, **kw)
-        try:
-            fw.boot()
-            return fw
-        except AssertionError:
-            killed = (b'<internal-server-error' in fw.received and
-                      'success' not in getattr(fw, 'sasl_steps', []))
-            fw.close()
-            if attempt == 1 and killed:
-                sys.stderr.write('jabberd2 killed the new connection (fd reuse); retrying\n')
-                all_freed(px)
-                continue
-            sys.stderr.write('--- what the simulated rabbit saw ---\n%s\n--- end ---\n'
-                             % '\n'.join(fw.lines[-40:]))
-            raise
+    srv.settle(mac + '@' + DOMAIN)
+
+
+def boot(px, srv, mac, **kw):
+    settled(px, srv, mac)
+    fw = Firmware('127.0.0.1', px.port, mac, DOMAIN, timeout=15, **kw)
+    try:
+        fw.boot()
+        return fw
+    except AssertionError:
+        fw.close()
+        sys.stderr.write('--- what the simulated rabbit saw ---\n%s\n--- end ---\n'
+                         % '\n'.join(fw.lines[-40:]))
+        raise
 
 
 def check_idle(fw, label):
@@ -165,7 +160,7 @@ def contact_asks(srv, fw):
 def case_fresh_known(srv):
     mac = '0013d3000001'
     with proxy(srv) as px:
-        fw = boot(px, mac)
+        fw = boot(px, srv, mac)
         check_idle(fw, 'fresh')
         assert creds_of(px).get(mac + '@' + DOMAIN) == fw.password, creds_of(px)
         px.wait_log(rb'violet registration of ' + mac.encode() + rb'@almacska done')
@@ -175,11 +170,12 @@ def case_fresh_known(srv):
         fw.close()
         no_password_in_log(px, password)
         # Second boot: the password is in conf.bin, no registration.
-        fw = boot(px, mac, password=password)
+        fw = boot(px, srv, mac, password=password)
         check_idle(fw, 'known')
         assert b'violet:iq:register' not in ''.join(fw.lines).encode()
         fw.close()
         # A password that is not the stored one: refused, nothing changes.
+        settled(px, srv, mac)
         fw = Firmware('127.0.0.1', px.port, mac, DOMAIN, password='ba5eba11ba5e', timeout=15)
         try:
             fw.boot()
@@ -196,7 +192,7 @@ def case_exists(srv):
     mac, pw = '0013d3000002', '4e532621736a'
     srv.add_user(mac, pw)
     with proxy(srv) as px:
-        fw = boot(px, mac, register_password=pw)
+        fw = boot(px, srv, mac, register_password=pw)
         check_idle(fw, 'exists')
         assert creds_of(px).get(mac + '@' + DOMAIN) == pw, creds_of(px)
         px.wait_log(rb'the account exists and the rabbit\'s password logs in')
@@ -219,7 +215,7 @@ def case_unknown(srv):
                     rb'@almacska: .*nabproxy credentials add')
         fw.close()
         # The firmware reconnects and registers a new random password.
-        fw = boot(px, mac)
+        fw = boot(px, srv, mac)
         check_idle(fw, 'unknown, re-registered')
         assert creds_of(px).get(mac + '@' + DOMAIN) == fw.password
         fw.close()

@@ -225,6 +225,7 @@ def run_per_server(argv, domain, cases):
             for case in cases:
                 t0 = time.monotonic()
                 try:
+                    srv.settle()    # the previous case's sessions are over
                     case(srv)
                     print('PASS %s %s (%.1fs)' % (name, case.__name__, time.monotonic() - t0),
                           flush=True)
@@ -232,4 +233,6 @@ def run_per_server(argv, domain, cases):
                     failed += 1
                     print('FAIL %s %s' % (name, case.__name__), flush=True)
                     traceback.print_exc()
+                    print('--- %s logs (tail) ---\n%s\n--- end ---' % (name, srv.log_tail(25)),
+                          flush=True)
     return 1 if failed else 0

@@ -296,6 +296,10 @@ class XMPPServer:
                     raise ServerError('%s: %s\n%s' % (self.name, e, logs)) from None
                 raise
 
+    def settle(self, jid=None, timeout=10.0):
+        """Return once the server is done with the sessions that ended (of
+        the bare `jid`, or all); only jabberd2 needs to wait (see there)."""
+
     def stop(self):
         """Kill the processes (newest first; TERM to each process group, KILL
         after stop_grace), wait until none of them nor their descendants is
@@ -761,6 +765,9 @@ JABBERD2_C2S = """\
 """
 
 
+WITNESS = ('nabwitness', 'w1tness5ecret')   # jabberd2's settle() connection
+
+
 class Jabberd2(XMPPServer):
     """jabberd2 2.7: router, sm and c2s daemons (no s2s), one SQLite file
     created from the package's db-setup.sqlite.  add_user inserts into the
@@ -800,6 +807,43 @@ class Jabberd2(XMPPServer):
         self.wait_until(lambda: all(w in self.read_log('router.log') for w in want),
                         'sm and c2s to bind at the router', deadline)
         self.wait_c2s(deadline)
+        # Opened before any test connection, so it never inherits a fd
+        # whose session is still ending (see settle).
+        self._sql('INSERT INTO authreg (username, realm, password) VALUES (?, ?, ?)',
+                  (WITNESS[0], self.domain, WITNESS[1]))
+        self.witness = self.client()
+        self.witness.login(*WITNESS, resource='witness')
+
+    def settle(self, jid=None, timeout=10.0):
+        """jabberd2 2.7's c2s keys sessions by fd number, and the sm answers
+        a session end asynchronously: a connection accepted on the fd of a
+        session that just closed gets that answer and is killed with
+        <internal-server-error/> (seen without nabproxy too).  Wait until the
+        sm logged the end of every session of `jid` (all but the witness's
+        if None), then ping the sm through the witness connection: the sm
+        sent its answers before the pong, and the router keeps their order,
+        so once the pong is back c2s has dropped them."""
+        deadline = time.monotonic() + timeout
+        pat = 'jid=%s/' % jid if jid else 'jid='
+        keep = 0 if jid else 1
+
+        def ended():
+            log = self.read_log('sm.log')
+            return (log.count('session started: ' + pat) -
+                    log.count('session ended: ' + pat)) <= keep
+        self.wait_until(ended, 'the sm to end the sessions of %s' % (jid or 'everyone'),
+                        deadline)
+        self.witness.iq('get', "<ping xmlns='urn:xmpp:ping'/>", to=self.domain,
+                        timeout=max(0.1, deadline - time.monotonic()))
+
+    def stop(self):
+        w, self.witness = getattr(self, 'witness', None), None
+        if w is not None:
+            try:
+                w.close()
+            except OSError:
+                pass
+        super().stop()
 
     def _sql(self, query, args):
         con = sqlite3.connect(self.db, timeout=10)
