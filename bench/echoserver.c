@@ -89,6 +89,106 @@ do_header(struct conn *c, struct evbuffer *in)
 }
 
 /*
+ * Feed one byte to c's stanza scanner. Returns 1 when the byte ends a
+ * top-level stanza, -1 when it ends an end tag below depth 0 (that is
+ * </stream:stream>), else 0.
+ */
+static int
+scan_byte(struct conn *c, unsigned char ch)
+{
+	switch (c->st) {
+	case S_TEXT:
+		if (ch == '<') {
+			c->st = S_LT;
+			c->in_stanza = 1;
+		} else if (!c->in_stanza)
+			c->lead++;
+		break;
+	case S_LT:
+		if (ch == '/')
+			c->st = S_ENDTAG;
+		else if (ch == '?' || ch == '!')
+			c->st = S_SKIP;
+		else {
+			c->st = S_TAG;
+			c->last = (char)ch;
+		}
+		break;
+	case S_TAG:
+		if (ch == '\'' || ch == '"') {
+			c->quote = (char)ch;
+			c->st = S_QUOTE;
+		} else if (ch == '>') {
+			c->st = S_TEXT;
+			if (c->last != '/')
+				c->depth++;
+			else if (c->depth == 0)
+				return 1;
+		} else if (ch != ' ' && ch != '\t' && ch != '\r' && ch != '\n')
+			c->last = (char)ch;
+		break;
+	case S_QUOTE:
+		if (ch == (unsigned char)c->quote) {
+			c->st = S_TAG;
+			c->last = (char)ch;
+		}
+		break;
+	case S_ENDTAG:
+		if (ch == '>') {
+			c->st = S_TEXT;
+			if (--c->depth == 0)
+				return 1;
+			if (c->depth < 0)
+				return -1;
+		}
+		break;
+	case S_SKIP:
+		if (ch == '>') {
+			c->st = S_TEXT;
+			c->in_stanza = 0;
+		}
+		break;
+	}
+	return 0;
+}
+
+/*
+ * Scan the nv extents in v, counting each byte in c->scanned. Stops at
+ * the byte that ends a stanza (1) or the stream (-1); 0 when all of them
+ * were scanned without either.
+ */
+static int
+scan_extents(struct conn *c, const struct evbuffer_iovec *v, int nv)
+{
+	int	i, r;
+	size_t	j;
+
+	for (i = 0; i < nv; i++)
+		for (j = 0; j < v[i].iov_len; j++) {
+			c->scanned++;
+			r = scan_byte(c, ((unsigned char *)v[i].iov_base)[j]);
+			if (r != 0)
+				return r;
+		}
+	return 0;
+}
+
+/*
+ * Move the stanza that ends at c->scanned to out, its leading whitespace
+ * dropped, and restart the scanner at the next byte.
+ */
+static void
+move_stanza(struct conn *c, struct evbuffer *in, struct evbuffer *out)
+{
+	evbuffer_drain(in, c->lead);
+	evbuffer_remove_buffer(in, out, c->scanned - c->lead);
+	c->scanned = 0;
+	c->lead = 0;
+	c->in_stanza = 0;
+	n_stanzas++;
+}
+
+/*
  * Scan new input; move each complete stanza to the output. Returns -1 at
  * </stream:stream>.
  */
@@ -97,88 +197,23 @@ do_stanzas(struct conn *c, struct evbuffer *in, struct evbuffer *out)
 {
 	struct evbuffer_ptr	 ptr;
 	struct evbuffer_iovec	 v[8];
-	int			 nv, i;
-	size_t			 j, done;
-	unsigned char		 ch;
+	int			 nv, r;
 
-again:
-	if (evbuffer_get_length(in) <= c->scanned)
-		return 0;
-	if (evbuffer_ptr_set(in, &ptr, c->scanned, EVBUFFER_PTR_SET) == -1)
-		return 0;
-	nv = evbuffer_peek(in, -1, &ptr, v, 8);
-	if (nv > 8)
-		nv = 8;
-	for (i = 0; i < nv; i++) {
-		for (j = 0; j < v[i].iov_len; j++) {
-			ch = ((unsigned char *)v[i].iov_base)[j];
-			c->scanned++;
-			switch (c->st) {
-			case S_TEXT:
-				if (ch == '<') {
-					c->st = S_LT;
-					c->in_stanza = 1;
-				} else if (!c->in_stanza)
-					c->lead++;
-				break;
-			case S_LT:
-				if (ch == '/')
-					c->st = S_ENDTAG;
-				else if (ch == '?' || ch == '!')
-					c->st = S_SKIP;
-				else {
-					c->st = S_TAG;
-					c->last = (char)ch;
-				}
-				break;
-			case S_TAG:
-				if (ch == '\'' || ch == '"') {
-					c->quote = (char)ch;
-					c->st = S_QUOTE;
-				} else if (ch == '>') {
-					c->st = S_TEXT;
-					if (c->last != '/')
-						c->depth++;
-					else if (c->depth == 0)
-						goto stanza;
-				} else if (ch != ' ' && ch != '\t' &&
-				    ch != '\r' && ch != '\n')
-					c->last = (char)ch;
-				break;
-			case S_QUOTE:
-				if (ch == (unsigned char)c->quote) {
-					c->st = S_TAG;
-					c->last = (char)ch;
-				}
-				break;
-			case S_ENDTAG:
-				if (ch == '>') {
-					c->st = S_TEXT;
-					if (--c->depth == 0)
-						goto stanza;
-					if (c->depth < 0)
-						return -1;
-				}
-				break;
-			case S_SKIP:
-				if (ch == '>') {
-					c->st = S_TEXT;
-					c->in_stanza = 0;
-				}
-				break;
-			}
-		}
+	for (;;) {
+		if (evbuffer_get_length(in) <= c->scanned)
+			return 0;
+		if (evbuffer_ptr_set(in, &ptr, c->scanned,
+		    EVBUFFER_PTR_SET) == -1)
+			return 0;
+		/* Up to 8 extents at a time; the loop comes back for more. */
+		nv = evbuffer_peek(in, -1, &ptr, v, 8);
+		if (nv > 8)
+			nv = 8;
+		if ((r = scan_extents(c, v, nv)) == -1)
+			return -1;
+		if (r == 1)
+			move_stanza(c, in, out);
 	}
-	goto again;
-stanza:
-	done = c->scanned;
-	evbuffer_drain(in, c->lead);
-	evbuffer_remove_buffer(in, out, done - c->lead);
-	c->scanned = 0;
-	c->lead = 0;
-	c->in_stanza = 0;
-	n_stanzas++;
-	goto again;
 }
 
 static void

@@ -135,7 +135,26 @@ errx_usage(const char *fmt, ...)
 	exit(2);
 }
 
-/* Apply one command-line override; 1 (logged) if it is refused. */
+/*
+ * A configuration error: bare `file:line: message` lines for --check-config
+ * (a tool's output), the daemon's log otherwise (start-up and reloads).
+ */
+static void
+cfg_report(const char *fmt, ...)
+{
+	va_list	ap;
+	char	buf[1024];
+
+	va_start(ap, fmt);
+	(void)vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (the_cli.check)
+		fprintf(stderr, "%s\n", buf);
+	else
+		log_warnx("%s", buf);
+}
+
+/* Apply one command-line override; 1 (reported) if it is refused. */
 static int
 override(struct config *cfg, const char *key, const char *val)
 {
@@ -143,7 +162,7 @@ override(struct config *cfg, const char *key, const char *val)
 
 	if (val == NULL || config_set(cfg, key, val, err, sizeof(err)) == 0)
 		return 0;
-	log_warnx("command line: %s", err);
+	cfg_report("command line: %s", err);
 	return 1;
 }
 
@@ -161,9 +180,9 @@ main_load_config(void)
 	cfg = config_load(c->config, chain_builtin_names(), &errs);
 	if (cfg == NULL) {
 		for (i = 0; i < errs.ce_count; i++)
-			log_warnx("%s", errs.ce_msg[i]);
+			cfg_report("%s", errs.ce_msg[i]);
 		if (errs.ce_dropped)
-			log_warnx("... and %zu more errors", errs.ce_dropped);
+			cfg_report("... and %zu more errors", errs.ce_dropped);
 		config_errors_free(&errs);
 		return NULL;
 	}

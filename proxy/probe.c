@@ -342,6 +342,7 @@ pr_connected(struct leg *l, void *arg)
 	if (pr->done || pr->tls != 2)
 		return;
 	pr->tls = 3;
+	tls_established(&pr->leg);
 	login_set_tls(pr->login, 1);
 	evbuffer_add(leg_output(&pr->leg), pr->se->r_header,
 	    pr->se->r_header_len);

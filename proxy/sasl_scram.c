@@ -156,23 +156,27 @@ sasl_scram_hi(enum sasl_mech mech, const char *password, size_t pwlen,
 {
 	const EVP_MD	*md;
 	unsigned char	 key[32];
-	int		 cached;
+	int		 cached, rv;
 
 	if ((md = scram_md(mech)) == NULL || iterations < 1 ||
 	    iterations > INT_MAX || pwlen > INT_MAX || saltlen > INT_MAX ||
 	    outlen > INT_MAX || outlen == 0 || out == NULL)
 		return -1;
+	/* The key is a hash of the password: wiped on every way out. */
 	cached = hi_key(mech, password, pwlen, salt, saltlen, iterations,
 	    outlen, key) == 0;
 	if (cached && hi_lookup(key, out, outlen))
-		return 0;
-	if (PKCS5_PBKDF2_HMAC(password, (int)pwlen, salt, (int)saltlen,
+		rv = 0;
+	else if (PKCS5_PBKDF2_HMAC(password, (int)pwlen, salt, (int)saltlen,
 	    (int)iterations, md, (int)outlen, out) != 1)
-		return -1;
-	if (cached)
-		hi_store(key, out, outlen);
+		rv = -1;
+	else {
+		if (cached)
+			hi_store(key, out, outlen);
+		rv = 0;
+	}
 	explicit_bzero(key, sizeof(key));
-	return 0;
+	return rv;
 }
 
 /*

@@ -119,6 +119,7 @@ se_tls_connected(struct session *se)
 		return;
 	se->tls_active = 1;
 	se->tls_state = SE_TLS_HEADER;
+	tls_established(&se->s);
 	evbuffer_add(leg_output(&se->s), se->r_header, se->r_header_len);
 	log_info("session %llu: TLS with the server established",
 	    (unsigned long long)se->id);

@@ -5,6 +5,7 @@
  * the leg's callbacks move to it, so the session above never notices
  * anything but a second `connected` event.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,14 +19,39 @@
 #include "stanza.h"
 #include "tls.h"
 
+/*
+ * The first error of OpenSSL's queue (the cause; later ones only wrap it),
+ * and an empty queue after: an error left behind would be reported by the
+ * next failure, after a reload say.
+ */
+static const char *
+tls_pop_error(char *buf, size_t len)
+{
+	unsigned long	 e = ERR_get_error();
+	const char	*r;
+
+	if (e == 0)
+		snprintf(buf, len, "unknown error");
+	else if (ERR_GET_LIB(e) == ERR_LIB_SYS)
+		snprintf(buf, len, "%s", strerror(ERR_GET_REASON(e)));
+	else if ((r = ERR_reason_error_string(e)) != NULL)
+		snprintf(buf, len, "%s", r);
+	else
+		ERR_error_string_n(e, buf, len);
+	ERR_clear_error();
+	return buf;
+}
+
 SSL_CTX *
 tls_client_ctx(const char *ca_file, int verify, char *err, size_t errlen)
 {
+	char	 why[256];
+
 	SSL_CTX	*ctx;
 
 	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
 		snprintf(err, errlen, "cannot create a TLS context: %s",
-		    ERR_reason_error_string(ERR_get_error()));
+		    tls_pop_error(why, sizeof(why)));
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
@@ -36,7 +62,7 @@ tls_client_ctx(const char *ca_file, int verify, char *err, size_t errlen)
 		    SSL_CTX_set_default_verify_paths(ctx) != 1) {
 			snprintf(err, errlen, "upstream-ca %s: %s",
 			    ca_file && *ca_file ? ca_file : "(system store)",
-			    ERR_reason_error_string(ERR_get_error()));
+			    tls_pop_error(why, sizeof(why)));
 			SSL_CTX_free(ctx);
 			return NULL;
 		}
@@ -76,10 +102,19 @@ tls_wrap(struct leg *l, SSL_CTX *ctx, const char *name, int verify,
 		SSL_free(ssl);
 		return -1;
 	}
-	/* Servers often close without close_notify after </stream:stream>. */
-	bufferevent_openssl_set_allow_dirty_shutdown(tb, 1);
 	leg_rebind(l, tb);
 	return 0;
+}
+
+void
+tls_established(struct leg *l)
+{
+	/*
+	 * Servers often close without close_notify after </stream:stream>;
+	 * during the handshake the same close stays an error, with a reason.
+	 */
+	if (l->bev != NULL && bufferevent_openssl_get_ssl(l->bev) != NULL)
+		bufferevent_openssl_set_allow_dirty_shutdown(l->bev, 1);
 }
 
 const char *
@@ -92,14 +127,15 @@ tls_error(struct leg *l, char *buf, size_t len)
 	buf[0] = '\0';
 	if (l->bev == NULL || (ssl = bufferevent_openssl_get_ssl(l->bev)) == NULL)
 		return buf;
-	if ((vr = SSL_get_verify_result(ssl)) != X509_V_OK) {
+	if ((SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) &&
+	    (vr = SSL_get_verify_result(ssl)) != X509_V_OK) {
 		snprintf(buf, len, "certificate verification failed: %s",
 		    X509_verify_cert_error_string(vr));
 		return buf;
 	}
 	while ((e = bufferevent_get_openssl_error(l->bev)) != 0)
 		ERR_error_string_n(e, buf, len);
-	if (buf[0] == '\0')
+	if (buf[0] == '\0' && !SSL_is_init_finished(ssl))
 		snprintf(buf, len, "connection lost during the handshake (%s)",
 		    SSL_state_string_long(ssl));
 	return buf;

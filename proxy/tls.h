@@ -44,7 +44,16 @@ int	 tls_offered(const struct st_node *features);
 int	 tls_wrap(struct leg *, SSL_CTX *, const char *name, int verify,
 	    char *err, size_t errlen) WUNRES;
 
-/* Why the TLS layer of a leg failed, "" if it did not. */
+/*
+ * The handshake is done: from now on a close without close_notify is an
+ * ordinary end of stream, not an error.
+ */
+void	 tls_established(struct leg *);
+
+/*
+ * Why the TLS layer of a leg failed, "" if it did not. The certificate is
+ * blamed only when the leg verifies it.
+ */
 const char *tls_error(struct leg *, char *buf, size_t len);
 
 #endif /* NAB_TLS_H */

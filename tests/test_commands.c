@@ -267,11 +267,10 @@ test_check_store(void **state)
 	run_free(&r);
 }
 
-/* add, list, replace, remove, with the store's mode and bytes. */
+/* add by argument creates the store 0600 with the entry, JID folded. */
 static void
-test_credentials(void **state)
+creds_add_arg(void)
 {
-	static const char head[] = "f81edfee27c1@almacska ";
 	struct stat	 st;
 	struct run	 r;
 	char		*s;
@@ -287,6 +286,14 @@ test_credentials(void **state)
 	CHECK(strstr(s, "\nf81edfee27c1@almacska s3cr3t pass\n") != NULL,
 	    "store content:\n%s", s);
 	free(s);
+}
+
+/* add from stdin: the line end stripped, a CR inside kept; c removed. */
+static void
+creds_add_stdin(void)
+{
+	struct run	 r;
+	char		*s;
 
 	/* From stdin, CR LF stripped. */
 	r = creds_cmd("other pw\r\n", "add", "b@almacska", NULL);
@@ -309,6 +316,15 @@ test_credentials(void **state)
 	r = creds_cmd(NULL, "remove", "c@almacska", NULL);
 	CHECK(r.rc == 0, "remove c: rc %d err '%s'", r.rc, r.err);
 	run_free(&r);
+}
+
+/* list prints the JIDs sorted and no password; add replaces an entry. */
+static void
+creds_list_replace(void)
+{
+	static const char head[] = "f81edfee27c1@almacska ";
+	struct run	 r;
+	char		*s;
 
 	r = creds_cmd(NULL, "list", NULL, NULL);
 	CHECK(r.rc == 0 && strcmp(r.out, "b@almacska\n"
@@ -328,6 +344,14 @@ test_credentials(void **state)
 	    strstr(s, "s3cr3t") == NULL && count(s, head) == 1,
 	    "replaced store:\n%s", s);
 	free(s);
+}
+
+/* remove, folded; twice is an error; the mode stays; empty lists nothing. */
+static void
+creds_remove_all(void)
+{
+	struct stat	st;
+	struct run	r;
 
 	r = creds_cmd(NULL, "remove", "B@ALMACSKA", NULL);
 	CHECK(r.rc == 0 && *r.out == '\0' && *r.err == '\0',
@@ -352,6 +376,16 @@ test_credentials(void **state)
 	CHECK(r.rc == 0 && *r.out == '\0' && *r.err == '\0',
 	    "empty list: '%s' '%s'", r.out, r.err);
 	run_free(&r);
+}
+
+/* add, list, replace, remove, with the store's mode and bytes. */
+static void
+test_credentials(void **state)
+{
+	creds_add_arg();
+	creds_add_stdin();
+	creds_list_replace();
+	creds_remove_all();
 }
 
 /* Refusals leave the store exactly as it was. */
