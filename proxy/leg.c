@@ -20,6 +20,7 @@
 #include <event2/event.h>
 
 #include "leg.h"
+#include "zstream.h"
 
 static void	leg_readcb(struct bufferevent *, void *);
 static void	leg_writecb(struct bufferevent *, void *);
@@ -31,16 +32,36 @@ static void	leg_close_step(struct leg *);
 static void	leg_lower_cb(struct evbuffer *, const struct evbuffer_cb_info *,
 		    void *);
 static void	leg_unhook(struct leg *);
+static struct bufferevent *leg_bottom(struct bufferevent *);
+static int	leg_fd(const struct leg *);
 
 /*
  * No Nagle on either side: XMPP is many small writes, and the firmware's
  * TCP is stop-and-wait, so a delayed small segment stalls a rabbit for the
  * peer's delayed-ACK time (40 ms and more, measured in bench/).
  */
+/* The socket bufferevent under every layer. */
+static struct bufferevent *
+leg_bottom(struct bufferevent *bev)
+{
+	struct bufferevent	*lower;
+
+	while ((lower = bufferevent_get_underlying(bev)) != NULL)
+		bev = lower;
+	return bev;
+}
+
+/* A plain filter layer (zlib) does not know the fd: ask the bottom. */
+static int
+leg_fd(const struct leg *l)
+{
+	return l->bev != NULL ? bufferevent_getfd(leg_bottom(l->bev)) : -1;
+}
+
 static void
 leg_nodelay(struct leg *l)
 {
-	int	on = 1, fd = bufferevent_getfd(l->bev);
+	int	on = 1, fd = leg_fd(l);
 
 	if (fd != -1)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
@@ -104,18 +125,15 @@ leg_output(struct leg *l)
 	return bufferevent_get_output(l->bev);
 }
 
-/* A layer's own output empties before its bytes leave: count both. */
+/* A layer's own output empties before its bytes leave: count every level. */
 size_t
 leg_pending(const struct leg *l)
 {
-	struct bufferevent	*lower;
-	size_t			 n;
+	struct bufferevent	*b;
+	size_t			 n = 0;
 
-	if (l->bev == NULL)
-		return 0;
-	n = evbuffer_get_length(bufferevent_get_output(l->bev));
-	if ((lower = bufferevent_get_underlying(l->bev)) != NULL)
-		n += evbuffer_get_length(bufferevent_get_output(lower));
+	for (b = l->bev; b != NULL; b = bufferevent_get_underlying(b))
+		n += evbuffer_get_length(bufferevent_get_output(b));
 	return n;
 }
 
@@ -131,8 +149,10 @@ void
 leg_resume(struct leg *l, int why)
 {
 	l->pause &= ~why;
-	if (l->pause == 0 && l->bev != NULL && !l->eof && !l->closing)
+	if (l->pause == 0 && l->bev != NULL && !l->eof && !l->closing) {
 		bufferevent_enable(l->bev, EV_READ);
+		zs_kick(l);	/* its backlog does not wake on its own */
+	}
 }
 
 void
@@ -144,7 +164,7 @@ leg_shutdown(struct leg *l)
 		l->shut_pending = 1;
 		return;
 	}
-	shutdown(bufferevent_getfd(l->bev), SHUT_WR);
+	shutdown(leg_fd(l), SHUT_WR);
 	l->shut = 1;
 }
 
@@ -174,7 +194,7 @@ leg_abort(struct leg *l)
 
 	if (l->bev == NULL || l->closed)
 		return;
-	if ((fd = bufferevent_getfd(l->bev)) != -1)
+	if ((fd = leg_fd(l)) != -1)
 		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lin, sizeof(lin));
 	evbuffer_drain(leg_output(l), evbuffer_get_length(leg_output(l)));
 	leg_finish(l);
@@ -199,6 +219,7 @@ void
 leg_rebind(struct leg *l, struct bufferevent *top)
 {
 	/* The old bufferevent belongs to the filter, which set its callbacks. */
+	leg_unhook(l);
 	l->bev = top;
 	leg_setup(l, l->cbs, l->arg);
 	/*
@@ -206,8 +227,8 @@ leg_rebind(struct leg *l, struct bufferevent *top)
 	 * the lower output draining tells that bytes left (a FIN sent
 	 * earlier would cut them off), so it calls our write callback.
 	 */
-	evbuffer_add_cb(bufferevent_get_output(bufferevent_get_underlying(top)),
-	    leg_lower_cb, top);
+	evbuffer_add_cb(bufferevent_get_output(leg_bottom(top)), leg_lower_cb,
+	    top);
 	bufferevent_enable(top, EV_READ | EV_WRITE);
 }
 
@@ -226,9 +247,9 @@ leg_lower_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 static void
 leg_unhook(struct leg *l)
 {
-	struct bufferevent	*lower;
+	struct bufferevent	*lower = leg_bottom(l->bev);
 
-	if ((lower = bufferevent_get_underlying(l->bev)) != NULL)
+	if (lower != l->bev)
 		evbuffer_remove_cb(bufferevent_get_output(lower), leg_lower_cb,
 		    l->bev);
 }
@@ -239,6 +260,7 @@ leg_free(struct leg *l)
 	if (l->bev == NULL)
 		return;
 	leg_unhook(l);
+	zs_detach(l);
 	bufferevent_free(l->bev);
 	l->bev = NULL;
 }
@@ -250,7 +272,7 @@ leg_close_step(struct leg *l)
 	if (leg_pending(l) > 0 || !l->connected)
 		return;
 	if (!l->shut) {
-		shutdown(bufferevent_getfd(l->bev), SHUT_WR);
+		shutdown(leg_fd(l), SHUT_WR);
 		l->shut = 1;
 	}
 	if (l->eof)
@@ -262,6 +284,7 @@ static void
 leg_finish(struct leg *l)
 {
 	leg_unhook(l);
+	zs_detach(l);
 	bufferevent_free(l->bev);
 	l->bev = NULL;
 	l->closed = 1;
@@ -292,7 +315,7 @@ leg_writecb(struct bufferevent *bev, void *arg)
 	if (leg_pending(l) == 0) {
 		if (l->shut_pending && l->connected) {
 			l->shut_pending = 0;
-			shutdown(bufferevent_getfd(l->bev), SHUT_WR);
+			shutdown(leg_fd(l), SHUT_WR);
 			l->shut = 1;
 		}
 	}
@@ -318,12 +341,14 @@ leg_eventcb(struct bufferevent *bev, short what, void *arg)
 		}
 		if (l->shut_pending && leg_pending(l) == 0) {
 			l->shut_pending = 0;
-			shutdown(bufferevent_getfd(l->bev), SHUT_WR);
+			shutdown(leg_fd(l), SHUT_WR);
 			l->shut = 1;
 		}
 		l->cbs->connected(l, l->arg);
 		return;
 	}
+	if ((what & BEV_EVENT_EOF) && zs_defer_eof(l))
+		return;		/* compressed bytes first */
 	if (what & BEV_EVENT_EOF) {
 		l->eof = 1;
 		bufferevent_disable(l->bev, EV_READ);
@@ -342,7 +367,9 @@ leg_eventcb(struct bufferevent *bev, short what, void *arg)
 		dnserr = bufferevent_socket_get_dns_error(bev);
 		why = dnserr ? evutil_gai_strerror(dnserr) :
 		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR());
-		l->closed = 1;
+		/* Bad compressed input: the socket still carries the error. */
+		if (!zs_failed(l))
+			l->closed = 1;
 		l->cbs->error(l, l->arg, why, connecting);
 	}
 }

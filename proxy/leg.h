@@ -23,6 +23,7 @@ struct evdns_base;
 #define LEG_PAUSE_HOLD	0x02	/* the hold queue is full */
 #define LEG_PAUSE_LOGIN	0x04	/* a login runs on this stream */
 #define LEG_PAUSE_OWN	0x08	/* this leg's own output is full */
+#define LEG_PAUSE_LAYER	0x10	/* a layer (compression) is being set up */
 
 /* Output above this pauses the peer; resumes below half of it. */
 #define LEG_HIGH_WATER	(256 * 1024)
@@ -50,6 +51,7 @@ struct leg {
 	unsigned		 shut_pending:1;
 	unsigned		 closing:1;	/* flush, then close */
 	unsigned		 closed:1;
+	void			*zs;		/* zlib layer (zstream.c) */
 };
 
 /* Wrap an accepted socket. -1 on ENOMEM (fd left open). */

@@ -27,6 +27,13 @@ enum se_tls {
 	SE_TLS_DONE		/* TLS on, or not used */
 };
 
+/* XEP-0138 compression the rabbit negotiates with the server. */
+enum se_z {
+	SE_Z_NONE = 0,
+	SE_Z_ASKED,		/* <compress/> went up, rabbit paused */
+	SE_Z_ON			/* both legs compressed */
+};
+
 enum se_swallow {
 	SWALLOW_NONE = 0,
 	SWALLOW_HEADER,		/* after our own SASL success */
@@ -69,6 +76,7 @@ struct session {
 	int			 restart_rabbit;	/* reset R parser next */
 	int			 registered;	/* in-band registration seen */
 	enum se_tls		 tls_state;
+	enum se_z		 z_state;
 	int			 tls_active;
 	int			 adopting;	/* fresh-connection login runs */
 	struct probe		*probes;
@@ -151,6 +159,14 @@ int		 se_tls_unit(struct session *, struct xs_unit *,
 void		 se_tls_connected(struct session *);
 /* 1 if the error was the TLS handshake (session failed with a reason). */
 int		 se_tls_failed(struct session *);
+
+/* session_zlib.c: compression a client negotiates with the server. */
+/* After a rabbit unit passed: <compress/> pauses the rabbit. */
+void		 se_z_rabbit_unit(struct session *, const struct xs_unit *);
+/* After a server unit passed: <compressed/> wraps both legs. */
+void		 se_z_server_unit(struct session *, const struct xs_unit *);
+/* 1 if the leg's error was its zlib layer (session failed with a reason). */
+int		 se_z_failed(struct session *, struct leg *);
 
 /* probe.c: login probes on separate server connections. */
 int		 probe_start(struct session *, const char *localpart,

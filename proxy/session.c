@@ -384,8 +384,13 @@ se_unit(struct session *se, enum nab_dir d, struct xs_unit *u)
 		session_fail(se, se->close_cond, "", se->close_reason);
 		return;
 	}
-	if (v == NAB_PASS && d == NAB_FROM_SERVER)
+	if (v == NAB_PASS && d == NAB_FROM_SERVER) {
 		se_check_restart(se, u);
+		se_z_server_unit(se, u);
+		if (se->failing)
+			return;
+	} else if (v == NAB_PASS)
+		se_z_rabbit_unit(se, u);
 	if (u->kind == XS_END)
 		se->ended[d] = 1;
 	if (d == NAB_FROM_RABBIT && se->restart_rabbit) {
@@ -527,6 +532,8 @@ se_error(struct leg *l, void *arg, const char *why, int connecting)
 		return;
 	}
 	if (l == &se->s && se_tls_failed(se))
+		return;
+	if (se_z_failed(se, l))
 		return;
 	/* A reset on one side is passed on as a reset. */
 	snprintf(reason, sizeof(reason), "%s connection error: %s",

@@ -31,6 +31,7 @@ import re
 import secrets
 import socket
 import time
+import zlib
 import xml.etree.ElementTree as ET
 from collections import deque
 from xml.parsers import expat
@@ -43,6 +44,7 @@ NS_BIND = 'urn:ietf:params:xml:ns:xmpp-bind'
 NS_SESSION = 'urn:ietf:params:xml:ns:xmpp-session'
 NS_REGISTER = 'jabber:iq:register'
 NS_TLS = 'urn:ietf:params:xml:ns:xmpp-tls'
+NS_COMPRESS = 'http://jabber.org/protocol/compress'
 NS_STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas'
 
 # Preference used when auth(mechanism=None).
@@ -351,6 +353,7 @@ class XMPPClient:
         self._closing_sent = False
         self.stream_error = None       # <stream:error/> XElement, if received
         self._ids = 0
+        self._zin = self._zout = None  # XEP-0138 zlib streams, once compressed
         if sock is None:
             self.connect()
 
@@ -366,6 +369,12 @@ class XMPPClient:
         if data.rstrip().endswith(b'</stream:stream>'):
             self._closing_sent = True
         self.sent += data
+        if self._zout is not None:
+            data = self._zout.compress(data) + self._zout.flush(zlib.Z_SYNC_FLUSH)
+        self.sock.sendall(data)
+
+    def send_raw(self, data):
+        """Bytes on the wire as they are (below any compression)."""
         self.sock.sendall(data)
 
     def recv_some(self, deadline):
@@ -382,6 +391,8 @@ class XMPPClient:
             data = b''
         if not data:
             self._eof = True
+        elif self._zin is not None:
+            data = self._zin.decompress(data)
         self.received += data
         return data
 
@@ -485,6 +496,19 @@ class XMPPClient:
 
     def has_feature(self, tag, ns):
         return self.features is not None and self.features.find('{%s}%s' % (ns, tag)) is not None
+
+    # -- XEP-0138 stream compression --------------------------------------
+    def compress(self, method='zlib', timeout=None):
+        """Ask for stream compression. On <compressed/> both directions are
+        zlib from the next byte on and the stream restarts (new features
+        returned); on <failure/> raises XMPPError and the stream goes on."""
+        deadline = self._deadline(timeout)
+        self.send("<compress xmlns='%s'><method>%s</method></compress>" % (NS_COMPRESS, method))
+        el = self.read_element(deadline - time.monotonic())
+        if el.tag != q('compressed', NS_COMPRESS):
+            raise XMPPError('compression refused: %s' % el.raw.decode(errors='replace'))
+        self._zin, self._zout = zlib.decompressobj(), zlib.compressobj()
+        return self.open_stream(timeout=deadline - time.monotonic())
 
     # -- SASL --------------------------------------------------------------
     def _sasl_step(self, deadline):

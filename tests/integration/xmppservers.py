@@ -750,7 +750,7 @@ JABBERD2_C2S = """\
     <id register-enable='true'>{domain}</id>
     <ip>{host}</ip><port>{port}</port>
   </local>
-  <io><max_fds>256</max_fds><check><interval>0</interval><idle>0</idle><keepalive>0</keepalive></check></io>
+  <io>{compression}<max_fds>256</max_fds><check><interval>0</interval><idle>0</idle><keepalive>0</keepalive></check></io>
   <authreg>
     <path>{lib}</path>
     <module>sqlite</module>
@@ -778,11 +778,16 @@ class Jabberd2(XMPPServer):
     binaries = ('jabberd2-router', 'jabberd2-sm', 'jabberd2-c2s', JABBERD2_SCHEMA,
                 JABBERD2_LIB + '/authreg_sqlite.so', JABBERD2_LIB + '/storage_sqlite.so')
 
+    def __init__(self, domain='localhost', compression=False, **kw):
+        super().__init__(domain=domain, **kw)
+        self.compression = compression     # offer XEP-0138 zlib (io.compression)
+
     def _start(self):
         import secrets
         self.router_port = free_port()
         v = dict(dir=self.dir, host=HOST, port=self.port, router_port=self.router_port,
-                 secret=secrets.token_hex(8), domain=self.domain, lib=JABBERD2_LIB)
+                 secret=secrets.token_hex(8), domain=self.domain, lib=JABBERD2_LIB,
+                 compression='<compression/>' if self.compression else '')
         v['router'] = JABBERD2_ROUTER_CLIENT.format(**v)
         self.write('router.xml', JABBERD2_ROUTER.format(**v))
         self.write('router-users.xml', JABBERD2_ROUTER_USERS.format(**v))
