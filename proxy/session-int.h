@@ -74,6 +74,7 @@ struct session {
 	enum se_swallow		 swallow;
 	int			 authenticated;
 	int			 restart_rabbit;	/* reset R parser next */
+	int			 eof_deferred;	/* rabbit's FIN waits (se_kick) */
 	int			 registered;	/* in-band registration seen */
 	enum se_tls		 tls_state;
 	enum se_z		 z_state;
@@ -88,7 +89,8 @@ struct session {
 	char			 bare_jid[288];
 	char			 firmware[32];
 
-	const char		*close_cond;	/* set by a filter */
+	const char		*close_cond;	/* set by a filter, or NULL */
+	char			 close_cond_buf[48];
 	char			*close_reason;
 	const char		*upstream_failed;
 	char			 upstream_failed_buf[256];
@@ -159,6 +161,9 @@ int		 se_tls_unit(struct session *, struct xs_unit *,
 void		 se_tls_connected(struct session *);
 /* 1 if the error was the TLS handshake (session failed with a reason). */
 int		 se_tls_failed(struct session *);
+
+/* 1 while the rabbit's FIN must wait (held stanzas, login, STARTTLS). */
+int		 se_upstream_busy(const struct session *);
 
 /* session_zlib.c: compression a client negotiates with the server. */
 /* After a rabbit unit passed: <compress/> pauses the rabbit. */

@@ -206,9 +206,18 @@ se_kick(evutil_socket_t fd, short what, void *arg)
 
 	if (se->dead || se->failing)
 		return;
+	if (se->close_cond != NULL) {
+		session_fail(se, se->close_cond, "", se->close_reason);
+		return;
+	}
 	se_process(se, NAB_FROM_RABBIT);
 	if (!se->failing)
 		se_process(se, NAB_FROM_SERVER);
+	if (!se->failing && se->eof_deferred && !se_upstream_busy(se) &&
+	    !se->eof_sent[NAB_FROM_RABBIT]) {
+		se->eof_deferred = 0;
+		se_propagate_eof(se, NAB_FROM_RABBIT);
+	}
 }
 
 static void
@@ -434,6 +443,9 @@ se_drained(struct leg *l, void *arg)
 	se_unpause(se, from == NAB_FROM_RABBIT ? NAB_FROM_SERVER :
 	    NAB_FROM_RABBIT, LEG_PAUSE_OWN);
 	se_unpause(se, from, LEG_PAUSE_PEER);
+	/* A half-closed side's last bytes left: that may end the session. */
+	if (!se->failing && l->bev != NULL && leg_pending(l) == 0)
+		se_maybe_done(se);
 }
 
 /*
@@ -452,8 +464,12 @@ se_unpause(struct session *se, enum nab_dir d, int why)
 		se_process(se, d);
 	}
 	if (!se->failing && src->bev != NULL && src->eof &&
-	    !se->eof_sent[d] && !(src->pause & (LEG_PAUSE_PEER | LEG_PAUSE_OWN)))
-		se_propagate_eof(se, d);
+	    !se->eof_sent[d] && !(src->pause & (LEG_PAUSE_PEER | LEG_PAUSE_OWN))) {
+		if (d == NAB_FROM_RABBIT && se_upstream_busy(se))
+			se->eof_deferred = 1;	/* se_kick() passes it */
+		else
+			se_propagate_eof(se, d);
+	}
 }
 
 static void
@@ -498,14 +514,33 @@ se_eof(struct leg *l, void *arg)
 	log_info("session %llu: %s closed the connection",
 	    (unsigned long long)se->id,
 	    from == NAB_FROM_RABBIT ? "rabbit" : "server");
-	/* Held stanzas are lost if the rabbit leaves; say so. */
-	if (from == NAB_FROM_RABBIT && evbuffer_get_length(se->held) > 0)
-		log_info("session %llu: dropping %zu held bytes",
-		    (unsigned long long)se->id, evbuffer_get_length(se->held));
 	/* Input waiting for an output to drain: se_unpause() passes the FIN. */
 	if (l->pause & (LEG_PAUSE_PEER | LEG_PAUSE_OWN))
 		return;
+	/*
+	 * A half-close is not a rabbit leaving: it still reads. Its held
+	 * stanzas, and the login they wait for, go first; se_kick() passes
+	 * the FIN on after them.
+	 */
+	if (from == NAB_FROM_RABBIT && se_upstream_busy(se)) {
+		se->eof_deferred = 1;
+		log_info("session %llu: %zu held bytes go to the server first",
+		    (unsigned long long)se->id, evbuffer_get_length(se->held));
+		return;
+	}
 	se_propagate_eof(se, from);
+}
+
+/*
+ * Is the server stream in the middle of something the rabbit's FIN must
+ * not cut: held stanzas, our login, a restart we hide, STARTTLS?
+ */
+int
+se_upstream_busy(const struct session *se)
+{
+	return se->holds > 0 || se->login != NULL || se->adopting ||
+	    se->swallow != SWALLOW_NONE || se->tls_state == SE_TLS_WAIT ||
+	    se->tls_state == SE_TLS_HANDSHAKE || se->tls_state == SE_TLS_HEADER;
 }
 
 static void

@@ -245,21 +245,36 @@ session_release(struct session *se)
 		evbuffer_add_buffer(out, se->held);
 	else
 		evbuffer_drain(se->held, evbuffer_get_length(se->held));
+	/* Deferred: we may be inside the chain right now. */
 	if (se->r.pause & LEG_PAUSE_HOLD) {
 		leg_resume(&se->r, LEG_PAUSE_HOLD);
-		/* Deferred: we may be inside the chain right now. */
 		event_active(se->kick, 0, 0);
-	}
+	} else if (se->eof_deferred)
+		event_active(se->kick, 0, 0);
 }
 
 void
 session_close_with(struct session *se, const char *condition,
     const char *reason)
 {
+	size_t	n;
+
 	if (se->close_cond != NULL)
 		return;
-	se->close_cond = condition;
+	/*
+	 * Copied (the filter may free it when the hook returns) and checked:
+	 * it becomes an element name in the stream error.
+	 */
+	n = condition != NULL ? strspn(condition,
+	    "abcdefghijklmnopqrstuvwxyz-") : 0;
+	if (n == 0 || condition[n] != '\0' || n >= sizeof(se->close_cond_buf))
+		condition = "undefined-condition";
+	snprintf(se->close_cond_buf, sizeof(se->close_cond_buf), "%s",
+	    condition);
+	se->close_cond = se->close_cond_buf;
 	se->close_reason = strdup(reason ? reason : "closed by a filter");
+	/* From a timer or a login callback too, not only inside a hook. */
+	event_active(se->kick, 0, 0);
 }
 
 /*

@@ -202,6 +202,8 @@ se_login_done(struct session *se, int ok, const char *reason)
 		    mech, why);
 	if (cb != NULL)
 		cb(arg, ok, mech, why);
+	if (se->eof_deferred)	/* the rabbit's FIN may go now */
+		event_active(se->kick, 0, 0);
 }
 
 void

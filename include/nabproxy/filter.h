@@ -207,7 +207,10 @@ struct nab_host {
 	/*
 	 * Close the session after this hook: `condition` is the RFC 6120
 	 * stream error sent to the rabbit (e.g. "policy-violation"), reason
-	 * goes to the log. Return NAB_CLOSE after calling it.
+	 * goes to the log. Return NAB_CLOSE after calling it. Both strings
+	 * are copied; a condition that is not lower-case letters and '-'
+	 * becomes "undefined-condition". Outside a hook (a timer, a login
+	 * callback) the session closes on the next turn of the loop.
 	 */
 	void	(*close_with)(struct nab_ctx *, const char *condition,
 		    const char *reason);
