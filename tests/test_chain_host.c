@@ -2,7 +2,8 @@
  * test_chain_host: every host service of proxy/chain_host.c, called by
  * the test filter tests/filters/t_host.c on the rabbit's command
  * (<t op='...'/>) inside real sessions, with its results asserted as
- * the exact bytes each side receives.
+ * the exact bytes each side receives. close_with() from a freed string
+ * and from a timer is driven by tests/filters/t_closer.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -29,35 +30,57 @@ struct fixture {
 };
 
 static struct t_host_stats	*hstats;
+static unsigned			*closer_fired;	/* t-closer's timer runs */
 
+/* A world whose chain is fc alone, and an open stream through it. */
 static int
-setup(void **state)
+setup_chain(void **state, const struct chain_filter_conf *fc)
 {
-	static const struct nab_kv	kv = { "state", "S1", "test.conf", 3 };
-	struct fixture			*f = calloc(1, sizeof(*f));
-	struct chain_filter_conf	 fc;
-	char				 err[256];
+	struct fixture	*f = calloc(1, sizeof(*f));
+	char		 err[256];
 
 	if (f == NULL)
 		return -1;
 	nt_world_init(&f->w);
 	nt_log_to(LOGFILE);
 	memset(hstats, 0, sizeof(*hstats));
+	*closer_fired = 0;
 	snprintf(f->dir, sizeof(f->dir), "/tmp/nabtest.XXXXXX");
 	NT_CHECK(mkdtemp(f->dir) != NULL, "mkdtemp");
 	snprintf(f->store, sizeof(f->store), "%s/credentials", f->dir);
 	f->w.px.creds = creds_open(f->store, err, sizeof(err));
 	NT_CHECK(f->w.px.creds != NULL, "creds_open: %s", err);
+	nt_chain(&f->w, fc, 1);
+	nt_proxy_start(&f->w);
+	nt_open(&f->w, &f->rabbit, &f->srv);
+	*state = f;
+	return 0;
+}
+
+static int
+setup(void **state)
+{
+	static const struct nab_kv	kv = { "state", "S1", "test.conf", 3 };
+	struct chain_filter_conf	fc;
+
 	memset(&fc, 0, sizeof(fc));
 	fc.name = "t-host";
 	fc.path = nt_filter_path("t_host");
 	fc.kv = &kv;
 	fc.nkv = 1;
-	nt_chain(&f->w, &fc, 1);
-	nt_proxy_start(&f->w);
-	nt_open(&f->w, &f->rabbit, &f->srv);
-	*state = f;
-	return 0;
+	return setup_chain(state, &fc);
+}
+
+/* The chain of t-closer (tests/filters/t_closer.c) instead. */
+static int
+setup_closer(void **state)
+{
+	struct chain_filter_conf	fc;
+
+	memset(&fc, 0, sizeof(fc));
+	fc.name = "t-closer";
+	fc.path = nt_filter_path("t_closer");
+	return setup_chain(state, &fc);
 }
 
 static int
@@ -277,6 +300,83 @@ test_close_with_pass(void **state)
 	    "server (the unit passed, then the stream end)");
 }
 
+/*
+ * The session ended with exactly err to the rabbit and a plain end to
+ * the server: nothing injected, nothing of the closing unit or after it.
+ */
+static void
+expect_closed_with(struct fixture *f, const char *err)
+{
+	nt_expect(f->rabbit, err, "rabbit (the stream error)");
+	nt_expect(f->srv, NT_END, "server (the stream end)");
+	nt_wait_eof(f->rabbit, "rabbit EOF after the stream error");
+	nt_wait_eof(f->srv, "server EOF after the stream end");
+	nt_expect(f->rabbit, err, "rabbit (nothing after the error)");
+	nt_expect(f->srv, NT_END, "server (nothing after the end)");
+	bufferevent_free(f->rabbit->bev);
+	f->rabbit->bev = NULL;
+	bufferevent_free(f->srv->bev);
+	f->srv->bev = NULL;
+	nt_wait_sessions(&f->w, 0, 5 * NT_SEC);
+}
+
+/* t-closer scribbles over and frees its condition: the host copied it. */
+static void
+test_close_with_freed_condition(void **state)
+{
+	struct fixture	*f = *state;
+
+	nt_send(f->rabbit, "<close cond='policy-violation' how='heap'/>"
+	    "<never/>");
+	expect_closed_with(f, NT_ERR("policy-violation"));
+}
+
+/* A condition becomes an element name: no markup gets through it. */
+static void
+test_close_with_bad_condition(void **state)
+{
+	struct fixture	*f = *state;
+
+	nt_send(f->rabbit, "<close cond=\"bad'/&gt;&lt;x\" how='heap'/>"
+	    "<never/>");
+	expect_closed_with(f, NT_ERR("undefined-condition"));
+}
+
+/* The same from a live string: the check alone, no use after free. */
+static void
+test_close_with_markup_condition(void **state)
+{
+	struct fixture	*f = *state;
+
+	nt_send(f->rabbit, "<t op='close' cond=\"bad'/&gt;&lt;x\"/><never/>");
+	expect_closed_with(f, NT_ERR("undefined-condition"));
+}
+
+/* One too long for the host's copy is not cut short either. */
+static void
+test_close_with_long_condition(void **state)
+{
+	struct fixture	*f = *state;
+	char		 cmd[128], cond[49];
+
+	memset(cond, 'a', sizeof(cond) - 1);
+	cond[sizeof(cond) - 1] = '\0';
+	snprintf(cmd, sizeof(cmd), "<t op='close' cond='%s'/><never/>", cond);
+	nt_send(f->rabbit, cmd);
+	expect_closed_with(f, NT_ERR("undefined-condition"));
+}
+
+/* From a timer, outside any hook: no further unit comes to act on it. */
+static void
+test_close_with_from_timer(void **state)
+{
+	struct fixture	*f = *state;
+
+	nt_send(f->rabbit, "<close cond='conflict' how='timer'/>");
+	expect_closed_with(f, NT_ERR("conflict"));
+	NT_CHECK(*closer_fired == 1, "timer ran %u times", *closer_fired);
+}
+
 static void
 test_data_and_state(void **state)
 {
@@ -362,15 +462,23 @@ main(void)
 		T(test_identity),
 		T(test_close_with),
 		T(test_close_with_pass),
+		T(test_close_with_markup_condition),
+		T(test_close_with_long_condition),
 		T(test_data_and_state),
 		T(test_abi_and_auth),
 		T(test_log),
 		T(test_server_features),
 		T(test_restart_rabbit),
 #undef T
+#define T(f)	cmocka_unit_test_setup_teardown(f, setup_closer, teardown)
+		T(test_close_with_freed_condition),
+		T(test_close_with_bad_condition),
+		T(test_close_with_from_timer),
+#undef T
 	};
 
 	nt_main_init();
 	hstats = nt_filter_sym("t_host", "t_host_stats");
+	closer_fired = nt_filter_sym("t_closer", "t_closer_fired");
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
