@@ -4,7 +4,8 @@
  * (computed here with OpenSSL): upstream login on the session's own
  * stream, its failure paths, the fresh-connection login after in-band
  * registration, stream restarts after the rabbit's own SASL, and firmware
- * and MAC detection. The t-host test filter starts the logins.
+ * and MAC detection. The t-host test filter starts the logins; the auth
+ * filter does for a rabbit that half-closes during the login.
  */
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
@@ -408,6 +409,110 @@ test_login_fresh_fails_at_once(void **state)
 	nt_expect(fresh, NT_RHDR AUTH_PLAIN NT_RHDR, "fresh connection");
 }
 
+/*
+ * The auth filter (as profile 'simulator' runs it) with USER@example.net
+ * in a scratch credential store. The fake server stays mute after the
+ * <auth>: the test answers it with sasl_succeed(), so whatever the rabbit
+ * does meanwhile happens in the middle of the login.
+ */
+static struct nt_sasl	auth_proto;
+
+static int
+setup_auth(void **state)
+{
+	struct nt_world	*w;
+	char		 err[256];
+
+	if (nt_setup_filter(state, "test_session_login", "auth", &auth_proto,
+	    MECH("PLAIN"), USER, PW) != 0)
+		return -1;
+	w = *state;
+	auth_proto.mode = NT_SASL_MUTE;
+	NT_CHECK(creds_put(w->px.creds, USER "@example.net", PW, err,
+	    sizeof(err)) != -1, "creds_put: %s", err);
+	return 0;
+}
+
+/* The mute server accepts now; its script answers the restarted header. */
+static void
+sasl_succeed(struct nt_peer *srv)
+{
+	struct nt_sasl	*s = srv->sctx;
+
+	NT_CHECK(s->step == 1, "server SASL step %d, want 1 (auth seen)",
+	    s->step);
+	s->mode = NT_SASL_OK;
+	s->step = 3;
+	nt_send(srv, "<success xmlns='" NT_NS_SASL "'/>");
+}
+
+/* Has the proxy read the rabbit's FIN? */
+static int
+c_rabbit_fin(const struct nt_cond *c)
+{
+	struct session	*se = TAILQ_FIRST(&c->w->px.sessions);
+
+	return se == NULL || se->r.eof;
+}
+
+/* Write s and a FIN at once: both are in the socket before the proxy reads. */
+static void
+send_with_fin(struct nt_peer *p, const char *s)
+{
+	int	fd = bufferevent_getfd(p->bev);
+	size_t	len = strlen(s);
+
+	NT_CHECK(evbuffer_get_length(bufferevent_get_output(p->bev)) == 0,
+	    "unsent bytes would follow the FIN");
+	NT_CHECK(send(fd, s, len, 0) == (ssize_t)len, "send");
+	NT_CHECK(shutdown(fd, SHUT_WR) == 0, "shutdown");
+}
+
+/* The simulator's bind (it needs an authenticated stream) and its answer. */
+#define BIND		"<iq type='set' id='b' from='" USER		\
+	"@example.net/idle'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>" \
+	"</bind></iq>"
+#define BOUND		"<iq type='result' id='b'><bind xmlns='urn:ietf:" \
+	"params:xml:ns:xmpp-bind'><jid>" USER "@example.net/x</jid></bind></iq>"
+
+/*
+ * A rabbit half-closes (bind, its end and a FIN in one go) while the bind
+ * is held for our login: the FIN must wait behind the SASL exchange and
+ * the held stanzas, not reach the server mid-SASL (which lost the bind and
+ * ended in "server connection error: Broken pipe"). The rabbit still
+ * reads: it gets the server's answer and end, then EOF, and the session
+ * ends cleanly.
+ */
+
+static void
+test_login_rabbit_half_closes(void **state)
+{
+	struct nt_world	*w = *state;
+	struct nt_peer	*rabbit, *srv;
+	struct nt_cond	 c = { c_rabbit_fin, w, NULL, 0, NULL };
+
+	rabbit = nt_rabbit_up(w, NT_RHDR, FEAT1(MECH("PLAIN")), &srv);
+	send_with_fin(rabbit, BIND NT_END);
+	nt_expect(srv, AUTH_PLAIN, "server (the login's auth)");
+	nt_run(&c, 5 * NT_SEC, "the proxy to read the rabbit's FIN");
+	NT_CHECK(w->px.nsessions == 1 &&
+	    !nt_session(w)->eof_sent[NAB_FROM_RABBIT],
+	    "the rabbit's FIN went to the server in the middle of SASL");
+	sasl_succeed(srv);
+	nt_expect(srv, AUTH_PLAIN NT_RHDR BIND NT_END, "server (auth, restart, "
+	    "the held bind, the rabbit's end)");
+	nt_wait_eof(srv, "the rabbit's FIN after its end");
+	nt_expect(srv, AUTH_PLAIN NT_RHDR BIND NT_END,
+	    "server (nothing after the end)");
+	send_with_fin(srv, BOUND NT_END);
+	nt_wait_eof(rabbit, "the server's FIN");
+	nt_expect(rabbit, BOUND NT_END, "rabbit (the bind answer and the end "
+	    "only: the restart is hidden)");
+	nt_wait_sessions(w, 0, 2 * NT_SEC);
+	NT_CHECK(rabbit->error == 0 && srv->error == 0, "no reset (rabbit %d, "
+	    "server %d)", rabbit->error, srv->error);
+}
+
 int
 main(void)
 {
@@ -423,6 +528,10 @@ main(void)
 		T(test_firmware_detection),
 		T(test_login_fresh_after_registration),
 		T(test_login_fresh_fails_at_once),
+#undef T
+#define T(f)	cmocka_unit_test_setup_teardown(f, setup_auth, \
+	    nt_teardown_filter)
+		T(test_login_rabbit_half_closes),
 #undef T
 	};
 
