@@ -193,7 +193,7 @@ zs_inflate(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t lim,
 {
 	struct zs		*z = arg;
 	struct evbuffer_iovec	 v, o;
-	size_t			 room, used, made;
+	size_t			 room, used, made, total = 0;
 	int			 r;
 
 	room = lim < 0 || (size_t)lim > z->high ? z->high : (size_t)lim;
@@ -222,10 +222,15 @@ zs_inflate(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t lim,
 		z->in_z += used;
 		z->in_plain += made;
 		room -= made;
+		total += made;
 		if (r == Z_STREAM_END)
-			return zs_fail(z, "the peer ended its zlib stream");
-		if (r == Z_NEED_DICT || r == Z_DATA_ERROR || r == Z_MEM_ERROR)
-			return zs_fail(z, z->in.msg ? z->in.msg : "corrupt data");
+			(void)zs_fail(z, "the peer ended its zlib stream");
+		else if (r == Z_NEED_DICT || r == Z_DATA_ERROR ||
+		    r == Z_MEM_ERROR)
+			(void)zs_fail(z, z->in.msg ? z->in.msg : "corrupt data");
+		if (z->err[0] != '\0')
+			/* What came before the damage is read first. */
+			return total > 0 ? BEV_OK : BEV_ERROR;
 		if (used == 0 && made == 0)
 			break;
 	}

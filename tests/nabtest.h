@@ -229,7 +229,11 @@ nt_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 NT_FN void
 nt_deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
-	((struct nt_world *)arg)->expired = 1;
+	struct nt_world	*w = arg;
+
+	w->expired = 1;
+	/* A proxy that keeps re-activating callbacks must fail, not hang. */
+	event_base_loopbreak(w->base);
 }
 
 /*
