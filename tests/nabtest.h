@@ -42,7 +42,9 @@
 #include "log.h"
 #include "proxy.h"
 #include "session-int.h"
+#include "stanza.h"
 #include "testutil.h"
+#include "xmlstream.h"
 
 #define NT_FN	__attribute__((unused)) static
 
@@ -784,6 +786,46 @@ nt_sasl_accept(struct nt_peer *p, void *arg)
 	p->sctx = s;
 	p->script = nt_sasl_script;
 	nt_sasl_script(p);
+}
+
+/* Write s and a FIN at once: both are in the socket before the proxy reads. */
+NT_FN void
+nt_send_with_fin(struct nt_peer *p, const char *s)
+{
+	int	fd = bufferevent_getfd(p->bev);
+	size_t	len = strlen(s);
+
+	NT_CHECK(evbuffer_get_length(bufferevent_get_output(p->bev)) == 0,
+	    "unsent bytes would follow the FIN");
+	NT_CHECK(send(fd, s, len, 0) == (ssize_t)len, "send");
+	NT_CHECK(shutdown(fd, SHUT_WR) == 0, "shutdown");
+}
+
+/*
+ * probe() of the first stanza after NT_SHDR in `features`, parsed by the
+ * proxy's own stream parser (tls_offered, zs_offered...).
+ */
+NT_FN int
+nt_features_probe(const char *features, int (*probe)(const struct st_node *))
+{
+	static const struct xs_limits lim = { 65536, 32, 64 };
+	struct xmlstream	*xs;
+	struct xs_unit		 u;
+	char			 in[1024];
+	int			 n, rv = -1;
+
+	n = snprintf(in, sizeof(in), "%s%s", NT_SHDR, features);
+	NT_CHECK(n > 0 && (size_t)n < sizeof(in), "features too long");
+	NT_CHECK((xs = xs_new(&lim)) != NULL, "xs_new");
+	NT_CHECK(xs_feed(xs, in, (size_t)n) == 0, "xs_feed: %s", features);
+	while (rv == -1 && xs_next(xs, &u) == 1) {
+		if (u.kind == XS_STANZA)
+			rv = probe(stanza_root(u.st));
+		stanza_free(u.st);
+	}
+	xs_free(xs);
+	NT_CHECK(rv != -1, "no stanza in %s", features);
+	return rv;
 }
 
 #endif /* NAB_TEST_H */

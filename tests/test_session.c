@@ -331,19 +331,6 @@ test_half_close_server_first(void **state)
 	half_close(*state, 0);
 }
 
-/* Write s and a FIN at once: both are in the socket before the proxy reads. */
-static void
-send_with_fin(struct nt_peer *p, const char *s)
-{
-	int	fd = bufferevent_getfd(p->bev);
-	size_t	len = strlen(s);
-
-	NT_CHECK(evbuffer_get_length(bufferevent_get_output(p->bev)) == 0,
-	    "unsent bytes would follow the FIN");
-	NT_CHECK(send(fd, s, len, 0) == (ssize_t)len, "send");
-	NT_CHECK(shutdown(fd, SHUT_WR) == 0, "shutdown");
-}
-
 /*
  * A clean close on both sides: `a` ends its stream with a FIN, `b`
  * answers with its own end and FIN in one go. Only b's end draining to
@@ -359,10 +346,10 @@ clean_close(struct nt_world *w, int rabbit_first)
 	nt_open(w, &rabbit, &srv);
 	a = rabbit_first ? rabbit : srv;
 	b = rabbit_first ? srv : rabbit;
-	send_with_fin(a, "<bye/>" NT_END);
+	nt_send_with_fin(a, "<bye/>" NT_END);
 	nt_expect(b, "<bye/>" NT_END, "peer (the first side's end)");
 	nt_wait_eof(b, "the first FIN passed on");
-	send_with_fin(b, NT_END);
+	nt_send_with_fin(b, NT_END);
 	nt_wait_eof(a, "the answering FIN passed on");
 	nt_expect(a, NT_END, "first side (exactly the answering end)");
 	nt_expect(b, "<bye/>" NT_END, "peer (nothing after the end)");

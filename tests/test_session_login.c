@@ -455,19 +455,6 @@ c_rabbit_fin(const struct nt_cond *c)
 	return se == NULL || se->r.eof;
 }
 
-/* Write s and a FIN at once: both are in the socket before the proxy reads. */
-static void
-send_with_fin(struct nt_peer *p, const char *s)
-{
-	int	fd = bufferevent_getfd(p->bev);
-	size_t	len = strlen(s);
-
-	NT_CHECK(evbuffer_get_length(bufferevent_get_output(p->bev)) == 0,
-	    "unsent bytes would follow the FIN");
-	NT_CHECK(send(fd, s, len, 0) == (ssize_t)len, "send");
-	NT_CHECK(shutdown(fd, SHUT_WR) == 0, "shutdown");
-}
-
 /* The simulator's bind (it needs an authenticated stream) and its answer. */
 #define BIND		"<iq type='set' id='b' from='" USER		\
 	"@example.net/idle'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>" \
@@ -492,7 +479,7 @@ test_login_rabbit_half_closes(void **state)
 	struct nt_cond	 c = { c_rabbit_fin, w, NULL, 0, NULL };
 
 	rabbit = nt_rabbit_up(w, NT_RHDR, FEAT1(MECH("PLAIN")), &srv);
-	send_with_fin(rabbit, BIND NT_END);
+	nt_send_with_fin(rabbit, BIND NT_END);
 	nt_expect(srv, AUTH_PLAIN, "server (the login's auth)");
 	nt_run(&c, 5 * NT_SEC, "the proxy to read the rabbit's FIN");
 	NT_CHECK(w->px.nsessions == 1 &&
@@ -504,7 +491,7 @@ test_login_rabbit_half_closes(void **state)
 	nt_wait_eof(srv, "the rabbit's FIN after its end");
 	nt_expect(srv, AUTH_PLAIN NT_RHDR BIND NT_END,
 	    "server (nothing after the end)");
-	send_with_fin(srv, BOUND NT_END);
+	nt_send_with_fin(srv, BOUND NT_END);
 	nt_wait_eof(rabbit, "the server's FIN");
 	nt_expect(rabbit, BOUND NT_END, "rabbit (the bind answer and the end "
 	    "only: the restart is hidden)");

@@ -15,6 +15,7 @@
 #include <zlib.h>
 
 #include "nabfixture.h"
+#include "zutil.h"
 #include "zstream.h"
 
 #define LOGFILE		NAB_BINARY_DIR "/tests/test_session_zlib.log"
@@ -103,25 +104,6 @@ teardown(void **state)
 	zside_free(&t->zsv);
 	free(t);
 	return 0;
-}
-
-/* Deflate n bytes onto out; flush is Z_NO_FLUSH or Z_SYNC_FLUSH. */
-static void
-zput(z_stream *zo, struct evbuffer *out, const void *p, size_t n, int flush)
-{
-	unsigned char	buf[16384];
-	int		r;
-
-	zo->next_in = (Bytef *)(uintptr_t)p;
-	zo->avail_in = (uInt)n;
-	do {
-		zo->next_out = buf;
-		zo->avail_out = sizeof(buf);
-		r = deflate(zo, flush);
-		NT_CHECK(r == Z_OK || r == Z_BUF_ERROR, "deflate: %d", r);
-		NT_CHECK(evbuffer_add(out, buf, sizeof(buf) - zo->avail_out) ==
-		    0, "evbuffer_add");
-	} while (zo->avail_out == 0 || zo->avail_in > 0);
 }
 
 /* Send n bytes compressed, sync-flushed, in one write (as clients do). */

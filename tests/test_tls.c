@@ -556,24 +556,7 @@ test_client_ctx(void **state UNUSED)
 static int
 offered(const char *features)
 {
-	static const struct xs_limits lim = { 65536, 32, 64 };
-	struct xmlstream	*xs;
-	struct xs_unit		 u;
-	char			 in[1024];
-	int			 n, rv = -1;
-
-	n = snprintf(in, sizeof(in), "%s%s", NT_SHDR, features);
-	CHECK(n > 0 && (size_t)n < sizeof(in), "features too long");
-	CHECK((xs = xs_new(&lim)) != NULL, "xs_new");
-	CHECK(xs_feed(xs, in, (size_t)n) == 0, "xs_feed: %s", features);
-	while (rv == -1 && xs_next(xs, &u) == 1) {
-		if (u.kind == XS_STANZA)
-			rv = tls_offered(stanza_root(u.st));
-		stanza_free(u.st);
-	}
-	xs_free(xs);
-	CHECK(rv != -1, "no stanza in %s", features);
-	return rv;
+	return nt_features_probe(features, tls_offered);
 }
 
 /* 0 without <starttls/>, 1 with it, 2 with it and <required/> in it. */

@@ -15,6 +15,7 @@
 
 #include "leg.h"
 #include "nabtest.h"
+#include "zutil.h"
 #include "stanza.h"
 #include "xmlstream.h"
 #include "zstream.h"
@@ -92,25 +93,6 @@ static void	zcli_error(struct leg *, void *, const char *, int);
 static const struct leg_cbs zcli_cbs = {
 	zcli_read, zcli_nop, zcli_connected, zcli_eof, zcli_error, zcli_nop
 };
-
-/* Deflate n bytes onto out; flush is Z_NO_FLUSH or Z_SYNC_FLUSH. */
-static void
-zput(z_stream *zo, struct evbuffer *out, const void *p, size_t n, int flush)
-{
-	unsigned char	buf[16384];
-	int		r;
-
-	zo->next_in = (Bytef *)(uintptr_t)p;
-	zo->avail_in = (uInt)n;
-	do {
-		zo->next_out = buf;
-		zo->avail_out = sizeof(buf);
-		r = deflate(zo, flush);
-		CHECK(r == Z_OK || r == Z_BUF_ERROR, "deflate: %d", r);
-		CHECK(evbuffer_add(out, buf, sizeof(buf) - zo->avail_out) == 0,
-		    "evbuffer_add");
-	} while (zo->avail_out == 0 || zo->avail_in > 0);
-}
 
 /* One zlib stream of p, sync-flushed every `every` bytes and at the end. */
 static struct evbuffer *
@@ -397,24 +379,7 @@ zcounts(struct zstate *t, unsigned long long v[4])
 static int
 offered(const char *features)
 {
-	static const struct xs_limits lim = { 65536, 32, 64 };
-	struct xmlstream	*xs;
-	struct xs_unit		 u;
-	char			 in[1024];
-	int			 n, rv = -1;
-
-	n = snprintf(in, sizeof(in), "%s%s", NT_SHDR, features);
-	CHECK(n > 0 && (size_t)n < sizeof(in), "features too long");
-	CHECK((xs = xs_new(&lim)) != NULL, "xs_new");
-	CHECK(xs_feed(xs, in, (size_t)n) == 0, "xs_feed: %s", features);
-	while (rv == -1 && xs_next(xs, &u) == 1) {
-		if (u.kind == XS_STANZA)
-			rv = zs_offered(stanza_root(u.st));
-		stanza_free(u.st);
-	}
-	xs_free(xs);
-	CHECK(rv != -1, "no stanza in %s", features);
-	return rv;
+	return nt_features_probe(features, zs_offered);
 }
 
 /* zlib among the methods of the right namespace, and nothing else. */
