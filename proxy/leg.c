@@ -35,11 +35,6 @@ static void	leg_unhook(struct leg *);
 static struct bufferevent *leg_bottom(struct bufferevent *);
 static int	leg_fd(const struct leg *);
 
-/*
- * No Nagle on either side: XMPP is many small writes, and the firmware's
- * TCP is stop-and-wait, so a delayed small segment stalls a rabbit for the
- * peer's delayed-ACK time (40 ms and more, measured in bench/).
- */
 /* The socket bufferevent under every layer. */
 static struct bufferevent *
 leg_bottom(struct bufferevent *bev)
@@ -51,13 +46,18 @@ leg_bottom(struct bufferevent *bev)
 	return bev;
 }
 
-/* A plain filter layer (zlib) does not know the fd: ask the bottom. */
+/* The socket under every layer (not every layer type answers getfd). */
 static int
 leg_fd(const struct leg *l)
 {
 	return l->bev != NULL ? bufferevent_getfd(leg_bottom(l->bev)) : -1;
 }
 
+/*
+ * No Nagle on either side: XMPP is many small writes, and the firmware's
+ * TCP is stop-and-wait, so a delayed small segment stalls a rabbit for the
+ * peer's delayed-ACK time (40 ms and more, measured in bench/).
+ */
 static void
 leg_nodelay(struct leg *l)
 {
