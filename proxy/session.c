@@ -47,6 +47,7 @@ static void	se_parse_error(struct session *, enum nab_dir);
 static void	se_note_header(struct session *, enum nab_dir,
 		    const struct xs_unit *, const char *);
 static void	se_maybe_done(struct session *);
+static void	se_pass_eof(struct session *, enum nab_dir);
 static void	se_flow(struct session *, enum nab_dir);
 static void	se_unpause(struct session *, enum nab_dir, int);
 
@@ -213,11 +214,8 @@ se_kick(evutil_socket_t fd, short what, void *arg)
 	se_process(se, NAB_FROM_RABBIT);
 	if (!se->failing)
 		se_process(se, NAB_FROM_SERVER);
-	if (!se->failing && se->eof_deferred && !se_upstream_busy(se) &&
-	    !se->eof_sent[NAB_FROM_RABBIT]) {
-		se->eof_deferred = 0;
-		se_propagate_eof(se, NAB_FROM_RABBIT);
-	}
+	if (!se->failing && se->eof_deferred && !se->eof_sent[NAB_FROM_RABBIT])
+		se_pass_eof(se, NAB_FROM_RABBIT);
 }
 
 static void
@@ -464,12 +462,8 @@ se_unpause(struct session *se, enum nab_dir d, int why)
 		se_process(se, d);
 	}
 	if (!se->failing && src->bev != NULL && src->eof &&
-	    !se->eof_sent[d] && !(src->pause & (LEG_PAUSE_PEER | LEG_PAUSE_OWN))) {
-		if (d == NAB_FROM_RABBIT && se_upstream_busy(se))
-			se->eof_deferred = 1;	/* se_kick() passes it */
-		else
-			se_propagate_eof(se, d);
-	}
+	    !se->eof_sent[d] && !(src->pause & (LEG_PAUSE_PEER | LEG_PAUSE_OWN)))
+		se_pass_eof(se, d);
 }
 
 static void
@@ -517,17 +511,26 @@ se_eof(struct leg *l, void *arg)
 	/* Input waiting for an output to drain: se_unpause() passes the FIN. */
 	if (l->pause & (LEG_PAUSE_PEER | LEG_PAUSE_OWN))
 		return;
-	/*
-	 * A half-close is not a rabbit leaving: it still reads. Its held
-	 * stanzas, and the login they wait for, go first; se_kick() passes
-	 * the FIN on after them.
-	 */
+	se_pass_eof(se, from);
+}
+
+/*
+ * Pass a FIN on. A half-close is not a rabbit leaving: it still reads.
+ * Its held stanzas, and the login they wait for, go first; se_kick()
+ * calls again once the server stream is free.
+ */
+static void
+se_pass_eof(struct session *se, enum nab_dir from)
+{
 	if (from == NAB_FROM_RABBIT && se_upstream_busy(se)) {
+		if (!se->eof_deferred)
+			log_info("session %llu: %zu held bytes go to the "
+			    "server first", (unsigned long long)se->id,
+			    evbuffer_get_length(se->held));
 		se->eof_deferred = 1;
-		log_info("session %llu: %zu held bytes go to the server first",
-		    (unsigned long long)se->id, evbuffer_get_length(se->held));
 		return;
 	}
+	se->eof_deferred = 0;
 	se_propagate_eof(se, from);
 }
 
