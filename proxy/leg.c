@@ -181,8 +181,10 @@ leg_close(struct leg *l)
 	 * after the connect.
 	 */
 	l->closing = 1;
-	if (!l->eof && l->connected)
+	if (!l->eof && l->connected) {
 		bufferevent_enable(l->bev, EV_READ);
+		zs_kick(l);	/* a deferred EOF waits behind its backlog */
+	}
 	leg_close_step(l);
 }
 

@@ -241,7 +241,10 @@ se_process(struct session *se, enum nab_dir d)
 		return;
 	se->in_process[d] = 1;
 	while (!se->failing && se_src(se, d)->bev != NULL) {
+		/* A layer being set up: what follows is not XML yet. */
+		r = 0;
 		while (!se->failing &&
+		    !(se_src(se, d)->pause & LEG_PAUSE_LAYER) &&
 		    (r = xs_next(se->xs[d], &u)) == 1) {
 			se_unit(se, d, &u);
 			stanza_free(u.st);

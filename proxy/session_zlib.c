@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "chain.h"
 #include "leg.h"
 #include "log.h"
@@ -95,8 +97,10 @@ se_z_server_unit(struct session *se, const struct xs_unit *u)
 		se->z_state = SE_Z_NONE;
 	else
 		return;
-	if (!se->failing)
+	if (!se->failing) {
 		leg_resume(&se->r, LEG_PAUSE_LAYER);
+		event_active(se->kick, 0, 0);	/* units parsed but not handled */
+	}
 }
 
 int

@@ -391,6 +391,38 @@ test_refused(void **state)
 }
 
 /*
+ * A client that does not wait: <compress/> and a stanza in one write. The
+ * stanza is not handled while the answer is pending (it could be zlib);
+ * after <failure/> it goes up in clear, without waiting for more input.
+ */
+static void
+test_pipelined_refused(void **state)
+{
+	struct zt	*t = *state;
+	struct session	*se;
+
+	nt_proxy_start(&t->w);
+	t->rabbit = nt_rabbit(&t->w);
+	nt_send(t->rabbit, NT_RHDR);
+	t->srv = nt_server(&t->w, 0);
+	nt_expect(t->srv, NT_RHDR, "server (the rabbit's header)");
+	nt_send(t->srv, NT_SHDR FEAT_Z);
+	nt_expect(t->rabbit, NT_SHDR FEAT_Z, "rabbit (header, features)");
+	nt_send(t->rabbit, COMPRESS EARLY);
+	nt_expect(t->srv, NT_RHDR COMPRESS, "server (<compress/> alone)");
+	nt_send(t->srv, " ");
+	nt_expect(t->rabbit, NT_SHDR FEAT_Z " ", "rabbit (a round trip)");
+	NT_CHECK(evbuffer_get_length(t->srv->in) == strlen(NT_RHDR COMPRESS),
+	    "the pipelined stanza went up before the answer to <compress/>");
+	nt_send(t->srv, FAILURE);
+	nt_expect(t->srv, NT_RHDR COMPRESS EARLY, "server (the pipelined "
+	    "stanza, in clear, after <failure/>)");
+	se = nt_session(&t->w);
+	NT_CHECK(se->z_state == SE_Z_NONE && se->r.pause == 0,
+	    "after <failure/>: state %d, pause %#x", se->z_state, se->r.pause);
+}
+
+/*
  * Corrupt zlib data from the rabbit after the restart: it gets
  * <undefined-condition/> on its compressed stream, the server a
  * compressed </stream:stream>, both a FIN, and the session goes.
@@ -563,6 +595,7 @@ main(void)
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(test_compressed_session),
 		T(test_refused),
+		T(test_pipelined_refused),
 		T(test_corrupt_from_rabbit),
 		T(test_corrupt_after_stanza),
 		T(test_corrupt_before_restart),
