@@ -32,6 +32,7 @@ struct zs {
 	struct event		*refill;
 	int			 eof_seen;	/* the lower layer's EOF waits */
 	int			 out_failed;	/* deflate broke: no more output */
+	int			 full;		/* inflate stopped for room */
 	size_t			 high;		/* plain input ahead, at most */
 	char			 err[160];
 	unsigned long long	 in_plain, in_z, out_plain, out_z;
@@ -234,6 +235,8 @@ zs_inflate(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t lim,
 		if (used == 0 && made == 0)
 			break;
 	}
+	/* zlib may hold output with no input left below: refill anyway. */
+	z->full = room == 0;
 	(void)mode;
 	return BEV_OK;
 }
@@ -320,12 +323,12 @@ zs_refill_cb(evutil_socket_t fd, short what, void *arg)
 	if (z->top == NULL || z->err[0] != '\0')
 		return;
 	lower = bufferevent_get_underlying(z->top);
-	if (evbuffer_get_length(bufferevent_get_input(lower)) > 0 &&
-	    (bufferevent_get_enabled(z->top) & EV_READ) &&
+	if ((evbuffer_get_length(bufferevent_get_input(lower)) > 0 ||
+	    z->full) && (bufferevent_get_enabled(z->top) & EV_READ) &&
 	    bufferevent_flush(z->top, EV_READ, BEV_NORMAL) > 0)
 		bufferevent_trigger(z->top, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
-	if (z->eof_seen && evbuffer_get_length(bufferevent_get_input(lower))
-	    == 0) {
+	if (z->eof_seen && !z->full &&
+	    evbuffer_get_length(bufferevent_get_input(lower)) == 0) {
 		z->eof_seen = 0;
 		bufferevent_trigger_event(z->top, BEV_EVENT_EOF |
 		    BEV_EVENT_READING, BEV_TRIG_DEFER_CALLBACKS);
@@ -350,7 +353,7 @@ zs_defer_eof(struct leg *l)
 	if (z == NULL || z->top == NULL || z->err[0] != '\0')
 		return 0;
 	lower = bufferevent_get_underlying(z->top);
-	if (evbuffer_get_length(bufferevent_get_input(lower)) == 0)
+	if (evbuffer_get_length(bufferevent_get_input(lower)) == 0 && !z->full)
 		return 0;
 	z->eof_seen = 1;
 	event_active(z->refill, 0, 0);
