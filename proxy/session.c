@@ -48,6 +48,8 @@ static void	se_note_header(struct session *, enum nab_dir,
 		    const struct xs_unit *, const char *);
 static void	se_maybe_done(struct session *);
 static void	se_pass_eof(struct session *, enum nab_dir);
+static void	se_unit_after(struct session *, enum nab_dir,
+		    const struct xs_unit *, enum nab_verdict);
 static void	se_flow(struct session *, enum nab_dir);
 static void	se_unpause(struct session *, enum nab_dir, int);
 
@@ -388,8 +390,15 @@ se_unit(struct session *se, enum nab_dir d, struct xs_unit *u)
 		break;
 	}
 	stanza_free(repl);
-	if (se->failing)
-		return;
+	if (!se->failing)
+		se_unit_after(se, d, u, v);
+}
+
+/* What a unit that went its way changes: restarts, layers, flow. */
+static void
+se_unit_after(struct session *se, enum nab_dir d, const struct xs_unit *u,
+    enum nab_verdict v)
+{
 	if (se->close_cond != NULL) {
 		session_fail(se, se->close_cond, "", se->close_reason);
 		return;

@@ -238,20 +238,23 @@ op_ident(struct nab_ctx *ctx, struct nab_stanza *st)
 	return NAB_HANDLED;
 }
 
-static enum nab_verdict
-op_misc(struct nab_ctx *ctx, struct nab_stanza *st, const char *op)
+/* The stanza-tree services; 0 if `op` is not one of them. */
+static int
+op_tree(struct nab_ctx *ctx, struct nab_stanza *st, const char *op,
+    enum nab_verdict *v)
 {
-	struct sess		*s = host->get_data(ctx);
-	struct nab_stanza	*r = NULL, *c;
+	struct nab_stanza	*r, *c;
 	const char		*txt;
 	size_t			 len;
 
+	*v = NAB_HANDLED;
 	if (strcmp(op, "edit") == 0) {
 		host->set_attr(ctx, st, "added", "a<b");
 		host->set_attr(ctx, st, "keep", "z");
 		host->del_attr(ctx, st, "drop");
 		host->del_attr(ctx, st, "absent");
-		return NAB_PASS;
+		*v = NAB_PASS;
+		return 1;
 	}
 	if (strcmp(op, "build") == 0) {
 		r = reply(ctx, "built", NULL);
@@ -260,31 +263,46 @@ op_misc(struct nab_ctx *ctx, struct nab_stanza *st, const char *op)
 		host->add_text(ctx, c, "x & y");
 		host->add_child(ctx, r, "d");
 		host->inject(ctx, NAB_FROM_RABBIT, r);
-		return NAB_DROP;
+		*v = NAB_DROP;
+		return 1;
 	}
 	if (strcmp(op, "copy") == 0) {
 		c = host->copy(ctx, st);
 		set(ctx, c, "copied", "yes");
 		host->add_child(ctx, c, "extra");
 		to_rabbit(ctx, c);
-		return NAB_PASS;
+		*v = NAB_PASS;
+		return 1;
 	}
 	if (strcmp(op, "ser") == 0) {
 		txt = host->serialize(ctx, st, &len);
 		host->inject_raw(ctx, NAB_FROM_SERVER, txt, len);
-		return NAB_HANDLED;
+		return 1;
 	}
 	if (strcmp(op, "replace") == 0) {
 		r = reply(ctx, "new", NULL);
 		set(ctx, r, "id", host->attr(st, "id"));
 		host->replace(ctx, r);
-		return NAB_REPLACE;
+		*v = NAB_REPLACE;
+		return 1;
 	}
 	if (strcmp(op, "raw") == 0) {
 		host->inject_raw(ctx, NAB_FROM_RABBIT, " ", 1);
 		host->inject_raw(ctx, NAB_FROM_SERVER, "<raw/>", 6);
-		return NAB_HANDLED;
+		return 1;
 	}
+	return 0;
+}
+
+static enum nab_verdict
+op_misc(struct nab_ctx *ctx, struct nab_stanza *st, const char *op)
+{
+	struct sess		*s = host->get_data(ctx);
+	struct nab_stanza	*r, *c;
+	enum nab_verdict	 v;
+
+	if (op_tree(ctx, st, op, &v))
+		return v;
 	if (strcmp(op, "hold") == 0) {
 		host->hold(ctx);
 		return NAB_PASS;
