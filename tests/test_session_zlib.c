@@ -423,24 +423,36 @@ test_pipelined_refused(void **state)
 }
 
 /*
- * Corrupt zlib data from the rabbit after the restart: it gets
- * <undefined-condition/> on its compressed stream, the server a
- * compressed </stream:stream>, both a FIN, and the session goes.
+ * Corrupt zlib data from one side after the restart: it gets
+ * <undefined-condition/> on its compressed stream, the other side a
+ * compressed </stream:stream>, both a FIN, the log blames the right side,
+ * and the session goes.
  */
+static void
+corrupt_from(struct zt *t, int rabbit)
+{
+	struct nt_peer	*bad, *good;
+	struct zside	*zbad = rabbit ? &t->zr : &t->zsv;
+	struct zside	*zgood = rabbit ? &t->zsv : &t->zr;
+
+	z_restart(t);
+	bad = rabbit ? t->rabbit : t->srv;
+	good = rabbit ? t->srv : t->rabbit;
+	nt_send(bad, GARBAGE);
+	zexpect_end(bad, zbad, NT_ERR("undefined-condition"),
+	    "the corrupt side (stream error, compressed)");
+	zexpect_end(good, zgood, NT_END, "the other side (stream end, "
+	    "compressed)");
+	NT_CHECK(nt_log_has(LOGFILE, rabbit ? "rabbit: compressed stream: " :
+	    "server: compressed stream: "), "the log does not blame the %s's "
+	    "compressed stream", rabbit ? "rabbit" : "server");
+	closed(t);
+}
+
 static void
 test_corrupt_from_rabbit(void **state)
 {
-	struct zt	*t = *state;
-
-	z_restart(t);
-	nt_send(t->rabbit, GARBAGE);
-	zexpect_end(t->rabbit, &t->zr, NT_ERR("undefined-condition"),
-	    "rabbit (stream error, compressed)");
-	zexpect_end(t->srv, &t->zsv, NT_END, "server (stream end, "
-	    "compressed)");
-	NT_CHECK(nt_log_has(LOGFILE, "rabbit: compressed stream: "),
-	    "the log does not blame the rabbit's compressed stream");
-	closed(t);
+	corrupt_from(*state, 1);
 }
 
 /*
@@ -487,21 +499,10 @@ test_corrupt_before_restart(void **state)
 	closed(t);
 }
 
-/* Corrupt data from the server: the mirror image of the rabbit's. */
 static void
 test_corrupt_from_server(void **state)
 {
-	struct zt	*t = *state;
-
-	z_restart(t);
-	nt_send(t->srv, GARBAGE);
-	zexpect_end(t->srv, &t->zsv, NT_ERR("undefined-condition"),
-	    "server (stream error, compressed)");
-	zexpect_end(t->rabbit, &t->zr, NT_END, "rabbit (stream end, "
-	    "compressed)");
-	NT_CHECK(nt_log_has(LOGFILE, "server: compressed stream: "),
-	    "the log does not blame the server's compressed stream");
-	closed(t);
+	corrupt_from(*state, 0);
 }
 
 /*
