@@ -263,7 +263,8 @@ se_login_unit(struct session *se, struct xs_unit *u, const char *bytes)
 		return 1;
 	if (r == LOGIN_FAIL) {
 		se_login_done(se, 0, login_error(se->login));
-		return 1;
+		/* A stream error is the server's word to the rabbit too. */
+		return strcmp(stanza_root(u->st)->name, "stream:error") != 0;
 	}
 	/* Success: restart our stream at the byte after </success>. */
 	if (xs_reset(se->xs[NAB_FROM_SERVER]) == -1) {

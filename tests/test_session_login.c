@@ -500,6 +500,28 @@ test_login_rabbit_half_closes(void **state)
 	    "server %d)", rabbit->error, srv->error);
 }
 
+#define ERR_ISE	"<stream:error><internal-server-error xmlns='"		\
+	NT_NS_STREAMS "'/></stream:error>"
+
+/*
+ * The server ends the stream while we log in for the rabbit: the rabbit
+ * gets the server's own stream error (not just </stream:stream>), so the
+ * [vm] log shows why.
+ */
+static void
+test_login_server_stream_error(void **state)
+{
+	struct nt_world	*w = *state;
+	struct nt_peer	*rabbit, *srv;
+
+	rabbit = nt_rabbit_up(w, NT_RHDR, FEAT1(MECH("PLAIN")), &srv);
+	nt_send(rabbit, BIND);
+	nt_expect(srv, AUTH_PLAIN, "server (the login's auth)");
+	nt_send(srv, ERR_ISE NT_END);
+	nt_expect(rabbit, ERR_ISE NT_END, "rabbit (the server's stream error "
+	    "and end, exactly)");
+}
+
 int
 main(void)
 {
@@ -519,6 +541,7 @@ main(void)
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup_auth, \
 	    nt_teardown_filter)
 		T(test_login_rabbit_half_closes),
+		T(test_login_server_stream_error),
 #undef T
 	};
 
