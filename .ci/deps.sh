@@ -1,15 +1,18 @@
 #!/bin/sh
 # Install the Debian packages nabproxy needs. Usage: .ci/deps.sh [build|test]
-# "build": compiler, libraries and Prosody (the demo's local server).
-# "test": also cmocka and the XMPP servers
-# the integration tests start (Prosody, ejabberd, jabberd2) and haproxy for
-# the benchmarks. Package post-install scripts must not start system
-# daemons on 5222: a policy-rc.d forbids it while we install.
+# "build": compiler, libraries, python3 and Prosody (the demo's server).
+# "test": also cmocka and the XMPP servers the integration tests start
+# (Prosody, ejabberd, jabberd2) and haproxy for the benchmarks.
+#
+# It installs packages and touches nothing else: it never stops, kills or
+# reconfigures a service. Package post-install scripts must not start
+# system daemons on 5222, so a policy-rc.d forbids service starts while
+# apt runs; it is removed on every exit path (if this script created it).
 set -eu
 what=${1:-build}
-pkgs="build-essential cmake pkg-config libevent-dev libexpat1-dev zlib1g-dev libssl-dev prosody lua-bitop"
+pkgs="build-essential cmake pkg-config libevent-dev libexpat1-dev zlib1g-dev libssl-dev python3 prosody lua-bitop"
 if [ "$what" = test ]; then
-	pkgs="$pkgs libcmocka-dev ejabberd jabberd2 sqlite3 haproxy valgrind"
+	pkgs="$pkgs libcmocka-dev ejabberd jabberd2 sqlite3 haproxy valgrind openssl"
 fi
 missing=""
 for p in $pkgs; do
@@ -20,17 +23,18 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 prc=/usr/sbin/policy-rc.d
 created=0
+cleanup() {
+	if [ "$created" = 1 ]; then
+		$SUDO rm -f "$prc"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
 if [ ! -e "$prc" ]; then
-	printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$prc" >/dev/null
-	$SUDO chmod 755 "$prc"
 	created=1
+	printf '#!/bin/sh\n# temporary, from nabproxy .ci/deps.sh\nexit 101\n' | $SUDO tee "$prc" >/dev/null
+	$SUDO chmod 755 "$prc"
 fi
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
-[ "$created" = 1 ] && $SUDO rm -f "$prc"
-# Belt and braces: packages that started a daemon anyway are stopped.
-for svc in prosody ejabberd jabberd2 haproxy; do
-	$SUDO service "$svc" stop >/dev/null 2>&1 || true
-done
-pkill -x lua5.4 2>/dev/null || true
 exit 0

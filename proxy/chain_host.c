@@ -466,7 +466,7 @@ login_cb(void *arg, int ok, const char *mech, const char *reason)
 {
 	struct chain_cbw	*w = arg, **wp;
 	struct chain		*ch = w->ctx->ch;
-	struct nab_login_result	 r = { ok, mech, reason };
+	struct nab_login_result	 r = { ok, mech, reason, 0 };
 
 	for (wp = &ch->cbws; *wp != NULL; wp = &(*wp)->next)
 		if (*wp == w) {
@@ -635,6 +635,27 @@ h_digest_verify(struct nab_ctx *ctx, const char *b64, const char *user,
 	return 0;
 }
 
+/* ABI 1.2 stubs, filled in by the identity and digest-relay work. */
+static int
+h_prove_password(struct nab_ctx *ctx, const char *localpart,
+    const char *password, nab_login_cb *cb, void *arg)
+{
+	return -1;
+}
+
+static int
+h_digest_relay_challenge(struct nab_ctx *ctx, const char *b64, char *out,
+    size_t cap)
+{
+	return -1;
+}
+
+static int
+h_digest_repad(struct nab_ctx *ctx, const char *b64, char *out, size_t cap)
+{
+	return -1;
+}
+
 static const struct nab_host host = {
 	.struct_size = sizeof(struct nab_host),
 	.abi_major = NAB_ABI_MAJOR,
@@ -676,6 +697,9 @@ static const struct nab_host host = {
 	.digest_challenge = h_digest_challenge,
 	.digest_username = h_digest_username,
 	.digest_verify = h_digest_verify,
+	.prove_password = h_prove_password,
+	.digest_relay_challenge = h_digest_relay_challenge,
+	.digest_repad = h_digest_repad,
 };
 
 const struct nab_host *

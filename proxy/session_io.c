@@ -42,6 +42,7 @@ se_identity_init(struct session *se)
 	se->ident.firmware = se->firmware;
 	se->ident.profile = "";
 	se->ident.session_id = se->id;
+	se->ident.proof = "";
 }
 
 const struct nab_identity *

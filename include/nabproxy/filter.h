@@ -1,6 +1,8 @@
 /*
- * nabproxy filter ABI, version 1.1 (1.1 appended the services marked
- * "ABI 1.1" at the end of struct nab_host).
+ * nabproxy filter ABI, version 1.2 (1.1 appended the services marked
+ * "ABI 1.1" at the end of struct nab_host; 1.2 those marked "ABI 1.2",
+ * the `proof` field of struct nab_identity and the `transient` field of
+ * struct nab_login_result).
  *
  * This is the only header a filter includes. A filter is a constant
  * descriptor, `struct nab_filter`; built-in filters are linked into the
@@ -31,7 +33,7 @@
 
 #define NAB_FILTER_MAGIC	0x4e414246u	/* "NABF" */
 #define NAB_ABI_MAJOR		1
-#define NAB_ABI_MINOR		1
+#define NAB_ABI_MINOR		2
 #define NAB_FILTER_SYMBOL	"nab_filter"
 
 /* What the chain does with the unit after a hook returns. */
@@ -78,6 +80,17 @@ struct nab_identity {
 	const char	*firmware;	/* detected firmware: "simulator", ... */
 	const char	*profile;	/* the profile chosen for this session */
 	uint64_t	 session_id;
+	/*
+	 * ABI 1.2: how this connection proved the account's password, "" if
+	 * it has not. Once set, mac and bare_jid name the proven account and
+	 * never change for the rest of the connection: "stored" (matched the
+	 * credential store), "probe" (a login probe with it succeeded),
+	 * "digest" (DIGEST-MD5 verified here against the store), "server"
+	 * (the server accepted the rabbit's own SASL exchange). Only a
+	 * proven session may log in upstream, store a password or repair
+	 * anything on the account's behalf.
+	 */
+	const char	*proof;
 };
 
 /* Result of an upstream login or login probe. */
@@ -85,6 +98,12 @@ struct nab_login_result {
 	int		 ok;		/* 1 on SASL success */
 	const char	*mechanism;	/* e.g. "SCRAM-SHA-1" */
 	const char	*reason;	/* on failure: human reason, no secrets */
+	/*
+	 * ABI 1.2: on failure, 1 when the password was not judged (server
+	 * unreachable or restarting, TLS or protocol error, timeout, backoff
+	 * or the probe cap): say nothing about the password to the rabbit.
+	 */
+	int		 transient;
 };
 
 typedef void nab_login_cb(struct nab_ctx *, const struct nab_login_result *,
@@ -253,6 +272,34 @@ struct nab_host {
 	int	(*digest_verify)(struct nab_ctx *, const char *b64,
 		    const char *user, const char *password, const char *nonce,
 		    char *b64out, size_t b64cap, const char **reason);
+
+	/* ---- ABI 1.2: check with NAB_HAS_SERVICE(host, member) ---- */
+
+	/*
+	 * Prove that this connection knows the password of LOCALPART@domain
+	 * (the session's domain): compared in constant time with the stored
+	 * password, else proven upstream by a login probe (with per-account
+	 * and per-source backoff and a global cap on concurrent probes). On
+	 * success the identity is fixed to that account (see `proof`) and cb
+	 * gets ok=1; on failure ok=0 (transient=1 if nothing was judged). cb
+	 * may run before prove_password returns. -1 if it cannot start
+	 * (another account is already proven on this connection).
+	 */
+	int	(*prove_password)(struct nab_ctx *, const char *localpart,
+		    const char *password, nab_login_cb *cb, void *arg);
+	/*
+	 * DIGEST-MD5 relayed between the rabbit and a server that offers it
+	 * (bootcode-xmpp.md section 3, servers.md): rewrite the base64 text
+	 * of the server's <challenge> into the form the firmware parses
+	 * (qop="auth", algorithm=md5-sess, charset=utf-8, no ", "), or re-pad
+	 * the base64 of the rabbit's <response> (the firmware's padding is
+	 * one '=' short). Both write NUL-terminated base64 into out and
+	 * return its length, or -1 (unreadable input, or out too small).
+	 */
+	int	(*digest_relay_challenge)(struct nab_ctx *, const char *b64,
+		    char *out, size_t outcap);
+	int	(*digest_repad)(struct nab_ctx *, const char *b64, char *out,
+		    size_t outcap);
 };
 
 #define NAB_HAS_SERVICE(h, member)					\
