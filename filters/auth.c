@@ -4,12 +4,20 @@
  * Rabbits (the simulator of the seed, or the real firmware after a failed
  * registration) send bind, session and other stanzas on a stream that
  * never authenticated; servers answer 401 not-authorized. When the rabbit
- * sends anything that needs an authenticated stream and its password is
- * known, this filter holds the rabbit's stanzas, logs in upstream with the
- * best mechanism the server offers (host upstream_login service), and
- * releases them in order once the server accepted. On failure the held
- * stanzas go to the server as they are, so the rabbit gets the server's
- * own not-authorized, and the account backs off before the next try.
+ * sends anything that needs an authenticated stream, this connection has
+ * proven the account's password (identity `proof`: its register set
+ * matched the stored password or was proven by a login probe, or the
+ * server accepted its registration) and the password is stored, this
+ * filter holds the rabbit's stanzas, logs in upstream with the best
+ * mechanism the server offers (host upstream_login service), and releases
+ * them in order once the server accepted. On failure the held stanzas go
+ * to the server as they are, so the rabbit gets the server's own
+ * not-authorized, and the account backs off before the next try.
+ *
+ * A MAC is not a secret (it is printed on the rabbit): a connection that
+ * only names an account (a bind `from`, a register username it never
+ * proved) is passed through unrepaired and gets exactly what the server
+ * gives an unauthenticated stream.
  *
  * Config keys ([filter auth]): backoff-min (seconds, default 2),
  * backoff-max (default 300).
@@ -222,6 +230,16 @@ start_login(struct nab_ctx *ctx, struct auth_sess *s)
 		return 0;
 	}
 	snprintf(s->jid, sizeof(s->jid), "%s", id->bare_jid);
+	if (id->proof == NULL || id->proof[0] == '\0') {
+		if (!s->warned)
+			host->log(ctx, NAB_LOG_WARN, "%s has not proven its "
+			    "password on this connection: passing its stanzas "
+			    "through unrepaired (a MAC is not a secret; the "
+			    "rabbit proves its password by registering or by "
+			    "its own SASL login)", s->jid);
+		s->warned = 1;
+		return 0;
+	}
 	if ((pw = host->cred_get(ctx, s->jid)) == NULL) {
 		if (!s->warned)
 			host->log(ctx, NAB_LOG_WARN, "no credentials known for "
@@ -278,7 +296,7 @@ auth_stanza(struct nab_ctx *ctx, enum nab_dir d, struct nab_stanza *st)
 const struct nab_filter nab_builtin_auth = {
 	NAB_FILTER_INIT,
 	.name = "auth",
-	.version = "1.0",
+	.version = "1.1",
 	.description = "SASL on the rabbit's behalf: hold, log in upstream, release",
 	.init = auth_init,
 	.fini = auth_fini,

@@ -6,10 +6,15 @@
  * the server and watches the answer:
  *  - result: the account now has this password; store it.
  *  - error 409 conflict for the rabbit's own username: the account exists.
- *    Prove the password with a login probe on a separate connection; on
- *    success store it and answer the rabbit's set with a plain result (so
- *    the firmware follows its success path); on failure pass the 409 on
- *    and log why. A password that fails upstream is never stored.
+ *    Prove the password with the host's prove_password (the stored
+ *    password compared in constant time, else a login probe on a separate
+ *    connection, with backoff); on success store it and answer the
+ *    rabbit's set with a plain result (so the firmware follows its success
+ *    path); on failure answer the 409 and log why. A password that fails
+ *    upstream is never stored.
+ * The host stores a password only for the account this connection proved
+ * (a registration result the server gave this connection proves it too),
+ * and refuses register sets on a stream nabproxy authenticated itself.
  *
  * violet:iq:register (bootcode 18673, A2 and A3 of bootcode-xmpp.md): no
  * server understands it (Openfire 401, Prosody service-unavailable,
@@ -98,6 +103,15 @@ static enum nab_verdict v_rabbit(struct nab_ctx *, struct reg_sess *,
 		    struct nab_stanza *, struct nab_stanza *, const char *);
 static enum nab_verdict v_server(struct nab_ctx *, struct reg_sess *,
 		    struct nab_stanza *);
+
+/* The host's proof service (ABI 1.2), or a plain probe on an older host. */
+static int
+prove(struct nab_ctx *ctx, const char *user, const char *pw, nab_login_cb *cb)
+{
+	if (NAB_HAS_SERVICE(host, prove_password))
+		return host->prove_password(ctx, user, pw, cb, NULL);
+	return host->login_probe(ctx, user, pw, cb, NULL);
+}
 
 static void
 forget(struct reg_sess *s)
@@ -297,16 +311,17 @@ on_server_answer(struct nab_ctx *ctx, struct reg_sess *s,
 	snprintf(s->err_id, sizeof(s->err_id), "%s", s->id);
 	snprintf(s->err_from, sizeof(s->err_from), "%s", from ? from : "");
 	snprintf(s->err_to, sizeof(s->err_to), "%s", to ? to : "");
-	if (host->login_probe(ctx, s->user, s->password, probe_done,
-	    NULL) == -1) {
-		host->log(ctx, NAB_LOG_WARN, "409 for %s passed on: cannot start "
-		    "a login probe", jid);
+	host->log(ctx, NAB_LOG_INFO, "409 conflict for %s: proving the "
+	    "submitted password", jid);
+	/* Set first: the answer may come before prove() returns. */
+	s->probing = 1;
+	if (prove(ctx, s->user, s->password, probe_done) == -1) {
+		s->probing = 0;
+		host->log(ctx, NAB_LOG_WARN, "409 for %s passed on: cannot "
+		    "prove the password", jid);
 		forget(s);
 		return NAB_PASS;
 	}
-	s->probing = 1;
-	host->log(ctx, NAB_LOG_INFO, "409 conflict for %s: checking the "
-	    "submitted password with a login probe", jid);
 	return NAB_DROP;
 }
 
@@ -403,9 +418,8 @@ static void
 v_start_probe(struct nab_ctx *ctx, struct reg_sess *s)
 {
 	s->vstate = RV_PROBE;
-	if (host->login_probe(ctx, s->v_user, s->v_pw, v_probe_done,
-	    NULL) == -1)
-		v_finish(ctx, s, 0, "cannot start a login probe");
+	if (prove(ctx, s->v_user, s->v_pw, v_probe_done) == -1)
+		v_finish(ctx, s, 0, "cannot prove the password");
 }
 
 /*
@@ -531,7 +545,7 @@ reg_stanza(struct nab_ctx *ctx, enum nab_dir d, struct nab_stanza *st)
 const struct nab_filter nab_builtin_register = {
 	NAB_FILTER_INIT,
 	.name = "register",
-	.version = "1.1",
+	.version = "1.2",
 	.description = "learn rabbit passwords from registration; repair 409 "
 	    "for existing accounts; answer violet:iq:register",
 	.init = reg_init,

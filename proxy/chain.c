@@ -283,7 +283,8 @@ chainset_build(const struct chain_filter_conf *fc, size_t nfc,
 	}
 	cs->default_profile = strdup(default_profile ? default_profile :
 	    "passthrough");
-	if (npc > 0 && chainset_profile(cs, cs->default_profile) == NULL) {
+	if (npc > 0 && strcmp(cs->default_profile, "auto") != 0 &&
+	    chainset_profile(cs, cs->default_profile) == NULL) {
 		errf(err, errlen, "default profile '%s' is not defined",
 		    cs->default_profile);
 		bad = 1;

@@ -19,6 +19,7 @@
 
 #include "chain-int.h"
 #include "creds.h"
+#include "identity.h"
 #include "log.h"
 #include "proxy.h"
 #include "sasl.h"
@@ -450,6 +451,12 @@ h_cred_put(struct nab_ctx *ctx, const char *jid, const char *pw)
 
 	if (px->creds == NULL)
 		return -1;
+	if (!identity_is(session_who(ctx->ch->se), jid)) {
+		session_log(ctx->ch->se, NAB_LOG_WARN, "%s: not storing a "
+		    "password for %s: this connection has not proven it",
+		    ctx->slot->cf->name, jid);
+		return -1;
+	}
 	if (creds_put(px->creds, jid, pw, err, sizeof(err)) == -1) {
 		session_log(ctx->ch->se, NAB_LOG_WARN, "%s: cannot store "
 		    "credentials for %s: %s", ctx->slot->cf->name, jid, err);
@@ -462,11 +469,12 @@ h_cred_put(struct nab_ctx *ctx, const char *jid, const char *pw)
 
 /* Login callbacks: unwrap, forget the wrapper, call the filter. */
 static void
-login_cb(void *arg, int ok, const char *mech, const char *reason)
+login_cb(void *arg, int ok, int transient, const char *mech,
+    const char *reason)
 {
 	struct chain_cbw	*w = arg, **wp;
 	struct chain		*ch = w->ctx->ch;
-	struct nab_login_result	 r = { ok, mech, reason, 0 };
+	struct nab_login_result	 r = { ok, mech, reason, !ok && transient };
 
 	for (wp = &ch->cbws; *wp != NULL; wp = &(*wp)->next)
 		if (*wp == w) {
@@ -607,6 +615,28 @@ h_digest_username(struct nab_ctx *ctx, const char *b64, char *user,
 	return sasl_digest_server_username(resp, len, user, cap) == -1 ? -1 : 0;
 }
 
+/*
+ * A DIGEST-MD5 response verified against `password`: if that is the
+ * stored password of user@domain, the connection proved the account.
+ */
+static int	secret_eq(const char *, const char *);
+
+static void
+digest_prove(struct nab_ctx *ctx, const char *user, const char *password)
+{
+	struct session	*se = ctx->ch->se;
+	const char	*stored;
+	char		 jid[ID_JID_MAX];
+
+	snprintf(jid, sizeof(jid), "%s@%s", user, session_who(se)->domain);
+	if ((stored = h_cred_get(ctx, jid)) == NULL ||
+	    !secret_eq(stored, password))
+		return;
+	if (identity_prove(session_who(se), user, "digest") == 0)
+		session_log(se, NAB_LOG_INFO, "%s proved its password: DIGEST-MD5 "
+		    "verified against the credential store", jid);
+}
+
 static int
 h_digest_verify(struct nab_ctx *ctx, const char *b64, const char *user,
     const char *password, const char *nonce, char *b64out, size_t b64cap,
@@ -627,6 +657,7 @@ h_digest_verify(struct nab_ctx *ctx, const char *b64, const char *user,
 		*reason = sasl_digest_strerror(v);
 		return -1;
 	}
+	digest_prove(ctx, user, password);
 	n = snprintf(plain, sizeof(plain), "rspauth=%s", rsp);
 	if (sasl_b64_encode(plain, (size_t)n, b64out, b64cap) == -1) {
 		*reason = "out of memory";
@@ -635,12 +666,77 @@ h_digest_verify(struct nab_ctx *ctx, const char *b64, const char *user,
 	return 0;
 }
 
-/* ABI 1.2 stubs, filled in by the identity and digest-relay work. */
+/* Constant time over the longer of the two; 1 if equal. */
+static int
+secret_eq(const char *a, const char *b)
+{
+	size_t		la = strlen(a), lb = strlen(b), n = la > lb ? la : lb, i;
+	unsigned char	d = (unsigned char)(la != lb);
+
+	for (i = 0; i < n; i++)
+		d |= (unsigned char)((i < la ? a[i] : 0) ^ (i < lb ? b[i] : 0));
+	return d == 0;
+}
+
+/* A prove_password() probe under way: the filter's callback, the account. */
+struct prove {
+	struct chain_cbw	*w;
+	char			 user[256];
+};
+
+static void
+prove_done(void *arg, int ok, int transient, const char *mech,
+    const char *reason)
+{
+	struct prove	*p = arg;
+	struct chain	*ch = p->w->ctx->ch;
+
+	if (ok && identity_prove(session_who(ch->se), p->user, "probe") == -1) {
+		ok = 0;
+		transient = 0;
+		reason = "another account was proven on this connection";
+	} else if (ok)
+		session_log(ch->se, NAB_LOG_INFO, "%s proved its password: "
+		    "a login probe with it succeeded", session_who(ch->se)->bare_jid);
+	login_cb(p->w, ok, transient, mech, reason);
+	free(p);
+}
+
 static int
 h_prove_password(struct nab_ctx *ctx, const char *localpart,
     const char *password, nab_login_cb *cb, void *arg)
 {
-	return -1;
+	struct session		*se = ctx->ch->se;
+	struct chain_cbw	*w;
+	struct prove		*p;
+	const char		*stored;
+	char			 jid[ID_JID_MAX];
+
+	snprintf(jid, sizeof(jid), "%s@%s", localpart, session_who(se)->domain);
+	if (identity_proven(session_who(se)) && !identity_is(session_who(se), jid))
+		return -1;
+	if ((w = wrap(ctx, cb, arg)) == NULL)
+		return -1;
+	stored = h_cred_get(ctx, jid);
+	if (stored != NULL && secret_eq(stored, password) &&
+	    identity_prove(session_who(se), localpart, "stored") == 0) {
+		session_log(se, NAB_LOG_INFO, "%s proved its password: "
+		    "proven by the credential store", jid);
+		login_cb(w, 1, 0, "stored", "");
+		return 0;
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		unwrap_failed(ctx->ch, w);
+		return -1;
+	}
+	p->w = w;
+	snprintf(p->user, sizeof(p->user), "%s", localpart);
+	if (session_login_probe(se, localpart, password, prove_done, p) == -1) {
+		free(p);
+		unwrap_failed(ctx->ch, w);
+		return -1;
+	}
+	return 0;
 }
 
 static int

@@ -45,8 +45,13 @@ static const struct config_key keys[] = {
 	    OFF(max_connections), NULL },
 	{ "max-depth", CT_UINT, 4, 256, "32", 0, OFF(max_depth), NULL },
 	{ "max-per-source", CT_UINT, 0, 1048576, "32", 0, OFF(max_per_source), NULL },
+	{ "max-probes", CT_UINT, 1, 4096, "16", 0, OFF(max_probes), NULL },
 	{ "max-stanza", CT_SIZE, 1024, 16 * MIB, "65536", 0, OFF(max_stanza), NULL },
-	{ "profile", CT_STR, 0, 0, "passthrough", 0, OFF(profile), NULL },
+	{ "probe-backoff-max", CT_DURATION, 1, 86400, "300", 0,
+	    OFF(probe_backoff_max), NULL },
+	{ "probe-backoff-min", CT_DURATION, 1, 3600, "2", 0,
+	    OFF(probe_backoff_min), NULL },
+	{ "profile", CT_STR, 0, 0, "auto", 0, OFF(profile), NULL },
 	{ "redact", CT_BOOL, 0, 1, "yes", 0, OFF(redact), NULL },
 	{ "scram-max-iterations", CT_UINT, 4096, 10000000, "100000", 0,
 	    OFF(scram_max_iterations), NULL },
@@ -208,7 +213,8 @@ cross_check(const struct config *cfg, size_t i, char *msg, size_t len)
 		snprintf(msg, len, "hold-queue (%u) must be at least"
 		    " max-stanza (%u), so that a whole stanza can be held",
 		    cfg->hold_queue, cfg->max_stanza);
-	else if (i == 3 && config_profile_find(cfg, cfg->profile) == NULL) {
+	else if (i == 3 && strcmp(cfg->profile, "auto") != 0 &&
+	    config_profile_find(cfg, cfg->profile) == NULL) {
 		off = (size_t)snprintf(msg, len, "profile: no [profile %s],"
 		    " defined profiles are:", cfg->profile);
 		for (j = 0; j < cfg->nprofiles && off < len; j++, sep = ",")
@@ -492,6 +498,12 @@ build_profile(struct config_parse *p, struct config_section *sec)
 	struct config_profile		*pr;
 	size_t				 i, k;
 
+	if (strcmp(sec->name, "auto") == 0) {
+		config_errors_add(p->errs, sec->file, sec->line, "[profile auto]:"
+		    " 'auto' is reserved (profile = auto chooses a profile by "
+		    "the firmware the rabbit shows)");
+		return;
+	}
 	if ((old = config_profile_find(p->cfg, sec->name)) != NULL) {
 		config_errors_add(p->errs, sec->file, sec->line, "[profile %s]"
 		    " is already at %s:%u, allowed once", sec->name,
@@ -733,5 +745,7 @@ config_profile_select(const struct config *cfg, const char *mac,
 			continue;
 		return pr;
 	}
-	return config_profile_find(cfg, cfg->profile);
+	/* auto: a rabbit that matches nothing is passed through. */
+	return config_profile_find(cfg, strcmp(cfg->profile, "auto") == 0 ?
+	    "passthrough" : cfg->profile);
 }

@@ -113,6 +113,9 @@ struct config {
 	unsigned int		 idle_timeout;
 	unsigned int		 drain_timeout;
 	unsigned int		 max_connections;
+	unsigned int		 max_probes;		/* login probes at once */
+	unsigned int		 probe_backoff_min;	/* seconds */
+	unsigned int		 probe_backoff_max;
 	unsigned int		 max_per_source;	/* 0 = no limit */
 	unsigned int		 max_stanza;
 	unsigned int		 max_depth;
@@ -206,8 +209,8 @@ const char	*config_section_get(const struct config_section *,
  * The profile for a rabbit: the first profile, in file order, that has
  * at least one match list and whose every non-empty list matches (any of
  * its patterns). A NULL mac, jid or firmware is unknown and matches no
- * list of that kind. Without a match, the default profile (cfg->profile).
- * Never NULL.
+ * list of that kind. Without a match, the default profile (cfg->profile;
+ * for "auto", passthrough). Never NULL.
  */
 const struct config_profile *config_profile_select(const struct config *,
 		    const char *mac, const char *jid, const char *firmware)

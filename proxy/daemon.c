@@ -19,6 +19,7 @@
 #include "config.h"
 #include "creds.h"
 #include "daemon.h"
+#include "identity.h"
 #include "listener.h"
 #include "log.h"
 #include "main-int.h"
@@ -158,6 +159,15 @@ daemon_setup(struct proxy *px, struct event_base *base,
 	    (px->tls_ctx = tls_client_ctx(cfg->upstream_ca,
 	    cfg->upstream_verify, err, errlen)) == NULL)
 		return -1;
+	if (px->guard == NULL) {
+		struct idguard_opts go = { cfg->probe_backoff_min,
+		    cfg->probe_backoff_max, cfg->max_probes };
+
+		if ((px->guard = idguard_new(&go)) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+	}
 	if ((px->creds = creds_open(cfg->credentials, err, errlen)) == NULL) {
 		/* A missing or unsafe store disables learning, not the proxy. */
 		log_warnx("credentials %s: %s (continuing without)",
@@ -197,6 +207,8 @@ daemon_teardown(struct proxy *px)
 	if (px->creds != NULL)
 		creds_close(px->creds);
 	px->creds = NULL;
+	idguard_free(px->guard);
+	px->guard = NULL;
 	if (px->dns != NULL)
 		evdns_base_free(px->dns, 0);
 	px->dns = NULL;

@@ -222,12 +222,15 @@ accept_cb(struct evconnlistener *ev, evutil_socket_t fd, struct sockaddr *sa,
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr,
 		    ip, sizeof(ip));
 	pp = src_find(l, ip);
-	if (px->draining || px->nsessions >= px->opt.max_connections ||
+	/* Login probes are connections too. */
+	if (px->draining ||
+	    px->nsessions + px->nprobes >= px->opt.max_connections ||
 	    (px->opt.max_per_source > 0 && *pp != NULL &&
 	    (*pp)->n >= px->opt.max_per_source)) {
 		px->n_refused++;
 		log_warnx("refusing connection from %s: %s", ip, px->draining ?
-		    "draining" : px->nsessions >= px->opt.max_connections ?
+		    "draining" : px->nsessions + px->nprobes >=
+		    px->opt.max_connections ?
 		    "max-connections reached" : "max-per-source reached");
 		close(fd);
 		return;

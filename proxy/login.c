@@ -40,6 +40,7 @@ struct login {
 	struct login_opts	 lg_opts;
 	struct sasl_client	*lg_sasl;
 	char			 lg_err[LOGIN_ERRMAX];
+	int			 lg_rejected;	/* the server judged the password */
 };
 
 static int	login_fail(struct login *, const char *, ...) PRINTF(2, 3);
@@ -439,9 +440,20 @@ login_failure(struct login *l, const struct st_node *st)
 	if ((t = st_child(st, "text", NULL)) != NULL &&
 	    login_text(t, raw, sizeof(raw), &len) == 0 && len > 0)
 		login_printable(text, sizeof(text), raw, len);
+	/* RFC 6120 6.5: the conditions that are a verdict on the credentials. */
+	l->lg_rejected = strcmp(cond, "not-authorized") == 0 ||
+	    strcmp(cond, "credentials-expired") == 0 ||
+	    strcmp(cond, "account-disabled") == 0 ||
+	    strcmp(cond, "invalid-authzid") == 0;
 	return login_fail(l, "server refused authentication: %s%s%s%s",
 	    cond, text[0] != '\0' ? " (" : "", text,
 	    text[0] != '\0' ? ")" : "");
+}
+
+int
+login_rejected(const struct login *l)
+{
+	return l->lg_rejected;
 }
 
 void

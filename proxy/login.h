@@ -56,6 +56,12 @@ void		 login_set_tls(struct login *, int on) NONNULL(1);
 const char	*login_mech(const struct login *) NONNULL(1);
 /* Why the login failed, "" if it has not. Never NULL, never the password. */
 const char	*login_error(const struct login *) NONNULL(1);
+/*
+ * 1 if the login failed because the server refused the credentials
+ * (<failure> with not-authorized and the like); 0 for everything that
+ * judged nothing about the password (mechanisms, protocol, ENOMEM).
+ */
+int		 login_rejected(const struct login *) NONNULL(1);
 /* Wipe secrets and free; NULL is accepted. */
 void		 login_free(struct login *);
 

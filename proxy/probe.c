@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -38,6 +39,8 @@ struct probe {
 	int			 adopt;		/* hand the stream to the session */
 	int			 tls;		/* 1 starttls sent, 2 handshake, 3 on */
 	int			 swallow;	/* 1 header, 2 features, after success */
+	int			 guarded;	/* counted by the proxy's idguard */
+	char			 jid[ID_JID_MAX];
 };
 
 static void	pr_read(struct leg *, void *);
@@ -54,6 +57,7 @@ static int	pr_adopt_unit(struct probe *, struct xs_unit *);
 static int	pr_tls_proceed(struct probe *, const struct st_node *);
 static int	probe_run(struct session *, const char *, const char *, int,
 		    session_login_cb *, void *);
+static int	pr_guard(struct session *, const char *);
 
 static const struct leg_cbs pr_cbs = {
 	pr_read, pr_drained, pr_connected, pr_eof, pr_error, pr_closed
@@ -85,6 +89,15 @@ probe_run(struct session *se, const char *localpart, const char *password,
 
 	if (se->r_header == NULL || (pr = calloc(1, sizeof(*pr))) == NULL)
 		return -1;
+	snprintf(pr->jid, sizeof(pr->jid), "%s@%s", localpart, se->who.domain);
+	if (!adopt && pr_guard(se, pr->jid) == -1) {
+		free(pr);
+		cb(arg, 0, 1, "?", "login probes for this account or address "
+		    "are backing off");
+		return 0;
+	}
+	pr->guarded = !adopt && se->px->guard != NULL;
+	se->px->nprobes++;
 	memset(&o, 0, sizeof(o));
 	o.max_iterations = se->opt.scram_max_iterations;
 	o.allow_plain_cleartext = se->opt.allow_plain_cleartext;
@@ -93,7 +106,7 @@ probe_run(struct session *se, const char *localpart, const char *password,
 	pr->arg = arg;
 	pr->adopt = adopt;
 	if ((pr->xs = xs_new(&lim)) == NULL ||
-	    (pr->login = login_new(localpart, se->domain, password, &o, err,
+	    (pr->login = login_new(localpart, se->who.domain, password, &o, err,
 	    sizeof(err))) == NULL ||
 	    (pr->timer = evtimer_new(se->px->base, pr_timeout, pr)) == NULL ||
 	    (pr->reaper = event_new(se->px->base, -1, 0, pr_reap, pr)) == NULL)
@@ -111,6 +124,9 @@ probe_run(struct session *se, const char *localpart, const char *password,
 		    se->r_header_len);
 	return 0;
 fail:
+	se->px->nprobes--;
+	if (pr->guarded)
+		idguard_end(se->px->guard, pr->jid, se->peer_ip, -1, time(NULL));
 	xs_free(pr->xs);
 	login_free(pr->login);
 	if (pr->timer)
@@ -119,15 +135,48 @@ fail:
 	return -1;
 }
 
+/*
+ * Probes other than a proven session's own fresh login pass the proxy's
+ * guard: backoff per account and per source, a cap on running probes.
+ */
+static int
+pr_guard(struct session *se, const char *jid)
+{
+	unsigned	wait;
+
+	if (se->px->guard == NULL)
+		return 0;
+	if (idguard_begin(se->px->guard, jid, se->peer_ip, time(NULL),
+	    &wait) == 0) {
+		session_log(se, LOG_LVL_INFO, "login probe for %s started", jid);
+		return 0;
+	}
+	if (wait > 0)
+		session_log(se, LOG_LVL_WARN, "login probe for %s refused: "
+		    "backing off after failed probes for this account or from "
+		    "%s (%u s left)", jid, se->peer_ip, wait);
+	else
+		session_log(se, LOG_LVL_WARN, "login probe for %s refused: %u "
+		    "probes running (the limit)", jid,
+		    idguard_running(se->px->guard));
+	return -1;
+}
+
 /* Report once, unlink from the session, free from a deferred event. */
 static void
 pr_finish(struct probe *pr, int ok, const char *why)
 {
 	struct probe	**pp;
+	int		  transient;
 
 	if (pr->done)
 		return;
 	pr->done = 1;
+	transient = !ok && (pr->login == NULL || !login_rejected(pr->login));
+	pr->se->px->nprobes--;
+	if (pr->guarded)
+		idguard_end(pr->se->px->guard, pr->jid, pr->se->peer_ip,
+		    ok ? 1 : transient ? -1 : 0, time(NULL));
 	if (pr->mech[0] == '\0')
 		snprintf(pr->mech, sizeof(pr->mech), "%s",
 		    pr->login ? login_mech(pr->login) : "?");
@@ -140,7 +189,7 @@ pr_finish(struct probe *pr, int ok, const char *why)
 	    "login probe %s (%s)%s%s", ok ? "succeeded" : "failed", pr->mech,
 	    ok ? "" : ": ", ok ? "" : why);
 	if (pr->cb != NULL)
-		pr->cb(pr->arg, ok, pr->mech, why);
+		pr->cb(pr->arg, ok, transient, pr->mech, why);
 	event_active(pr->reaper, 0, 0);
 }
 
@@ -254,7 +303,7 @@ pr_tls_proceed(struct probe *pr, const struct st_node *root)
 		return 0;
 	}
 	if (tls_wrap(&pr->leg, se->px->tls_ctx, se->opt.upstream_tls_name[0] ?
-	    se->opt.upstream_tls_name : se->domain, se->opt.upstream_verify,
+	    se->opt.upstream_tls_name : se->who.domain, se->opt.upstream_verify,
 	    err, sizeof(err)) == -1) {
 		pr_finish(pr, 0, err);
 		return 0;

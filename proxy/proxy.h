@@ -57,6 +57,8 @@ struct proxy {
 	unsigned long long	 creds_ino;
 	long long		 creds_mtime_ns;
 	long long		 creds_size;
+	struct idguard		*guard;		/* login probe backoff, cap */
+	unsigned		 nprobes;	/* probe connections open */
 	struct listener		*lst;
 	struct session_list	 sessions;
 	unsigned		 nsessions;

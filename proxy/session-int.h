@@ -9,6 +9,7 @@
 #include <sys/queue.h>
 #include <sys/time.h>
 
+#include "identity.h"
 #include "leg.h"
 #include "proxy.h"
 #include "session.h"
@@ -82,12 +83,14 @@ struct session {
 	int			 adopting;	/* fresh-connection login runs */
 	struct probe		*probes;
 
-	/* Identity shown to filters. */
-	struct nab_identity	 ident;
-	char			 mac[16];
-	char			 domain[256];
-	char			 bare_jid[288];
-	char			 firmware[32];
+	/* Who the rabbit is and how this connection proved it. */
+	struct identity		 who;
+	int			 nab_header;	/* rabbit's header is A1-shaped */
+	int			 profile_auto;	/* profile not chosen yet */
+	int			 we_authenticated;	/* our login, not the rabbit's */
+	/* A registration set went upstream: its result proves the account. */
+	char			 reg_id[64];
+	char			 reg_user[256];
 
 	const char		*close_cond;	/* set by a filter, or NULL */
 	char			 close_cond_buf[48];
@@ -144,7 +147,17 @@ int		 se_login_unit(struct session *, struct xs_unit *,
 		    const char *bytes);
 void		 se_check_restart(struct session *, const struct xs_unit *);
 void		 se_login_free(struct session *);
+/* 1 if this connection proved localpart@domain (else logged, 0). */
+int		 se_may_act(struct session *, const char *localpart);
 void		 se_reselect(struct session *);
+/* profile = auto: choose now, `by` says what showed the firmware. */
+void		 se_choose_profile(struct session *, const char *by);
+/* Registration sets going up and their results (identity proof). */
+void		 se_note_register(struct session *, const struct st_node *);
+void		 se_register_answer(struct session *, const struct st_node *);
+/* An account change on a stream we authenticated: refused, 1. */
+int		 se_refuse_account_change(struct session *,
+		    const struct st_node *);
 /*
  * Replace the server leg and its parser with an authenticated connection
  * (from a probe): the old leg is closed politely, features kept.

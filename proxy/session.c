@@ -52,6 +52,8 @@ static void	se_unit_after(struct session *, enum nab_dir,
 		    const struct xs_unit *, enum nab_verdict);
 static void	se_flow(struct session *, enum nab_dir);
 static void	se_unpause(struct session *, enum nab_dir, int);
+static const char *se_profile_for(struct session *);
+static int	se_rabbit_stanza(struct session *, const struct st_node *);
 
 const struct leg_cbs se_leg_cbs = {
 	se_read, se_drained, se_connected, se_eof, se_error, se_closed
@@ -115,7 +117,8 @@ session_new(struct proxy *px, int fd, const struct sockaddr *sa, int salen)
 	px->nsessions++;
 	se->linked = 1;
 	if (px->chains != NULL &&
-	    (se->chain = chain_open(px->chains, NULL, se)) == NULL) {
+	    (se->chain = chain_open(px->chains, se_profile_for(se), se)) ==
+	    NULL) {
 		session_fail(se, "internal-server-error", NULL,
 		    "cannot open the filter chain");
 		return 0;
@@ -320,13 +323,54 @@ se_note_header(struct session *se, enum nab_dir d, const struct xs_unit *u,
 		se->r_header_len = u->len;
 		if ((to = st_attr(stanza_root(u->st), "to")) != NULL)
 			session_set_identity(se, NULL, to, NULL);
+		if (!se->r_header_seen && !se->authenticated)
+			se->nab_header = identity_nabaztag_header(bytes, u->len);
 		se->r_header_seen = 1;
 		se->r_has_decl = u->has_decl;
+		if (se->profile_auto && se->nab_header)
+			se_choose_profile(se, "a Nabaztag stream header");
 		if (se->upstream_failed)
 			session_fail(se, "remote-connection-failed", NULL,
 			    se->upstream_failed);
 	} else
 		se->rabbit_has_header = 1;
+}
+
+/*
+ * The profile a session starts with: with `profile = auto` (or a default
+ * no profile matches) the rabbit has shown nothing yet, so passthrough
+ * until its header or first stanza says more (se_choose_profile).
+ */
+static const char *
+se_profile_for(struct session *se)
+{
+	const char	*p = chainset_select(se->px->chains, "", "", "");
+
+	se->profile_auto = strcmp(p, "auto") == 0;
+	return se->profile_auto ? "passthrough" : p;
+}
+
+/*
+ * A rabbit stanza before the chain: what it shows about the rabbit, the
+ * profile auto-selection, and account changes refused on a stream
+ * nabproxy authenticated (answered here: 1, the unit is consumed).
+ */
+static int
+se_rabbit_stanza(struct session *se, const struct st_node *st)
+{
+	se_detect_firmware(se, st);
+	if (st_child(st, "query", "jabber:iq:register") != NULL ||
+	    st_child(st, "query", "violet:iq:register") != NULL) {
+		if (se->we_authenticated && se_refuse_account_change(se, st))
+			return 1;
+		se->registered = 1;
+	}
+	if (se->profile_auto) {
+		se->profile_auto = 0;
+		se_choose_profile(se, se->who.firmware[0] ? se->who.firmware :
+		    "its first stanza");
+	}
+	return 0;
 }
 
 /* Handle one unit: login interception, the chain, then the verdict. */
@@ -355,19 +399,25 @@ se_unit(struct session *se, enum nab_dir d, struct xs_unit *u)
 		se_note_header(se, d, u, bytes);
 	if (se->failing)
 		return;
-	if (u->kind == XS_STANZA && d == NAB_FROM_SERVER &&
-	    strcmp(stanza_root(u->st)->name, "stream:features") == 0)
-		se_keep_features(se, u->st);
-	if (u->kind == XS_STANZA && d == NAB_FROM_RABBIT) {
-		se_detect_firmware(se, stanza_root(u->st));
-		if (st_child(stanza_root(u->st), "query",
-		    "jabber:iq:register") != NULL ||
-		    st_child(stanza_root(u->st), "query",
-		    "violet:iq:register") != NULL)
-			se->registered = 1;
+	if (u->kind == XS_STANZA && d == NAB_FROM_SERVER) {
+		if (strcmp(stanza_root(u->st)->name, "stream:features") == 0)
+			se_keep_features(se, u->st);
+		se_register_answer(se, stanza_root(u->st));
+	}
+	if (u->kind == XS_STANZA && d == NAB_FROM_RABBIT &&
+	    se_rabbit_stanza(se, stanza_root(u->st))) {
+		evbuffer_drain(in, u->len);
+		se_flow(se, d);
+		return;
 	}
 	if (se->chain != NULL)
 		v = chain_unit(se->chain, d, u, bytes, &repl);
+	if (u->kind == XS_STANZA && d == NAB_FROM_RABBIT &&
+	    (v == NAB_PASS || v == NAB_REPLACE)) {
+		identity_note_sasl(&se->who, stanza_root(repl != NULL ? repl :
+		    u->st));
+		se_note_register(se, stanza_root(repl != NULL ? repl : u->st));
+	}
 	switch (v) {
 	case NAB_PASS:
 		se_send_unit(se, d, in, bytes, u->len, u->kind);
@@ -629,8 +679,8 @@ session_fail(struct session *se, const char *to_rabbit, const char *to_server,
 		return;
 	se->failing = 1;
 	log_info("session %llu: closing (%s%s%s): %s",
-	    (unsigned long long)se->id, se->ident.bare_jid[0] ?
-	    se->ident.bare_jid : se->peer,
+	    (unsigned long long)se->id, se->who.pub.bare_jid[0] ?
+	    se->who.pub.bare_jid : se->peer,
 	    to_rabbit && *to_rabbit ? ", rabbit gets " : "",
 	    to_rabbit && *to_rabbit ? to_rabbit : "", reason ? reason : "");
 	if (to_rabbit != NULL && se->r.bev != NULL && !se->r.closed)
@@ -697,7 +747,7 @@ se_reap(evutil_socket_t fd, short what, void *arg)
 	event_free(se->kick);
 	if (se->login_timer != NULL)
 		event_free(se->login_timer);
-	rabbitlog_close(se->rlog, se->mac);
+	rabbitlog_close(se->rlog, se->who.mac);
 	free(se->r_header);
 	free(se->close_reason);
 	if (se->px->lst != NULL)

@@ -37,10 +37,17 @@ void	session_free_all(struct proxy *);
 
 /* ---- host services for chain.c ---- */
 
-typedef void session_login_cb(void *arg, int ok, const char *mech,
-    const char *reason);
+/*
+ * ok 1: success. ok 0: failure; transient 1 when nothing was judged about
+ * the password (connection, TLS, timeout, protocol, backoff), 0 when the
+ * server refused the credentials.
+ */
+typedef void session_login_cb(void *arg, int ok, int transient,
+    const char *mech, const char *reason);
 
 const struct nab_identity *session_identity(struct session *);
+/* Who the rabbit is and what it proved (identity.h). */
+struct identity *session_who(struct session *);
 void	session_set_identity(struct session *, const char *mac,
 	    const char *domain, const char *firmware);
 /* Serialise st and send it as if `as_from` had sent it; frees st. */

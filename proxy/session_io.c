@@ -35,46 +35,32 @@ static struct evbuffer *se_out(struct session *, enum nab_dir, int);
 void
 se_identity_init(struct session *se)
 {
-	se->ident.peer = se->peer;
-	se->ident.mac = se->mac;
-	se->ident.domain = se->domain;
-	se->ident.bare_jid = se->bare_jid;
-	se->ident.firmware = se->firmware;
-	se->ident.profile = "";
-	se->ident.session_id = se->id;
-	se->ident.proof = "";
+	identity_init(&se->who, se->peer, se->id);
+}
+
+struct identity *
+session_who(struct session *se)
+{
+	return &se->who;
 }
 
 const struct nab_identity *
 session_identity(struct session *se)
 {
-	se->ident.profile = se->chain ? chain_profile(se->chain) : "";
-	return &se->ident;
+	se->who.pub.profile = se->chain ? chain_profile(se->chain) : "";
+	return &se->who.pub;
 }
 
 /*
- * mac must be 12 hex digits (filter.h), kept in lower case; anything else
- * is ignored: the MAC names the rabbit's file under log-dir.
+ * A claim (filter.h set_identity): a MAC must be 12 hex digits, kept in
+ * lower case (it names the rabbit's file under log-dir); once the
+ * connection proved an account, the MAC and domain stay that account's.
  */
 void
 session_set_identity(struct session *se, const char *mac, const char *domain,
     const char *firmware)
 {
-	size_t	i;
-
-	for (i = 0; mac != NULL && i < 12 && isxdigit((unsigned char)mac[i]);
-	    i++)
-		;
-	if (mac != NULL && i == 12 && mac[12] == '\0')
-		for (i = 0; i <= 12; i++)
-			se->mac[i] = (char)tolower((unsigned char)mac[i]);
-	if (domain != NULL)
-		snprintf(se->domain, sizeof(se->domain), "%s", domain);
-	if (firmware != NULL)
-		snprintf(se->firmware, sizeof(se->firmware), "%s", firmware);
-	if (se->mac[0] != '\0' && se->domain[0] != '\0')
-		snprintf(se->bare_jid, sizeof(se->bare_jid), "%s@%s", se->mac,
-		    se->domain);
+	identity_claim(&se->who, mac, domain, firmware);
 }
 
 struct event_base *
@@ -166,6 +152,8 @@ session_inject(struct session *se, enum nab_dir as_from, struct stanza *st)
 	struct evbuffer	*tmp;
 	int		 rc = -1;
 
+	if (as_from == NAB_FROM_RABBIT && stanza_root(st) != NULL)
+		se_note_register(se, stanza_root(st));
 	if (out != NULL && (tmp = evbuffer_new()) != NULL) {
 		if (st_serialize(stanza_root(st), tmp, 0) == 0) {
 			se_log_unit(se, as_from,
@@ -207,9 +195,9 @@ se_send_error(struct session *se, enum nab_dir as_from, const char *cond)
 		    se->r_has_decl ? "<?xml version='1.0'?>" : "",
 		    (unsigned long long)se->id);
 		/* The domain is the rabbit's `to`: any bytes, escaped. */
-		if (se->domain[0] != '\0' &&
+		if (se->who.domain[0] != '\0' &&
 		    (evbuffer_add(tmp, " from='", 7) == -1 ||
-		    st_escape(tmp, se->domain, strlen(se->domain)) == -1 ||
+		    st_escape(tmp, se->who.domain, strlen(se->who.domain)) == -1 ||
 		    evbuffer_add(tmp, "'", 1) == -1)) {
 			evbuffer_free(tmp);
 			return;
@@ -356,7 +344,7 @@ se_log_unit(struct session *se, enum nab_dir d, const char *bytes,
 	}
 	prefix[0] = '\0';
 	if (se->opt.log_prefix)
-		snprintf(prefix, sizeof(prefix), "%s ", se->mac[0] ? se->mac :
+		snprintf(prefix, sizeof(prefix), "%s ", se->who.mac[0] ? se->who.mac :
 		    se->peer);
 	if (origin != LOGU_PEER)
 		evbuffer_add_printf(out, "%s[vm] !! %s:\n", prefix,
@@ -380,7 +368,7 @@ se_log_unit(struct session *se, enum nab_dir d, const char *bytes,
 	if (se->opt.log_dir[0] != '\0' && se->rlog == NULL)
 		se->rlog = rabbitlog_new(se->opt.log_dir, se->peer_ip);
 	if (se->rlog != NULL)
-		rabbitlog_add(se->rlog, se->mac,
+		rabbitlog_add(se->rlog, se->who.mac,
 		    (const char *)evbuffer_pullup(out, -1),
 		    evbuffer_get_length(out));
 	evbuffer_free(out);

@@ -28,17 +28,36 @@
 
 #define NS_SASL		"urn:ietf:params:xml:ns:xmpp-sasl"
 
-static void	se_login_done(struct session *, int, const char *);
+static void	se_login_done(struct session *, int, int, const char *);
 static void	se_login_deadline(struct session *);
 static void	se_login_expired(evutil_socket_t, short, void *);
 static int	se_login_fresh(struct session *, const char *, const char *,
 		    session_login_cb *, void *);
-static void	se_fresh_done(void *, int, const char *, const char *);
+static void	se_fresh_done(void *, int, int, const char *, const char *);
 
 int
 session_upstream_authenticated(struct session *se)
 {
 	return se->authenticated;
+}
+
+/*
+ * Acting on an account (logging in upstream, storing its password) needs
+ * this connection's proof of that account's password.
+ */
+int
+se_may_act(struct session *se, const char *localpart)
+{
+	char	jid[ID_JID_MAX];
+
+	snprintf(jid, sizeof(jid), "%s@%s", localpart, se->who.domain);
+	if (identity_is(&se->who, jid))
+		return 1;
+	session_log(se, LOG_LVL_WARN, "not acting for %s: this connection has "
+	    "not proven its password%s%s", jid,
+	    identity_proven(&se->who) ? "; it proved " : "",
+	    identity_proven(&se->who) ? se->who.bare_jid : "");
+	return 0;
 }
 
 int
@@ -53,6 +72,8 @@ session_upstream_login(struct session *se, const char *localpart,
 	    se->authenticated || se->features == NULL || se->s.bev == NULL ||
 	    se->adopting)
 		return -1;
+	if (!se_may_act(se, localpart))
+		return -1;
 	if (se->registered)
 		return se_login_fresh(se, localpart, password, cb, arg);
 	mechs = st_child(stanza_root(se->features), "mechanisms", NS_SASL);
@@ -62,7 +83,7 @@ session_upstream_login(struct session *se, const char *localpart,
 	o.max_iterations = se->opt.scram_max_iterations;
 	o.allow_plain_cleartext = se->opt.allow_plain_cleartext;
 	o.tls_active = se->tls_active;
-	if ((se->login = login_new(localpart, se->domain, password, &o, err,
+	if ((se->login = login_new(localpart, se->who.domain, password, &o, err,
 	    sizeof(err))) == NULL) {
 		session_log(se, LOG_LVL_WARN, "upstream login: %s", err);
 		return -1;
@@ -72,13 +93,14 @@ session_upstream_login(struct session *se, const char *localpart,
 	if (login_features(se->login, stanza_root(se->features),
 	    leg_output(&se->s)) != LOGIN_CONTINUE) {
 		/* Report asynchronously-shaped: the caller gets its callback. */
-		se_login_done(se, 0, login_error(se->login));
+		se_login_done(se, 0, !login_rejected(se->login),
+		    login_error(se->login));
 		return 0;
 	}
 	snprintf(se->login_mech, sizeof(se->login_mech), "%s",
 	    login_mech(se->login));
 	session_log(se, LOG_LVL_INFO, "upstream login as %s@%s with %s",
-	    localpart, se->domain, se->login_mech);
+	    localpart, se->who.domain, se->login_mech);
 	se_login_deadline(se);
 	return 0;
 }
@@ -127,7 +149,7 @@ se_login_fresh(struct session *se, const char *localpart,
 	snprintf(se->login_mech, sizeof(se->login_mech), "?");
 	session_log(se, LOG_LVL_INFO, "upstream login as %s@%s on a fresh "
 	    "connection (this stream registered an account)", localpart,
-	    se->domain);
+	    se->who.domain);
 	/* Set first: a connect that fails at once calls back before return. */
 	se->adopting = 1;
 	if (probe_start_adopt(se, localpart, password, se_fresh_done,
@@ -141,13 +163,16 @@ se_login_fresh(struct session *se, const char *localpart,
 }
 
 static void
-se_fresh_done(void *arg, int ok, const char *mech, const char *reason)
+se_fresh_done(void *arg, int ok, int transient, const char *mech,
+    const char *reason)
 {
 	struct session	*se = arg;
 
 	se->adopting = 0;
+	if (ok)
+		se->we_authenticated = 1;
 	snprintf(se->login_mech, sizeof(se->login_mech), "%s", mech);
-	se_login_done(se, ok, reason);
+	se_login_done(se, ok, transient, reason);
 }
 
 void
@@ -171,6 +196,7 @@ se_adopt_upstream(struct session *se, struct leg *leg, struct xmlstream **xs,
 	*xs = NULL;
 	se_keep_features(se, features);
 	se->authenticated = 1;
+	se->we_authenticated = 1;
 	se->tls_active = tls;
 	if (se->chain != NULL)
 		chain_restart(se->chain, NAB_FROM_SERVER);
@@ -179,7 +205,7 @@ se_adopt_upstream(struct session *se, struct leg *leg, struct xmlstream **xs,
 
 /* Finish a login attempt and tell the filter; the login object goes. */
 static void
-se_login_done(struct session *se, int ok, const char *reason)
+se_login_done(struct session *se, int ok, int transient, const char *reason)
 {
 	session_login_cb	*cb = se->login_cb;
 	void			*arg = se->login_arg;
@@ -201,7 +227,7 @@ se_login_done(struct session *se, int ok, const char *reason)
 		session_log(se, LOG_LVL_WARN, "upstream login failed (%s): %s",
 		    mech, why);
 	if (cb != NULL)
-		cb(arg, ok, mech, why);
+		cb(arg, ok, transient, mech, why);
 	if (se->eof_deferred)	/* the rabbit's FIN may go now */
 		event_active(se->kick, 0, 0);
 }
@@ -228,12 +254,13 @@ se_swallow_unit(struct session *se, struct xs_unit *u)
 		se_keep_features(se, u->st);
 		se->swallow = SWALLOW_NONE;
 		se->authenticated = 1;
+		se->we_authenticated = 1;
 		if (se->chain != NULL)
 			chain_restart(se->chain, NAB_FROM_SERVER);
 		se->login_cb = se->pending_cb;
 		se->login_arg = se->pending_arg;
 		se->pending_cb = NULL;
-		se_login_done(se, 1, NULL);
+		se_login_done(se, 1, 0, NULL);
 		return 1;
 	}
 	/* Anything else: stop hiding and let the chain see it. */
@@ -241,7 +268,8 @@ se_swallow_unit(struct session *se, struct xs_unit *u)
 	se->login_cb = se->pending_cb;
 	se->login_arg = se->pending_arg;
 	se->pending_cb = NULL;
-	se_login_done(se, 0, "server did not restart the stream after success");
+	se_login_done(se, 0, 1, "server did not restart the stream after "
+	    "success");
 	return 0;
 }
 
@@ -262,7 +290,8 @@ se_login_unit(struct session *se, struct xs_unit *u, const char *bytes)
 	if (r == LOGIN_CONTINUE)
 		return 1;
 	if (r == LOGIN_FAIL) {
-		se_login_done(se, 0, login_error(se->login));
+		se_login_done(se, 0, !login_rejected(se->login),
+		    login_error(se->login));
 		/* A stream error is the server's word to the rabbit too. */
 		return strcmp(stanza_root(u->st)->name, "stream:error") != 0;
 	}
@@ -278,6 +307,22 @@ se_login_unit(struct session *se, struct xs_unit *u, const char *bytes)
 	login_free(se->login);
 	se->login = NULL;
 	return 1;
+}
+
+/*
+ * The server accepted the rabbit's own SASL exchange: the connection
+ * proved the password of the username it used (identity_note_sasl).
+ */
+static void
+se_prove_by_server(struct session *se)
+{
+	const char	*user = identity_sasl_user(&se->who);
+
+	if (*user == '\0' || identity_proven(&se->who))
+		return;
+	if (identity_prove(&se->who, user, "server") == 0)
+		session_log(se, LOG_LVL_INFO, "%s proved its password: the "
+		    "server accepted its own SASL login", se->who.bare_jid);
 }
 
 /*
@@ -304,6 +349,7 @@ se_check_restart(struct session *se, const struct xs_unit *u)
 	se->authenticated = 1;
 	se->rabbit_has_header = 0;
 	se->r_header_seen = 0;
+	se_prove_by_server(se);
 	if (se->chain != NULL) {
 		chain_restart(se->chain, NAB_FROM_SERVER);
 		chain_restart(se->chain, NAB_FROM_RABBIT);
@@ -312,20 +358,33 @@ se_check_restart(struct session *se, const struct xs_unit *u)
 }
 
 /*
- * At a stream restart the profile may change: what the stream showed so
- * far (MAC, JID, firmware) can select another one. The new chain comes
- * from the current chainset, so a reload reaches open sessions here.
+ * The profile for what the rabbit has shown so far (MAC, JID, firmware).
+ * "auto" (profile = auto, nothing matched) means: the bootcode profile
+ * while only a Nabaztag header is known (the firmware's parser needs it
+ * from the server's first bytes on), else passthrough.
  */
-void
-se_reselect(struct session *se)
+static const char *
+se_want_profile(struct session *se)
 {
 	const char	*want;
+
+	want = chainset_select(se->px->chains, se->who.mac, se->who.bare_jid,
+	    se->who.firmware);
+	if (strcmp(want, "auto") != 0)
+		return want;
+	if (se->nab_header && se->who.firmware[0] == '\0' &&
+	    strcmp((want = chainset_select(se->px->chains, se->who.mac,
+	    se->who.bare_jid, "bootcode-18673")), "auto") != 0)
+		return want;
+	return "passthrough";
+}
+
+/* Open the profile `want` in place of the current chain. */
+static void
+se_switch_chain(struct session *se, const char *want, const char *when)
+{
 	struct chain	*ch;
 
-	if (se->px->chains == NULL)
-		return;
-	want = chainset_select(se->px->chains, se->mac, se->bare_jid,
-	    se->firmware);
 	if (se->chain != NULL && strcmp(want, chain_profile(se->chain)) == 0)
 		return;
 	if ((ch = chain_open(se->px->chains, want, se)) == NULL) {
@@ -333,9 +392,9 @@ se_reselect(struct session *se)
 		    "%s", want, se->chain ? chain_profile(se->chain) : "none");
 		return;
 	}
-	session_log(se, LOG_LVL_INFO, "profile %s selected at stream restart "
-	    "(mac=%s firmware=%s)", want, se->mac[0] ? se->mac : "?",
-	    se->firmware[0] ? se->firmware : "?");
+	session_log(se, LOG_LVL_INFO, "profile %s selected %s (mac=%s "
+	    "firmware=%s)", want, when, se->who.mac[0] ? se->who.mac : "?",
+	    se->who.firmware[0] ? se->who.firmware : "?");
 	/*
 	 * The old chain's pending callbacks die with it: chain_close() frees
 	 * their wrappers, so nothing may call them afterwards.
@@ -354,75 +413,142 @@ se_reselect(struct session *se)
 }
 
 /*
- * The MAC from the username of the rabbit's register set (jabber:iq:register
- * or violet:iq:register): both firmwares register as their MAC. Only 12 hex
- * digits count, stored in lower case like the match-mac patterns; only
- * while no MAC is known, so what a filter set with set_identity() stays.
+ * At a stream restart the profile may change: what the stream showed so
+ * far can select another one. The new chain comes from the current
+ * chainset, so a reload reaches open sessions here.
  */
-static void
-se_learn_mac(struct session *se, const struct st_node *st)
+void
+se_reselect(struct session *se)
 {
-	const struct st_node	*q, *u, *t;
-	const char		*type;
-	char			 mac[13];
-	size_t			 i, n = 0;
-
-	if (se->mac[0] != '\0' || (type = st_attr(st, "type")) == NULL ||
-	    strcmp(type, "set") != 0)
+	if (se->px->chains == NULL)
 		return;
-	if ((q = st_child(st, "query", "jabber:iq:register")) == NULL &&
-	    (q = st_child(st, "query", "violet:iq:register")) == NULL)
-		return;
-	if ((u = st_child(q, "username", NULL)) == NULL)
-		return;
-	for (t = u->first; t != NULL; t = t->next) {
-		if (t->name != NULL)
-			return;
-		for (i = 0; i < t->textlen; i++) {
-			if (n == 12 || !isxdigit((unsigned char)t->text[i]))
-				return;
-			mac[n++] = (char)tolower((unsigned char)t->text[i]);
-		}
-	}
-	if (n != 12)
-		return;
-	mac[n] = '\0';
-	session_set_identity(se, mac, NULL, NULL);
-	session_log(se, LOG_LVL_INFO, "MAC learned from the register username: "
-	    "%s", se->mac);
+	se_switch_chain(se, se_want_profile(se), "at stream restart");
 }
 
 /*
- * Recognise the firmware from what the rabbit sends (first hit wins), and
- * its MAC from its registration: what se_reselect() selects by.
+ * profile = auto: the rabbit's header or first stanza showed what it is,
+ * before that unit reaches the chain.
+ */
+void
+se_choose_profile(struct session *se, const char *by)
+{
+	char	when[96];
+
+	if (se->px->chains == NULL)
+		return;
+	snprintf(when, sizeof(when), "by %s", by);
+	se_switch_chain(se, se_want_profile(se), when);
+}
+
+/*
+ * A jabber:iq:register set with a username going to the server (from the
+ * rabbit, or injected by a filter for it): if the server answers it with a
+ * result, this connection created the account with that password (or, on
+ * its own authenticated stream, changed it), which proves it.
+ */
+void
+se_note_register(struct session *se, const struct st_node *st)
+{
+	const struct st_node	*q, *u;
+	const char		*type = st_attr(st, "type");
+	const char		*id = st_attr(st, "id");
+	struct stanza		*tmp;
+	const char		*user;
+
+	if (strcmp(st->name, "iq") != 0 || type == NULL || id == NULL ||
+	    strcmp(type, "set") != 0 ||
+	    (q = st_child(st, "query", "jabber:iq:register")) == NULL ||
+	    st_child(q, "remove", NULL) != NULL ||
+	    (u = st_child(q, "username", NULL)) == NULL ||
+	    st_child(q, "password", NULL) == NULL ||
+	    strlen(id) >= sizeof(se->reg_id))
+		return;
+	if ((tmp = stanza_new(1024)) == NULL)
+		return;
+	if ((user = st_text(tmp, u)) != NULL && *user != '\0' &&
+	    strlen(user) < sizeof(se->reg_user)) {
+		snprintf(se->reg_id, sizeof(se->reg_id), "%s", id);
+		snprintf(se->reg_user, sizeof(se->reg_user), "%s", user);
+	}
+	stanza_free(tmp);
+}
+
+void
+se_register_answer(struct session *se, const struct st_node *st)
+{
+	const char	*type = st_attr(st, "type"), *id = st_attr(st, "id");
+
+	if (se->reg_id[0] == '\0' || strcmp(st->name, "iq") != 0 ||
+	    type == NULL || id == NULL || strcmp(id, se->reg_id) != 0)
+		return;
+	if (strcmp(type, "result") == 0 &&
+	    identity_prove(&se->who, se->reg_user, "registered") == 0)
+		session_log(se, LOG_LVL_INFO, "%s proved its password: the "
+		    "server accepted its registration", se->who.bare_jid);
+	se->reg_id[0] = '\0';
+	se->reg_user[0] = '\0';
+}
+
+/*
+ * On a stream nabproxy authenticated with its own login, the rabbit must
+ * not change the account (XEP-0077 password change or <remove/>, or a
+ * violet:iq:register set): answer not-allowed, forward nothing. 1 if
+ * refused.
+ */
+int
+se_refuse_account_change(struct session *se, const struct st_node *st)
+{
+	struct stanza	*e;
+	struct st_node	*iq, *err, *c;
+	const char	*type = st_attr(st, "type"), *id = st_attr(st, "id");
+
+	if (strcmp(st->name, "iq") != 0 || type == NULL ||
+	    strcmp(type, "set") != 0)
+		return 0;
+	session_log(se, LOG_LVL_WARN, "refused an account change (register set "
+	    "or remove) for %s on a stream nabproxy authenticated",
+	    se->who.bare_jid);
+	if ((e = stanza_new(4096)) == NULL ||
+	    (iq = st_elem_new(e, "iq")) == NULL ||
+	    st_attr_set(e, iq, "type", "error") == -1 ||
+	    (id != NULL && st_attr_set(e, iq, "id", id) == -1) ||
+	    (err = st_elem_new(e, "error")) == NULL ||
+	    st_attr_set(e, err, "type", "cancel") == -1 ||
+	    (c = st_elem_new(e, "not-allowed")) == NULL ||
+	    st_attr_set(e, c, "xmlns", "urn:ietf:params:xml:ns:xmpp-stanzas")
+	    == -1) {
+		stanza_free(e);
+		session_close_with(se, "internal-server-error", "out of memory");
+		return 1;
+	}
+	stanza_set_root(e, iq);
+	st_append(iq, err);
+	st_append(err, c);
+	(void)session_inject(se, NAB_FROM_SERVER, e);
+	return 1;
+}
+
+/*
+ * What a rabbit stanza shows about the rabbit (identity.c has the rules):
+ * its MAC from a register username (a claim, for logs and profiles), its
+ * firmware (first hit wins), and the username of its own SASL exchange.
  */
 void
 se_detect_firmware(struct session *se, const struct st_node *st)
 {
-	const struct st_node	*q, *b;
-	const char		*from;
-	size_t			 n;
+	const char	*fw;
+	char		 mac[13];
 
-	if (strcmp(st->name, "iq") != 0)
+	if (se->who.mac[0] == '\0' && identity_register_mac(st, mac) == 0) {
+		identity_claim(&se->who, mac, NULL, NULL);
+		session_log(se, LOG_LVL_INFO, "MAC learned from the register "
+		    "username: %s", se->who.mac);
+	}
+	if (se->who.firmware[0] != '\0' ||
+	    (fw = identity_detect(st, se->nab_header)) == NULL)
 		return;
-	se_learn_mac(se, st);
-	if (se->firmware[0] != '\0')
-		return;
-	if (st_child(st, "query", "violet:iq:register") != NULL) {
-		session_set_identity(se, NULL, NULL, "bootcode-18673");
-	} else if ((q = st_child(st, "query", "jabber:iq:register")) != NULL &&
-	    (st_child(q, "name", NULL) != NULL ||
-	    st_child(q, "email", NULL) != NULL)) {
-		session_set_identity(se, NULL, NULL, "simulator");
-	} else if ((b = st_child(st, "bind",
-	    "urn:ietf:params:xml:ns:xmpp-bind")) != NULL &&
-	    (from = st_attr(st, "from")) != NULL && strchr(from, '@') != NULL) {
-		n = strlen(from);
-		session_set_identity(se, NULL, NULL, from[n - 1] == '/' ?
-		    "bootcode-18673" : "simulator");
-	} else
-		return;
-	session_log(se, LOG_LVL_INFO, "firmware detected: %s", se->firmware);
+	identity_claim(&se->who, NULL, NULL, fw);
+	session_log(se, LOG_LVL_INFO, "firmware detected: %s", se->who.firmware);
 }
 
 int

@@ -88,7 +88,7 @@ se_tls_unit(struct session *se, struct xs_unit *u, struct evbuffer *in)
 		se->tls_state = SE_TLS_HANDSHAKE;
 		if (xs_reset(se->xs[NAB_FROM_SERVER]) == -1 ||
 		    tls_wrap(&se->s, se->px->tls_ctx, se->opt.upstream_tls_name[0] ?
-		    se->opt.upstream_tls_name : se->domain, se->opt.upstream_verify,
+		    se->opt.upstream_tls_name : se->who.domain, se->opt.upstream_verify,
 		    err, sizeof(err)) == -1) {
 			session_fail(se, "remote-connection-failed", "", err);
 			return 1;

@@ -46,13 +46,13 @@ test_identity_only_a_mac(void **state)
 	rabbit = nt_rabbit_up(w, NT_RHDR, FEATURES, &srv);
 	nt_send(rabbit, BIND("../../x@example.net/"));
 	nt_expect(srv, BIND("../../x@example.net/"), "server (bind)");
-	NT_CHECK(nt_session(w)->mac[0] == '\0', "identity MAC set to '%s'",
-	    nt_session(w)->mac);
+	NT_CHECK(nt_session(w)->who.mac[0] == '\0', "identity MAC set to '%s'",
+	    nt_session(w)->who.mac);
 	nt_clear(srv);
 	nt_send(rabbit, BIND("0013D3010203@example.net/"));
 	nt_expect(srv, BIND("0013D3010203@example.net/"), "server (bind)");
-	NT_CHECK(strcmp(nt_session(w)->mac, USER) == 0,
-	    "identity MAC '%s', want %s", nt_session(w)->mac, USER);
+	NT_CHECK(strcmp(nt_session(w)->who.mac, USER) == 0,
+	    "identity MAC '%s', want %s", nt_session(w)->who.mac, USER);
 }
 
 /*

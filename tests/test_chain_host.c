@@ -16,7 +16,8 @@
 #include "nabtest.h"
 
 #define LOGFILE	NAB_BINARY_DIR "/tests/test_chain_host.log"
-#define JID	"0013d3010203@example.net"
+#define JID_USER	"0013d3010203"
+#define JID	JID_USER "@example.net"
 
 struct t_host_stats {
 	unsigned	opens, closes, timers, logins, probes, restarts;
@@ -245,6 +246,14 @@ test_creds(void **state)
 	nt_expect(f->rabbit, "<r op='cred-get' pw='(null)'></r>",
 	    "rabbit (no password yet)");
 	nt_clear(f->rabbit);
+	/* A password is stored only for the account this connection proved. */
+	nt_send(f->rabbit, "<t op='cred-put' jid='" JID "' pw='s3cret'/>"
+	    "<t op='cred-get' jid='" JID "'/>");
+	nt_expect(f->rabbit, "<r op='cred-put' rc='0'></r><r op='cred-get' "
+	    "pw='(null)'></r>", "rabbit (refused: not proven)");
+	nt_clear(f->rabbit);
+	NT_CHECK(identity_prove(&nt_session(&f->w)->who, JID_USER,
+	    "stored") == 0, "identity_prove");
 	nt_send(f->rabbit, "<t op='cred-put' jid='" JID "' pw='s3cret'/>"
 	    "<t op='cred-get' jid='" JID "'/>");
 	nt_expect(f->rabbit, "<r op='cred-put' rc='1'></r><r op='cred-get' "

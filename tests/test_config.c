@@ -101,7 +101,7 @@ test_defaults(void **state)
 	    "/var/lib/nabproxy/credentials");
 	assert_int_equal(cfg->scram_max_iterations, 100000);
 	assert_int_equal(cfg->allow_plain_cleartext, 0);
-	assert_string_equal(cfg->profile, "passthrough");
+	assert_string_equal(cfg->profile, "auto");
 	assert_int_equal(cfg->verbose, 0);
 	/* The implicit passthrough profile, and every built-in filter. */
 	assert_int_equal(cfg->nprofiles, 1);
@@ -545,7 +545,7 @@ test_set(void **state)
 	assert_int_equal(cfg->idle_timeout, 300);
 	assert_int_equal(config_set(cfg, "profile", "ghost", err,
 	    sizeof(err)), -1);
-	assert_string_equal(cfg->profile, "passthrough");
+	assert_string_equal(cfg->profile, "auto");
 
 	/* credentials follows state-dir until set itself. */
 	assert_int_equal(config_set(cfg, "state-dir", "/srv/s", err,
@@ -699,7 +699,7 @@ test_shipped(void **state)
 	assert_string_equal(cfg->state_dir, "/var/lib/nabproxy");
 	assert_string_equal(cfg->credentials,
 	    "/var/lib/nabproxy/credentials");
-	assert_string_equal(cfg->profile, "passthrough");
+	assert_string_equal(cfg->profile, "auto");
 	assert_int_equal(cfg->nprofiles, 3);
 	/*
 	 * The bootcode profile may ship without the filters not built yet,

@@ -101,13 +101,13 @@ test_identity_only_a_mac(void **state)
 	rabbit = nt_rabbit_up(w, NT_RHDR, FEATURES, &srv);
 	nt_send(rabbit, REG("r1", "../../../tmp/x", PW));
 	nt_expect(srv, REG("r1", "../../../tmp/x", PW), "server (set)");
-	NT_CHECK(nt_session(w)->mac[0] == '\0', "identity MAC set to '%s'",
-	    nt_session(w)->mac);
+	NT_CHECK(nt_session(w)->who.mac[0] == '\0', "identity MAC set to '%s'",
+	    nt_session(w)->who.mac);
 	nt_send(rabbit, REG("r2", "0013D3010203", PW));
 	nt_expect(srv, REG("r1", "../../../tmp/x", PW)
 	    REG("r2", "0013D3010203", PW), "server (second set)");
-	NT_CHECK(strcmp(nt_session(w)->mac, USER) == 0,
-	    "identity MAC '%s', want %s", nt_session(w)->mac, USER);
+	NT_CHECK(strcmp(nt_session(w)->who.mac, USER) == 0,
+	    "identity MAC '%s', want %s", nt_session(w)->who.mac, USER);
 }
 
 int

@@ -89,12 +89,26 @@ scram_sha1(struct nt_peer *p, struct nt_sasl *s, const char *msg)
 	s->step = 3;
 }
 
+/*
+ * A login on the rabbit's behalf needs this connection's proof of the
+ * password: the scratch store holds USER's, which t-host proves first.
+ */
 static int
 setup(void **state)
 {
+	struct nt_world	*w;
+	char		 path[128], err[256];
+
 	if (nt_setup(state) != 0)
 		return -1;
-	nt_chain1(*state, "t-host", "t_host");
+	w = *state;
+	tu_mkdtemp(nt_scratch, sizeof(nt_scratch), "test_session_login");
+	snprintf(path, sizeof(path), "%s/credentials", nt_scratch);
+	w->px.creds = creds_open(path, err, sizeof(err));
+	NT_CHECK(w->px.creds != NULL, "creds_open: %s", err);
+	NT_CHECK(creds_put(w->px.creds, USER "@example.net", PW, err,
+	    sizeof(err)) != -1, "creds_put: %s", err);
+	nt_chain1(w, "t-host", "t_host");
 	return 0;
 }
 
@@ -446,6 +460,18 @@ sasl_succeed(struct nt_peer *srv)
 	nt_send(srv, "<success xmlns='" NT_NS_SASL "'/>");
 }
 
+/*
+ * The auth filter acts only for a connection that proved the account's
+ * password (it_security tests how a rabbit proves it): these tests are
+ * about what happens during the login, so the session is proven here.
+ */
+static void
+proven(struct nt_world *w)
+{
+	NT_CHECK(identity_prove(&nt_session(w)->who, USER, "stored") == 0,
+	    "identity_prove");
+}
+
 /* Has the proxy read the rabbit's FIN? */
 static int
 c_rabbit_fin(const struct nt_cond *c)
@@ -479,6 +505,7 @@ test_login_rabbit_half_closes(void **state)
 	struct nt_cond	 c = { c_rabbit_fin, w, NULL, 0, NULL };
 
 	rabbit = nt_rabbit_up(w, NT_RHDR, FEAT1(MECH("PLAIN")), &srv);
+	proven(w);
 	nt_send_with_fin(rabbit, BIND NT_END);
 	nt_expect(srv, AUTH_PLAIN, "server (the login's auth)");
 	nt_run(&c, 5 * NT_SEC, "the proxy to read the rabbit's FIN");
@@ -515,6 +542,7 @@ test_login_server_stream_error(void **state)
 	struct nt_peer	*rabbit, *srv;
 
 	rabbit = nt_rabbit_up(w, NT_RHDR, FEAT1(MECH("PLAIN")), &srv);
+	proven(w);
 	nt_send(rabbit, BIND);
 	nt_expect(srv, AUTH_PLAIN, "server (the login's auth)");
 	nt_send(srv, ERR_ISE NT_END);

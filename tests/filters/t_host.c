@@ -24,6 +24,8 @@ __attribute__((visibility("default"))) struct t_host_stats t_host_stats;
 struct sess {
 	unsigned	count;
 	unsigned	restarts;
+	char		user[64];
+	char		pw[64];
 };
 
 static const struct nab_host	*host;
@@ -183,6 +185,46 @@ login_cb(struct nab_ctx *ctx, const struct nab_login_result *res, void *arg)
 	to_rabbit(ctx, r);
 }
 
+static enum nab_verdict op_login(struct nab_ctx *, struct nab_stanza *, int);
+
+/*
+ * An upstream login needs this connection's proof of the password (ABI
+ * 1.2): prove it (against the credential store, or by a probe), then log
+ * in. A failed proof is reported as the login's failure.
+ */
+static void
+prove_cb(struct nab_ctx *ctx, const struct nab_login_result *res, void *arg)
+{
+	struct sess	*s = host->get_data(ctx);
+
+	if (!res->ok || host->upstream_login(ctx, s->user, s->pw, login_cb,
+	    NULL) == -1) {
+		if (!res->ok) {
+			login_cb(ctx, res, NULL);
+			return;
+		}
+		struct nab_stanza *r = reply(ctx, "login", NULL);
+
+		host->release(ctx);
+		set(ctx, r, "rc", "-1");
+		to_rabbit(ctx, r);
+	}
+}
+
+static int
+start_upstream_login(struct nab_ctx *ctx, const char *user, const char *pw)
+{
+	struct sess	*s = host->get_data(ctx);
+
+	if (!NAB_HAS_SERVICE(host, prove_password) ||
+	    host->identity(ctx)->proof[0] != '\0' || user == NULL ||
+	    pw == NULL)
+		return host->upstream_login(ctx, user, pw, login_cb, NULL);
+	snprintf(s->user, sizeof(s->user), "%s", user);
+	snprintf(s->pw, sizeof(s->pw), "%s", pw);
+	return host->prove_password(ctx, user, pw, prove_cb, NULL);
+}
+
 /*
  * Start a login or a probe. With pre='1' a reply is built first and sent
  * after the call: a stanza from stanza_new() lives until the hook returns,
@@ -200,8 +242,8 @@ op_login(struct nab_ctx *ctx, struct nab_stanza *st, int probe)
 		host->hold(ctx);
 	rc = probe ? host->login_probe(ctx, host->attr(st, "user"),
 	    host->attr(st, "pw"), login_cb, (void *)1) :
-	    host->upstream_login(ctx, host->attr(st, "user"),
-	    host->attr(st, "pw"), login_cb, NULL);
+	    start_upstream_login(ctx, host->attr(st, "user"),
+	    host->attr(st, "pw"));
 	if (rc == -1) {
 		if (!probe)
 			host->release(ctx);
