@@ -9,7 +9,10 @@ replayed through nabproxy (profile "simulator": auth, register, bind):
   (b) account absent: register succeeds and the password is learned;
   (c) wrong password for an existing account: 409 passes, nothing stored,
       bind gets not-authorized;
-  (d) credentials provisioned, no register at all: bind and session work;
+  (d) credentials provisioned and the rabbit's register set has the stored
+      password: proven by the credential store (no login probe), then
+      bind and session work (a bind without that proof gets the server's
+      own refusal: it_security.py);
   (e) after auth, messages flow both ways with another client.
 Passwords never appear in nabproxy's log (redaction on by default).
 Run: /usr/bin/python3 tests/integration/it_auth.py [prosody|ejabberd|jabberd2 ...]
@@ -21,7 +24,7 @@ import sys
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from nabharness import (BIN, Nabproxy, Rabbit, no_password_in_log,  # noqa: E402
+from nabharness import (BIN, Nabproxy, Rabbit, Relay, no_password_in_log,  # noqa: E402
                         run_per_server, seed_parts)
 from xmppclient import StreamError, XMPPClient  # noqa: E402
 
@@ -132,15 +135,30 @@ def direct_bind(srv):
 
 
 def case_de(srv):
-    """Provisioned credentials, bind without register; then messages."""
+    """Provisioned credentials, the seed's register set with the stored
+    password (proven by the store, no probe), bind; then messages."""
     srv.add_user(MAC, PASSWORD)
     srv.add_user('friend', 'friendpw')
-    with Nabproxy('127.0.0.1:%d' % srv.port, profile='simulator') as px:
+    with Relay(srv.port) as relay, \
+            Nabproxy('127.0.0.1:%d' % relay.port, profile='simulator') as px:
         subprocess.run([BIN, 'credentials', '-c', px.conf, 'add', JID],
                        input=(PASSWORD + '\n').encode(), check=True)
         r = Rabbit(px.port)
         r.open()
+        form = r.ask(r.parts[0], '1')
+        assert form.get('type') == 'result', form
+        reg = r.ask(r.parts[1], '2')
+        assert reg.get('type') == 'result', 'register with the stored password: %s' % reg
         full = check_bound(r, 'd')
+        px.wait_log(rb'proven by the credential store')
+        assert re.search(rb'login probe for ' + re.escape(JID.encode()) + rb' started',
+                         px.log()) is None, 'a login probe for a password the store proves'
+        # What reached the server: one SASL login (nabproxy's, with the
+        # stored password, on the connection the rabbit's stream moves to),
+        # no login probe besides it.
+        mechs = relay.sasl_mechanisms()
+        assert len(mechs) == 1, '%d SASL logins reached the server (%r): a login probe ' \
+            'for a password the store proves?' % (len(mechs), mechs)
         friend = XMPPClient('127.0.0.1', srv.port, 'almacska', timeout=15)
         friend.login('friend', 'friendpw', resource='pc')
         friend.send("<message to='%s' type='chat' id='m1'><body>hello rabbit</body></message>" % full)

@@ -132,6 +132,92 @@ class Nabproxy:
         return s
 
 
+class Relay:
+    """A TCP relay between nabproxy and the server that keeps every byte
+    nabproxy sent upstream, one buffer per connection: what reached the
+    server, known without trusting nabproxy's log."""
+
+    def __init__(self, port):
+        self.target = ('127.0.0.1', port)
+        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.lsock.bind(('127.0.0.1', 0))
+        self.lsock.listen(128)
+        self.port = self.lsock.getsockname()[1]
+        self.lock = threading.Lock()
+        self.conns = []          # bytearray per connection, nabproxy -> server
+        self.socks = []
+
+    def __enter__(self):
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self.lsock.close()
+        with self.lock:
+            for s in self.socks:
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+    def _accept(self):
+        while True:
+            try:
+                down, _ = self.lsock.accept()
+            except OSError:
+                return
+            try:
+                up = socket.create_connection(self.target, timeout=10)
+                up.settimeout(None)
+            except OSError:
+                down.close()
+                continue
+            buf = bytearray()
+            with self.lock:
+                self.conns.append(buf)
+                self.socks += [down, up]
+            threading.Thread(target=self._pump, args=(down, up, buf), daemon=True).start()
+            threading.Thread(target=self._pump, args=(up, down, None), daemon=True).start()
+
+    def _pump(self, src, dst, keep):
+        try:
+            while True:
+                d = src.recv(65536)
+                if not d:
+                    break
+                if keep is not None:
+                    with self.lock:
+                        keep += d
+                dst.sendall(d)
+        except OSError:
+            pass
+        finally:
+            try:
+                dst.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+
+    def upstream(self):
+        """Everything nabproxy sent the server, connections concatenated."""
+        with self.lock:
+            return b'\n'.join(bytes(b) for b in self.conns)
+
+    def connections(self, needle):
+        """What nabproxy sent on each upstream connection holding needle."""
+        with self.lock:
+            return [bytes(b) for b in self.conns if needle in b]
+
+    def sasl_mechanisms(self):
+        """The mechanism of every SASL <auth> that reached the server."""
+        with self.lock:
+            bufs = [bytes(b) for b in self.conns]
+        out = []
+        for b in bufs:
+            out += [m.decode() for m in
+                    re.findall(rb'<auth\b[^>]*\bmechanism\s*=\s*["\']([^"\']*)', b)]
+        return out
+
+
 def recv_all(s, timeout=10.0):
     """Read until EOF."""
     s.settimeout(timeout)
