@@ -132,7 +132,7 @@ const char *
 identity_detect(const struct st_node *st, int nabaztag_header)
 {
 	const struct st_node	*q;
-	const char		*from, *mech, *ns;
+	const char		*from, *mech, *ns, *type;
 	size_t			 n;
 
 	if (strcmp(st->name, "auth") == 0 && (ns = st_xmlns(st)) != NULL &&
@@ -154,7 +154,9 @@ identity_detect(const struct st_node *st, int nabaztag_header)
 		return from[n - 1] == '/' ? "bootcode-18673" : "simulator";
 	}
 	/* The simulator asks for the jabber:iq:register form first. */
-	if (nabaztag_header && st_child(st, "query", "jabber:iq:register"))
+	if (nabaztag_header && (type = st_attr(st, "type")) != NULL &&
+	    strcmp(type, "get") == 0 &&
+	    st_child(st, "query", "jabber:iq:register") != NULL)
 		return "simulator";
 	return NULL;
 }

@@ -108,7 +108,7 @@ def case_c(srv):
         assert refusal(lambda: r.ask(r.parts[2], '3')) == refusal(direct_bind(srv)), \
             'bind refusal differs from the server\'s own'
         px.wait_log(rb'409 kept')
-        px.wait_log(rb'no credentials known for ' + JID.encode())
+        px.wait_log(rb'' + JID.encode() + rb' has not proven its password on this connection')
         r.close()
         no_password_in_log(px, PASSWORD, 'someotherpassword')
     drop_user(srv, MAC, 'someotherpassword')

@@ -19,6 +19,7 @@ from the C sources in filters_src/.
   5. A profile is re-selected at the stream restart after SASL <success/>,
      by firmware (simulator, bootcode-18673) or by MAC.
 """
+import base64
 import os
 import re
 import shutil
@@ -43,8 +44,13 @@ SERVER_HEADER = (b"<?xml version='1.0'?><stream:stream xmlns:stream="
                  b"from='almacska' id='s1' version='1.0'>")
 FEATURES = (b"<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
             b"<mechanism>PLAIN</mechanism></mechanisms></stream:features>")
-AUTH = (b"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>"
-        b"ADAwMTNkM2FhYmJjYwBzZWNyZXQ=</auth>")
+def auth_plain(user=b'0013d3aabbcc'):
+    """The rabbit's own PLAIN <auth> as user (password 'secret')."""
+    return (b"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>" +
+            base64.b64encode(b'\0' + user + b'\0secret') + b"</auth>")
+
+
+AUTH = auth_plain()
 SUCCESS = b"<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>"
 STREAM_ERROR = (b"<stream:error><%s xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"
                 b"</stream:error></stream:stream>")
@@ -167,9 +173,10 @@ class Session:
         self.s.sendall(sent)
         expect(self.c, sent, what='rabbit')
 
-    def sasl_restart(self):
-        """The rabbit's own SASL: <success/> passes, both streams restart."""
-        self.up(AUTH)
+    def sasl_restart(self, user=b'0013d3aabbcc'):
+        """The rabbit's own SASL as user: <success/> passes, both streams
+        restart, and the identity is proven as user (the server said so)."""
+        self.up(auth_plain(user))
         self.down(SUCCESS)
         self.c.sendall(HEADER)
         expect(self.s, HEADER, what='server')
@@ -413,7 +420,7 @@ def test_bad_verdict(tmp):
         expect(bad.s, reg.replace(b"id='reg1'>", b"id='reg1' x-proxy='ok'>"),
                what='server')
         bad.down(b"<iq type='result' id='reg1'/>")
-        bad.sasl_restart()
+        bad.sasl_restart(b'f81edfee27c1')
         px.wait_log(rb'session %d: profile sim selected at stream restart' % bad.id)
         # The bad filter answers 42 to a <message>: only this session closes.
         bad.c.sendall(b"<message to='a@almacska'><body>x</body></message>")
@@ -449,7 +456,7 @@ def selection(px, up, before, want, mac, firmware, detect=True):
         se.up(st)     # default profile: passthrough, nothing changes
     if detect:
         px.wait_log(rb'firmware detected: %s' % firmware.encode())
-    se.sasl_restart()
+    se.sasl_restart(mac.encode() if mac != '?' else b'tester')
     px.wait_log(rb'session %d: profile %s selected at stream restart '
                 rb'\(mac=%s firmware=%s\)' % (se.id, want.encode(), re.escape(mac.encode()),
                                               re.escape(firmware.encode())))
@@ -481,7 +488,7 @@ def test_selection():
         se = Session(px, up)
         se.open()
         se.up(register_set(b'aabbccddeeff', False))
-        se.sasl_restart()
+        se.sasl_restart(b'aabbccddeeff')
         se.up(b"<iq type='get' id='after'/>")
         se.close()
         px.wait_log(rb'session %d: MAC learned from the register username: '
