@@ -1,6 +1,7 @@
 /*
  * commands: the offline subcommands that are not the daemon:
- * --check-config, credentials (add/remove/list) and the demo launcher.
+ * --check-config, credentials (add/remove/list), tls-pin (list/forget)
+ * and the demo launcher.
  * Each prints to stdout/stderr and returns an exit status; none touches
  * the network.
  */
@@ -15,6 +16,7 @@
 #include "creds.h"
 #include "daemon.h"
 #include "main-int.h"
+#include "tls_pin.h"
 
 #ifndef NAB_DEMO_SCRIPT
 #define NAB_DEMO_SCRIPT	"/usr/share/nabproxy/demo.py"
@@ -145,6 +147,57 @@ cmd_credentials(int argc, char **argv)
 	creds_close(cr);
 	config_free(cfg);
 	return rc;
+}
+
+/*
+ * tls-pin [-c CONF] list | forget UPSTREAM: the pin store in state-dir
+ * (tls_pin.c). forget makes the next connection pin the key it sees.
+ */
+int
+cmd_tls_pin(int argc, char **argv)
+{
+	static const char	 use[] = "tls-pin: list | forget HOST:PORT";
+	struct config_errors	 errs;
+	struct config		*cfg;
+	const char		*conf = NAB_DEFAULT_CONF, *op;
+	char			 file[4096], err[4096];
+	size_t			 i, n;
+	int			 a = 1, rc = 0;
+
+	if (argc > 2 && (strcmp(argv[1], "-c") == 0 ||
+	    strcmp(argv[1], "--config") == 0)) {
+		conf = argv[2];
+		a = 3;
+	}
+	if (a >= argc)
+		errx_usage("%s", use);
+	op = argv[a++];
+	if (!(strcmp(op, "list") == 0 && a == argc) &&
+	    !(strcmp(op, "forget") == 0 && argc - a == 1))
+		errx_usage("%s", use);
+	config_errors_init(&errs);
+	if ((cfg = config_load(conf, chain_builtin_names(), &errs)) == NULL) {
+		for (i = 0; i < errs.ce_count; i++)
+			fprintf(stderr, "%s\n", errs.ce_msg[i]);
+		config_errors_free(&errs);
+		return 1;
+	}
+	config_errors_free(&errs);
+	n = strlen(cfg->state_dir);
+	snprintf(file, sizeof(file), "%s%s%s", cfg->state_dir,
+	    n > 0 && cfg->state_dir[n - 1] == '/' ? "" : "/", TLS_PIN_FILE);
+	config_free(cfg);
+	if (strcmp(op, "list") == 0)
+		rc = tls_pin_list(file, stdout, err, sizeof(err));
+	else if ((rc = tls_pin_store(file, argv[a], NULL, err,
+	    sizeof(err))) == 1)
+		snprintf(err, sizeof(err), "%s: no pin for %s", file, argv[a]);
+	else if (rc == 0)
+		printf("forgot %s: the next connection pins the key it sees\n",
+		    argv[a]);
+	if (rc != 0)
+		fprintf(stderr, "nabproxy: %s\n", err);
+	return rc != 0;
 }
 
 /*

@@ -25,7 +25,8 @@ enum config_type {
 	CT_SIZE,	/* bytes, K and M suffixes */
 	CT_DURATION,	/* seconds, s, m and h suffixes */
 	CT_BOOL,
-	CT_ENUM		/* one of k_words */
+	CT_ENUM,	/* one of k_words */
+	CT_PIN		/* sha256:HEX, a list */
 };
 
 /* One [nabproxy] key; the default goes through the same parser. */
@@ -46,6 +47,7 @@ union config_val {
 	int			 i;
 	char			*s;
 	struct config_addr	 a;
+	unsigned char		 pin[CONFIG_PIN_LEN];
 };
 
 /*
@@ -134,7 +136,8 @@ int	 config_val_parse(const struct config_key *k, const char *s,
 	    NONNULL(1, 2, 3, 4) WUNRES;
 /*
  * Puts *in into k's field of cfg and the previous value into *out; a
- * CT_STR string changes hands both ways. Not for CT_LISTEN, a list.
+ * CT_STR string changes hands both ways. Not for CT_LISTEN nor CT_PIN,
+ * lists.
  */
 void	 config_val_store(struct config *cfg, const struct config_key *k,
 	    union config_val *in, union config_val *out) NONNULL(1, 2, 3, 4);

@@ -25,6 +25,9 @@ static const char *const log_formats[] = { "vm", "raw", "both", "none",
     NULL };
 static const char *const tls_modes[] = { "no", "starttls", "required",
     NULL };
+/* enum config_verify: "yes" is the old spelling of chain. */
+static const char *const verify_modes[] = { "no", "chain", "pin", "tofu",
+    "yes", NULL };
 
 /* Sorted by name for bsearch(); test_config sets every key. */
 static const struct config_key keys[] = {
@@ -58,12 +61,13 @@ static const struct config_key keys[] = {
 	{ "state-dir", CT_STR, 0, 0, "/var/lib/nabproxy", 0, OFF(state_dir), NULL },
 	{ "upstream", CT_UPSTREAM, 0, 0, "", 0, OFF(upstream_host), NULL },
 	{ "upstream-ca", CT_STR, 0, 0, "", 0, OFF(upstream_ca), NULL },
+	{ "upstream-pin", CT_PIN, 0, 0, "", 1, OFF(upstream_pins), NULL },
 	{ "upstream-tls", CT_ENUM, 0, 0, "starttls", 0, OFF(upstream_tls),
 	    tls_modes },
 	{ "upstream-tls-name", CT_STR, 0, 0, "", 0, OFF(upstream_tls_name),
 	    NULL },
-	{ "upstream-verify", CT_BOOL, 0, 1, "yes", 0, OFF(upstream_verify),
-	    NULL },
+	{ "upstream-verify", CT_ENUM, 0, 0, "tofu", 0, OFF(upstream_verify),
+	    verify_modes },
 	{ "verbose", CT_BOOL, 0, 1, "no", 0, OFF(verbose), NULL },
 };
 #define NKEYS		(sizeof(keys) / sizeof(keys[0]))
@@ -80,6 +84,7 @@ static const char *const cross_keys[][2] = {
 	{ "max-per-source", "max-connections" },
 	{ "hold-queue", "max-stanza" },
 	{ "profile", "profile" },
+	{ "upstream-verify", "upstream-pin" },
 };
 #define NCROSS		(sizeof(cross_keys) / sizeof(cross_keys[0]))
 
@@ -109,6 +114,7 @@ static const struct config_key *key_find(const char *);
 static int		 listen_add(struct config *, const char *, enum src,
 			    char *, size_t);
 static int		 derive_credentials(struct config *);
+static int		 pin_add(struct config *, const char *, char *, size_t);
 static int		 cross_check(const struct config *, size_t, char *,
 			    size_t);
 static void		 apply_nabproxy(struct config_parse *);
@@ -170,8 +176,44 @@ listen_add(struct config *cfg, const char *s, enum src src, char *err,
 }
 
 /*
+ * Adds one upstream-pin. Returns 0, or -1 with err set and the list
+ * unchanged.
+ */
+static int
+pin_add(struct config *cfg, const char *s, char *err, size_t errlen)
+{
+	unsigned char		(*l)[CONFIG_PIN_LEN];
+	union config_val	 v;
+	size_t			 i;
+
+	if (config_val_parse(key_find("upstream-pin"), s, &v, err,
+	    errlen) == -1)
+		return -1;
+	for (i = 0; i < cfg->nupstream_pins; i++)
+		if (memcmp(cfg->upstream_pins[i], v.pin, CONFIG_PIN_LEN) == 0) {
+			snprintf(err, errlen, "upstream-pin: '%s' is listed"
+			    " twice, allowed once per key", s);
+			return -1;
+		}
+	if (cfg->nupstream_pins == CONFIG_PINS_MAX) {
+		snprintf(err, errlen, "upstream-pin: more than %d, allowed at"
+		    " most %d", CONFIG_PINS_MAX, CONFIG_PINS_MAX);
+		return -1;
+	}
+	if ((l = config_push(cfg->upstream_pins, cfg->nupstream_pins,
+	    sizeof(*l))) == NULL) {
+		snprintf(err, errlen, "upstream-pin: out of memory");
+		return -1;
+	}
+	cfg->upstream_pins = l;
+	memcpy(l[cfg->nupstream_pins++], v.pin, CONFIG_PIN_LEN);
+	return 0;
+}
+
+/*
  * Sets credentials to state-dir/credentials unless it was set to a
- * non-empty path. Returns 0, or -1 on ENOMEM with credentials unchanged.
+ * non-empty path, and upstream-verify = yes to chain. Returns 0, or -1 on
+ * ENOMEM with credentials unchanged.
  */
 static int
 derive_credentials(struct config *cfg)
@@ -180,6 +222,8 @@ derive_credentials(struct config *cfg)
 	size_t		 n = strlen(sd);
 	char		*s;
 
+	if (cfg->upstream_verify == CONFIG_VERIFY_YES)
+		cfg->upstream_verify = CONFIG_VERIFY_CHAIN;
 	if (!cfg->priv->cred_derived && cfg->credentials[0] != '\0')
 		return 0;
 	if (asprintf(&s, "%s%scredentials", sd,
@@ -220,7 +264,11 @@ cross_check(const struct config *cfg, size_t i, char *msg, size_t len)
 		for (j = 0; j < cfg->nprofiles && off < len; j++, sep = ",")
 			off += (size_t)snprintf(msg + off, len - off, "%s %s",
 			    sep, cfg->profiles[j].name);
-	} else
+	} else if (i == 4 && cfg->upstream_verify == CONFIG_VERIFY_PIN &&
+	    cfg->nupstream_pins == 0)
+		snprintf(msg, len, "upstream-verify = pin needs at least one"
+		    " upstream-pin = sha256:<64 hex digits>");
+	else
 		return 0;
 	return -1;
 }
@@ -234,6 +282,8 @@ apply_defaults(struct config_parse *p)
 	size_t			 i;
 
 	for (i = 0; i < NKEYS; i++) {
+		if (keys[i].k_type == CT_PIN)
+			continue;
 		if (keys[i].k_type == CT_LISTEN) {
 			if (listen_add(p->cfg, keys[i].k_def, SRC_DEFAULT, err,
 			    sizeof(err)) == -1)
@@ -284,20 +334,22 @@ apply_nabproxy(struct config_parse *p)
 			if (o->o_file != NULL && !k->k_repeat) {
 				config_errors_add(p->errs, e->file, e->line,
 				    "'%s' is already set at %s:%u, only listen"
-				    " may be repeated", e->key, o->o_file,
+				    " and upstream-pin may be repeated", e->key,
+				    o->o_file,
 				    o->o_line);
 				continue;
 			}
 			if (k->k_type == CT_LISTEN ? listen_add(p->cfg,
 			    e->value, SRC_FILE, err, sizeof(err)) :
-			    config_val_parse(k, e->value, &v, err,
-			    sizeof(err))) {
+			    k->k_type == CT_PIN ? pin_add(p->cfg, e->value,
+			    err, sizeof(err)) : config_val_parse(k, e->value,
+			    &v, err, sizeof(err))) {
 				config_errors_add(p->errs, e->file, e->line,
 				    "%s", err);
 				o->o_bad = 1;
 				continue;
 			}
-			if (k->k_type != CT_LISTEN) {
+			if (k->k_type != CT_LISTEN && k->k_type != CT_PIN) {
 				config_val_store(p->cfg, k, &v, &old);
 				if (k->k_type == CT_STR)
 					free(old.s);
@@ -585,6 +637,8 @@ config_load(const char *path, const char *const *builtin_filters,
 	p.pool = &cfg->priv->pool;
 	p.errs = errs;
 	p.path = path;
+	if ((cfg->path = config_pool_dup(p.pool, path, strlen(path))) == NULL)
+		config_errors_add(errs, path, 0, "out of memory");
 	apply_defaults(&p);
 	config_parse_file(&p, path, NULL, 0);
 	apply_nabproxy(&p);
@@ -629,6 +683,7 @@ config_free(struct config *cfg)
 	free(cfg->profile);
 	free(cfg->upstream_ca);
 	free(cfg->upstream_tls_name);
+	free(cfg->upstream_pins);
 	config_pool_free(&cfg->priv->pool);
 	free(cfg->priv);
 	free(cfg);
@@ -651,6 +706,8 @@ config_set(struct config *cfg, const char *key, const char *value,
 	}
 	if (k->k_type == CT_LISTEN)
 		return listen_add(cfg, value, SRC_CMDLINE, err, errlen);
+	if (k->k_type == CT_PIN)
+		return pin_add(cfg, value, err, errlen);
 	if (config_val_parse(k, value, &v, err, errlen) == -1)
 		return -1;
 	memset(&old, 0, sizeof(old));

@@ -97,6 +97,18 @@ enum config_tls {
 	CONFIG_TLS_REQUIRED	/* refuse a server that does not */
 };
 
+/* upstream-verify; the same numbers as enum tls_verify (tls_pin.h). */
+enum config_verify {
+	CONFIG_VERIFY_NO = 0,	/* no check at all */
+	CONFIG_VERIFY_CHAIN,	/* chain to upstream-ca, and the name ("yes") */
+	CONFIG_VERIFY_PIN,	/* the key is one of upstream-pin */
+	CONFIG_VERIFY_TOFU,	/* chain, else the key pinned at first use */
+	CONFIG_VERIFY_YES	/* only while parsing: stored as CHAIN */
+};
+
+#define CONFIG_PIN_LEN		32	/* upstream-pin: SHA-256 */
+#define CONFIG_PINS_MAX		16	/* upstream-pin lines */
+
 struct config_private;
 
 struct config {
@@ -108,7 +120,9 @@ struct config {
 	int			 upstream_tls;	/* enum config_tls */
 	char			*upstream_ca;	/* "" = system store */
 	char			*upstream_tls_name; /* "" = stream domain */
-	int			 upstream_verify;
+	int			 upstream_verify; /* enum config_verify */
+	unsigned char		(*upstream_pins)[CONFIG_PIN_LEN];
+	size_t			 nupstream_pins;
 	unsigned int		 connect_timeout;
 	unsigned int		 idle_timeout;
 	unsigned int		 drain_timeout;
@@ -131,6 +145,7 @@ struct config {
 	int			 allow_plain_cleartext;
 	char			*profile;	/* default profile, exists */
 	int			 verbose;
+	const char		*path;		/* the main file, as given */
 
 	/* Generic layer, and what the semantic layer made of it. */
 	struct config_section	*sections;

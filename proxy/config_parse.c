@@ -24,6 +24,7 @@
 #include <strings.h>
 
 #include "config-int.h"
+#include "tls_pin.h"
 
 #define MIB		(1024UL * 1024)
 
@@ -533,6 +534,10 @@ config_val_parse(const struct config_key *k, const char *s, union config_val *v,
 				why = NULL;
 			}
 		break;
+	case CT_PIN:
+		if (tls_pin_parse(s, v->pin) == -1)
+			why = "is not a key fingerprint";
+		break;
 	}
 	if (why == NULL)
 		return 0;
@@ -600,6 +605,10 @@ key_allowed(const struct config_key *k, char *buf, size_t len)
 		break;
 	case CT_BOOL:
 		snprintf(buf, len, "yes or no (true/false, on/off, 1/0)");
+		break;
+	case CT_PIN:
+		snprintf(buf, len, "sha256: and 64 hex digits, the SHA-256 of"
+		    " the server key's DER SubjectPublicKeyInfo");
 		break;
 	case CT_ENUM:
 		buf[0] = '\0';

@@ -6,6 +6,7 @@
  * so a broken file leaves the running configuration in force.
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 #include "sasl.h"
 #include "session.h"
 #include "tls.h"
+#include "tls_pin.h"
 
 struct daemon_run {
 	struct proxy	  px;
@@ -45,6 +47,8 @@ daemon_opts(const struct config *cfg, struct proxy_opts *o)
 {
 	static const int fmt[] = { LOGFMT_VM, LOGFMT_RAW, LOGFMT_BOTH,
 	    LOGFMT_NONE };
+	char		 abs[PATH_MAX];
+	size_t		 i, n;
 
 	memset(o, 0, sizeof(*o));
 	snprintf(o->upstream_host, sizeof(o->upstream_host), "%s",
@@ -70,7 +74,18 @@ daemon_opts(const struct config *cfg, struct proxy_opts *o)
 	    UPSTREAM_TLS_NO : UPSTREAM_TLS_STARTTLS;
 	snprintf(o->upstream_tls_name, sizeof(o->upstream_tls_name), "%s",
 	    cfg->upstream_tls_name ? cfg->upstream_tls_name : "");
-	o->upstream_verify = cfg->upstream_verify;
+	o->upstream_verify = cfg->upstream_verify;	/* same numbers */
+	for (i = 0; i < cfg->nupstream_pins && i < CONFIG_PINS_MAX; i++)
+		memcpy(o->upstream_pins[i], cfg->upstream_pins[i],
+		    sizeof(o->upstream_pins[i]));
+	o->nupstream_pins = i;
+	n = strlen(cfg->state_dir);
+	snprintf(o->pin_file, sizeof(o->pin_file), "%s%s%s", cfg->state_dir,
+	    n > 0 && cfg->state_dir[n - 1] == '/' ? "" : "/", TLS_PIN_FILE);
+	/* Absolute when it can be: messages quote it in commands. */
+	if (cfg->path == NULL || realpath(cfg->path, abs) == NULL)
+		snprintf(abs, sizeof(abs), "%s", cfg->path ? cfg->path : "");
+	snprintf(o->conf_path, sizeof(o->conf_path), "%s", abs);
 }
 
 struct chainset *

@@ -36,6 +36,7 @@ int	run_daemon(struct config *cfg, int foreground,
 /* commands.c */
 int	cmd_check(struct config *cfg);
 int	cmd_credentials(int argc, char **argv);
+int	cmd_tls_pin(int argc, char **argv);
 int	cmd_demo(const char *self, const char *config);
 /* render.c */
 int	cmd_render(int argc, char **argv);

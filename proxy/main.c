@@ -1,7 +1,7 @@
 /*
  * main: the command line. Runs the daemon (parse and validate the config,
  * build the filter chains, bind, serve, drain on SIGTERM, reload on
- * SIGHUP) or one of the offline commands: render, credentials,
+ * SIGHUP) or one of the offline commands: render, credentials, tls-pin,
  * --check-config. Knows nothing about parsing XMPP or about filters
  * beyond handing the config to chain.c.
  */
@@ -37,6 +37,7 @@ static const char usage_text[] =
 "       nabproxy render [--from-server|--from-rabbit] [--format vm|raw|both]\n"
 "                [--prefix STR] < capture\n"
 "       nabproxy credentials [-c FILE] add JID [PASSWORD] | remove JID | list\n"
+"       nabproxy tls-pin [-c FILE] list | forget HOST:PORT\n"
 "\n"
 "Transparent XMPP proxy and fixer for Nabaztag rabbits.\n"
 "\n"
@@ -64,7 +65,8 @@ static const char usage_text[] =
 "  nabproxy -f --listen 0.0.0.0:5222 --upstream openfire.lan:5222\n"
 "  nabproxy --check-config -c /etc/nabproxy/nabproxy.conf\n"
 "  nabproxy render --from-server < server-bytes.xml\n"
-"  nabproxy credentials add f81edfee27c1@almacska   (password on stdin)\n";
+"  nabproxy credentials add f81edfee27c1@almacska   (password on stdin)\n"
+"  nabproxy tls-pin forget openfire.lan:5222   (trust the server's new key)\n";
 
 static struct cli	the_cli;
 
@@ -211,6 +213,8 @@ main(int argc, char **argv)
 		return cmd_render(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "credentials") == 0)
 		return cmd_credentials(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "tls-pin") == 0)
+		return cmd_tls_pin(argc - 1, argv + 1);
 	parse_cli(argc, argv, c);
 	if ((cfg = main_load_config()) == NULL)
 		return 1;

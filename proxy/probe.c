@@ -22,6 +22,7 @@
 #include "session-int.h"
 #include "stanza.h"
 #include "tls.h"
+#include "tls_pin.h"
 #include "xmlstream.h"
 
 struct probe {
@@ -247,6 +248,7 @@ static int
 pr_unit(struct probe *pr, struct xs_unit *u)
 {
 	const struct st_node	*root;
+	char			 why[1024];
 	int			 r;
 
 	if (pr->swallow)
@@ -267,6 +269,11 @@ pr_unit(struct probe *pr, struct xs_unit *u)
 		    strlen(TLS_STARTTLS));
 		pr->tls = 1;
 		return 1;
+	}
+	if (strcmp(root->name, "stream:features") == 0 && pr->tls == 0 &&
+	    !tls_offered(root) && tls_pin_stripped(&pr->se->opt, why, sizeof(why))) {
+		pr_finish(pr, 0, why);
+		return 0;
 	}
 	if (strcmp(root->name, "stream:features") == 0)
 		r = login_features(pr->login, root, leg_output(&pr->leg));
@@ -386,10 +393,15 @@ static void
 pr_connected(struct leg *l, void *arg)
 {
 	struct probe	*pr = arg;
+	char		 why[1536];
 
 	/* Finished (maybe with its session gone): only the reaper is left. */
 	if (pr->done || pr->tls != 2)
 		return;
+	if (tls_pin_check(l, &pr->se->opt, why, sizeof(why)) == -1) {
+		pr_finish(pr, 0, why);
+		return;
+	}
 	pr->tls = 3;
 	tls_established(&pr->leg);
 	login_set_tls(pr->login, 1);

@@ -41,7 +41,11 @@ struct proxy_opts {
 	int		allow_plain_cleartext;
 	int		upstream_tls;		/* UPSTREAM_TLS_* */
 	char		upstream_tls_name[256];	/* "" = the stream domain */
-	int		upstream_verify;
+	int		upstream_verify;	/* enum tls_verify */
+	unsigned char	upstream_pins[16][32];	/* upstream-pin, SHA-256 */
+	size_t		nupstream_pins;
+	char		pin_file[512];		/* state-dir/upstream-pins */
+	char		conf_path[512];		/* for commands in messages */
 };
 
 TAILQ_HEAD(session_list, session);

@@ -18,6 +18,7 @@
 #include "session-int.h"
 #include "stanza.h"
 #include "tls.h"
+#include "tls_pin.h"
 #include "xmlstream.h"
 
 static int	se_tls_start(struct session *, const struct st_node *);
@@ -28,7 +29,7 @@ static int
 se_tls_start(struct session *se, const struct st_node *features)
 {
 	int	offer = tls_offered(features);
-	char	why[160];
+	char	why[1024];
 
 	if (offer == 0 || se->opt.upstream_tls == UPSTREAM_TLS_NO ||
 	    se->px->tls_ctx == NULL) {
@@ -36,6 +37,10 @@ se_tls_start(struct session *se, const struct st_node *features)
 			snprintf(why, sizeof(why), "server %s:%u does not offer "
 			    "STARTTLS and upstream-tls = required",
 			    se->opt.upstream_host, se->opt.upstream_port);
+			session_fail(se, "remote-connection-failed", "", why);
+			return 1;
+		}
+		if (offer == 0 && tls_pin_stripped(&se->opt, why, sizeof(why))) {
 			session_fail(se, "remote-connection-failed", "", why);
 			return 1;
 		}
@@ -115,8 +120,15 @@ se_tls_unit(struct session *se, struct xs_unit *u, struct evbuffer *in)
 void
 se_tls_connected(struct session *se)
 {
+	char	why[1536];
+
 	if (se->tls_state != SE_TLS_HANDSHAKE)
 		return;
+	if (tls_pin_check(&se->s, &se->opt, why, sizeof(why)) == -1) {
+		se->tls_state = SE_TLS_DONE;
+		session_fail(se, "remote-connection-failed", NULL, why);
+		return;
+	}
 	se->tls_active = 1;
 	se->tls_state = SE_TLS_HEADER;
 	tls_established(&se->s);

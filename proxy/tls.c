@@ -18,6 +18,7 @@
 #include "leg.h"
 #include "stanza.h"
 #include "tls.h"
+#include "tls_pin.h"
 
 /*
  * The first error of OpenSSL's queue (the cause; later ones only wrap it),
@@ -42,6 +43,18 @@ tls_pop_error(char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * pin and tofu: the handshake goes on whatever the chain; the verdict
+ * stays in SSL_get_verify_result() and tls_pin_check() decides after.
+ */
+static int
+tls_verify_later(int ok, X509_STORE_CTX *x)
+{
+	(void)ok;
+	(void)x;
+	return 1;
+}
+
 SSL_CTX *
 tls_client_ctx(const char *ca_file, int verify, char *err, size_t errlen)
 {
@@ -55,8 +68,10 @@ tls_client_ctx(const char *ca_file, int verify, char *err, size_t errlen)
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	if (verify) {
-		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	if (verify == TLS_VERIFY_CHAIN || verify == TLS_VERIFY_TOFU) {
+		/* tofu: the chain's verdict is kept for tls_pin_check(). */
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER,
+		    verify == TLS_VERIFY_TOFU ? tls_verify_later : NULL);
 		if (ca_file != NULL && *ca_file != '\0' ?
 		    SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1 :
 		    SSL_CTX_set_default_verify_paths(ctx) != 1) {
@@ -66,7 +81,9 @@ tls_client_ctx(const char *ca_file, int verify, char *err, size_t errlen)
 			SSL_CTX_free(ctx);
 			return NULL;
 		}
-	} else
+	} else if (verify == TLS_VERIFY_PIN)
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, tls_verify_later);
+	else
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
 	return ctx;
 }
@@ -90,7 +107,8 @@ tls_wrap(struct leg *l, SSL_CTX *ctx, const char *name, int verify,
 
 	if ((ssl = SSL_new(ctx)) == NULL ||
 	    SSL_set_tlsext_host_name(ssl, name) != 1 ||
-	    (verify && SSL_set1_host(ssl, name) != 1)) {
+	    ((verify == TLS_VERIFY_CHAIN || verify == TLS_VERIFY_TOFU) &&
+	    SSL_set1_host(ssl, name) != 1)) {
 		snprintf(err, errlen, "cannot set up TLS for %s", name);
 		SSL_free(ssl);
 		return -1;
@@ -128,6 +146,7 @@ tls_error(struct leg *l, char *buf, size_t len)
 	if (l->bev == NULL || (ssl = bufferevent_openssl_get_ssl(l->bev)) == NULL)
 		return buf;
 	if ((SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) &&
+	    SSL_get_verify_callback(ssl) == NULL &&
 	    (vr = SSL_get_verify_result(ssl)) != X509_V_OK) {
 		snprintf(buf, len, "certificate verification failed: %s",
 		    X509_verify_cert_error_string(vr));

@@ -21,9 +21,11 @@ struct st_node;
 #define TLS_STARTTLS	"<starttls xmlns='" TLS_NS "'/>"
 
 /*
- * Client context: TLS 1.2 or later; with verify, the peer certificate must
- * chain to ca_file (or the system store when ca_file is "" or NULL).
- * NULL with a reason in err.
+ * Client context: TLS 1.2 or later. verify is an enum tls_verify
+ * (tls_pin.h): chain, the peer certificate must chain to ca_file (or the
+ * system store when ca_file is "" or NULL) or the handshake fails; tofu,
+ * the same check but only recorded, for tls_pin_check(); pin, no chain
+ * check; no, nothing. NULL with a reason in err.
  */
 SSL_CTX	*tls_client_ctx(const char *ca_file, int verify, char *err,
 	    size_t errlen) WUNRES;
@@ -36,7 +38,7 @@ int	 tls_offered(const struct st_node *features);
 
 /*
  * Wrap the leg's connection in a TLS client for `name` (SNI, and the host
- * name checked against the certificate when verify is on). The leg keeps
+ * name checked against the certificate when verify is chain or tofu). The leg keeps
  * its callbacks; its `connected` callback runs again when the handshake
  * is done, its `error` callback if it fails (tls_error() says why).
  * -1 with err set; the leg is unchanged then.

@@ -292,8 +292,8 @@ static const struct {
 	  " HOST:PORT or [IPv6]:PORT with port 1..65535, or nothing"
 	  " for demo mode" },
 	{ "[nabproxy]\nupstream = a:1\nupstream = b:2\n", 3,
-	  "'upstream' is already set at %s/e.conf:2, only listen may"
-	  " be repeated" },
+	  "'upstream' is already set at %s/e.conf:2, only listen and"
+	  " upstream-pin may be repeated" },
 	{ "[nabproxy]\n[nabproxy]\n", 2,
 	  "[nabproxy] is already at %s/e.conf:1, allowed once" },
 	{ "[nabproxy\n", 1,

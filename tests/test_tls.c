@@ -6,7 +6,8 @@
  * <starttls/> with <proceed/> and turns TLS server on the same connection;
  * a struct leg connects to it and is wrapped by tls_wrap() at the byte
  * after <proceed/>, as session_tls.c does. No sleeps: nt_run() turns the
- * loop until a condition holds or its deadline fires.
+ * loop until a condition holds or its deadline fires. tls_pin_check()
+ * runs on such legs too, against a pin store in the scratch directory.
  */
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
@@ -15,10 +16,14 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <sys/stat.h>
+
 #include "leg.h"
 #include "nabtest.h"
+#include "proxy.h"
 #include "stanza.h"
 #include "tls.h"
+#include "tls_pin.h"
 #include "xmlstream.h"
 
 #define TLS_NAME	"tls.example"
@@ -32,6 +37,7 @@ static struct {
 	char	 ca[128];	/* TLS_NAME's self-signed certificate */
 	char	 other[128];	/* OTHER_NAME's, unrelated */
 	SSL_CTX	*srv;
+	unsigned char pin[TLS_PIN_LEN];	/* SHA-256 of the server's SPKI */
 } pki;
 
 /* The client: a leg to the fake server and what its callbacks saw. */
@@ -125,6 +131,19 @@ cert_write(const char *path, X509 *x)
 	CHECK(PEM_write_X509(f, x) == 1 && fclose(f) == 0, "write %s", path);
 }
 
+/* SHA-256 of key's DER SubjectPublicKeyInfo, made apart from tls_pin.c. */
+static void
+pin_of(EVP_PKEY *key, unsigned char *pin)
+{
+	unsigned char	*der = NULL;
+	int		 n;
+
+	CHECK((n = i2d_PUBKEY(key, &der)) > 0 &&
+	    EVP_Digest(der, (size_t)n, pin, NULL, EVP_sha256(), NULL) == 1,
+	    "SPKI digest");
+	OPENSSL_free(der);
+}
+
 /* The scratch directory, both certificates, the server's context. */
 static int
 pki_setup(void **state UNUSED)
@@ -139,6 +158,7 @@ pki_setup(void **state UNUSED)
 	ox = cert_new(OTHER_NAME, &okey);
 	cert_write(pki.ca, x);
 	cert_write(pki.other, ox);
+	pin_of(key, pki.pin);
 	CHECK((pki.srv = SSL_CTX_new(TLS_server_method())) != NULL &&
 	    SSL_CTX_use_certificate(pki.srv, x) == 1 &&
 	    SSL_CTX_use_PrivateKey(pki.srv, key) == 1, "server SSL_CTX");
@@ -596,6 +616,148 @@ test_offered(void **state UNUSED)
 	}
 }
 
+/*
+ * Options for tls_pin_check() against the fake server: mode, a pin store
+ * pki.dir/NAME (removed first), the config path the messages quote.
+ */
+static void
+pin_opts(struct tstate *t, struct proxy_opts *o, int mode, const char *name)
+{
+	memset(o, 0, sizeof(*o));
+	o->upstream_verify = mode;
+	o->upstream_tls = UPSTREAM_TLS_STARTTLS;
+	(void)snprintf(o->upstream_host, sizeof(o->upstream_host), "127.0.0.1");
+	o->upstream_port = t->w.srv_port;
+	(void)snprintf(o->pin_file, sizeof(o->pin_file), "%s/%s", pki.dir,
+	    name);
+	(void)snprintf(o->conf_path, sizeof(o->conf_path), "/etc/n.conf");
+	(void)unlink(o->pin_file);
+}
+
+/* pin: the key is an upstream-pin; chain and name are not looked at. */
+static void
+test_pin_match(void **state)
+{
+	struct tstate		*t = *state;
+	struct proxy_opts	 o;
+	char			 why[1536];
+
+	pin_opts(t, &o, TLS_VERIFY_PIN, "pins-match");
+	memset(o.upstream_pins[0], 0xab, TLS_PIN_LEN);
+	memcpy(o.upstream_pins[1], pki.pin, TLS_PIN_LEN);
+	o.nupstream_pins = 2;
+	tcli_start(t, pki.other, TLS_VERIFY_PIN, OTHER_NAME);
+	tcli_handshake(t);
+	CHECK(tls_pin_check(&t->c.l, &o, why, sizeof(why)) == 0,
+	    "pinned key refused: %s", why);
+}
+
+/* pin: a key that is no upstream-pin is refused, both keys named. */
+static void
+test_pin_mismatch(void **state)
+{
+	struct tstate		*t = *state;
+	struct proxy_opts	 o;
+	char			 why[1536], want[1536], h1[TLS_PIN_TEXT],
+				 h2[TLS_PIN_TEXT];
+
+	pin_opts(t, &o, TLS_VERIFY_PIN, "pins-mismatch");
+	memset(o.upstream_pins[0], 0xab, TLS_PIN_LEN);
+	o.nupstream_pins = 1;
+	tcli_start(t, pki.ca, TLS_VERIFY_PIN, TLS_NAME);
+	tcli_handshake(t);
+	CHECK(tls_pin_check(&t->c.l, &o, why, sizeof(why)) == -1,
+	    "key accepted against the wrong upstream-pin");
+	(void)snprintf(want, sizeof(want), "TLS with 127.0.0.1:%u refused: the"
+	    " server's key %s is not an upstream-pin (%s); if the server's key"
+	    " changed on purpose, set upstream-pin = %s in /etc/n.conf",
+	    t->w.srv_port, tls_pin_format(pki.pin, h1),
+	    tls_pin_format(o.upstream_pins[0], h2), h1);
+	CHECK(strcmp(why, want) == 0, "why \"%s\", want \"%s\"", why, want);
+}
+
+/*
+ * tofu, a chain that does not verify: the first check pins the key in a
+ * new 0600 store; the same key passes again; a different pinned key
+ * (written behind the proxy's back: the store is read at every check)
+ * is refused with the re-pin command; after forget the key is pinned anew.
+ */
+static void
+test_tofu(void **state)
+{
+	struct tstate		*t = *state;
+	struct proxy_opts	 o;
+	struct stat		 sb;
+	unsigned char		 got[TLS_PIN_LEN], bad[TLS_PIN_LEN];
+	char			 why[1536], want[1536], up[64], err[512],
+				 h1[TLS_PIN_TEXT], h2[TLS_PIN_TEXT];
+
+	pin_opts(t, &o, TLS_VERIFY_TOFU, "pins-tofu");
+	(void)snprintf(up, sizeof(up), "127.0.0.1:%u", t->w.srv_port);
+	tcli_start(t, pki.other, TLS_VERIFY_TOFU, TLS_NAME);
+	tcli_handshake(t);
+	CHECK(tls_pin_check(&t->c.l, &o, why, sizeof(why)) == 0,
+	    "first use refused: %s", why);
+	CHECK(stat(o.pin_file, &sb) == 0 && (sb.st_mode & 07777) == 0600,
+	    "pin store mode %o", (unsigned)sb.st_mode);
+	CHECK(tls_pin_lookup(o.pin_file, up, got, err, sizeof(err)) == 1 &&
+	    memcmp(got, pki.pin, TLS_PIN_LEN) == 0, "pinned key: %s", err);
+	CHECK(tls_pin_check(&t->c.l, &o, why, sizeof(why)) == 0,
+	    "pinned key refused: %s", why);
+	memset(bad, 0x5a, sizeof(bad));
+	CHECK(tls_pin_store(o.pin_file, up, bad, err, sizeof(err)) == 0,
+	    "store: %s", err);
+	CHECK(tls_pin_check(&t->c.l, &o, why, sizeof(why)) == -1,
+	    "a key other than the pinned one accepted");
+	(void)snprintf(want, sizeof(want), "TLS with %s refused: the server's "
+	    "key %s is not the key pinned in %s (%s); if the server's key "
+	    "changed on purpose, run: nabproxy tls-pin -c /etc/n.conf forget "
+	    "%s", up, tls_pin_format(pki.pin, h1), o.pin_file,
+	    tls_pin_format(bad, h2), up);
+	CHECK(strcmp(why, want) == 0, "why \"%s\", want \"%s\"", why, want);
+	CHECK(tls_pin_store(o.pin_file, up, NULL, err, sizeof(err)) == 0 &&
+	    tls_pin_store(o.pin_file, up, NULL, err, sizeof(err)) == 1,
+	    "forget: %s", err);
+	CHECK(tls_pin_check(&t->c.l, &o, why, sizeof(why)) == 0 &&
+	    tls_pin_lookup(o.pin_file, up, got, err, sizeof(err)) == 1 &&
+	    memcmp(got, pki.pin, TLS_PIN_LEN) == 0, "re-pin: %s %s", why, err);
+}
+
+/*
+ * tofu with a chain that verifies: accepted whatever is pinned, and
+ * recorded when nothing was. Then features without <starttls/> from
+ * that upstream are a downgrade (upstream-tls = starttls only).
+ */
+static void
+test_tofu_chain_stripped(void **state)
+{
+	struct tstate		*t = *state;
+	struct proxy_opts	 o;
+	unsigned char		 got[TLS_PIN_LEN];
+	char			 why[1536], want[1536], up[64], err[512];
+
+	pin_opts(t, &o, TLS_VERIFY_TOFU, "pins-chain");
+	(void)snprintf(up, sizeof(up), "127.0.0.1:%u", t->w.srv_port);
+	CHECK(tls_pin_stripped(&o, why, sizeof(why)) == 0, "stripped, unseen");
+	tcli_start(t, pki.ca, TLS_VERIFY_TOFU, TLS_NAME);
+	tcli_handshake(t);
+	CHECK(tls_pin_check(&t->c.l, &o, why, sizeof(why)) == 0,
+	    "verified chain refused: %s", why);
+	CHECK(tls_pin_lookup(o.pin_file, up, got, err, sizeof(err)) == 1 &&
+	    memcmp(got, pki.pin, TLS_PIN_LEN) == 0, "recorded key: %s", err);
+	CHECK(tls_pin_stripped(&o, why, sizeof(why)) == 1, "not stripped");
+	(void)snprintf(want, sizeof(want), "server %s does not offer STARTTLS"
+	    " but did before (%s): STARTTLS was stripped, refusing to go on in"
+	    " clear; if TLS was switched off on purpose, run: nabproxy tls-pin"
+	    " -c /etc/n.conf forget %s", up, o.pin_file, up);
+	CHECK(strcmp(why, want) == 0, "why \"%s\", want \"%s\"", why, want);
+	o.upstream_verify = TLS_VERIFY_NO;
+	CHECK(tls_pin_stripped(&o, why, sizeof(why)) == 0, "stripped, no");
+	o.upstream_verify = TLS_VERIFY_CHAIN;
+	o.upstream_tls = UPSTREAM_TLS_NO;
+	CHECK(tls_pin_stripped(&o, why, sizeof(why)) == 0, "stripped, tls no");
+}
+
 int
 main(void)
 {
@@ -608,6 +770,10 @@ main(void)
 		T(test_wrong_name),
 		T(test_unknown_ca),
 		T(test_server_hangs_up),
+		T(test_pin_match),
+		T(test_pin_mismatch),
+		T(test_tofu),
+		T(test_tofu_chain_stripped),
 	};
 #undef T
 

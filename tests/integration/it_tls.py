@@ -71,7 +71,7 @@ def wrong_ca(srv):
     other = os.path.join(d, 'other.crt')
     make_cert('almacska', other, os.path.join(d, 'other.key'))
     with Nabproxy('127.0.0.1:%d' % srv.port, profile='passthrough',
-                  extra=tls_conf(other)) as px:
+                  extra=tls_conf(other) + 'upstream-verify = chain\n') as px:
         c = px.connect()
         c.sendall(b"<?xml version='1.0'?><stream:stream to='almacska' xmlns='jabber:client' "
                   b"xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>")

@@ -232,10 +232,13 @@ class XMPPServer:
     stop_signal = signal.SIGTERM   # SIGKILL for servers with a slow shutdown
     stop_grace = 5.0         # seconds before SIGKILL
 
-    def __init__(self, domain='localhost', start_timeout=None, graceful=None):
+    def __init__(self, domain='localhost', start_timeout=None, graceful=None, port=None):
         """graceful=True: stop with SIGTERM (then SIGKILL after stop_grace);
-        False: SIGKILL at once; None: the class default."""
+        False: SIGKILL at once; None: the class default.  port: listen on
+        this c2s port (a restart on the port of an earlier server, which
+        must be stopped); None picks a free one."""
         self.domain = domain
+        self.fixed_port = port
         if graceful is not None:
             self.stop_signal = signal.SIGTERM if graceful else signal.SIGKILL
         self.host = HOST
@@ -283,7 +286,7 @@ class XMPPServer:
             _live.add(self)
             self.write('owner.pid', '%d\n' % os.getpid())
             try:
-                self.port = free_port()
+                self.port = self.fixed_port or free_port()
                 self._start()
                 self.start_seconds = time.monotonic() - t0
                 return self
@@ -587,8 +590,8 @@ listen:
   - port: {port}
     ip: "{host}"
     module: ejabberd_c2s
-    starttls: false
-auth_method: internal
+    starttls: {starttls}
+{certfiles}auth_method: internal
 auth_password_format: {password_format}   # plain: DIGEST-MD5 works too
 disable_sasl_mechanisms: ["X-OAUTH2"]
 registration_timeout: infinity           # allow many IBRs from 127.0.0.1
@@ -638,10 +641,15 @@ class Ejabberd(XMPPServer):
     stop_signal = signal.SIGKILL
     start_timeout = 60.0     # ~1.5 s alone, ~6 s with three in parallel on 2 CPUs
 
-    def __init__(self, domain='localhost', password_format='plain', loglevel='info', **kw):
+    def __init__(self, domain='localhost', password_format='plain', loglevel='info',
+                 tls=False, **kw):
+        """tls=True: a self-signed certificate for the domain (self.cert),
+        STARTTLS offered (not required)."""
         super().__init__(domain, **kw)
         self.password_format = password_format
         self.loglevel = loglevel
+        self.tls = tls
+        self.cert = None
 
     @classmethod
     def missing(cls):
@@ -652,9 +660,21 @@ class Ejabberd(XMPPServer):
 
     def _start(self):
         d = self.dir
+        certfiles = ''
+        if self.tls:
+            self.cert = self.path(self.domain + '.crt')
+            key = self.path(self.domain + '.key')
+            make_cert(self.domain, self.cert, key)
+            with open(self.path('tls.pem'), 'w') as f:
+                for part in (self.cert, key):
+                    with open(part) as p:
+                        f.write(p.read())
+            os.chmod(self.path('tls.pem'), 0o600)
+            certfiles = 'certfiles: ["%s"]\nacme:\n  auto: false\n' % self.path('tls.pem')
         self.config = self.write('ejabberd.yml', EJABBERD_CFG.format(
             domain=self.domain, host=HOST, port=self.port,
-            password_format=self.password_format, loglevel=self.loglevel))
+            password_format=self.password_format, loglevel=self.loglevel,
+            starttls='true' if self.tls else 'false', certfiles=certfiles))
         self.write('inetrc', EJABBERD_INETRC)
         env = {
             'ERL_LIBS': _ejabberd_libdir(),
