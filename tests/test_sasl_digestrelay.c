@@ -159,6 +159,45 @@ test_ejabberd_realm(void **state)
 	    "algorithm=md5-sess", "realm=\"a\",nonce=\"n\"," TAIL);
 }
 
+/*
+ * Captured from the servers the integration tests start (ejabberd 23.01:
+ * no realm, 19- and 20-digit nonces; jabberd2 2.7: ", " separators).
+ */
+static void
+test_captured(void **state)
+{
+	static const struct {
+		const char	*in, *want;
+	} v[] = {
+		{
+		  "bm9uY2U9IjE3MzM1MjMxOTExMTI5MTc0NDYiLHFvcD0iYXV0aCIsY2hh"
+		  "cnNldD11dGYtOCxhbGdvcml0aG09bWQ1LXNlc3M=",
+		  "bm9uY2U9IjE3MzM1MjMxOTExMTI5MTc0NDYiLHFvcD0iYXV0aCIsY2hh"
+		  "cnNldD11dGYtOCxhbGdvcml0aG09bWQ1LXNlc3M=" },
+		{
+		  "bm9uY2U9IjE1OTcyNTk1MjkwNjExODU0MzYwIixxb3A9ImF1dGgiLGNo"
+		  "YXJzZXQ9dXRmLTgsYWxnb3JpdGhtPW1kNS1zZXNz",
+		  "bm9uY2U9IjE1OTcyNTk1MjkwNjExODU0MzYwIixxb3A9ImF1dGgiLGNo"
+		  "YXJzZXQ9dXRmLTgsYWxnb3JpdGhtPW1kNS1zZXNz" },
+		{
+		  "cmVhbG09ImFsbWFjc2thIiwgbm9uY2U9IjBsVndNb3ZjUDRKbWFWTXRV"
+		  "SXlDUkE9PSIsIHFvcD0iYXV0aCIsIGNoYXJzZXQ9dXRmLTgsIGFsZ29y"
+		  "aXRobT1tZDUtc2Vzcw==",
+		  "cmVhbG09ImFsbWFjc2thIixub25jZT0iMGxWd01vdmNQNEptYVZNdFVJ"
+		  "eUNSQT09Iixxb3A9ImF1dGgiLGNoYXJzZXQ9dXRmLTgsYWxnb3JpdGht"
+		  "PW1kNS1zZXNz" },
+	};
+	char	out[512];
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		CHECK(sasl_digest_relay_challenge(v[i].in, strlen(v[i].in), out,
+		    sizeof(out)) == (int)strlen(v[i].want), "case %zu", i);
+		CHECK(strcmp(out, v[i].want) == 0, "case %zu: %s", i, out);
+	}
+}
+
 /* ejabberd's second challenge: rspauth alone, lower-cased. */
 static void
 test_rspauth(void **state)
@@ -367,6 +406,7 @@ main(void)
 		cmocka_unit_test(test_openfire_no_qop),
 		cmocka_unit_test(test_jabberd2_spaces),
 		cmocka_unit_test(test_ejabberd_realm),
+		cmocka_unit_test(test_captured),
 		cmocka_unit_test(test_rspauth),
 		cmocka_unit_test(test_challenge_refused),
 		cmocka_unit_test(test_challenge_short_out),
