@@ -1,13 +1,30 @@
 /*
- * digest-server: terminate the firmware's SASL DIGEST-MD5 toward the
- * rabbit, and log in upstream on its behalf.
+ * digest-server: the firmware's SASL DIGEST-MD5, relayed to a server that
+ * offers it or terminated here with an upstream login on its behalf.
  *
  * Bootcode 18673 always sends <auth mechanism='DIGEST-MD5'/>, whatever the
  * server offers, and its DIGEST-MD5 is one no modern server completes
  * (short base64 padding, a NUL after the cnonce, a challenge parser that
  * needs qop="auth" and no ", " separators; Prosody offers no DIGEST-MD5 at
- * all). This filter plays the server's part with the host's digest_*
- * services (bootcode-xmpp.md section 3):
+ * all). bootcode-xmpp.md section 3, servers.md.
+ *
+ * Relay (digest_relay.c): when the server's latest features offer
+ * DIGEST-MD5 and the host has the ABI 1.2 relay services, the <auth> goes
+ * upstream. The server's <challenge> reaches the rabbit rewritten into the
+ * form it parses (digest_relay_challenge), and its nonce is kept. The
+ * rabbit's <response>: if the store has a password for USER@DOMAIN and the
+ * response matches it against the server's nonce (digest_verify; the
+ * realm the rabbit echoed is part of A1), <abort> goes upstream, the
+ * server's <failure><aborted> is swallowed and the local path below takes
+ * over from the rspauth on (jabberd2 refuses the firmware's NUL cnonce;
+ * a known password never depends on the server's DIGEST-MD5). Otherwise
+ * the response goes upstream re-padded (digest_repad). ejabberd's rspauth
+ * <challenge> is re-encoded canonically, the rabbit's empty <response/>
+ * passes, and the server's <success> or <failure> passes as it is (the
+ * host notices the success; a relayed login stores nothing). A challenge
+ * the firmware cannot answer is aborted upstream and answered locally.
+ *
+ * Local (the server lacks DIGEST-MD5, or the relay handed over):
  *
  *   rabbit <auth mechanism='DIGEST-MD5'/>   -> <challenge> (nonce, qop, ...)
  *   rabbit <response>B64</response>        -> verify against the password
@@ -15,7 +32,9 @@
  *                                             <challenge>rspauth</challenge>
  *   rabbit <response/> (empty)             -> hold the rabbit, log in
  *                                             upstream with the stored
- *                                             password (host upstream_login)
+ *                                             password (host upstream_login;
+ *                                             after a relay, once the server
+ *                                             confirmed our <abort>)
  *   login succeeded                        -> <success ...></success>, the
  *                                             rabbit restarts its stream
  *   rabbit's new stream header             -> dropped (the server stream
@@ -25,10 +44,16 @@
  *                                             features in one write, then
  *                                             the hold is released.
  *
- * An unknown user, a wrong password or a failed upstream login gets
+ * An unknown user, a wrong password or a refused upstream login gets
  * <failure><not-authorized></not-authorized></failure> and a log line
- * saying what to do. Nothing of the exchange reaches the server. Every
- * element sent to the rabbit has an end tag: the firmware misreads the
+ * saying what the operator can run (nabproxy credentials add MAC@DOMAIN);
+ * nothing of a local exchange reaches the server. An upstream login that
+ * failed without judging the password (the host's `transient`: server
+ * unreachable or restarting, timeout, TLS) never gets <failure>, which
+ * would make the firmware throw its password away and re-register: the
+ * stream is closed with remote-connection-failed instead, so the rabbit
+ * reboots and retries with its stored password. Every element this filter
+ * sends the rabbit has an end tag: the firmware misreads the
  * attribute-less <x/> (section 7.2).
  *
  * Other mechanisms (a client that is not the firmware) pass untouched.
