@@ -1,13 +1,30 @@
 /*
- * digest-server: terminate the firmware's SASL DIGEST-MD5 toward the
- * rabbit, and log in upstream on its behalf.
+ * digest-server: the firmware's SASL DIGEST-MD5, relayed to a server that
+ * offers it or terminated here with an upstream login on its behalf.
  *
  * Bootcode 18673 always sends <auth mechanism='DIGEST-MD5'/>, whatever the
  * server offers, and its DIGEST-MD5 is one no modern server completes
  * (short base64 padding, a NUL after the cnonce, a challenge parser that
  * needs qop="auth" and no ", " separators; Prosody offers no DIGEST-MD5 at
- * all). This filter plays the server's part with the host's digest_*
- * services (bootcode-xmpp.md section 3):
+ * all). bootcode-xmpp.md section 3, servers.md.
+ *
+ * Relay (digest_relay.c): when the server's latest features offer
+ * DIGEST-MD5 and the host has the ABI 1.2 relay services, the <auth> goes
+ * upstream. The server's <challenge> reaches the rabbit rewritten into the
+ * form it parses (digest_relay_challenge), and its nonce is kept. The
+ * rabbit's <response>: if the store has a password for USER@DOMAIN and the
+ * response matches it against the server's nonce (digest_verify; the
+ * realm the rabbit echoed is part of A1), <abort> goes upstream, the
+ * server's <failure><aborted> is swallowed and the local path below takes
+ * over from the rspauth on (jabberd2 refuses the firmware's NUL cnonce;
+ * a known password never depends on the server's DIGEST-MD5). Otherwise
+ * the response goes upstream re-padded (digest_repad). ejabberd's rspauth
+ * <challenge> is re-encoded canonically, the rabbit's empty <response/>
+ * passes, and the server's <success> or <failure> passes as it is (the
+ * host notices the success; a relayed login stores nothing). A challenge
+ * the firmware cannot answer is aborted upstream and answered locally.
+ *
+ * Local (the server lacks DIGEST-MD5, or the relay handed over):
  *
  *   rabbit <auth mechanism='DIGEST-MD5'/>   -> <challenge> (nonce, qop, ...)
  *   rabbit <response>B64</response>        -> verify against the password
@@ -15,7 +32,9 @@
  *                                             <challenge>rspauth</challenge>
  *   rabbit <response/> (empty)             -> hold the rabbit, log in
  *                                             upstream with the stored
- *                                             password (host upstream_login)
+ *                                             password (host upstream_login;
+ *                                             after a relay, once the server
+ *                                             confirmed our <abort>)
  *   login succeeded                        -> <success ...></success>, the
  *                                             rabbit restarts its stream
  *   rabbit's new stream header             -> dropped (the server stream
@@ -25,10 +44,16 @@
  *                                             features in one write, then
  *                                             the hold is released.
  *
- * An unknown user, a wrong password or a failed upstream login gets
+ * An unknown user, a wrong password or a refused upstream login gets
  * <failure><not-authorized></not-authorized></failure> and a log line
- * saying what to do. Nothing of the exchange reaches the server. Every
- * element sent to the rabbit has an end tag: the firmware misreads the
+ * saying what the operator can run (nabproxy credentials add MAC@DOMAIN);
+ * nothing of a local exchange reaches the server. An upstream login that
+ * failed without judging the password (the host's `transient`: server
+ * unreachable or restarting, timeout, TLS) never gets <failure>, which
+ * would make the firmware throw its password away and re-register: the
+ * stream is closed with remote-connection-failed instead, so the rabbit
+ * reboots and retries with its stored password. Every element this filter
+ * sends the rabbit has an end tag: the firmware misreads the
  * attribute-less <x/> (section 7.2).
  *
  * Other mechanisms (a client that is not the firmware) pass untouched.
@@ -40,29 +65,12 @@
 
 #include <nabproxy/filter.h>
 
-#define NS_SASL		"urn:ietf:params:xml:ns:xmpp-sasl"
+#include "digest_server.h"
+
 #define NS_BIND		"urn:ietf:params:xml:ns:xmpp-bind"
 
 /* The header and features sent to the rabbit after <success>: bounded. */
 #define DS_STREAM_MAX	(32 * 1024)
-
-enum ds_state {
-	DS_IDLE = 0,		/* no exchange of ours running */
-	DS_CHALLENGED,		/* challenge sent, waiting for the response */
-	DS_VERIFIED,		/* rspauth sent, waiting for the empty response */
-	DS_LOGGING_IN,		/* upstream login running, rabbit held */
-	DS_WAIT_HEADER,		/* success sent, waiting for the new header */
-	DS_DONE			/* the rabbit is on its authenticated stream */
-};
-
-struct ds_sess {
-	enum ds_state	 state;
-	int		 held;		/* our hold() is in force */
-	char		 nonce[64];
-	char		 user[128];
-	char		 jid[384];
-	char		*password;	/* from the store; wiped on free */
-};
 
 /* A bounded byte string built for one write. */
 struct ds_buf {
@@ -77,11 +85,7 @@ static int	ds_init(const struct nab_host *, const struct nab_kv *, size_t,
 		    void **, char *, size_t);
 static int	ds_open(struct nab_ctx *);
 static void	ds_close(struct nab_ctx *);
-static void	ds_forget(struct ds_sess *);
 static void	ds_unhold(struct nab_ctx *, struct ds_sess *);
-static int	ds_send_sasl(struct nab_ctx *, const char *, const char *,
-		    const char *);
-static void	ds_fail(struct nab_ctx *, struct ds_sess *);
 static enum nab_verdict ds_auth(struct nab_ctx *, struct ds_sess *,
 		    struct nab_stanza *);
 static enum nab_verdict ds_response(struct nab_ctx *, struct ds_sess *,
@@ -120,6 +124,7 @@ ds_init(const struct nab_host *h, const struct nab_kv *kv, size_t n,
 		    "has no settings)", kv[0].file, kv[0].line, kv[0].key);
 		return -1;
 	}
+	dr_init(h);
 	*state = NULL;
 	return 0;
 }
@@ -145,7 +150,7 @@ ds_close(struct nab_ctx *ctx)
 	free(s);
 }
 
-static void
+void
 ds_forget(struct ds_sess *s)
 {
 	if (s->password != NULL) {
@@ -168,17 +173,14 @@ ds_unhold(struct nab_ctx *ctx, struct ds_sess *s)
  * Send the rabbit <name xmlns=SASL>[<child></child>|text]</name>: never
  * self-closing. 0, or -1 on ENOMEM (logged).
  */
-static int
+int
 ds_send_sasl(struct nab_ctx *ctx, const char *name, const char *child,
     const char *text)
 {
 	struct nab_stanza	*st;
 
-	if ((st = host->stanza_new(ctx, name)) == NULL ||
-	    host->set_attr(ctx, st, "xmlns", NS_SASL) == -1 ||
+	if ((st = ds_sasl_stanza(ctx, name, text)) == NULL ||
 	    (child != NULL && host->add_child(ctx, st, child) == NULL) ||
-	    (text != NULL && *text != '\0' &&
-	    host->add_text(ctx, st, text) == -1) ||
 	    host->inject(ctx, NAB_FROM_SERVER, st) == -1) {
 		host->log(ctx, NAB_LOG_WARN, "cannot send the rabbit <%s>: out "
 		    "of memory", name);
@@ -187,8 +189,25 @@ ds_send_sasl(struct nab_ctx *ctx, const char *name, const char *child,
 	return 0;
 }
 
+/*
+ * A new <name xmlns=SASL>text</name> (no text if text is NULL or ""),
+ * host-owned until handed to inject() or replace(); NULL on ENOMEM.
+ */
+struct nab_stanza *
+ds_sasl_stanza(struct nab_ctx *ctx, const char *name, const char *text)
+{
+	struct nab_stanza	*st;
+
+	if ((st = host->stanza_new(ctx, name)) == NULL ||
+	    host->set_attr(ctx, st, "xmlns", NS_SASL) == -1 ||
+	    (text != NULL && *text != '\0' &&
+	    host->add_text(ctx, st, text) == -1))
+		return NULL;
+	return st;
+}
+
 /* SASL failure toward the rabbit; the exchange starts over. */
-static void
+void
 ds_fail(struct nab_ctx *ctx, struct ds_sess *s)
 {
 	ds_send_sasl(ctx, "failure", "not-authorized", NULL);
@@ -202,16 +221,31 @@ static enum nab_verdict
 ds_auth(struct nab_ctx *ctx, struct ds_sess *s, struct nab_stanza *st)
 {
 	const char	*mech = host->attr(st, "mechanism");
-	char		 b64[512];
 
 	if (mech == NULL || strcmp(mech, "DIGEST-MD5") != 0)
 		return NAB_PASS;	/* not the firmware: the server decides */
-	if (s->state == DS_LOGGING_IN || s->state == DS_WAIT_HEADER) {
+	if (s->state == DS_LOGGING_IN || s->state == DS_WAIT_HEADER ||
+	    s->aborting) {
 		host->log(ctx, NAB_LOG_WARN, "rabbit restarted SASL while its "
 		    "login runs: ignored");
 		return NAB_DROP;
 	}
 	ds_forget(s);
+	if (dr_possible(ctx)) {
+		host->log(ctx, NAB_LOG_INFO, "the server offers DIGEST-MD5: "
+		    "relaying the rabbit's login, repaired in transit");
+		s->state = DS_RELAY_AUTH;
+		return NAB_PASS;
+	}
+	return ds_local_challenge(ctx, s);
+}
+
+/* Our own challenge to the rabbit: DIGEST-MD5 terminated here. */
+enum nab_verdict
+ds_local_challenge(struct nab_ctx *ctx, struct ds_sess *s)
+{
+	char	b64[512];
+
 	if (host->digest_challenge(ctx, s->nonce, sizeof(s->nonce), b64,
 	    sizeof(b64)) == -1) {
 		host->log(ctx, NAB_LOG_WARN, "cannot make a DIGEST-MD5 "
@@ -242,6 +276,11 @@ ds_response(struct nab_ctx *ctx, struct ds_sess *s, struct nab_stanza *st)
 		return ds_verify(ctx, s, text);
 	case DS_VERIFIED:
 		return ds_login(ctx, s);
+	case DS_RELAY_AUTH:
+	case DS_RELAY_CHALLENGED:
+	case DS_RELAY_SENT:
+	case DS_RELAY_RSPAUTH:
+		return dr_response(ctx, s, st);
 	case DS_IDLE:
 	case DS_DONE:
 		return NAB_PASS;	/* an exchange with the server */
@@ -291,18 +330,28 @@ ds_verify(struct nab_ctx *ctx, struct ds_sess *s, const char *b64)
 		ds_fail(ctx, s);
 		return NAB_HANDLED;
 	}
-	if ((s->password = strdup(pw)) == NULL) {
-		ds_fail(ctx, s);
-		return NAB_HANDLED;
-	}
-	if (id->mac[0] == '\0')
-		host->set_identity(ctx, s->user, NULL, NULL);
-	if (ds_send_sasl(ctx, "challenge", NULL, out) == -1) {
+	if (ds_keep_password(ctx, s, pw) == -1 ||
+	    ds_send_sasl(ctx, "challenge", NULL, out) == -1) {
 		ds_fail(ctx, s);
 		return NAB_HANDLED;
 	}
 	s->state = DS_VERIFIED;
 	return NAB_HANDLED;
+}
+
+/*
+ * The rabbit's response matched the stored password pw: keep a copy for
+ * the upstream login and name the rabbit. 0, or -1 on ENOMEM.
+ */
+int
+ds_keep_password(struct nab_ctx *ctx, struct ds_sess *s, const char *pw)
+{
+	ds_forget(s);
+	if ((s->password = strdup(pw)) == NULL)
+		return -1;
+	if (host->identity(ctx)->mac[0] == '\0')
+		host->set_identity(ctx, s->user, NULL, NULL);
+	return 0;
 }
 
 /*
@@ -320,6 +369,15 @@ ds_login(struct nab_ctx *ctx, struct ds_sess *s)
 	host->hold(ctx);
 	s->held = 1;
 	s->state = DS_LOGGING_IN;
+	if (!s->aborting)	/* else once the server confirmed the abort */
+		ds_login_start(ctx, s);
+	return NAB_HANDLED;
+}
+
+/* Run the upstream login with the stored password (rabbit held). */
+void
+ds_login_start(struct nab_ctx *ctx, struct ds_sess *s)
+{
 	if (host->upstream_login(ctx, s->user, s->password, ds_login_done,
 	    NULL) == -1) {
 		host->log(ctx, NAB_LOG_WARN, "cannot start the upstream login "
@@ -327,7 +385,6 @@ ds_login(struct nab_ctx *ctx, struct ds_sess *s)
 		    "the rabbit's login is refused", s->jid);
 		ds_fail(ctx, s);
 	}
-	return NAB_HANDLED;
 }
 
 static void
@@ -338,6 +395,20 @@ ds_login_done(struct nab_ctx *ctx, const struct nab_login_result *r,
 
 	if (s->state != DS_LOGGING_IN)
 		return;
+	if (!r->ok && r->transient) {
+		/* A <failure> would make the firmware re-register. */
+		host->log(ctx, NAB_LOG_WARN, "upstream login for %s could not "
+		    "be judged (%s: %s): closing the rabbit's stream so it "
+		    "reboots and logs in again with its stored password",
+		    s->jid, r->mechanism ? r->mechanism : "?",
+		    r->reason ? r->reason : "?");
+		host->close_with(ctx, "remote-connection-failed",
+		    r->reason ? r->reason : "upstream login not judged");
+		ds_forget(s);
+		ds_unhold(ctx, s);
+		s->state = DS_IDLE;
+		return;
+	}
 	if (!r->ok) {
 		host->log(ctx, NAB_LOG_WARN, "upstream login for %s failed (%s: "
 		    "%s): the rabbit's login is refused; if the account's "
@@ -477,11 +548,11 @@ ds_stanza(struct nab_ctx *ctx, enum nab_dir d, struct nab_stanza *st)
 	struct ds_sess	*s = host->get_data(ctx);
 	const char	*name, *ns;
 
-	if (d != NAB_FROM_RABBIT)
-		return NAB_PASS;
 	name = host->name(st);
 	if ((ns = host->xmlns(st)) == NULL || strcmp(ns, NS_SASL) != 0)
 		return NAB_PASS;
+	if (d == NAB_FROM_SERVER)
+		return dr_server(ctx, s, st);
 	if (strcmp(name, "auth") == 0)
 		return ds_auth(ctx, s, st);
 	if (strcmp(name, "response") == 0)
@@ -493,6 +564,8 @@ ds_stanza(struct nab_ctx *ctx, enum nab_dir d, struct nab_stanza *st)
 		s->state = DS_IDLE;
 		return NAB_HANDLED;
 	}
+	if (strcmp(name, "abort") == 0 && s->state >= DS_RELAY_AUTH)
+		s->state = DS_IDLE;	/* the server answers it */
 	return NAB_PASS;
 }
 

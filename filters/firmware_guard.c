@@ -25,9 +25,12 @@
  *
  * One exception: the server's SASL <success> passes untouched. The host
  * notices that the rabbit and the server restart their streams only for
- * a server unit forwarded as it is, and a rabbit that ran SASL with the
- * server itself is not the firmware (its DIGEST-MD5 is terminated by
- * digest-server, which sends its own <success ...></success>).
+ * a server unit forwarded as it is. The firmware reads it (it checks only
+ * the xmlns): a server's <success xmlns='...'/> carries an attribute, and
+ * the stream restart empties the firmware's buffer right after it. That
+ * happens when digest-server relays the firmware's DIGEST-MD5 to a server
+ * that offers it (ejabberd); otherwise digest-server sends its own
+ * <success ...></success>.
  * The filter has no settings.
  */
 #include <stdio.h>

@@ -161,4 +161,16 @@ int		 sasl_digest_server_verify(const char *resp, size_t len,
 		    size_t rspauthcap) WUNRES NONNULL(3, 4, 5, 6);
 const char	*sasl_digest_strerror(int verdict);
 
+/*
+ * DIGEST-MD5 relayed between the Nabaztag and a server that offers it
+ * (sasl_digestrelay.c states the contract): rewrite the server's base64
+ * challenge into the form the firmware parses, or re-pad the firmware's
+ * short base64. Both write NUL-terminated canonical base64 into out and
+ * return its length, or -1 (input refused, or out too small).
+ */
+int		 sasl_digest_relay_challenge(const char *b64, size_t len,
+		    char *out, size_t outcap) WUNRES;
+int		 sasl_digest_repad(const char *b64, size_t len, char *out,
+		    size_t outcap) WUNRES;
+
 #endif /* NAB_SASL_H */

@@ -1,6 +1,8 @@
 /*
  * sasl_digestsrv: the server half of DIGEST-MD5, just enough to terminate
- * the Nabaztag firmware's login (RFC 2831, qop=auth, no realm offered).
+ * the Nabaztag firmware's login (RFC 2831, qop=auth). Our own challenge
+ * offers no realm; a response to a server's challenge (the relay) carries
+ * the server's realm, which verify hashes into A1 as sent.
  *
  * The proxy sends sasl_digest_server_challenge(), pulls the username out
  * of the firmware's answer with sasl_digest_server_username() to find the

@@ -295,6 +295,12 @@ struct nab_host {
 	 * the base64 of the rabbit's <response> (the firmware's padding is
 	 * one '=' short). Both write NUL-terminated base64 into out and
 	 * return its length, or -1 (unreadable input, or out too small).
+	 * The challenge comes out as [realm="R",]nonce="N",qop="auth",
+	 * charset=utf-8,algorithm=md5-sess (realm only if the server gave
+	 * one; -1 without a nonce, with a quote in it, without md5-sess or
+	 * with a qop list lacking auth); a challenge carrying rspauth (the
+	 * server's second one) comes out as rspauth=HEX. Contract in
+	 * proxy/sasl_digestrelay.c.
 	 */
 	int	(*digest_relay_challenge)(struct nab_ctx *, const char *b64,
 		    char *out, size_t outcap);
