@@ -98,4 +98,17 @@ void			 chain_host_after_unit(struct chain *);
 /* Cancel timers and callbacks at close. */
 void			 chain_host_cleanup(struct chain *);
 
+/* chain_host.c, for chain_digest.c */
+const char	*chain_cred_get(struct nab_ctx *, const char *jid);
+int		 chain_secret_eq(const char *, const char *);
+
+/* chain_digest.c: the DIGEST-MD5 services of the host table. */
+int	h_digest_challenge(struct nab_ctx *, char *, size_t, char *, size_t);
+int	h_digest_username(struct nab_ctx *, const char *, char *, size_t);
+int	h_digest_verify(struct nab_ctx *, const char *, const char *,
+	    const char *, const char *, char *, size_t, const char **);
+int	h_digest_relay_challenge(struct nab_ctx *, const char *, char *,
+	    size_t);
+int	h_digest_repad(struct nab_ctx *, const char *, char *, size_t);
+
 #endif /* NAB_CHAIN_INT_H */

@@ -432,8 +432,8 @@ cred_refresh(struct proxy *px)
 	px->creds_size = (long long)st.st_size;
 }
 
-static const char *
-h_cred_get(struct nab_ctx *ctx, const char *jid)
+const char *
+chain_cred_get(struct nab_ctx *ctx, const char *jid)
 {
 	struct proxy	*px = session_proxy(ctx->ch->se);
 
@@ -577,98 +577,9 @@ h_restart_rabbit(struct nab_ctx *ctx)
 	session_restart_rabbit(ctx->ch->se);
 }
 
-static int
-h_digest_challenge(struct nab_ctx *ctx, char *nonce, size_t noncecap,
-    char *b64, size_t b64cap)
-{
-	char	plain[256];
-	int	n;
-
-	if (sasl_digest_server_nonce(nonce, noncecap) == -1 ||
-	    (n = sasl_digest_server_challenge(nonce, plain,
-	    sizeof(plain))) == -1 ||
-	    sasl_b64_encode(plain, (size_t)n, b64, b64cap) == -1)
-		return -1;
-	return (int)strlen(b64);
-}
-
-/* Decode a base64 response, tolerating the firmware's short padding. */
-static int
-digest_decode(const char *b64, char *out, size_t cap, size_t *len)
-{
-	if (sasl_b64_decode_lenient(b64, strlen(b64), (unsigned char *)out,
-	    cap - 1, len) == -1)
-		return -1;
-	out[*len] = '\0';
-	return 0;
-}
-
-static int
-h_digest_username(struct nab_ctx *ctx, const char *b64, char *user,
-    size_t cap)
-{
-	char	resp[1024];
-	size_t	len;
-
-	if (digest_decode(b64, resp, sizeof(resp), &len) == -1)
-		return -1;
-	return sasl_digest_server_username(resp, len, user, cap) == -1 ? -1 : 0;
-}
-
-/*
- * A DIGEST-MD5 response verified against `password`: if that is the
- * stored password of user@domain, the connection proved the account.
- */
-static int	secret_eq(const char *, const char *);
-
-static void
-digest_prove(struct nab_ctx *ctx, const char *user, const char *password)
-{
-	struct session	*se = ctx->ch->se;
-	const char	*stored;
-	char		 jid[ID_JID_MAX];
-
-	snprintf(jid, sizeof(jid), "%s@%s", user, session_who(se)->domain);
-	if ((stored = h_cred_get(ctx, jid)) == NULL ||
-	    !secret_eq(stored, password))
-		return;
-	if (identity_prove(session_who(se), user, "digest") == 0)
-		session_log(se, NAB_LOG_INFO, "%s proved its password: DIGEST-MD5 "
-		    "verified against the credential store", jid);
-}
-
-static int
-h_digest_verify(struct nab_ctx *ctx, const char *b64, const char *user,
-    const char *password, const char *nonce, char *b64out, size_t b64cap,
-    const char **reason)
-{
-	const struct nab_identity	*id = session_identity(ctx->ch->se);
-	char				 resp[1024], rsp[64], plain[80];
-	size_t				 len;
-	int				 v, n;
-
-	*reason = "response is not base64";
-	if (digest_decode(b64, resp, sizeof(resp), &len) == -1)
-		return -1;
-	v = sasl_digest_server_verify(resp, len, user, password, nonce,
-	    id->domain, rsp, sizeof(rsp));
-	explicit_bzero(resp, sizeof(resp));
-	if (v != SASL_DIGEST_OK) {
-		*reason = sasl_digest_strerror(v);
-		return -1;
-	}
-	digest_prove(ctx, user, password);
-	n = snprintf(plain, sizeof(plain), "rspauth=%s", rsp);
-	if (sasl_b64_encode(plain, (size_t)n, b64out, b64cap) == -1) {
-		*reason = "out of memory";
-		return -1;
-	}
-	return 0;
-}
-
 /* Constant time over the longer of the two; 1 if equal. */
-static int
-secret_eq(const char *a, const char *b)
+int
+chain_secret_eq(const char *a, const char *b)
 {
 	size_t		la = strlen(a), lb = strlen(b), n = la > lb ? la : lb, i;
 	unsigned char	d = (unsigned char)(la != lb);
@@ -717,8 +628,8 @@ h_prove_password(struct nab_ctx *ctx, const char *localpart,
 		return -1;
 	if ((w = wrap(ctx, cb, arg)) == NULL)
 		return -1;
-	stored = h_cred_get(ctx, jid);
-	if (stored != NULL && secret_eq(stored, password) &&
+	stored = chain_cred_get(ctx, jid);
+	if (stored != NULL && chain_secret_eq(stored, password) &&
 	    identity_prove(session_who(se), localpart, "stored") == 0) {
 		session_log(se, NAB_LOG_INFO, "%s proved its password: "
 		    "proven by the credential store", jid);
@@ -737,24 +648,6 @@ h_prove_password(struct nab_ctx *ctx, const char *localpart,
 		return -1;
 	}
 	return 0;
-}
-
-/* DIGEST-MD5 relay repairs: sasl_digestrelay.c does the work. */
-static int
-h_digest_relay_challenge(struct nab_ctx *ctx, const char *b64, char *out,
-    size_t cap)
-{
-	if (b64 == NULL)
-		return -1;
-	return sasl_digest_relay_challenge(b64, strlen(b64), out, cap);
-}
-
-static int
-h_digest_repad(struct nab_ctx *ctx, const char *b64, char *out, size_t cap)
-{
-	if (b64 == NULL)
-		return -1;
-	return sasl_digest_repad(b64, strlen(b64), out, cap);
 }
 
 static const struct nab_host host = {
@@ -787,7 +680,7 @@ static const struct nab_host host = {
 	.release = h_release,
 	.timer_add = h_timer_add,
 	.timer_del = h_timer_del,
-	.cred_get = h_cred_get,
+	.cred_get = chain_cred_get,
 	.cred_put = h_cred_put,
 	.upstream_login = h_upstream_login,
 	.login_probe = h_login_probe,

@@ -298,6 +298,10 @@ def no_password_in_log(px, *secrets):
         assert s.encode() not in log, 'password %r in the log' % s
 
 
+class CaseSkipped(Exception):
+    """A case that does not apply to this server: reported as SKIP."""
+
+
 def run_per_server(argv, domain, cases):
     """Run every case(srv) against each real server named in argv[1:]
     (default: all), started with `domain`; one PASS/FAIL line per case.
@@ -315,6 +319,8 @@ def run_per_server(argv, domain, cases):
                     case(srv)
                     print('PASS %s %s (%.1fs)' % (name, case.__name__, time.monotonic() - t0),
                           flush=True)
+                except CaseSkipped as e:
+                    print('SKIP %s %s: %s' % (name, case.__name__, e), flush=True)
                 except Exception:
                     failed += 1
                     print('FAIL %s %s' % (name, case.__name__), flush=True)
@@ -322,3 +328,22 @@ def run_per_server(argv, domain, cases):
                     print('--- %s logs (tail) ---\n%s\n--- end ---' % (name, srv.log_tail(25)),
                           flush=True)
     return 1 if failed else 0
+
+
+class ShippedNabproxy(Nabproxy):
+    """nabproxy on the shipped etc/nabproxy.conf (and etc/profiles), copied
+    to a scratch directory with only `upstream` and `state-dir` changed;
+    the listening address comes from --listen (the file keeps its own)."""
+
+    def __init__(self, upstream, args=()):
+        Nabproxy.__init__(self, upstream, args=('--listen', '127.0.0.1:0') + tuple(args))
+        etc = os.path.join(self.dir, 'etc')
+        shutil.copytree(os.path.join(SRC, 'etc'), etc)
+        self.conf = os.path.join(etc, 'nabproxy.conf')
+        with open(self.conf) as f:
+            text = f.read()
+        text, n_up = re.subn(r'(?m)^upstream =.*$', 'upstream = %s' % upstream, text)
+        text, n_sd = re.subn(r'(?m)^state-dir =.*$', 'state-dir = %s' % self.dir, text)
+        assert n_up == 1 and n_sd == 1, 'shipped config lost its upstream or state-dir line'
+        with open(self.conf, 'w') as f:
+            f.write(text)
