@@ -45,35 +45,12 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from firmware import Firmware, FirmwareError  # noqa: E402
 from nabharness import BIN, Nabproxy, no_password_in_log, run_per_server  # noqa: E402
+from it_firmware import all_freed, creds_of  # noqa: E402
 
 DOMAIN = 'almacska'
 PROFILE = 'bootcode-18673'
 RELAY_BOOTS = 20
 NS_SASL = b'urn:ietf:params:xml:ns:xmpp-sasl'
-
-
-def creds_of(px):
-    path = os.path.join(px.dir, 'credentials')
-    if not os.path.exists(path):
-        return {}
-    out = {}
-    with open(path) as f:
-        for line in f:
-            if line.strip() and not line.startswith('#'):
-                jid, pw = line.rstrip('\n').split(' ', 1)
-                out[jid] = pw
-    return out
-
-
-def all_freed(px):
-    """Wait until every session nabproxy accepted so far is freed."""
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        log = px.log()
-        if log.count(b': accepted from ') == log.count(b': freed'):
-            return
-        time.sleep(0.01)   # polling a condition with a deadline
-    raise AssertionError('sessions not freed:\n' + px.log().decode(errors='replace'))
 
 
 def settled(px, srv, mac):
