@@ -469,6 +469,8 @@ def case_probe_backoff(srv):
             assert 1 <= started <= MAX_PROBES, \
                 '%d "login probe for %s started" lines (want 1..%d)' % (
                     started, JID, MAX_PROBES)
+            print("probe backoff: %d wrong-password registrations, %d probes "
+                  "reached the server" % (ATTEMPTS, started), flush=True)
             px.wait_log(rb'backing off')
             unchanged(px, before, 'wrong-password probes')
             no_password_in_log(px, PASSWORD, WRONG)
