@@ -123,7 +123,7 @@ identity_nabaztag_header(const char *b, size_t len)
 		return 0;
 	if ((q = memchr(b + hl, '\'', len - hl)) == NULL || q == b + hl)
 		return 0;
-	if ((size_t)(b + len - q) < tl || memcmp(q, tail, tl) != 0)
+	if ((size_t)(b + len - q) != tl || memcmp(q, tail, tl) != 0)
 		return 0;
 	return 1;
 }
@@ -267,15 +267,17 @@ identity_note_sasl(struct identity *id, const struct st_node *st)
 	unsigned char	 buf[2048];
 	size_t		 len = 0;
 
-	if ((ns = st_xmlns(st)) == NULL || strcmp(ns, NS_SASL) != 0)
+	/* Every rabbit stanza comes here: the name first, it is cheaper. */
+	if ((strcmp(st->name, "auth") != 0 &&
+	    strcmp(st->name, "response") != 0) ||
+	    (ns = st_xmlns(st)) == NULL || strcmp(ns, NS_SASL) != 0)
 		return;
 	if (strcmp(st->name, "auth") == 0) {
 		mech = st_attr(st, "mechanism");
 		snprintf(id->sasl_mech, sizeof(id->sasl_mech), "%s",
 		    mech != NULL ? mech : "");
 		id->sasl_user[0] = '\0';
-	} else if (strcmp(st->name, "response") != 0)
-		return;
+	}
 	b64 = text_of(st);
 	if (*b64 == '\0' || *b64 == '=' ||
 	    sasl_b64_decode_lenient(b64, strlen(b64), buf, sizeof(buf) - 1,
