@@ -82,34 +82,52 @@ read_password(char *buf, size_t len)
 	return 0;
 }
 
-int
-cmd_credentials(int argc, char **argv)
+/* "-c CONF" or "--config CONF" in front of a subcommand's words. */
+static const char *
+conf_arg(int argc, char **argv, int *a)
+{
+	*a = 1;
+	if (argc > 2 && (strcmp(argv[1], "-c") == 0 ||
+	    strcmp(argv[1], "--config") == 0)) {
+		*a = 3;
+		return argv[2];
+	}
+	return NAB_DEFAULT_CONF;
+}
+
+/* The config a subcommand works on; NULL with its errors printed. */
+static struct config *
+load_config(const char *conf)
 {
 	struct config_errors	 errs;
 	struct config		*cfg;
+	size_t			 i;
+
+	config_errors_init(&errs);
+	if ((cfg = config_load(conf, chain_builtin_names(), &errs)) == NULL)
+		for (i = 0; i < errs.ce_count; i++)
+			fprintf(stderr, "%s\n", errs.ce_msg[i]);
+	config_errors_free(&errs);
+	return cfg;
+}
+
+int
+cmd_credentials(int argc, char **argv)
+{
+	struct config		*cfg;
 	struct creds		*cr;
-	const char		*conf = NAB_DEFAULT_CONF, *op, *pass = NULL;
+	const char		*conf, *op, *pass = NULL;
 	/* The longest password creds_put takes, CR LF and NUL. */
 	char			 err[512], pw[CREDS_PASSWORD_MAX + 3];
 	size_t			 i;
-	int			 a = 1, rc = 0;
+	int			 a, rc = 0;
 
-	if (argc > 2 && (strcmp(argv[1], "-c") == 0 ||
-	    strcmp(argv[1], "--config") == 0)) {
-		conf = argv[2];
-		a = 3;
-	}
+	conf = conf_arg(argc, argv, &a);
 	if (a >= argc)
 		errx_usage("credentials: add JID [PASSWORD] | remove JID | list");
 	op = argv[a++];
-	config_errors_init(&errs);
-	if ((cfg = config_load(conf, chain_builtin_names(), &errs)) == NULL) {
-		for (i = 0; i < errs.ce_count; i++)
-			fprintf(stderr, "%s\n", errs.ce_msg[i]);
-		config_errors_free(&errs);
+	if ((cfg = load_config(conf)) == NULL)
 		return 1;
-	}
-	config_errors_free(&errs);
 	if ((cr = creds_open(cfg->credentials, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "nabproxy: %s\n", err);
 		config_free(cfg);
@@ -157,35 +175,21 @@ int
 cmd_tls_pin(int argc, char **argv)
 {
 	static const char	 use[] = "tls-pin: list | forget HOST:PORT";
-	struct config_errors	 errs;
 	struct config		*cfg;
-	const char		*conf = NAB_DEFAULT_CONF, *op;
+	const char		*conf, *op;
 	char			 file[4096], err[4096];
-	size_t			 i, n;
-	int			 a = 1, rc = 0;
+	int			 a, rc = 0;
 
-	if (argc > 2 && (strcmp(argv[1], "-c") == 0 ||
-	    strcmp(argv[1], "--config") == 0)) {
-		conf = argv[2];
-		a = 3;
-	}
+	conf = conf_arg(argc, argv, &a);
 	if (a >= argc)
 		errx_usage("%s", use);
 	op = argv[a++];
 	if (!(strcmp(op, "list") == 0 && a == argc) &&
 	    !(strcmp(op, "forget") == 0 && argc - a == 1))
 		errx_usage("%s", use);
-	config_errors_init(&errs);
-	if ((cfg = config_load(conf, chain_builtin_names(), &errs)) == NULL) {
-		for (i = 0; i < errs.ce_count; i++)
-			fprintf(stderr, "%s\n", errs.ce_msg[i]);
-		config_errors_free(&errs);
+	if ((cfg = load_config(conf)) == NULL)
 		return 1;
-	}
-	config_errors_free(&errs);
-	n = strlen(cfg->state_dir);
-	snprintf(file, sizeof(file), "%s%s%s", cfg->state_dir,
-	    n > 0 && cfg->state_dir[n - 1] == '/' ? "" : "/", TLS_PIN_FILE);
+	tls_pin_path(cfg->state_dir, file, sizeof(file));
 	config_free(cfg);
 	if (strcmp(op, "list") == 0)
 		rc = tls_pin_list(file, stdout, err, sizeof(err));

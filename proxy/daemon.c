@@ -48,7 +48,7 @@ daemon_opts(const struct config *cfg, struct proxy_opts *o)
 	static const int fmt[] = { LOGFMT_VM, LOGFMT_RAW, LOGFMT_BOTH,
 	    LOGFMT_NONE };
 	char		 abs[PATH_MAX];
-	size_t		 i, n;
+	size_t		 i;
 
 	memset(o, 0, sizeof(*o));
 	snprintf(o->upstream_host, sizeof(o->upstream_host), "%s",
@@ -79,9 +79,7 @@ daemon_opts(const struct config *cfg, struct proxy_opts *o)
 		memcpy(o->upstream_pins[i], cfg->upstream_pins[i],
 		    sizeof(o->upstream_pins[i]));
 	o->nupstream_pins = i;
-	n = strlen(cfg->state_dir);
-	snprintf(o->pin_file, sizeof(o->pin_file), "%s%s%s", cfg->state_dir,
-	    n > 0 && cfg->state_dir[n - 1] == '/' ? "" : "/", TLS_PIN_FILE);
+	tls_pin_path(cfg->state_dir, o->pin_file, sizeof(o->pin_file));
 	/* Absolute when it can be: messages quote it in commands. */
 	if (cfg->path == NULL || realpath(cfg->path, abs) == NULL)
 		snprintf(abs, sizeof(abs), "%s", cfg->path ? cfg->path : "");

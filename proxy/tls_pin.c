@@ -458,3 +458,12 @@ tls_pin_stripped(const struct proxy_opts *opt, char *why, size_t len)
 	    cmd);
 	return 1;
 }
+
+void
+tls_pin_path(const char *state_dir, char *out, size_t cap)
+{
+	size_t	n = strlen(state_dir);
+
+	snprintf(out, cap, "%s%s%s", state_dir,
+	    n > 0 && state_dir[n - 1] == '/' ? "" : "/", TLS_PIN_FILE);
+}

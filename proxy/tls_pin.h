@@ -27,6 +27,9 @@ enum tls_verify {
 #define TLS_PIN_FILE	"upstream-pins"	/* in state-dir */
 #define TLS_PIN_MAX	16		/* upstream-pin lines */
 
+/* The pin file of a state directory: STATE-DIR/upstream-pins. */
+void	tls_pin_path(const char *state_dir, char *out, size_t cap);
+
 /* "sha256:" and 64 hex digits (either case) into pin. 0, or -1. */
 int	 tls_pin_parse(const char *s, unsigned char pin[TLS_PIN_LEN])
 	    NONNULL(1, 2) WUNRES;

@@ -64,9 +64,7 @@ def case_a(srv):
     with Nabproxy('127.0.0.1:%d' % srv.port, profile='simulator') as px:
         r = Rabbit(px.port)
         r.open()
-        form = r.ask(r.parts[0], '1')
-        assert form.get('type') == 'result', form
-        reg = r.ask(r.parts[1], '2')
+        reg = r.register()
         assert reg.get('type') == 'result', 'register not repaired: %s' % reg
         assert JID + ' ' + PASSWORD in creds_of(px), creds_of(px)
         full = check_bound(r, 'a')
@@ -82,8 +80,7 @@ def case_b(srv):
     with Nabproxy('127.0.0.1:%d' % srv.port, profile='simulator') as px:
         r = Rabbit(px.port)
         r.open()
-        r.ask(r.parts[0], '1')
-        reg = r.ask(r.parts[1], '2')
+        reg = r.register()
         assert reg.get('type') == 'result', reg
         assert JID + ' ' + PASSWORD in creds_of(px), creds_of(px)
         check_bound(r, 'b')
@@ -98,8 +95,7 @@ def case_c(srv):
     with Nabproxy('127.0.0.1:%d' % srv.port, profile='simulator') as px:
         r = Rabbit(px.port)
         r.open()
-        r.ask(r.parts[0], '1')
-        reg = r.ask(r.parts[1], '2')
+        reg = r.register()
         assert reg.get('type') == 'error', reg
         assert reg.find('.//{urn:ietf:params:xml:ns:xmpp-stanzas}conflict') is not None, reg
         assert creds_of(px) == '', 'stored a failed password: %r' % creds_of(px)
@@ -145,9 +141,7 @@ def case_de(srv):
                        input=(PASSWORD + '\n').encode(), check=True)
         r = Rabbit(px.port)
         r.open()
-        form = r.ask(r.parts[0], '1')
-        assert form.get('type') == 'result', form
-        reg = r.ask(r.parts[1], '2')
+        reg = r.register()
         assert reg.get('type') == 'result', 'register with the stored password: %s' % reg
         full = check_bound(r, 'd')
         px.wait_log(rb'proven by the credential store')

@@ -45,30 +45,12 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from firmware import Firmware, FirmwareError  # noqa: E402
 from nabharness import BIN, Nabproxy, no_password_in_log, run_per_server  # noqa: E402
-from it_firmware import all_freed, creds_of  # noqa: E402
+from it_firmware import all_freed, boot, creds_of, settled  # noqa: E402
 
 DOMAIN = 'almacska'
 PROFILE = 'bootcode-18673'
 RELAY_BOOTS = 20
 NS_SASL = b'urn:ietf:params:xml:ns:xmpp-sasl'
-
-
-def settled(px, srv, mac):
-    all_freed(px)
-    srv.settle(mac + '@' + DOMAIN)
-
-
-def boot(px, srv, mac, password):
-    settled(px, srv, mac)
-    fw = Firmware('127.0.0.1', px.port, mac, DOMAIN, password=password, timeout=15)
-    try:
-        fw.boot()
-        return fw
-    except AssertionError:
-        fw.close()
-        sys.stderr.write('--- what the simulated rabbit saw ---\n%s\n--- end ---\n'
-                         % '\n'.join(fw.lines[-40:]))
-        raise
 
 
 def refused(px, srv, mac, password):
@@ -132,7 +114,7 @@ def case_ejabberd_relay(srv):
         residues = collections.Counter()
         t0 = time.monotonic()
         for i in range(RELAY_BOOTS):
-            fw = boot(px, srv, mac, pw)
+            fw = boot(px, srv, mac, password=pw)
             check_idle(fw, 'relay boot %d' % (i + 1), relayed=True)
             residues[response_residue(fw)] += 1
             fw.close()
@@ -159,7 +141,7 @@ def case_jabberd2_stored(srv):
     srv.add_user(mac, pw)
     with Nabproxy('127.0.0.1:%d' % srv.port, profile=PROFILE) as px:
         add_credentials(px, jid, pw)
-        fw = boot(px, srv, mac, pw)
+        fw = boot(px, srv, mac, password=pw)
         check_idle(fw, 'abort and local')
         fw.close()
         px.wait_log(rb'DIGEST-MD5 response of ' + jid.encode() +
@@ -198,7 +180,7 @@ def case_prosody_local(srv):
                     rb': .*nabproxy credentials add ' + jid.encode())
         assert b'relaying' not in px.log()
         add_credentials(px, jid, pw)
-        fw = boot(px, srv, mac, pw)
+        fw = boot(px, srv, mac, password=pw)
         check_idle(fw, 'local after credentials add')
         fw.close()
         px.wait_log(rb'authenticated upstream as ' + jid.encode())

@@ -288,6 +288,13 @@ class Rabbit:
             if el.get('id') == id_:
                 return el
 
+    def register(self):
+        """The seed's registration: the form (it must come), then the set
+        with the seed's password; returns the answer to the set."""
+        form = self.ask(self.parts[0], '1')
+        assert form.get('type') == 'result', form.raw
+        return self.ask(self.parts[1], '2')
+
     def close(self):
         self.c.close(unbind=False)
 
