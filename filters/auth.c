@@ -6,8 +6,8 @@
  * never authenticated; servers answer 401 not-authorized. When the rabbit
  * sends anything that needs an authenticated stream, this connection has
  * proven the account's password (identity `proof`: its register set
- * matched the stored password or was proven by a login probe, or the
- * server accepted its registration) and the password is stored, this
+ * matched the stored password or was proven by a login probe, or its
+ * DIGEST-MD5 matched the store) and the password is stored, this
  * filter holds the rabbit's stanzas, logs in upstream with the best
  * mechanism the server offers (host upstream_login service), and releases
  * them in order once the server accepted. On failure the held stanzas go

@@ -62,6 +62,7 @@ struct reg_sess {
 	char		*password;	/* wiped on free */
 	int		 pending;
 	int		 probing;
+	int		 was_result;	/* the server said result, not 409 */
 	char		 err_from[256];
 	char		 err_to[256];
 	char		 err_id[64];
@@ -240,51 +241,71 @@ on_rabbit_set(struct nab_ctx *ctx, struct reg_sess *s, struct nab_stanza *st,
 		host->set_identity(ctx, mac, NULL, NULL);
 }
 
+/*
+ * Answer the rabbit's pending set ourselves, with the id and addressing of
+ * the server's answer: a result, or (conflict) the 409 error.
+ */
+static void
+answer(struct nab_ctx *ctx, struct reg_sess *s, int conflict)
+{
+	struct nab_stanza	*iq, *e, *c;
+
+	if ((iq = host->stanza_new(ctx, "iq")) == NULL ||
+	    host->set_attr(ctx, iq, "type", conflict ? "error" : "result") ||
+	    host->set_attr(ctx, iq, "id", s->err_id) ||
+	    (*s->err_from && host->set_attr(ctx, iq, "from", s->err_from)) ||
+	    (*s->err_to && host->set_attr(ctx, iq, "to", s->err_to)))
+		return;
+	if (conflict &&
+	    ((e = host->add_child(ctx, iq, "error")) == NULL ||
+	    host->set_attr(ctx, e, "code", "409") == -1 ||
+	    host->set_attr(ctx, e, "type", "cancel") == -1 ||
+	    (c = host->add_child(ctx, e, "conflict")) == NULL ||
+	    host->set_attr(ctx, c, "xmlns", NS_STANZAS) == -1))
+		return;
+	host->inject(ctx, NAB_FROM_SERVER, iq);
+}
+
 static void
 probe_done(struct nab_ctx *ctx, const struct nab_login_result *r, void *arg)
 {
 	struct reg_sess			*s = host->get_data(ctx);
 	const struct nab_identity	*id = host->identity(ctx);
-	struct nab_stanza		*iq, *e, *c;
 	char				 jid[REG_JID_MAX];
 
 	s->probing = 0;
 	snprintf(jid, sizeof(jid), "%s@%s", s->user, id->domain);
 	if (r->ok) {
 		host->cred_put(ctx, jid, s->password);
-		host->log(ctx, NAB_LOG_INFO, "409 repaired: %s exists and the "
-		    "rabbit's password works (%s); answering its register with "
-		    "a result", jid, r->mechanism);
-		if ((iq = host->stanza_new(ctx, "iq")) != NULL &&
-		    host->set_attr(ctx, iq, "type", "result") == 0 &&
-		    host->set_attr(ctx, iq, "id", s->err_id) == 0 &&
-		    (!*s->err_from || host->set_attr(ctx, iq, "from",
-		    s->err_from) == 0) &&
-		    (!*s->err_to || host->set_attr(ctx, iq, "to",
-		    s->err_to) == 0))
-			host->inject(ctx, NAB_FROM_SERVER, iq);
+		if (s->was_result)
+			host->log(ctx, NAB_LOG_INFO, "%s registered and its "
+			    "password proven (%s)", jid, r->mechanism);
+		else
+			host->log(ctx, NAB_LOG_INFO, "409 repaired: %s exists "
+			    "and the rabbit's password works (%s); answering "
+			    "its register with a result", jid, r->mechanism);
+		answer(ctx, s, 0);
+	} else if (s->was_result) {
+		/* The server's own word goes on; nothing is stored. */
+		host->log(ctx, NAB_LOG_WARN, "the server answered the register "
+		    "set for %s with a result, but the password does not log "
+		    "in (%s: %s); nothing stored", jid, r->mechanism, r->reason);
+		answer(ctx, s, 0);
 	} else {
 		host->log(ctx, NAB_LOG_WARN, "409 kept: the password the rabbit "
 		    "submitted for %s does not log in (%s: %s); nothing stored",
 		    jid, r->mechanism, r->reason);
-		if ((iq = host->stanza_new(ctx, "iq")) != NULL &&
-		    host->set_attr(ctx, iq, "type", "error") == 0 &&
-		    host->set_attr(ctx, iq, "id", s->err_id) == 0 &&
-		    (!*s->err_from || host->set_attr(ctx, iq, "from",
-		    s->err_from) == 0) &&
-		    (!*s->err_to || host->set_attr(ctx, iq, "to",
-		    s->err_to) == 0) &&
-		    (e = host->add_child(ctx, iq, "error")) != NULL &&
-		    host->set_attr(ctx, e, "code", "409") == 0 &&
-		    host->set_attr(ctx, e, "type", "cancel") == 0 &&
-		    (c = host->add_child(ctx, e, "conflict")) != NULL &&
-		    host->set_attr(ctx, c, "xmlns", NS_STANZAS) == 0)
-			host->inject(ctx, NAB_FROM_SERVER, iq);
+		answer(ctx, s, 1);
 	}
 	forget(s);
 }
 
-/* The server's answer to the pending set. */
+/*
+ * The server's answer to the pending set: a result or a 409 conflict is
+ * held back while the submitted password is proven (host prove_password:
+ * a result alone proves nothing, since a peer can make the server answer
+ * another iq with the same id), then answered by probe_done().
+ */
 static enum nab_verdict
 on_server_answer(struct nab_ctx *ctx, struct reg_sess *s,
     struct nab_stanza *st)
@@ -297,27 +318,23 @@ on_server_answer(struct nab_ctx *ctx, struct reg_sess *s,
 	char				 jid[REG_JID_MAX];
 
 	snprintf(jid, sizeof(jid), "%s@%s", s->user, id->domain);
-	if (type != NULL && strcmp(type, "result") == 0) {
-		host->cred_put(ctx, jid, s->password);
-		forget(s);
-		return NAB_PASS;
-	}
-	if (type == NULL || strcmp(type, "error") != 0 ||
+	s->was_result = type != NULL && strcmp(type, "result") == 0;
+	if (!s->was_result && (type == NULL || strcmp(type, "error") != 0 ||
 	    (e = host->child(st, "error", NULL)) == NULL ||
-	    host->child(e, "conflict", NS_STANZAS) == NULL) {
+	    host->child(e, "conflict", NS_STANZAS) == NULL)) {
 		forget(s);
 		return NAB_PASS;
 	}
 	snprintf(s->err_id, sizeof(s->err_id), "%s", s->id);
 	snprintf(s->err_from, sizeof(s->err_from), "%s", from ? from : "");
 	snprintf(s->err_to, sizeof(s->err_to), "%s", to ? to : "");
-	host->log(ctx, NAB_LOG_INFO, "409 conflict for %s: proving the "
-	    "submitted password", jid);
+	host->log(ctx, NAB_LOG_INFO, "%s for %s: proving the submitted "
+	    "password", s->was_result ? "registered" : "409 conflict", jid);
 	/* Set first: the answer may come before prove() returns. */
 	s->probing = 1;
 	if (prove(ctx, s->user, s->password, probe_done) == -1) {
 		s->probing = 0;
-		host->log(ctx, NAB_LOG_WARN, "409 for %s passed on: cannot "
+		host->log(ctx, NAB_LOG_WARN, "answer for %s passed on: cannot "
 		    "prove the password", jid);
 		forget(s);
 		return NAB_PASS;
@@ -404,13 +421,19 @@ v_probe_done(struct nab_ctx *ctx, const struct nab_login_result *r,
 	if (s->vstate != RV_PROBE)
 		return;
 	if (r->ok) {
-		v_finish(ctx, s, 1, "the account exists and the rabbit's "
-		    "password logs in");
+		v_finish(ctx, s, 1, strcmp(s->v_cond, "registered") == 0 ?
+		    "registered upstream, the password proven by a login" :
+		    "the account exists and the rabbit's password logs in");
 		return;
 	}
-	snprintf(why, sizeof(why), "the server refused to register it (%s) "
-	    "and the rabbit's password does not log in (%s: %s)", s->v_cond,
-	    r->mechanism, r->reason);
+	if (strcmp(s->v_cond, "registered") == 0)
+		snprintf(why, sizeof(why), "the server answered the "
+		    "registration with a result, but the rabbit's password "
+		    "does not log in (%s: %s)", r->mechanism, r->reason);
+	else
+		snprintf(why, sizeof(why), "the server refused to register it "
+		    "(%s) and the rabbit's password does not log in (%s: %s)",
+		    s->v_cond, r->mechanism, r->reason);
 	v_finish(ctx, s, 0, why);
 }
 
@@ -498,11 +521,13 @@ v_server(struct nab_ctx *ctx, struct reg_sess *s, struct nab_stanza *st)
 	struct nab_stanza	*e, *c;
 	const char		*type = host->attr(st, "type");
 
+	/* A result alone proves nothing (see on_server_answer): prove it. */
+	snprintf(s->v_cond, sizeof(s->v_cond), "error");
 	if (type != NULL && strcmp(type, "result") == 0) {
-		v_finish(ctx, s, 1, "registered upstream");
+		snprintf(s->v_cond, sizeof(s->v_cond), "registered");
+		v_start_probe(ctx, s);
 		return NAB_DROP;
 	}
-	snprintf(s->v_cond, sizeof(s->v_cond), "error");
 	if ((e = host->child(st, "error", NULL)) != NULL)
 		for (c = host->child(e, NULL, NS_STANZAS); c != NULL;
 		    c = host->next(c))

@@ -88,9 +88,6 @@ struct session {
 	int			 nab_header;	/* rabbit's header is A1-shaped */
 	int			 profile_auto;	/* profile not chosen yet */
 	int			 we_authenticated;	/* our login, not the rabbit's */
-	/* A registration set went upstream: its result proves the account. */
-	char			 reg_id[64];
-	char			 reg_user[256];
 
 	const char		*close_cond;	/* set by a filter, or NULL */
 	char			 close_cond_buf[48];
@@ -152,9 +149,6 @@ int		 se_may_act(struct session *, const char *localpart);
 void		 se_reselect(struct session *);
 /* profile = auto: choose now, `by` says what showed the firmware. */
 void		 se_choose_profile(struct session *, const char *by);
-/* Registration sets going up and their results (identity proof). */
-void		 se_note_register(struct session *, const struct st_node *);
-void		 se_register_answer(struct session *, const struct st_node *);
 /* An account change on a stream we authenticated: refused, 1. */
 int		 se_refuse_account_change(struct session *,
 		    const struct st_node *);

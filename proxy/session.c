@@ -399,11 +399,9 @@ se_unit(struct session *se, enum nab_dir d, struct xs_unit *u)
 		se_note_header(se, d, u, bytes);
 	if (se->failing)
 		return;
-	if (u->kind == XS_STANZA && d == NAB_FROM_SERVER) {
-		if (strcmp(stanza_root(u->st)->name, "stream:features") == 0)
-			se_keep_features(se, u->st);
-		se_register_answer(se, stanza_root(u->st));
-	}
+	if (u->kind == XS_STANZA && d == NAB_FROM_SERVER &&
+	    strcmp(stanza_root(u->st)->name, "stream:features") == 0)
+		se_keep_features(se, u->st);
 	if (u->kind == XS_STANZA && d == NAB_FROM_RABBIT &&
 	    se_rabbit_stanza(se, stanza_root(u->st))) {
 		evbuffer_drain(in, u->len);
@@ -413,11 +411,9 @@ se_unit(struct session *se, enum nab_dir d, struct xs_unit *u)
 	if (se->chain != NULL)
 		v = chain_unit(se->chain, d, u, bytes, &repl);
 	if (u->kind == XS_STANZA && d == NAB_FROM_RABBIT &&
-	    (v == NAB_PASS || v == NAB_REPLACE)) {
+	    (v == NAB_PASS || v == NAB_REPLACE))
 		identity_note_sasl(&se->who, stanza_root(repl != NULL ? repl :
 		    u->st));
-		se_note_register(se, stanza_root(repl != NULL ? repl : u->st));
-	}
 	switch (v) {
 	case NAB_PASS:
 		se_send_unit(se, d, in, bytes, u->len, u->kind);

@@ -152,8 +152,6 @@ session_inject(struct session *se, enum nab_dir as_from, struct stanza *st)
 	struct evbuffer	*tmp;
 	int		 rc = -1;
 
-	if (as_from == NAB_FROM_RABBIT && stanza_root(st) != NULL)
-		se_note_register(se, stanza_root(st));
 	if (out != NULL && (tmp = evbuffer_new()) != NULL) {
 		if (st_serialize(stanza_root(st), tmp, 0) == 0) {
 			se_log_unit(se, as_from,

@@ -441,55 +441,6 @@ se_choose_profile(struct session *se, const char *by)
 }
 
 /*
- * A jabber:iq:register set with a username going to the server (from the
- * rabbit, or injected by a filter for it): if the server answers it with a
- * result, this connection created the account with that password (or, on
- * its own authenticated stream, changed it), which proves it.
- */
-void
-se_note_register(struct session *se, const struct st_node *st)
-{
-	const struct st_node	*q, *u;
-	const char		*type = st_attr(st, "type");
-	const char		*id = st_attr(st, "id");
-	struct stanza		*tmp;
-	const char		*user;
-
-	if (strcmp(st->name, "iq") != 0 || type == NULL || id == NULL ||
-	    strcmp(type, "set") != 0 ||
-	    (q = st_child(st, "query", "jabber:iq:register")) == NULL ||
-	    st_child(q, "remove", NULL) != NULL ||
-	    (u = st_child(q, "username", NULL)) == NULL ||
-	    st_child(q, "password", NULL) == NULL ||
-	    strlen(id) >= sizeof(se->reg_id))
-		return;
-	if ((tmp = stanza_new(1024)) == NULL)
-		return;
-	if ((user = st_text(tmp, u)) != NULL && *user != '\0' &&
-	    strlen(user) < sizeof(se->reg_user)) {
-		snprintf(se->reg_id, sizeof(se->reg_id), "%s", id);
-		snprintf(se->reg_user, sizeof(se->reg_user), "%s", user);
-	}
-	stanza_free(tmp);
-}
-
-void
-se_register_answer(struct session *se, const struct st_node *st)
-{
-	const char	*type = st_attr(st, "type"), *id = st_attr(st, "id");
-
-	if (se->reg_id[0] == '\0' || strcmp(st->name, "iq") != 0 ||
-	    type == NULL || id == NULL || strcmp(id, se->reg_id) != 0)
-		return;
-	if (strcmp(type, "result") == 0 &&
-	    identity_prove(&se->who, se->reg_user, "registered") == 0)
-		session_log(se, LOG_LVL_INFO, "%s proved its password: the "
-		    "server accepted its registration", se->who.bare_jid);
-	se->reg_id[0] = '\0';
-	se->reg_user[0] = '\0';
-}
-
-/*
  * On a stream nabproxy authenticated with its own login, the rabbit must
  * not change the account (XEP-0077 password change or <remove/>, or a
  * violet:iq:register set): answer not-allowed, forward nothing. 1 if

@@ -259,6 +259,42 @@ def case_wrong_register(srv):
         drop_user(srv, MAC, PASSWORD)
 
 
+def case_same_id(srv):
+    """Stored credentials; the form request and a wrong-password register
+    set share one id, in one write: the server's result to the form must
+    not pass for a result to the set (it proves nothing), so the bind
+    that follows gets the server's own refusal."""
+    srv.add_user(MAC, PASSWORD)
+    try:
+        with Relay(srv.port) as relay, \
+                Nabproxy('127.0.0.1:%d' % relay.port, profile='simulator') as px:
+            before = store(px, JID, PASSWORD)
+            r = Rabbit(px.port)
+            r.open()
+            form = r.parts[0]
+            same = wrong_register().replace(b"id='2'", b"id='1'")
+            assert same != wrong_register() and b"id='1'" in form, (form, same)
+            r.c.send(form + same)
+            answers = []
+            while len(answers) < 2:
+                el = r.c.read_element()
+                if el.get('id') == '1':
+                    answers.append(el.get('type'))
+            assert 'error' in answers, 'the wrong password got %r' % answers
+            bind = r.parts[2]
+            got = refusal(lambda: r.ask(bind, '3'))
+            want = direct_refusal(srv, bind, '3')
+            assert got == want, 'bind after a same-id register got %r, the server ' \
+                'itself says %r' % (got, want)
+            no_sasl_on(relay, b'>idle</resource>', 'same-id register')
+            px.wait_log(NOT_PROVEN)
+            r.close()
+            unchanged(px, before, 'same-id register')
+            no_password_in_log(px, PASSWORD, WRONG)
+    finally:
+        drop_user(srv, MAC, PASSWORD)
+
+
 def case_digest_wrong(srv):
     """Firmware 18673, password A stored (and on the server), uses B."""
     mac, pw_a, pw_b = '0013d3000101', '1a2b3c4d5e6f', 'b0b0b0b0b0b0'
@@ -478,7 +514,8 @@ def case_probe_backoff(srv):
 
 
 CASES = (case_mac_only_bind, case_wrong_register, case_digest_wrong, case_change_password,
-         case_change_violet, case_remove_account, case_probe_backoff)
+         case_change_violet, case_remove_account, case_probe_backoff,
+         case_same_id)
 
 
 def main(argv):
