@@ -11,21 +11,24 @@ loopback ports):
     times in a row (DIGEST-MD5 repaired in transit), nothing stored;
   - after a fresh registration, a rabbit that re-registers with a new
     random password is refused, and comes online once the operator ran
-    `nabproxy credentials allow-register MAC` (one registration).
+    `nabproxy credentials allow-register MAC` (one registration);
+  - the server restarted while firmware rabbits log in: no SASL failure
+    reaches them, and they come back online with their passwords.
 Run: /usr/bin/python3 tests/integration/it_dropin.py [prosody|ejabberd|jabberd2 ...]
 """
 import os
 import subprocess
 import sys
+import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from firmware import FirmwareError  # noqa: E402
+from firmware import Firmware, FirmwareError, FirmwareFatal  # noqa: E402
 from nabharness import (BIN, CaseSkipped, Rabbit, ShippedNabproxy, no_password_in_log,  # noqa: E402
                         run_per_server)
 from xmppclient import XMPPClient  # noqa: E402
 from it_auth import JID, MAC, PASSWORD, check_bound, creds_of, drop_user  # noqa: E402
-from it_firmware import DOMAIN, boot  # noqa: E402
+from it_firmware import DOMAIN, boot, settled  # noqa: E402
 
 
 def shipped(srv):
@@ -143,9 +146,73 @@ def case_firmware_reregister(srv):
     drop_user(srv, mac, pw1)
 
 
+def no_sasl_failure(fw, mac, pw):
+    """What a firmware rabbit must never see from a transient fault: a SASL
+    <failure> (it would throw its password away and re-register)."""
+    assert b'<failure' not in bytes(fw.received), '%s got a SASL failure: %r' % (
+        mac, bytes(fw.received))
+    assert fw.password == pw, '%s lost its password' % mac
+
+
+def case_server_restart(srv):
+    """(d): the server restarts while rabbits log in: none gets a SASL
+    failure (the stream is closed, the rabbit reboots with its password),
+    a rabbit booting while it is down is closed too, and all come online
+    once it is up again, with the passwords they kept."""
+    macs = ['0013d30008%02x' % (0x10 + i) for i in range(3)]
+    with shipped(srv) as px:
+        pws = {}
+        for mac in macs:
+            fw = boot(px, srv, mac)
+            pws[mac] = fw.password
+            fw.close()
+        # Each rabbit is in its login: stream open, features read.
+        fws = []
+        for mac in macs:
+            settled(px, srv, mac)
+        for mac in macs:
+            fw = Firmware('127.0.0.1', px.port, mac, DOMAIN, password=pws[mac], timeout=15)
+            fw.connect()
+            fw.open_stream()
+            fw.features(time.monotonic() + 15)
+            fws.append(fw)
+        port = srv.port
+        srv.stop()
+        for fw in fws:
+            try:
+                fw.sasl(time.monotonic() + 15)
+                raise AssertionError('%s logged in with its server down' % fw.mac)
+            except FirmwareFatal:
+                pass                    # a FIN: the rabbit reboots
+            no_sasl_failure(fw, fw.mac, pws[fw.mac])
+            fw.close()
+        # A rabbit that boots while the server is down.
+        fw = Firmware('127.0.0.1', px.port, macs[0], DOMAIN, password=pws[macs[0]], timeout=15)
+        try:
+            fw.boot()
+            raise AssertionError('a rabbit came online with its server down')
+        except FirmwareFatal:
+            pass
+        no_sasl_failure(fw, macs[0], pws[macs[0]])
+        fw.close()
+        # The same server back on its port, with the same accounts.
+        srv.fixed_port = port
+        srv.start()
+        for mac in macs:
+            srv.add_user(mac, pws[mac])
+        for mac in macs:
+            fw = boot(px, srv, mac, password=pws[mac])
+            idle(fw, mac)
+            no_sasl_failure(fw, mac, pws[mac])
+            fw.close()
+    for mac in macs:
+        drop_user(srv, mac, pws[mac])
+
+
 def main(argv):
     return run_per_server(argv, DOMAIN, (case_seed, case_firmware_fresh,
-                                         case_firmware_existing, case_firmware_reregister))
+                                         case_firmware_existing, case_firmware_reregister,
+                                         case_server_restart))
 
 
 if __name__ == '__main__':
