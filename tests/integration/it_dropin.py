@@ -13,7 +13,11 @@ loopback ports):
     random password is refused, and comes online once the operator ran
     `nabproxy credentials allow-register MAC` (one registration);
   - the server restarted while firmware rabbits log in: no SASL failure
-    reaches them, and they come back online with their passwords.
+    reaches them, and they come back online with their passwords;
+  - a registration whose proof cannot reach the server gets a stream
+    close, not an answer, and the next one comes online;
+  - nabproxy's own login for a firmware rabbit that cannot reach the
+    server: a stream close, never a SASL failure; online after.
 Run: /usr/bin/python3 tests/integration/it_dropin.py [prosody|ejabberd|jabberd2 ...]
 """
 import os
@@ -24,9 +28,9 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from firmware import Firmware, FirmwareError, FirmwareFatal  # noqa: E402
-from nabharness import (BIN, CaseSkipped, Rabbit, ShippedNabproxy, no_password_in_log,  # noqa: E402
-                        run_per_server)
-from xmppclient import XMPPClient  # noqa: E402
+from nabharness import (BIN, CaseSkipped, Rabbit, Relay, ShippedNabproxy,  # noqa: E402
+                        no_password_in_log, run_per_server)
+from xmppclient import StreamError, XMPPClient  # noqa: E402
 from it_auth import JID, MAC, PASSWORD, check_bound, creds_of, drop_user  # noqa: E402
 from it_firmware import DOMAIN, boot, settled  # noqa: E402
 
@@ -214,10 +218,75 @@ def case_server_restart(srv):
         drop_user(srv, mac, pws[mac])
 
 
+def case_probe_not_judged(srv):
+    """The login probe that proves a registration cannot reach the server
+    (its connection dies): that judges nothing, so the rabbit gets neither
+    a result nor an error it would stay red with, but a stream close; the
+    next registration, with the server reachable, comes online."""
+    srv.add_user(MAC, PASSWORD)
+    with Relay(srv.port) as relay, shipped_via(relay) as px:
+        relay.accept_only = 1            # the session's own connection only
+        r = Rabbit(px.port)
+        r.open()
+        try:
+            reg = r.register()
+            raise AssertionError('registration answered without a proof: %s' % reg.raw)
+        except StreamError as e:
+            assert b'remote-connection-failed' in e.element.raw, e
+        r.close()
+        assert relay.refused >= 1, 'the probe never tried'
+        px.wait_log(rb'could not be proven')
+        assert creds_of(px) == '', creds_of(px)
+        relay.accept_only = None
+        r = Rabbit(px.port)
+        r.open()
+        reg = r.register()
+        assert reg.get('type') == 'result', reg.raw
+        check_bound(r, 'after the server came back')
+        r.close()
+        no_password_in_log(px, PASSWORD)
+    drop_user(srv, MAC, PASSWORD)
+
+
+def case_login_not_judged(srv):
+    """A firmware rabbit registered, proved its password, and passed its
+    DIGEST-MD5 here; nabproxy's own login (on a fresh connection, since
+    the stream registered) cannot reach the server: the rabbit gets a
+    stream close, never a SASL <failure> (it would throw its password
+    away), and boots again with its password once the server is back."""
+    mac = '0013d3000820'
+    with Relay(srv.port) as relay, shipped_via(relay) as px:
+        relay.accept_only = 2            # the session's and the probe's
+        settled(px, srv, mac)
+        fw = Firmware('127.0.0.1', px.port, mac, DOMAIN, timeout=15)
+        try:
+            fw.boot()
+            raise AssertionError('online without nabproxy\'s login')
+        except FirmwareFatal:
+            pass
+        pw = fw.password
+        assert pw, 'the registration did not complete'
+        no_sasl_failure(fw, mac, pw)
+        fw.close()
+        assert relay.refused >= 1, 'the login never tried'
+        px.wait_log(rb'could not be judged')
+        relay.accept_only = None
+        fw = boot(px, srv, mac, password=pw)
+        idle(fw, mac)
+        fw.close()
+        no_password_in_log(px, pw)
+    drop_user(srv, mac, pw)
+
+
+def shipped_via(relay):
+    return ShippedNabproxy('127.0.0.1:%d' % relay.port)
+
+
 def main(argv):
     return run_per_server(argv, DOMAIN, (case_seed, case_firmware_fresh,
                                          case_firmware_existing, case_firmware_reregister,
-                                         case_server_restart))
+                                         case_server_restart, case_probe_not_judged,
+                                         case_login_not_judged))
 
 
 if __name__ == '__main__':
