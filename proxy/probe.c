@@ -116,6 +116,7 @@ probe_run(struct session *se, const char *localpart, const char *password,
 	upstream_init(&pr->up, &pr->leg, &pr->xs, &se->opt, se->px->tls_ctx,
 	    se->who.domain, &se->r_header, &se->r_header_len, &pr_up_ops, pr,
 	    adopt);
+	pr->up.kdf = se->px->kdf;
 	if ((pr->password = strdup(password)) == NULL ||
 	    (pr->xs = xs_new(&lim)) == NULL ||
 	    (pr->timer = evtimer_new(se->px->base, pr_timeout, pr)) == NULL ||

@@ -171,7 +171,7 @@ up_login_unit(struct upstream *up, struct xs_unit *u, struct evbuffer *in)
 	stream_error = is_named(u, "stream:error");
 	if (r != LOGIN_FAIL || !stream_error)
 		evbuffer_drain(in, u->len);
-	if (r == LOGIN_CONTINUE)
+	if (r == LOGIN_CONTINUE || r == LOGIN_PENDING)
 		return 1;
 	if (r == LOGIN_FAIL) {
 		up_login_done(up, 0, !login_rejected(up->login),
@@ -241,6 +241,18 @@ upstream_unit(struct upstream *up, struct xs_unit *u, struct evbuffer *in)
 	return 0;
 }
 
+/* The login's key is derived (kdf.c, on the loop): answer the server. */
+static void
+up_resume(void *arg)
+{
+	struct upstream	*up = arg;
+
+	if (up->login != NULL &&
+	    login_resume(up->login, leg_output(up->leg)) == LOGIN_FAIL)
+		up_login_done(up, 0, !login_rejected(up->login),
+		    login_error(up->login), NULL);
+}
+
 int
 upstream_login(struct upstream *up, const char *localpart,
     const char *password, const struct st_node *features, char *err,
@@ -261,6 +273,9 @@ upstream_login(struct upstream *up, const char *localpart,
 	o.max_iterations = up->opt->scram_max_iterations;
 	o.allow_plain_cleartext = up->opt->allow_plain_cleartext;
 	o.tls_active = up->tls_active;
+	o.kdf = up->kdf;
+	o.resume = up_resume;
+	o.resume_arg = up;
 	if ((up->login = login_new(localpart, up->domain, password, &o, err,
 	    errlen)) == NULL)
 		return -1;

@@ -75,6 +75,7 @@ struct upstream {
 	const struct upstream_ops *ops;
 	void			*arg;
 	int			 restart;	/* restart the stream after success */
+	struct kdf_pool		*kdf;		/* SCRAM Hi() off the loop, or NULL */
 
 	enum up_tls		 tls;
 	int			 tls_active;
