@@ -103,8 +103,8 @@ use_window(struct nab_ctx *ctx, const char *user, const char *password)
 	char		 jid[ID_JID_MAX], err[256];
 	long long	 now = (long long)time(NULL);
 
-	snprintf(jid, sizeof(jid), "%s@%s", user, who->domain);
-	if (cr == NULL || creds_window(cr, jid) <= now)
+	if ((size_t)snprintf(jid, sizeof(jid), "%s@%s", user, who->domain) >=
+	    sizeof(jid) || cr == NULL || creds_window(cr, jid) <= now)
 		return 0;
 	if (creds_put_rabbit(cr, jid, password, now, err, sizeof(err)) ==
 	    -1) {
@@ -119,6 +119,15 @@ use_window(struct nab_ctx *ctx, const char *user, const char *password)
 	    "rabbit's own; nabproxy keeps logging in upstream with the "
 	    "server's password", jid);
 	return 1;
+}
+
+/* 1 if the operator's allow-register window for jid is open. */
+static int
+window_open(struct nab_ctx *ctx, const char *jid)
+{
+	struct creds	*cr = chain_creds(ctx);
+
+	return cr != NULL && creds_window(cr, jid) > (long long)time(NULL);
 }
 
 /* A prove_password() probe under way: the filter's callback, the account. */
@@ -147,9 +156,10 @@ prove_done(void *arg, int ok, int transient, const char *mech,
 }
 
 /*
- * The stored password, else the operator's window (which needs no probe:
- * the server's password stays, and the window is good once), else a
- * guarded login probe.
+ * While the operator's window is open: the stored password, else the
+ * window (no probe: the server's password stays, and the window is good
+ * once). Otherwise, under the guard's backoff: the stored password, else
+ * a login probe.
  */
 int
 h_prove_password(struct nab_ctx *ctx, const char *localpart,
@@ -161,23 +171,46 @@ h_prove_password(struct nab_ctx *ctx, const char *localpart,
 	const char		*stored;
 	char			 jid[ID_JID_MAX];
 
-	snprintf(jid, sizeof(jid), "%s@%s", localpart, session_who(se)->domain);
+	if ((size_t)snprintf(jid, sizeof(jid), "%s@%s", localpart,
+	    session_who(se)->domain) >= sizeof(jid))
+		return -1;
 	if (identity_proven(session_who(se)) && !identity_is(session_who(se), jid))
 		return -1;
 	if ((w = chain_wrap(ctx, cb, arg)) == NULL)
 		return -1;
+	/*
+	 * The backoff first: while it runs every password gets the same
+	 * answer, so the store is no oracle either. An operator's window
+	 * is no oracle (any password gets a result) and needs no guard.
+	 */
+	if (window_open(ctx, jid)) {
+		stored = chain_rabbit_password(ctx, jid);
+		if (stored != NULL && chain_secret_eq(stored, password) &&
+		    identity_prove(session_who(se), localpart, "stored") == 0)
+			chain_login_cb(w, 1, 0, "stored", "");
+		else if (use_window(ctx, localpart, password))
+			chain_login_cb(w, 1, 0, PROOF_WINDOW, "");
+		else
+			chain_login_cb(w, 0, 0, PROOF_WINDOW, "the operator's "
+			    "window could not be used");
+		return 0;
+	}
+	if (session_guard_begin(se, jid) == -1) {
+		chain_login_cb(w, 0, 1, "?", "password attempts for this "
+		    "account or address are backing off");
+		return 0;
+	}
 	stored = chain_rabbit_password(ctx, jid);
 	if (stored != NULL && chain_secret_eq(stored, password) &&
 	    identity_prove(session_who(se), localpart, "stored") == 0) {
+		session_guard_end(se, jid, 1);
 		session_log(se, NAB_LOG_INFO, "%s proved its password: "
 		    "proven by the credential store", jid);
 		chain_login_cb(w, 1, 0, "stored", "");
 		return 0;
 	}
-	if (use_window(ctx, localpart, password)) {
-		chain_login_cb(w, 1, 0, PROOF_WINDOW, "");
-		return 0;
-	}
+	/* The probe runs under the guard itself. */
+	session_guard_end(se, jid, -1);
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
 		chain_unwrap_failed(ctx->ch, w);
 		return -1;

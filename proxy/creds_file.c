@@ -185,6 +185,10 @@ parse_extra(const char *path, unsigned int line, char *s, size_t len,
 
 	if (s[0] != '/')
 		return 0;
+	if (memchr(s, '\0', len) != NULL) {
+		snprintf(err, errlen, "%s:%u: NUL byte, refused", path, line);
+		return -1;
+	}
 	rabbit = len > strlen(X_RABBIT) && memcmp(s, X_RABBIT,
 	    strlen(X_RABBIT)) == 0;
 	if (!rabbit && (len <= strlen(X_ALLOW) ||
@@ -215,9 +219,15 @@ parse_extra(const char *path, unsigned int line, char *s, size_t len,
 		}
 		return 0;
 	}
+	if (e->ce_allow != 0) {
+		snprintf(err, errlen, "%s:%u: a second /allow-register line for "
+		    "%s", path, line, jid);
+		return -1;
+	}
 	errno = 0;
-	e->ce_allow = strtoll(sp + 1, &end, 10);
-	if (errno != 0 || end != sp + 1 + rest || e->ce_allow <= 0) {
+	e->ce_allow = rest > 0 && sp[1] >= '1' && sp[1] <= '9' ?
+	    strtoll(sp + 1, &end, 10) : 0;
+	if (errno != 0 || e->ce_allow <= 0 || end != sp + 1 + rest) {
 		snprintf(err, errlen, "%s:%u: allow-register window end is not "
 		    "a positive number of seconds", path, line);
 		return -1;

@@ -545,6 +545,9 @@ test_window_parse_errors(void **state)
 		"a@x pw\n/allow-register a@x -5\n",
 		"a@x pw\n/allow-register a@x\n",
 		"a@x pw\n/other a@x 1\n",
+		"a@x pw\n/allow-register a@x 5\n/allow-register a@x 9\n",
+		"a@x pw\n/allow-register a@x +5\n",
+		"a@x pw\n/allow-register a@x  5\n",
 	};
 	struct creds	*c;
 	char		 err[512];
@@ -557,6 +560,10 @@ test_window_parse_errors(void **state)
 		EXPECT(strstr(err, "pw") == NULL && strstr(err, "one") == NULL,
 		    "err quotes a password: %s", err);
 	}
+	/* A NUL in a /rabbit line would cut the rabbit's password short. */
+	put_file(path, "a@x pw\n/rabbit a@x \0\n", 21, 0600);
+	EXPECT(creds_open(path, err, sizeof(err)) == NULL &&
+	    strstr(err, "NUL") != NULL, "NUL in /rabbit: %s", err);
 	put_file(path, "/rabbit b@x r b\nb@x s s\n/allow-register b@x 77\n",
 	    47, 0600);
 	c = open_ok();
