@@ -408,10 +408,15 @@ ds_login_start(struct nab_ctx *ctx, struct ds_sess *s)
 {
 	if (host->upstream_login(ctx, s->user, s->password, ds_login_done,
 	    NULL) == -1) {
+		/* Nothing judged: a <failure> would make it re-register. */
 		host->log(ctx, NAB_LOG_WARN, "cannot start the upstream login "
 		    "for %s (no server features yet, or a login already runs): "
-		    "the rabbit's login is refused", s->jid);
-		ds_fail(ctx, s);
+		    "closing the rabbit's stream so it logs in again", s->jid);
+		host->close_with(ctx, "remote-connection-failed",
+		    "cannot start the upstream login");
+		ds_forget(s);
+		ds_unhold(ctx, s);
+		s->state = DS_IDLE;
 	}
 }
 
