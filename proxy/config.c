@@ -49,6 +49,7 @@ static const struct config_key keys[] = {
 	{ "max-per-source", CT_UINT, 0, 1048576, "32", 0, OFF(max_per_source), NULL },
 	{ "max-probes", CT_UINT, 1, 4096, "16", 0, OFF(max_probes), NULL },
 	{ "max-stanza", CT_SIZE, 1024, 16 * MIB, "65536", 0, OFF(max_stanza), NULL },
+	{ "pid-file", CT_STR, 0, 0, "", 0, OFF(pid_file), NULL },
 	{ "probe-backoff-max", CT_DURATION, 1, 86400, "300", 0,
 	    OFF(probe_backoff_max), NULL },
 	{ "probe-backoff-min", CT_DURATION, 1, 3600, "2", 0,
@@ -67,6 +68,7 @@ static const struct config_key keys[] = {
 	    NULL },
 	{ "upstream-verify", CT_ENUM, 0, 0, "tofu", 0, OFF(upstream_verify),
 	    verify_modes },
+	{ "user", CT_STR, 0, 0, "", 0, OFF(user), NULL },
 	{ "verbose", CT_BOOL, 0, 1, "no", 0, OFF(verbose), NULL },
 };
 #define NKEYS		(sizeof(keys) / sizeof(keys[0]))
@@ -434,6 +436,8 @@ config_free(struct config *cfg)
 	free(cfg->upstream_ca);
 	free(cfg->upstream_tls_name);
 	free(cfg->upstream_pins);
+	free(cfg->user);
+	free(cfg->pid_file);
 	config_pool_free(&cfg->priv->pool);
 	free(cfg->priv);
 	free(cfg);

@@ -32,6 +32,7 @@ struct creds_entry {
 
 struct creds {
 	char			*cr_path;
+	uid_t			 cr_owner;	/* the file's required owner */
 	struct creds_entry	*cr_ent;	/* sorted by ce_jid */
 	size_t			 cr_n;
 	size_t			 cr_cap;
@@ -44,12 +45,13 @@ static int	ent_cmp(const void *, const void *);
 static int	ent_find(const struct creds *, const char *, size_t *);
 static int	ent_insert(struct creds *, size_t, struct creds_entry *);
 static void	ent_take(struct creds *, size_t, struct creds_entry *);
-static int	file_read(const char *, char **, size_t *, char *, size_t);
+static int	file_read(const char *, uid_t, char **, size_t *, char *,
+		    size_t);
 static int	file_parse(const char *, char *, size_t, struct creds *,
 		    char *, size_t);
 static int	parse_line(const char *, unsigned int, char *, size_t,
 		    struct creds *, char *, size_t);
-static int	load(const char *, struct creds *, char *, size_t);
+static int	load(const char *, uid_t, struct creds *, char *, size_t);
 static void	resync(struct creds *);
 static char	*serialize(const struct creds *, size_t *);
 static int	write_all(int, const char *, size_t);
@@ -178,7 +180,7 @@ ent_take(struct creds *c, size_t idx, struct creds_entry *e)
  * set.
  */
 static int
-file_read(const char *path, char **buf, size_t *len, char *err,
+file_read(const char *path, uid_t owner, char **buf, size_t *len, char *err,
     size_t errlen)
 {
 	struct stat	 st;
@@ -200,10 +202,10 @@ file_read(const char *path, char **buf, size_t *len, char *err,
 		snprintf(err, errlen, "%s: fstat: %s", path, strerror(errno));
 	else if (!S_ISREG(st.st_mode))
 		snprintf(err, errlen, "%s: not a regular file, refused", path);
-	else if (st.st_uid != geteuid())
+	else if (st.st_uid != owner)
 		snprintf(err, errlen, "%s: owned by uid %u, refused: it must"
 		    " belong to uid %u, which runs nabproxy", path,
-		    (unsigned int)st.st_uid, (unsigned int)geteuid());
+		    (unsigned int)st.st_uid, (unsigned int)owner);
 	else if (st.st_mode & 077)
 		snprintf(err, errlen, "%s: mode %04o gives group or others"
 		    " access, refused: chmod 600 %s", path,
@@ -333,13 +335,14 @@ file_parse(const char *path, char *buf, size_t len, struct creds *c,
 
 /* Reads path into the empty store c. Returns 0, or -1 with err set. */
 static int
-load(const char *path, struct creds *c, char *err, size_t errlen)
+load(const char *path, uid_t owner, struct creds *c, char *err,
+    size_t errlen)
 {
 	char	*buf;
 	size_t	 len;
 	int	 r;
 
-	if ((r = file_read(path, &buf, &len, err, errlen)) <= 0)
+	if ((r = file_read(path, owner, &buf, &len, err, errlen)) <= 0)
 		return r;
 	r = file_parse(path, buf, len, c, err, errlen);
 	explicit_bzero(buf, len);
@@ -360,7 +363,8 @@ resync(struct creds *c)
 	size_t		 len;
 	int		 r;
 
-	if (file_read(c->cr_path, &buf, &len, err, sizeof(err)) != 1)
+	if (file_read(c->cr_path, c->cr_owner, &buf, &len, err,
+	    sizeof(err)) != 1)
 		return;
 	memset(&fresh, 0, sizeof(fresh));
 	r = file_parse(c->cr_path, buf, len, &fresh, err, sizeof(err));
@@ -493,6 +497,12 @@ store_write(const struct creds *c, char *err, size_t errlen)
 struct creds *
 creds_open(const char *path, char *err, size_t errlen)
 {
+	return creds_open_owner(path, geteuid(), err, errlen);
+}
+
+struct creds *
+creds_open_owner(const char *path, uid_t owner, char *err, size_t errlen)
+{
 	struct creds	*c;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
@@ -501,7 +511,8 @@ creds_open(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: out of memory", path);
 		return NULL;
 	}
-	if (load(path, c, err, errlen) == -1) {
+	c->cr_owner = owner;
+	if (load(path, owner, c, err, errlen) == -1) {
 		creds_close(c);
 		return NULL;
 	}
@@ -605,7 +616,7 @@ creds_reload(struct creds *c, char *err, size_t errlen)
 	struct creds	fresh;
 
 	memset(&fresh, 0, sizeof(fresh));
-	if (load(c->cr_path, &fresh, err, errlen) == -1)
+	if (load(c->cr_path, c->cr_owner, &fresh, err, errlen) == -1)
 		return -1;
 	ents_clear(c);
 	c->cr_ent = fresh.cr_ent;

@@ -21,6 +21,7 @@
 #include "chain.h"
 #include "config.h"
 #include "creds.h"
+#include "harden.h"
 #include "listener.h"
 #include "log.h"
 #include "main-int.h"
@@ -208,7 +209,13 @@ main(int argc, char **argv)
 {
 	struct cli	*c = &the_cli;
 	struct config	*cfg;
+	char		 err[256];
 
+	/* Every command may hold passwords: no core file, no ptrace. */
+	if (harden_nocore(err, sizeof(err)) == -1) {
+		fprintf(stderr, "nabproxy: %s\n", err);
+		return 1;
+	}
 	if (argc > 1 && strcmp(argv[1], "render") == 0)
 		return cmd_render(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "credentials") == 0)
