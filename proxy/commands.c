@@ -143,15 +143,18 @@ read_password(char *buf, size_t len)
 	int			 tty = isatty(STDIN_FILENO), noecho = 0;
 
 	if (tty) {
-		fprintf(stderr, "password (not echoed): ");
-		fflush(stderr);
-		/* Never echo a password: refuse rather. */
+		/*
+		 * Echo off before the prompt: what is typed after the prompt
+		 * is never echoed. Never echo a password: refuse rather.
+		 */
 		if (pw_noecho(old) == -1) {
-			fprintf(stderr, "\nnabproxy: cannot turn echo off: %s\n",
+			fprintf(stderr, "nabproxy: cannot turn echo off: %s\n",
 			    strerror(errno));
 			return -1;
 		}
 		noecho = 1;
+		fprintf(stderr, "password (not echoed): ");
+		fflush(stderr);
 	}
 	got = fgets(buf, (int)len, stdin);
 	if (noecho)
