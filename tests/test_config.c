@@ -103,6 +103,8 @@ test_defaults(void **state)
 	assert_int_equal(cfg->allow_plain_cleartext, 0);
 	assert_string_equal(cfg->profile, "auto");
 	assert_int_equal(cfg->verbose, 0);
+	assert_string_equal(cfg->user, "");
+	assert_string_equal(cfg->pid_file, "");
 	/* The implicit passthrough profile, and every built-in filter. */
 	assert_int_equal(cfg->nprofiles, 1);
 	assert_string_equal(cfg->profiles[0].name, "passthrough");
@@ -140,6 +142,8 @@ static const char good_text[] =
     "allow-plain-cleartext = true\n"
     "profile = mine\n"
     "verbose = 1\n"
+    "user = nabproxy\n"
+    "pid-file = /run/nabproxy/nabproxy.pid\n"
     "[filter ext]\n"
     "path = lib/ext.so\n"
     "greeting = hello = world\n"
@@ -187,6 +191,8 @@ test_good_values(void **state)
 	assert_int_equal(cfg->allow_plain_cleartext, 1);
 	assert_string_equal(cfg->profile, "mine");
 	assert_int_equal(cfg->verbose, 1);
+	assert_string_equal(cfg->user, "nabproxy");
+	assert_string_equal(cfg->pid_file, "/run/nabproxy/nabproxy.pid");
 	config_free(cfg);
 	config_errors_free(&errs);
 }
@@ -207,11 +213,11 @@ test_good_sections(void **state)
 	assert_int_equal(cfg->nsections, 4);
 	sec = config_section_find(cfg, CONFIG_FILTER, "ext");
 	EXPECT(sec != NULL, "no [filter ext]");
-	assert_int_equal(sec->line, 25);
+	assert_int_equal(sec->line, 27);
 	assert_int_equal(sec->nentries, 2);
 	assert_string_equal(sec->entries[1].key, "greeting");
 	assert_string_equal(sec->entries[1].value, "hello = world");
-	assert_int_equal(sec->entries[1].line, 27);
+	assert_int_equal(sec->entries[1].line, 29);
 	assert_string_equal(config_section_get(sec, "path"), "lib/ext.so");
 	assert_null(config_section_get(sec, "nope"));
 	EXPECT(config_section_find(cfg, CONFIG_NABPROXY, NULL) != NULL,
@@ -582,7 +588,8 @@ test_every_key(void **state)
 		{ "max-stanza", "16M" }, { "profile", "passthrough" },
 		{ "redact", "yes" }, { "scram-max-iterations", "10000000" },
 		{ "state-dir", "/s" }, { "upstream", "h:1" },
-		{ "verbose", "off" },
+		{ "verbose", "off" }, { "user", "nobody" },
+		{ "pid-file", "/p.pid" },
 	};
 	struct config_errors	 errs;
 	struct config		*cfg;
@@ -596,6 +603,8 @@ test_every_key(void **state)
 		    sizeof(err)) == 0, "%s = %s: %s", kv[i][0], kv[i][1], err);
 	assert_int_equal(cfg->max_stanza, 16 * 1024 * 1024);
 	assert_int_equal(cfg->idle_timeout, 3600);
+	assert_string_equal(cfg->user, "nobody");
+	assert_string_equal(cfg->pid_file, "/p.pid");
 	config_free(cfg);
 	config_errors_free(&errs);
 }
