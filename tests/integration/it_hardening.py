@@ -7,6 +7,8 @@
   pid file holds its pid and is gone after exit; a SIGHUP after logrotate's
   rename opens a new log file, which gets the reload's lines; `credentials
   add` as root writes the store as nobody, and the reload reads it.
+- In the background: the pid file holds the daemon's own pid (after
+  daemon(3)), and is removed when SIGTERM stops it.
 - As root without `user`: a clear refusal.
 - `ulimit -n 64` (soft and hard) with max-connections = 1000: refused,
   saying what fits; soft 64 under a hard limit that fits: raised (as
@@ -57,12 +59,13 @@ class Daemon:
                         lines))
         self.proc = None
 
-    def popen(self, limit=None):
+    def popen(self, limit=None, foreground=True):
         def pre():
             if limit is not None:
                 resource.setrlimit(resource.RLIMIT_NOFILE, limit)
         self.errf = open(self.stderr_path, 'wb')
-        self.proc = subprocess.Popen([BIN, '-c', self.conf, '--foreground'],
+        self.proc = subprocess.Popen([BIN, '-c', self.conf] + (['--foreground'] if foreground
+                                                               else []),
                                      stdin=subprocess.DEVNULL, stdout=self.errf,
                                      stderr=subprocess.STDOUT, preexec_fn=pre)
         return self.proc
@@ -197,6 +200,37 @@ def case_drop_to_nobody():
         assert b'exiting: 0 accepted' in d.read(d.log_path)
 
 
+def case_background_pidfile():
+    """Without --foreground: the pid file holds the daemon's pid (the
+    child of daemon(3), not the process started), which SIGTERM stops and
+    which removes the file on its way out."""
+    me = pwd.getpwuid(os.geteuid()).pw_name
+    with Daemon('user = %s\npid-file = PIDFILE\n' % me) as d:
+        pidfile = os.path.join(d.dir, 'nabproxy.pid')
+        with open(d.conf) as f:
+            text = f.read().replace('PIDFILE', pidfile)
+        with open(d.conf, 'w') as f:
+            f.write(text)
+        d.popen(foreground=False)
+        assert d.proc.wait(10) == 0, d.log()
+        m = d.wait_log(rb'running as uid \d+ gid \d+ \(user [^,]+, pid (\d+)\)',
+                       path=d.log_path)
+        pid = int(m.group(1))
+        assert pid != d.proc.pid
+        d.wait_log(rb'listening on 127\.0\.0\.1:\d+', path=d.log_path)
+        with open(pidfile) as f:
+            assert f.read() == '%d\n' % pid
+        with open('/proc/%d/stat' % pid) as f:
+            assert f.read().split(') ')[1].split()[2] == str(pid), 'not a session leader'
+        os.kill(pid, signal.SIGTERM)
+        d.wait_log(rb'exiting: 0 accepted', path=d.log_path)
+        deadline = time.monotonic() + 10
+        while os.path.exists('/proc/%d' % pid) or os.path.exists(pidfile):
+            assert time.monotonic() < deadline, 'daemon or pid file still there'
+            time.sleep(0.01)   # polling for the exit of a process we cannot wait for
+        assert b'cannot remove the pid file' not in d.read(d.log_path)
+
+
 def case_root_needs_user():
     need_root()
     with Daemon('', log_file=False) as d:
@@ -295,7 +329,7 @@ def case_unsafe_state():
         os.chmod(d.dir, 0o700)
 
 
-CASES = [case_drop_to_nobody, case_root_needs_user, case_nofile_refused,
+CASES = [case_drop_to_nobody, case_background_pidfile, case_root_needs_user, case_nofile_refused,
          case_nofile_raised, case_password_no_echo, case_unsafe_state]
 
 
