@@ -222,7 +222,7 @@ become_user(const struct config *cfg)
 	if (geteuid() != 0 || cfg->user[0] == '\0')
 		return 0;
 	if (harden_user_resolve(cfg->user, 0, &u, err, sizeof(err)) == -1 ||
-	    harden_drop(&u, err, sizeof(err)) == -1) {
+	    harden_drop(&u, "", err, sizeof(err)) == -1) {
 		fprintf(stderr, "nabproxy: %s\n", err);
 		return -1;
 	}

@@ -32,6 +32,7 @@ static const char *const verify_modes[] = { "no", "chain", "pin", "tofu",
 static const struct config_key keys[] = {
 	{ "allow-plain-cleartext", CT_BOOL, 0, 1, "no", 0,
 	    OFF(allow_plain_cleartext), NULL },
+	{ "chroot", CT_STR, 0, 0, "", 0, OFF(chroot_dir), NULL },
 	{ "connect-timeout", CT_DURATION, 1, 3600, "10", 0,
 	    OFF(connect_timeout), NULL },
 	{ "credentials", CT_STR, 0, 0, "", 0, OFF(credentials), NULL },
@@ -438,6 +439,7 @@ config_free(struct config *cfg)
 	free(cfg->upstream_pins);
 	free(cfg->user);
 	free(cfg->pid_file);
+	free(cfg->chroot_dir);
 	config_pool_free(&cfg->priv->pool);
 	free(cfg->priv);
 	free(cfg);

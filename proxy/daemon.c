@@ -42,6 +42,7 @@ struct daemon_run {
 	struct event	 *sig[4];
 	char		  pid_file[PATH_MAX];	/* "" = none written */
 	pid_t		  pid;
+	char		  root[PATH_MAX];	/* chroot, "" = none */
 };
 
 static void	on_sigterm(evutil_socket_t, short, void *);
@@ -52,6 +53,8 @@ static int	daemon_prepare(const struct config *, struct harden_user *);
 static int	daemon_privdrop(struct daemon_run *, const struct config *,
 		    const struct harden_user *);
 static void	daemon_pidfile_gone(struct daemon_run *);
+static int	daemon_rebase(struct daemon_run *, const struct config *);
+static void	chroot_sighup(struct daemon_run *);
 static int	reload_fits(const struct config *, const struct config *);
 
 void
@@ -312,6 +315,8 @@ reload_fits(const struct config *old, const struct config *cfg)
 		log_warnx("reload: user changed: needs a restart");
 	if (strcmp(old->pid_file, cfg->pid_file) != 0)
 		log_warnx("reload: pid-file changed: needs a restart");
+	if (strcmp(old->chroot_dir, cfg->chroot_dir) != 0)
+		log_warnx("reload: chroot changed: needs a restart");
 	if (strcmp(old->log_file, cfg->log_file) != 0)
 		log_warnx("reload: log-file changed: needs a restart, still"
 		    " logging to the old one");
@@ -339,6 +344,10 @@ on_sighup(evutil_socket_t sig, short what, void *arg)
 	if (log_reopen() == -1)
 		log_warn("SIGHUP: cannot reopen the log file %s, still writing"
 		    " to the old one", log_path());
+	if (d->root[0] != '\0') {
+		chroot_sighup(d);
+		return;
+	}
 	log_info("SIGHUP: reloading");
 	if ((cfg = d->reload()) == NULL) {
 		log_warnx("reload refused: configuration has errors, "
@@ -402,11 +411,71 @@ daemon_prepare(const struct config *cfg, struct harden_user *u)
 		break;
 	}
 	if (harden_check_state(cfg->state_dir, cfg->credentials, u, err,
+	    sizeof(err)) == -1 || harden_check_chroot(cfg, u, err,
 	    sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Inside chroot: the names, below the new root, of what the daemon still
+ * opens (store, pin file, per-rabbit logs, the log for SIGHUP, the pid
+ * file for exit), all checked below it but the last two. The store is
+ * read again by its new name, as the user. Returns 0, or -1 (logged).
+ */
+static int
+daemon_rebase(struct daemon_run *d, const struct config *cfg)
+{
+	const char	*root = cfg->chroot_dir, *in;
+	char		 err[1024], tmp[PATH_MAX];
+	struct proxy	*px = &d->px;
+
+	snprintf(d->root, sizeof(d->root), "%s", root);
+	if (d->pid_file[0] != '\0') {
+		if ((in = harden_inside(root, d->pid_file)) == NULL)
+			log_warnx("pid-file %s is outside chroot %s: it will not"
+			    " be removed on exit", d->pid_file, root);
+		snprintf(tmp, sizeof(tmp), "%s", in ? in : "");
+		snprintf(d->pid_file, sizeof(d->pid_file), "%s", tmp);
+	}
+	if (log_path() != NULL) {
+		if ((in = harden_inside(root, log_path())) == NULL)
+			log_warnx("log-file %s is outside chroot %s: SIGHUP"
+			    " cannot reopen it", log_path(), root);
+		if (log_set_path(in) == -1)
+			return -1;
+	}
+	tls_pin_path(harden_inside(root, cfg->state_dir), px->opt.pin_file,
+	    sizeof(px->opt.pin_file));
+	if (cfg->log_dir[0] != '\0')
+		snprintf(px->opt.log_dir, sizeof(px->opt.log_dir), "%s",
+		    harden_inside(root, cfg->log_dir));
+	creds_close(px->creds);
+	if ((px->creds = creds_open_owner(harden_inside(root,
+	    cfg->credentials), geteuid(), err, sizeof(err))) == NULL) {
+		log_warnx("inside chroot %s: %s", root, err);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * SIGHUP inside chroot: the config, its includes and filters are outside,
+ * so only the store is read again (the log was reopened already).
+ */
+static void
+chroot_sighup(struct daemon_run *d)
+{
+	char	err[1024];
+
+	if (d->px.creds != NULL && creds_reload(d->px.creds, err,
+	    sizeof(err)) == -1)
+		log_warnx("credentials reload failed, keeping the old: %s", err);
+	log_warnx("SIGHUP in chroot %s: credentials read again; the"
+	    " configuration is not reloaded (restart to apply changes)",
+	    d->root);
 }
 
 /*
@@ -429,14 +498,17 @@ daemon_privdrop(struct daemon_run *d, const struct config *cfg,
 		snprintf(d->pid_file, sizeof(d->pid_file), "%s",
 		    cfg->pid_file);
 	}
-	if (harden_drop(u, err, sizeof(err)) == -1) {
+	if (harden_drop(u, cfg->chroot_dir, err, sizeof(err)) == -1) {
 		log_warnx("cannot drop privileges: %s", err);
 		return -1;
 	}
-	log_info("running as uid %u gid %u%s%s, pid %ld%s",
+	if (cfg->chroot_dir[0] != '\0' && daemon_rebase(d, cfg) == -1)
+		return -1;
+	log_info("running as uid %u gid %u%s%s, pid %ld%s%s%s",
 	    (unsigned int)geteuid(), (unsigned int)getegid(),
 	    u->hu_name[0] ? " (user " : "", u->hu_name[0] ?
-	    u->hu_name : "", (long)d->pid, u->hu_name[0] ? ")" : "");
+	    u->hu_name : "", (long)d->pid, u->hu_name[0] ? ")" : "",
+	    d->root[0] ? " in chroot " : "", d->root);
 	return 0;
 }
 

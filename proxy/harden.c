@@ -297,6 +297,66 @@ harden_pidfile_remove(const char *path, pid_t pid)
 	return unlink(path) == -1 ? -1 : 0;
 }
 
+const char *
+harden_inside(const char *root, const char *path)
+{
+	size_t	n = strlen(root);
+	const char	*p;
+
+	while (n > 1 && root[n - 1] == '/')
+		n--;
+	if (root[0] != '/' || strncmp(root, path, n) != 0)
+		return NULL;
+	p = n == 1 ? path : path + n;
+	if (*p != '/' && *p != '\0')
+		return NULL;
+	if (strstr(p, "/../") != NULL || (strlen(p) >= 3 &&
+	    strcmp(p + strlen(p) - 3, "/..") == 0))
+		return NULL;
+	return *p == '\0' ? "/" : p;
+}
+
+int
+harden_check_chroot(const struct config *cfg, const struct harden_user *u,
+    char *err, size_t errlen)
+{
+	const char	*root = cfg->chroot_dir, *what[3], *path[3];
+	struct stat	 st;
+	size_t		 i;
+
+	if (*root == '\0')
+		return 0;
+	if (!u->hu_switch) {
+		snprintf(err, errlen, "chroot = %s needs nabproxy started as root"
+		    " with user = NAME, an account other than root", root);
+		return -1;
+	}
+	if (root[0] != '/') {
+		snprintf(err, errlen, "chroot = %s: not an absolute path", root);
+		return -1;
+	}
+	if (stat(root, &st) == -1) {
+		snprintf(err, errlen, "chroot = %s: %s", root, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "chroot = %s: not a directory", root);
+		return -1;
+	}
+	what[0] = "state-dir", path[0] = cfg->state_dir;
+	what[1] = "credentials", path[1] = cfg->credentials;
+	what[2] = "log-dir", path[2] = cfg->log_dir;
+	for (i = 0; i < 3; i++)
+		if (*path[i] != '\0' && harden_inside(root, path[i]) == NULL) {
+			snprintf(err, errlen, "%s = %s is not below chroot = %s:"
+			    " nabproxy writes it after the chroot, so it must"
+			    " be inside (written as %s/...)", what[i], path[i],
+			    root, root);
+			return -1;
+		}
+	return 0;
+}
+
 /* After setresuid: every id is the user's and root cannot come back. */
 static int
 drop_verify(const struct harden_user *u, char *err, size_t errlen)
@@ -325,13 +385,23 @@ drop_verify(const struct harden_user *u, char *err, size_t errlen)
 }
 
 int
-harden_drop(const struct harden_user *u, char *err, size_t errlen)
+harden_drop(const struct harden_user *u, const char *root, char *err,
+    size_t errlen)
 {
+	if (!u->hu_switch && *root != '\0') {
+		snprintf(err, errlen, "chroot %s needs root and user = NAME, an"
+		    " account other than root", root);
+		return -1;
+	}
 	if (!u->hu_switch)
 		return 0;
 	if (initgroups(u->hu_name, u->hu_gid) == -1) {
 		snprintf(err, errlen, "initgroups(%s): %s", u->hu_name,
 		    strerror(errno));
+		return -1;
+	}
+	if (*root != '\0' && (chroot(root) == -1 || chdir("/") == -1)) {
+		snprintf(err, errlen, "chroot %s: %s", root, strerror(errno));
 		return -1;
 	}
 	if (setresgid(u->hu_gid, u->hu_gid, u->hu_gid) == -1) {

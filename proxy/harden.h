@@ -4,8 +4,8 @@
  * No core dumps and no ptrace by others (the daemon holds plaintext
  * passwords), a file-descriptor limit that fits max-connections, safe
  * owners and modes of the state directory and the credential store, a
- * pid file, and the drop from root to `user` once everything that needs
- * root is open. Each step is checked; every
+ * pid file, and the drop from root to `user` (optionally into `chroot`)
+ * once everything that needs root is open. Each step is checked; every
  * refusal is one message saying what is wrong and what would do.
  *
  * Privilege phases, in run_daemon order: harden_nocore (any user),
@@ -107,14 +107,34 @@ int	harden_pidfile_write(const char *path, pid_t pid, char *err,
 int	harden_pidfile_remove(const char *path, pid_t pid) NONNULL(1);
 
 /*
+ * The path that names path once the root directory is root: the rest of
+ * path after root ("/" for root itself), a pointer into path, or NULL
+ * when path is not below root or has a ".." component. Purely textual:
+ * symbolic links are not followed. root may end in '/'.
+ */
+const char *harden_inside(const char *root, const char *path)
+	    NONNULL(1, 2);
+
+/*
+ * chroot = DIR is possible for cfg and u: u switches from root, DIR is an
+ * absolute path to a directory, and state-dir, credentials and log-dir
+ * (when set) lie below it (harden_inside). Nothing to check without
+ * chroot. Returns 0, or -1 with err saying what to change.
+ */
+int	harden_check_chroot(const struct config *cfg,
+	    const struct harden_user *u, char *err, size_t errlen)
+	    NONNULL(1, 2, 3) WUNRES;
+
+/*
  * Becomes u for good when u->hu_switch (else does nothing): initgroups,
- * setresgid, setresuid, each checked, then verifies with getresuid and
- * getresgid that every id is the user's and that setuid(0) fails, and
- * sets PR_SET_DUMPABLE 0 again (a change of ids resets it).
+ * chroot(root) and chdir("/") when root is not "", setresgid, setresuid,
+ * each checked, then verifies with getresuid and getresgid that every id
+ * is the user's and that setuid(0) fails, and sets PR_SET_DUMPABLE 0
+ * again (a change of ids resets it). A root without a switch is refused.
  * Returns 0, or -1 with err set: the caller must exit, the process may be
  * half-dropped.
  */
-int	harden_drop(const struct harden_user *u, char *err, size_t errlen)
-	    NONNULL(1, 2) WUNRES;
+int	harden_drop(const struct harden_user *u, const char *root, char *err,
+	    size_t errlen) NONNULL(1, 2, 3) WUNRES;
 
 #endif /* NAB_HARDEN_H */

@@ -90,6 +90,18 @@ log_path(void)
 }
 
 int
+log_set_path(const char *path)
+{
+	char	*p = NULL;
+
+	if (path != NULL && (p = strdup(path)) == NULL)
+		return -1;
+	free(lg.path);
+	lg.path = p;
+	return 0;
+}
+
+int
 log_attach(struct event_base *base)
 {
 	if ((lg.buf = evbuffer_new()) == NULL)

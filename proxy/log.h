@@ -33,6 +33,11 @@ int	log_open(const char *path, int verbose) WUNRES;
 int	log_reopen(void) WUNRES;
 /* The log file's path, or NULL for stderr. */
 const char *log_path(void);
+/*
+ * The name log_reopen() uses from now on (after a chroot the same file
+ * has another name); NULL: nothing to reopen. -1 on ENOMEM, unchanged.
+ */
+int	log_set_path(const char *path) WUNRES;
 /* Switch to asynchronous writing on base. -1 on ENOMEM. */
 int	log_attach(struct event_base *base) WUNRES;
 /* Flush what is buffered (blocking) and close; for exit paths. */

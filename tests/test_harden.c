@@ -3,8 +3,9 @@
  * descriptor formula and what fits a limit, the soft RLIMIT_NOFILE raised
  * or refused with the exact message (on this process's own limits), no
  * core dumps, who the daemon runs as for each user/euid case, the state
- * directory and store checks on a scratch directory, the pid file, and
- * (as root, in a forked child) the drop itself with its verification.
+ * directory and store checks on a scratch directory, the pid file, paths
+ * below a chroot and the chroot checks, and (as root, in a forked child)
+ * the drop itself with its verification.
  * The root-only case is reported as a skip (exit 77) when not root.
  */
 #include <sys/prctl.h>
@@ -235,6 +236,86 @@ test_state(void **state)
 	CHECK(strcmp(err, want) == 0, "message: %s", err);
 }
 
+/* Names below a chroot, textually. */
+static void
+test_inside(void **state)
+{
+	static const char *const cases[][3] = {
+		{ "/srv/nab", "/srv/nab/state", "/state" },
+		{ "/srv/nab/", "/srv/nab/state/credentials",
+		    "/state/credentials" },
+		{ "/srv/nab", "/srv/nab", "/" },
+		{ "/srv/nab", "/srv/nab/", "/" },
+		{ "/", "/var/lib/nabproxy", "/var/lib/nabproxy" },
+		{ "/srv/nab", "/srv/nabx/state", NULL },
+		{ "/srv/nab", "/srv", NULL },
+		{ "/srv/nab", "/srv/nab/../etc", NULL },
+		{ "/srv/nab", "/srv/nab/state/..", NULL },
+		{ "/srv/nab", "/srv/nab/a..b", "/a..b" },
+		{ "srv/nab", "srv/nab/state", NULL },
+	};
+	const char	*got;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		got = harden_inside(cases[i][0], cases[i][1]);
+		CHECK(got == NULL ? cases[i][2] == NULL : cases[i][2] != NULL &&
+		    strcmp(got, cases[i][2]) == 0, "%s in %s: %s, want %s",
+		    cases[i][1], cases[i][0], got ? got : "NULL",
+		    cases[i][2] ? cases[i][2] : "NULL");
+	}
+}
+
+/* chroot = DIR: each refusal, and the paths below it accepted. */
+static void
+test_check_chroot(void **state)
+{
+	struct harden_user	 u = { "nobody", 65534, 65534, 1 };
+	struct config		 cfg;
+	char			 root[PATH_MAX], sd[PATH_MAX + 8];
+	char			 cred[PATH_MAX + 32], err[1024], want[4096];
+
+	memset(&cfg, 0, sizeof(cfg));
+	snprintf(root, sizeof(root), "%s", dir);
+	snprintf(sd, sizeof(sd), "%s/state", dir);
+	snprintf(cred, sizeof(cred), "%s/state/credentials", dir);
+	cfg.chroot_dir = (char *)"";
+	cfg.state_dir = sd;
+	cfg.credentials = cred;
+	cfg.log_dir = (char *)"";
+	CHECK(harden_check_chroot(&cfg, &u, err, sizeof(err)) == 0,
+	    "no chroot: %s", err);
+	cfg.chroot_dir = root;
+	CHECK(harden_check_chroot(&cfg, &u, err, sizeof(err)) == 0,
+	    "all inside: %s", err);
+	cfg.log_dir = (char *)"/var/log/nabproxy";
+	CHECK(harden_check_chroot(&cfg, &u, err, sizeof(err)) == -1,
+	    "log-dir outside accepted");
+	snprintf(want, sizeof(want), "log-dir = /var/log/nabproxy is not below"
+	    " chroot = %s: nabproxy writes it after the chroot, so it must be"
+	    " inside (written as %s/...)", root, root);
+	CHECK(strcmp(err, want) == 0, "message: %s", err);
+	cfg.log_dir = (char *)"";
+	u.hu_switch = 0;
+	CHECK(harden_check_chroot(&cfg, &u, err, sizeof(err)) == -1,
+	    "chroot without a switch accepted");
+	snprintf(want, sizeof(want), "chroot = %s needs nabproxy started as"
+	    " root with user = NAME, an account other than root", root);
+	CHECK(strcmp(err, want) == 0, "message: %s", err);
+	u.hu_switch = 1;
+	cfg.chroot_dir = (char *)"jail";
+	CHECK(harden_check_chroot(&cfg, &u, err, sizeof(err)) == -1 &&
+	    strcmp(err, "chroot = jail: not an absolute path") == 0,
+	    "relative: %s", err);
+	snprintf(root, sizeof(root), "%s/none", dir);
+	cfg.chroot_dir = root;
+	CHECK(harden_check_chroot(&cfg, &u, err, sizeof(err)) == -1,
+	    "missing chroot accepted");
+	snprintf(want, sizeof(want), "chroot = %s: No such file or directory",
+	    root);
+	CHECK(strcmp(err, want) == 0, "message: %s", err);
+}
+
 /* The pid file: written whole, removed only while it holds our pid. */
 static void
 test_pidfile(void **state)
@@ -267,8 +348,9 @@ test_pidfile(void **state)
 }
 
 /*
- * As root, in a child: the drop to nobody leaves every id nobody's,
- * root cannot come back, and the process is not dumpable.
+ * As root, in a child: the drop to nobody into the scratch directory as
+ * chroot leaves every id nobody's, root cannot come back, the process is
+ * not dumpable, and "/" is the scratch directory.
  */
 static void
 test_drop(void **state)
@@ -281,7 +363,10 @@ test_drop(void **state)
 	int			 st;
 
 	u.hu_switch = 0;
-	CHECK(harden_drop(&u, err, sizeof(err)) == 0, "no switch: %s", err);
+	CHECK(harden_drop(&u, "", err, sizeof(err)) == 0, "no switch: %s", err);
+	CHECK(harden_drop(&u, "/tmp", err, sizeof(err)) == -1 &&
+	    strcmp(err, "chroot /tmp needs root and user = NAME, an account"
+	    " other than root") == 0, "chroot without a switch: %s", err);
 	if (geteuid() != 0 || pw == NULL) {
 		print_message("not root (or no 'nobody'): drop skipped\n");
 		skipped = 1;
@@ -289,10 +374,14 @@ test_drop(void **state)
 	}
 	CHECK(harden_user_resolve("nobody", 0, &u, err, sizeof(err)) == 0,
 	    "%s", err);
+	CHECK(chmod(dir, 0755) == 0, "chmod %s", dir);
+	tu_put(dir, "marker", "in the jail\n");
 	CHECK((pid = fork()) != -1, "fork");
 	if (pid == 0) {
-		if (harden_drop(&u, err, sizeof(err)) == -1)
+		if (harden_drop(&u, dir, err, sizeof(err)) == -1)
 			_exit(1);
+		if (access("/marker", R_OK) == -1)
+			_exit(5);
 		if (getresuid(&r, &e, &s) == -1 || r != pw->pw_uid ||
 		    e != pw->pw_uid || s != pw->pw_uid)
 			_exit(2);
@@ -312,7 +401,10 @@ main(void)
 		cmocka_unit_test(test_user),
 		cmocka_unit_test_setup_teardown(test_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pidfile, setup, teardown),
-		cmocka_unit_test(test_drop),
+		cmocka_unit_test(test_inside),
+		cmocka_unit_test_setup_teardown(test_check_chroot, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_drop, setup, teardown),
 		/* These two change this process for good: last. */
 		cmocka_unit_test(test_nofile),
 		cmocka_unit_test(test_nocore),

@@ -9,6 +9,8 @@
   add` as root writes the store as nobody, and the reload reads it.
 - In the background: the pid file holds the daemon's own pid (after
   daemon(3)), and is removed when SIGTERM stops it.
+- With chroot: /proc/PID/root is the jail; the log reopen, the store and
+  the pid file work by their names inside it.
 - As root without `user`: a clear refusal.
 - `ulimit -n 64` (soft and hard) with max-connections = 1000: refused,
   saying what fits; soft 64 under a hard limit that fits: raised (as
@@ -46,20 +48,20 @@ class Daemon:
     """nabproxy in the foreground on a throwaway config in its own
     directory; its log goes to log-file (DIR/nabproxy.log) or stderr."""
 
-    def __init__(self, lines, log_file=True):
+    def __init__(self, lines, log_file=True, state_dir=None, log_path=None):
         self.dir = tempfile.mkdtemp(prefix='nabproxy-hard-')
         os.chmod(self.dir, 0o700)
-        self.log_path = os.path.join(self.dir, 'nabproxy.log')
+        self.log_path = log_path or os.path.join(self.dir, 'nabproxy.log')
         self.conf = os.path.join(self.dir, 'nabproxy.conf')
         self.stderr_path = os.path.join(self.dir, 'stderr')
         with open(self.conf, 'w') as f:
             f.write('[nabproxy]\nlisten = 127.0.0.1:0\nupstream = 127.0.0.1:1\n'
                     'state-dir = %s\n%s%s' % (
-                        self.dir, 'log-file = %s\n' % self.log_path if log_file else '',
-                        lines))
+                        state_dir or self.dir,
+                        'log-file = %s\n' % self.log_path if log_file else '', lines))
         self.proc = None
 
-    def popen(self, limit=None, foreground=True):
+    def popen(self, limit=None, foreground=True, env=None):
         def pre():
             if limit is not None:
                 resource.setrlimit(resource.RLIMIT_NOFILE, limit)
@@ -67,7 +69,8 @@ class Daemon:
         self.proc = subprocess.Popen([BIN, '-c', self.conf] + (['--foreground'] if foreground
                                                                else []),
                                      stdin=subprocess.DEVNULL, stdout=self.errf,
-                                     stderr=subprocess.STDOUT, preexec_fn=pre)
+                                     stderr=subprocess.STDOUT, preexec_fn=pre,
+                                     env=env)
         return self.proc
 
     def read(self, path):
@@ -93,8 +96,8 @@ class Daemon:
         raise AssertionError('log never matched %r:\n%s' % (pattern, self.log().decode(
             errors='replace')))
 
-    def start(self, limit=None):
-        self.popen(limit)
+    def start(self, limit=None, env=None):
+        self.popen(limit, env=env)
         self.wait_log(rb'listening on 127\.0\.0\.1:(\d+)')
         return self
 
@@ -231,6 +234,54 @@ def case_background_pidfile():
         assert b'cannot remove the pid file' not in d.read(d.log_path)
 
 
+def case_chroot():
+    """chroot = JAIL with user = nobody: the process's root is the jail,
+    the store and the log are used by their names inside it, SIGHUP reopens
+    the log and reads the store (the configuration, outside, is not
+    reloaded), and the pid file inside the jail is removed on exit."""
+    nobody = need_root()
+    base = tempfile.mkdtemp(prefix='nabproxy-jail-')
+    os.chmod(base, 0o755)
+    jail = os.path.join(base, 'jail')
+    for sub, owner in (('', 0), ('state', nobody.pw_uid), ('log', nobody.pw_uid),
+                       ('run', nobody.pw_uid)):
+        path = os.path.join(jail, sub)
+        os.makedirs(path, exist_ok=True)
+        os.chmod(path, 0o700 if sub == 'state' else 0o755)
+        os.chown(path, owner, nobody.pw_gid if owner else 0)
+    state = os.path.join(jail, 'state')
+    log = os.path.join(jail, 'log', 'nabproxy.log')
+    pidfile = os.path.join(jail, 'run', 'nabproxy.pid')
+    try:
+        with Daemon('user = nobody\nchroot = %s\npid-file = %s\n' % (jail, pidfile),
+                    state_dir=state, log_path=log) as d:
+            # LeakSanitizer (sanitizer builds) reads /proc at exit, and the
+            # jail has none: leaks are checked by every other case.
+            d.start(env=dict(os.environ, ASAN_OPTIONS=(os.environ.get('ASAN_OPTIONS', '') +
+                                                       ':detect_leaks=0').lstrip(':')))
+            pid = d.proc.pid
+            assert os.readlink('/proc/%d/root' % pid) == jail, os.readlink('/proc/%d/root' % pid)
+            assert status(pid)['Uid'] == [str(nobody.pw_uid)] * 4
+            assert b'(user nobody, pid %d) in chroot %s' % (pid, jail.encode()) in d.log()
+            with open(pidfile) as f:
+                assert f.read() == '%d\n' % pid
+            p = creds_cmd(d.conf, 'add', JID, input=(SECRET + '\n').encode())
+            assert p.returncode == 0, p
+            os.rename(log, log + '.1')
+            d.proc.send_signal(signal.SIGHUP)
+            d.wait_log(rb'SIGHUP in chroot %s: credentials read again; the configuration'
+                       rb' is not reloaded \(restart to apply changes\)' % re.escape(
+                           jail.encode()), path=log)
+            assert b'credentials reload failed' not in d.read(log), d.read(log)
+            assert os.stat(log).st_uid == nobody.pw_uid
+            d.proc.send_signal(signal.SIGTERM)
+            assert d.proc.wait(10) == 0
+            assert not os.path.exists(pidfile), 'pid file left in the jail'
+            assert b'cannot remove' not in d.read(log), d.read(log)
+    finally:
+        subprocess.run(['rm', '-rf', base], check=True)
+
+
 def case_root_needs_user():
     need_root()
     with Daemon('', log_file=False) as d:
@@ -329,7 +380,7 @@ def case_unsafe_state():
         os.chmod(d.dir, 0o700)
 
 
-CASES = [case_drop_to_nobody, case_background_pidfile, case_root_needs_user, case_nofile_refused,
+CASES = [case_drop_to_nobody, case_background_pidfile, case_chroot, case_root_needs_user, case_nofile_refused,
          case_nofile_raised, case_password_no_echo, case_unsafe_state]
 
 
