@@ -11,6 +11,9 @@
   daemon(3)), and is removed when SIGTERM stops it.
 - With chroot: /proc/PID/root is the jail; the log reopen, the store and
   the pid file work by their names inside it.
+- As root with `user = nobody` in front of Prosody (STARTTLS, self-signed):
+  the store (a learned password) and the pinned key are written by the
+  dropped daemon, owned by nobody, mode 0600.
 - As root without `user`: a clear refusal.
 - `ulimit -n 64` (soft and hard) with max-connections = 1000: refused,
   saying what fits; soft 64 under a hard limit that fits: raised (as
@@ -38,7 +41,8 @@ import traceback
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from nabharness import BIN, CaseSkipped  # noqa: E402
+from nabharness import BIN, CaseSkipped, Nabproxy, Rabbit  # noqa: E402
+from xmppservers import Prosody, ServerError  # noqa: E402
 
 JID = 'f81edfee27c1@almacska'
 SECRET = 'pw-Harden-83279de2'
@@ -201,6 +205,39 @@ def case_drop_to_nobody():
         assert d.proc.wait(10) == 0
         assert not os.path.exists(pidfile), 'pid file left behind'
         assert b'exiting: 0 accepted' in d.read(d.log_path)
+
+
+def case_writes_after_drop():
+    """After the drop to nobody the daemon writes its state as nobody: in
+    front of Prosody with STARTTLS and a self-signed certificate, the seed's
+    rabbit registers (the password is learned into the store) and the
+    server's key is pinned at first use (upstream-pins); both files belong
+    to nobody, mode 0600, and the rabbit binds."""
+    nobody = need_root()
+    try:
+        srv = Prosody(domain='almacska', tls=True)
+        srv.__enter__()
+    except ServerError as e:
+        raise CaseSkipped(str(e))
+    try:
+        px = Nabproxy('127.0.0.1:%d' % srv.port, profile='simulator', extra='user = nobody\n')
+        os.chown(px.dir, nobody.pw_uid, nobody.pw_gid)
+        with px:
+            r = Rabbit(px.port)
+            r.open()
+            reg = r.register()
+            assert reg.get('type') == 'result', reg
+            for name in ('credentials', 'upstream-pins'):
+                st = os.stat(os.path.join(px.dir, name))
+                assert st.st_uid == nobody.pw_uid and stat.S_IMODE(st.st_mode) == 0o600, (
+                    name, st)
+            with open(os.path.join(px.dir, 'credentials')) as f:
+                assert '%s 83279de2ea5c\n' % JID in f.read()
+            bind = r.ask(r.parts[2], '3')
+            assert bind.get('type') == 'result', bind
+            r.close()
+    finally:
+        srv.__exit__(None, None, None)
 
 
 def case_background_pidfile():
@@ -380,7 +417,7 @@ def case_unsafe_state():
         os.chmod(d.dir, 0o700)
 
 
-CASES = [case_drop_to_nobody, case_background_pidfile, case_chroot, case_root_needs_user, case_nofile_refused,
+CASES = [case_drop_to_nobody, case_writes_after_drop, case_background_pidfile, case_chroot, case_root_needs_user, case_nofile_refused,
          case_nofile_raised, case_password_no_echo, case_unsafe_state]
 
 
