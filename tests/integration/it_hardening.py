@@ -6,7 +6,8 @@
   then gives its /proc/PID files to root although it runs as nobody); the
   pid file holds its pid and is gone after exit; a SIGHUP after logrotate's
   rename opens a new log file, which gets the reload's lines; `credentials
-  add` as root writes the store as nobody, and the reload reads it.
+  add` as root writes the store as nobody, and the reload reads it; a
+  reload naming a filter file nobody cannot read is refused.
 - In the background: the pid file holds the daemon's own pid (after
   daemon(3)), and is removed when SIGTERM stops it.
 - With chroot: /proc/PID/root is the jail; the log reopen, the store and
@@ -31,6 +32,7 @@ import pwd
 import re
 import resource
 import select
+import shutil
 import signal
 import stat
 import subprocess
@@ -44,6 +46,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from nabharness import BIN, CaseSkipped, Nabproxy, Rabbit  # noqa: E402
 from xmppservers import Prosody, ServerError  # noqa: E402
 
+STAMP_SO = os.path.join(os.environ.get('NAB_BINARY_DIR', ''), 'filters', 'stamp.so')
 JID = 'f81edfee27c1@almacska'
 SECRET = 'pw-Harden-83279de2'
 
@@ -166,10 +169,15 @@ def creds_cmd(conf, *args, **kw):
 
 def case_drop_to_nobody():
     nobody = need_root()
-    with Daemon('user = nobody\npid-file = PIDFILE\n') as d:
+    with Daemon('user = nobody\npid-file = PIDFILE\n'
+                '[filter stamp]\npath = STAMP\nattribute = x-hard\nvalue = v\n'
+                '[profile p]\nfilters = stamp\n') as d:
         pidfile = os.path.join(d.dir, 'nabproxy.pid')
+        stamp = os.path.join(d.dir, 'stamp.so')
+        shutil.copy(STAMP_SO, stamp)
+        os.chmod(stamp, 0o644)
         with open(d.conf) as f:
-            text = f.read().replace('PIDFILE', pidfile)
+            text = f.read().replace('PIDFILE', pidfile).replace('STAMP', stamp)
         with open(d.conf, 'w') as f:
             f.write(text)
         os.chown(d.dir, nobody.pw_uid, nobody.pw_gid)
@@ -201,6 +209,17 @@ def case_drop_to_nobody():
         assert b'SIGHUP: reloading' in new and b'credentials reload failed' not in new, new
         assert os.stat(d.log_path).st_uid == nobody.pw_uid
         assert b'reload done' not in d.read(d.log_path + '.1')
+        # The reload runs as nobody: a (new) filter nobody cannot read is
+        # refused and the running configuration stays.
+        shutil.copy(STAMP_SO, stamp + '.new.so')
+        os.chmod(stamp + '.new.so', 0o600)
+        with open(d.conf) as f:
+            text = f.read().replace(stamp, stamp + '.new.so')
+        with open(d.conf, 'w') as f:
+            f.write(text)
+        d.proc.send_signal(signal.SIGHUP)
+        d.wait_log(rb'reload refused, keeping the running one: .*stamp\.so.*Permission denied',
+                   path=d.log_path)
         d.proc.send_signal(signal.SIGTERM)
         assert d.proc.wait(10) == 0
         assert not os.path.exists(pidfile), 'pid file left behind'
