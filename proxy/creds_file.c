@@ -27,7 +27,8 @@
 #include "creds.h"
 #include "creds-int.h"
 
-static int	file_read(const char *, char **, size_t *, char *, size_t);
+static int	file_read(const char *, uid_t, char **, size_t *, char *,
+		    size_t);
 static int	file_parse(const char *, char *, size_t, struct creds *,
 		    char *, size_t);
 static int	parse_line(const char *, unsigned int, char *, size_t,
@@ -53,7 +54,7 @@ ent_cmp(const void *a, const void *b)
  * set.
  */
 static int
-file_read(const char *path, char **buf, size_t *len, char *err,
+file_read(const char *path, uid_t owner, char **buf, size_t *len, char *err,
     size_t errlen)
 {
 	struct stat	 st;
@@ -75,10 +76,10 @@ file_read(const char *path, char **buf, size_t *len, char *err,
 		snprintf(err, errlen, "%s: fstat: %s", path, strerror(errno));
 	else if (!S_ISREG(st.st_mode))
 		snprintf(err, errlen, "%s: not a regular file, refused", path);
-	else if (st.st_uid != geteuid())
+	else if (st.st_uid != owner)
 		snprintf(err, errlen, "%s: owned by uid %u, refused: it must"
 		    " belong to uid %u, which runs nabproxy", path,
-		    (unsigned int)st.st_uid, (unsigned int)geteuid());
+		    (unsigned int)st.st_uid, (unsigned int)owner);
 	else if (st.st_mode & 077)
 		snprintf(err, errlen, "%s: mode %04o gives group or others"
 		    " access, refused: chmod 600 %s", path,
@@ -288,13 +289,14 @@ file_parse(const char *path, char *buf, size_t len, struct creds *c,
 
 /* Reads path into the empty store c. Returns 0, or -1 with err set. */
 int
-load(const char *path, struct creds *c, char *err, size_t errlen)
+load(const char *path, uid_t owner, struct creds *c, char *err,
+    size_t errlen)
 {
 	char	*buf;
 	size_t	 len;
 	int	 r;
 
-	if ((r = file_read(path, &buf, &len, err, errlen)) <= 0)
+	if ((r = file_read(path, owner, &buf, &len, err, errlen)) <= 0)
 		return r;
 	r = file_parse(path, buf, len, c, err, errlen);
 	explicit_bzero(buf, len);
@@ -315,7 +317,8 @@ resync(struct creds *c)
 	size_t		 len;
 	int		 r;
 
-	if (file_read(c->cr_path, &buf, &len, err, sizeof(err)) != 1)
+	if (file_read(c->cr_path, c->cr_owner, &buf, &len, err,
+	    sizeof(err)) != 1)
 		return;
 	memset(&fresh, 0, sizeof(fresh));
 	r = file_parse(c->cr_path, buf, len, &fresh, err, sizeof(err));
