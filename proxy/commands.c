@@ -18,10 +18,6 @@
 #include "main-int.h"
 #include "tls_pin.h"
 
-#ifndef NAB_DEMO_SCRIPT
-#define NAB_DEMO_SCRIPT	"/usr/share/nabproxy/demo.py"
-#endif
-
 int
 cmd_check(struct config *cfg)
 {
@@ -202,25 +198,4 @@ cmd_tls_pin(int argc, char **argv)
 	if (rc != 0)
 		fprintf(stderr, "nabproxy: %s\n", err);
 	return rc != 0;
-}
-
-/*
- * No upstream configured: run the self-contained demo (a local Prosody on
- * loopback, this binary in front of it, the seed rabbit replayed).
- */
-int
-cmd_demo(const char *self, const char *config)
-{
-	char	path[4096];
-
-	if (realpath(self, path) == NULL)
-		snprintf(path, sizeof(path), "%s", self);
-	fprintf(stderr, "nabproxy: no upstream configured: starting the "
-	    "demo (%s)\n", NAB_DEMO_SCRIPT);
-	execl("/usr/bin/python3", "python3", NAB_DEMO_SCRIPT, "--nabproxy",
-	    path, "--config", config, (char *)NULL);
-	fprintf(stderr, "nabproxy: cannot run the demo: %s\n", strerror(errno));
-	fprintf(stderr, "nabproxy: set upstream = HOST:PORT in %s or pass "
-	    "--upstream HOST:PORT\n", config);
-	return 1;
 }
