@@ -1,7 +1,7 @@
 /*
  * commands: the offline subcommands that are not the daemon:
- * --check-config, credentials (add/remove/list), tls-pin (list/forget)
- * and the demo launcher.
+ * --check-config, credentials (add/remove/list) and tls-pin (list/forget);
+ * the demo is demo.c.
  * Each prints to stdout/stderr and returns an exit status; none touches
  * the network.
  */
