@@ -39,6 +39,7 @@ static const char usage_text[] =
 "       nabproxy render [--from-server|--from-rabbit] [--format vm|raw|both]\n"
 "                [--prefix STR] < capture\n"
 "       nabproxy credentials [-c FILE] add JID [PASSWORD] | remove JID | list\n"
+"                | allow-register MAC|JID [MINUTES]\n"
 "       nabproxy tls-pin [-c FILE] list | forget HOST:PORT\n"
 "       nabproxy demo [-c FILE]               the self-contained demo\n"
 "\n"

@@ -513,9 +513,41 @@ def case_probe_backoff(srv):
         drop_user(srv, MAC, PASSWORD)
 
 
+def case_window_not_mine(srv):
+    """An operator's allow-register window is for one account and ends: a
+    wrong-password register set for the seed's account is refused while a
+    window is open for another account, and after its own window ended."""
+    other = 'f81edfee27c2@' + DOMAIN
+    srv.add_user(MAC, PASSWORD)
+    try:
+        with Nabproxy('127.0.0.1:%d' % srv.port, profile='simulator') as px:
+            store(px, JID, PASSWORD)
+            store(px, other, 'otherpw')
+            subprocess.run([BIN, 'credentials', '-c', px.conf, 'allow-register', other],
+                           check=True, capture_output=True)
+            for label in ('window open for another account', 'own window ended'):
+                if label == 'own window ended':
+                    path = os.path.join(px.dir, 'credentials')
+                    with open(path, 'ab') as f:
+                        f.write(('/allow-register %s 1000\n' % JID).encode())
+                before = creds_bytes(px)
+                r = Rabbit(px.port)
+                r.open()
+                form = r.ask(r.parts[0], '1')
+                assert form.get('type') == 'result', form.raw
+                reg = r.ask(wrong_register(), '2')
+                assert reg.get('type') == 'error' and condition(reg)[0] == 'conflict', \
+                    '%s: %s' % (label, reg.raw)
+                r.close()
+                unchanged(px, before, label)
+            no_password_in_log(px, PASSWORD, WRONG, 'otherpw')
+    finally:
+        drop_user(srv, MAC, PASSWORD)
+
+
 CASES = (case_mac_only_bind, case_wrong_register, case_digest_wrong, case_change_password,
          case_change_violet, case_remove_account, case_probe_backoff,
-         case_same_id)
+         case_same_id, case_window_not_mine)
 
 
 def main(argv):
