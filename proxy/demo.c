@@ -432,6 +432,7 @@ start_proxy(struct demo *d, struct config *cfg)
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
+		close(p[0]);
 		if ((devnull = open("/dev/null", O_RDONLY)) == -1 ||
 		    dup2(devnull, 0) == -1 || dup2(p[1], 1) == -1 ||
 		    dup2(p[1], 2) == -1)

@@ -41,7 +41,7 @@ enum rabbit_state {
 struct rabbit {
 	struct event_base		*r_base;
 	const struct rabbit_opts	*r_opts;
-	rabbit_done_fn			 r_done;
+	RABBIT_DONE_FN(r_done);
 	void				*r_arg;
 	int				 r_fd;
 	struct event			*r_rev, *r_wev, *r_tmo;

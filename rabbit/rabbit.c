@@ -164,7 +164,7 @@ on_write(evutil_socket_t fd, short what, void *arg)
 
 int
 rabbit_start(struct event_base *base, const struct rabbit_opts *o,
-    const char *mac, const char *pw, rabbit_done_fn done, void *arg)
+    const char *mac, const char *pw, RABBIT_DONE_FN(done), void *arg)
 {
 	struct rabbit	*r;
 	struct timeval	 tv;
@@ -329,8 +329,10 @@ on_read(evutil_socket_t fd, short what, void *arg)
 	if (got == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (got <= 0) {
-		rabbit_fail(r, got == 0 ? "connection closed by the server" :
-		    "read: %s", strerror(errno));
+		if (got == 0)
+			rabbit_fail(r, "connection closed by the server");
+		else
+			rabbit_fail(r, "read: %s", strerror(errno));
 		finish(r);
 		return;
 	}

@@ -34,8 +34,9 @@ struct rabbit_opts {
  * or forgot it after a SASL failure, as the firmware does). The rabbit is
  * freed after the callback returns.
  */
-typedef void	(*rabbit_done_fn)(const struct report_rabbit *,
-		    const char *password, void *arg);
+#define RABBIT_DONE_FN(name) \
+	void (*name)(const struct report_rabbit *, const char *password, \
+	    void *arg)
 
 /*
  * Starts a rabbit with this MAC (12 hex digits) and password (NULL or ""
@@ -44,7 +45,7 @@ typedef void	(*rabbit_done_fn)(const struct report_rabbit *,
  * failure).
  */
 int	rabbit_start(struct event_base *base, const struct rabbit_opts *opts,
-	    const char *mac, const char *password, rabbit_done_fn done,
+	    const char *mac, const char *password, RABBIT_DONE_FN(done),
 	    void *arg);
 
 #endif /* NAB_RABBIT_RABBIT_H */
