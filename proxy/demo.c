@@ -393,6 +393,7 @@ override(struct demo *d, struct config *cfg)
 		{ "state-dir", state }, { "credentials", creds },
 		{ "log-file", "" }, { "log-dir", "" }, { "log-format", "vm" },
 		{ "profile", "auto" }, { "redact", "yes" },
+		{ "upstream-tls", "no" },	/* its Prosody has no TLS */
 	};
 	size_t	i;
 
