@@ -305,8 +305,10 @@ take_element(struct rabbit *r)
 	if (fw && flags) {
 		rabbit_fail(r, "%s in %s: the firmware misreads it",
 		    flags & XS_BARE_EMPTY ? "attribute-less <x/>" :
-		    "comment, CDATA or PI", rabbit_show(r->r_in + skip,
-		    (size_t)n));
+		    flags & XS_MARKUP ? "comment, CDATA or PI" :
+		    flags & XS_ENTITY ? "an entity (never decoded)" :
+		    "tab or newline between attributes",
+		    rabbit_show(r->r_in + skip, (size_t)n));
 		return -1;
 	}
 	if (fw)

@@ -45,6 +45,24 @@ tag_end(const char *buf, size_t n, size_t i)
 	return -1;
 }
 
+/* Tab, CR or LF outside the quoted values of the tag buf[i..gt]? */
+static int
+tag_ws(const char *buf, size_t i, size_t gt)
+{
+	char	q = 0;
+
+	for (; i < gt; i++) {
+		if (q) {
+			if (buf[i] == q)
+				q = 0;
+		} else if (buf[i] == '\'' || buf[i] == '"')
+			q = buf[i];
+		else if (buf[i] == '\t' || buf[i] == '\r' || buf[i] == '\n')
+			return 1;
+	}
+	return 0;
+}
+
 long
 xs_element(const char *buf, size_t n, int *flags)
 {
@@ -62,11 +80,17 @@ xs_element(const char *buf, size_t n, int *flags)
 		if (buf[i] != '<') {
 			if (depth == 0)
 				return -2;
+			if (buf[i] == '&')
+				*flags |= XS_ENTITY;
 			i++;
 			continue;
 		}
 		if ((gt = tag_end(buf, n, i)) == -1)
 			return 0;
+		if (memchr(buf + i, '&', (size_t)gt - i) != NULL)
+			*flags |= XS_ENTITY;
+		if (buf[i + 1] != '/' && tag_ws(buf, i, (size_t)gt))
+			*flags |= XS_TAG_WS;
 		if (buf[i + 1] == '/') {
 			if (depth == 0)
 				return -2;

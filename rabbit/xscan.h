@@ -12,6 +12,9 @@
 /* xs_element() flags: what the firmware's parser would choke on. */
 #define XS_BARE_EMPTY	0x1	/* <x/> without attributes: read as "x/" */
 #define XS_MARKUP	0x2	/* comment, CDATA or processing instruction */
+#define XS_ENTITY	0x4	/* '&': the firmware decodes no entity */
+#define XS_TAG_WS	0x8	/* tab, CR or LF between a tag's attributes:
+				   the firmware splits them at spaces only */
 
 /*
  * Finds the stream header in buf[0..n): "<stream:stream" up to its '>'.

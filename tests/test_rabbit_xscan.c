@@ -3,7 +3,8 @@
  * The stream header found after <?xml?>, waiting for more, and refused
  * when split (the firmware searches one read only); elements complete,
  * incomplete, nested, with '>' inside a quoted value, the stream's end
- * tag, attribute-less self-closing tags flagged, malformed input; and the
+ * tag, attribute-less self-closing tags, entities and white space between
+ * attributes flagged (the firmware misreads them), malformed input; and the
  * attribute, child-text and own-text lookups on raw bytes.
  */
 #include <string.h>
@@ -50,6 +51,14 @@ test_element(void **state)
 	assert_int_equal(flags, XS_MARKUP);
 	assert_int_equal(xs_element(S("<success xmlns='s'/>"), &flags), 20);
 	assert_int_equal(flags, 0);
+	assert_int_equal(xs_element(S("<a>x &amp; y</a>"), &flags), 16);
+	assert_int_equal(flags, XS_ENTITY);
+	assert_int_equal(xs_element(S("<a b='&apos;'/>"), &flags), 15);
+	assert_int_equal(flags, XS_ENTITY);
+	assert_int_equal(xs_element(S("<a\n b='1'></a>"), &flags), 14);
+	assert_int_equal(flags, XS_TAG_WS);
+	assert_int_equal(xs_element(S("<a b='1\n2'>\n</a>"), &flags), 16);
+	assert_int_equal(flags, 0);	/* in a value or text: read right */
 }
 
 static void
