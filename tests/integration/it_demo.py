@@ -12,6 +12,10 @@
           exit 130, the same clean-up.
   missing `nabproxy demo` with no Prosody in PATH says what to install,
           exits 1 and creates nothing.
+  installed  nabproxy copied to PREFIX/sbin and nabrabbit to PREFIX/bin
+          (the install layout), away from the build and source trees,
+          with neither in PATH: the demo finds nabrabbit in ../bin and
+          both rabbits reach idle.
 """
 import os
 import re
@@ -93,9 +97,27 @@ def case_missing(tmp):
     assert os.listdir(tmp) == [], os.listdir(tmp)
 
 
+def case_installed(tmp):
+    prefix = os.path.join(tmp, 'prefix')
+    for sub, name in (('sbin', BIN), ('bin', os.path.join(os.path.dirname(BIN), 'nabrabbit'))):
+        os.makedirs(os.path.join(prefix, sub))
+        shutil.copy2(name, os.path.join(prefix, sub))
+    run = os.path.join(tmp, 'run')
+    os.mkdir(run)
+    env = dict(os.environ, TMPDIR=run, PATH='/usr/sbin:/usr/bin:/sbin:/bin')
+    p = subprocess.run([os.path.join(prefix, 'sbin', 'nabproxy'), 'demo', '-c', CONF],
+                       env=env, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=180)
+    out = p.stdout.decode(errors='replace')
+    assert p.returncode == 0, out
+    assert 'demo: verdict: both rabbits reached idle through nabproxy\n' in out, out
+    assert 'demo: nabrabbit --firmware 18673' in out, out
+    left_behind(out, run)
+
+
 def main():
     failed = 0
-    for case in (case_run, case_signal, case_missing):
+    for case in (case_run, case_signal, case_missing, case_installed):
         tmp = tempfile.mkdtemp(prefix='it-demo-')
         try:
             case(tmp)
