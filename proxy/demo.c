@@ -317,19 +317,49 @@ out_file(const struct demo *d, const char *name)
 	return fd;
 }
 
-/* Start Prosody on a free port and wait until it listens there. */
+/* 1 if the file of ours says its port was taken (case-insensitive). */
 static int
-start_prosody(struct demo *d)
+port_taken(const struct demo *d, const char *name)
 {
-	char	 text[4096], path[PATH_MAX + 64];
-	int	 fd, st, ok = 0;
+	char	path[PATH_MAX + 64], buf[16384];
+	ssize_t	n;
+	int	fd;
+
+	snprintf(path, sizeof(path), "%s/%s", d->dir, name);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return strcasestr(buf, "address already in use") != NULL ||
+	    strcasestr(buf, "failed to open server port") != NULL;
+}
+
+static void
+stop_prosody(struct demo *d)
+{
+	if (d->prosody <= 0)
+		return;
+	(void)kill(-d->prosody, SIGKILL);	/* its own session */
+	(void)kill(d->prosody, SIGKILL);
+	(void)demo_reap(d->prosody, 5000, 0);
+	d->prosody = 0;
+}
+
+/*
+ * One try on a free port: 0 once our Prosody listens there, 1 if it lost
+ * the port to somebody else (try another), -1 on any other failure.
+ */
+static int
+try_prosody(struct demo *d)
+{
+	char	 text[4096];
+	int	 fd, st;
 	long	 deadline;
 	FILE	*f;
 
-	snprintf(path, sizeof(path), "%s/data", d->dir);
-	(void)mkdir(path, 0700);
-	snprintf(path, sizeof(path), "%s/certs", d->dir);
-	(void)mkdir(path, 0700);
 	if ((d->sport = demo_free_port()) == 0 ||
 	    demo_prosody_conf(text, sizeof(text), d->dir, d->sport,
 	    DEMO_DOMAIN) == -1)
@@ -347,15 +377,42 @@ start_prosody(struct demo *d)
 	if (d->prosody == -1)
 		return -1;
 	deadline = now_ms() + 30000;
-	while (!demo_signal && now_ms() < deadline &&
-	    !(ok = demo_owns_listener(d->prosody, d->sport))) {
-		if (waitpid(d->prosody, &st, WNOHANG) == d->prosody) {
+	while (!demo_signal && now_ms() < deadline) {
+		if (demo_owns_listener(d->prosody, d->sport))
+			return 0;
+		if (waitpid(d->prosody, &st, WNOHANG) == d->prosody)
 			d->prosody = 0;
-			break;
+		if (port_taken(d, "prosody.log") ||
+		    port_taken(d, "prosody.out")) {
+			stop_prosody(d);
+			return 1;
 		}
+		if (d->prosody == 0)
+			return -1;
 		(void)poll(NULL, 0, 20);	/* a condition with a deadline */
 	}
-	return ok ? 0 : -1;
+	return -1;
+}
+
+/* Start Prosody on a free port and wait until it listens there. */
+static int
+start_prosody(struct demo *d)
+{
+	char	path[PATH_MAX + 64];
+	int	i, rc = -1;
+
+	snprintf(path, sizeof(path), "%s/data", d->dir);
+	(void)mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/certs", d->dir);
+	(void)mkdir(path, 0700);
+	for (i = 0; i < 3 && (rc = try_prosody(d)) == 1; i++) {
+		snprintf(path, sizeof(path), "%s/prosody.log", d->dir);
+		(void)unlink(path);
+		snprintf(path, sizeof(path), "%s/prosody.out", d->dir);
+		(void)unlink(path);
+		say("port %u was taken; trying another", d->sport);
+	}
+	return rc == 0 ? 0 : -1;
 }
 
 /* prosodyctl register: the seed's account, as the seed log has it. */
@@ -507,11 +564,7 @@ cleanup(struct demo *d)
 	}
 	if (d->logfd != -1)
 		close(d->logfd);
-	if (d->prosody > 0) {
-		(void)kill(-d->prosody, SIGKILL);	/* its own session */
-		(void)kill(d->prosody, SIGKILL);
-		(void)demo_reap(d->prosody, 5000, 0);
-	}
+	stop_prosody(d);
 	if (d->dir[0] != '\0' && demo_rmtree(d->dir) == -1)
 		say("could not remove %s: %s", d->dir, strerror(errno));
 }
