@@ -1,5 +1,5 @@
 /*
- * test_rabbit_xscan: rabbit/xscan.c, reading a server's stream by tags.
+ * test_xscan: rabbit/xscan.c, reading a server's stream by tags.
  * The stream header found after <?xml?>, waiting for more, and refused
  * when split (the firmware searches one read only); elements complete,
  * incomplete, nested, with '>' inside a quoted value, the stream's end

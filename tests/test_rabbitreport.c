@@ -1,5 +1,5 @@
 /*
- * test_rabbit_report: rabbit/report.c, nabrabbit's JSON lines. An idle
+ * test_rabbitreport: rabbit/report.c, nabrabbit's JSON lines. An idle
  * rabbit and a failed one, byte for byte (a skipped step, a reason with a
  * quote, a backslash, a control and a non-ASCII byte escaped); a line
  * that does not fit; the summary's counts, failures by step and

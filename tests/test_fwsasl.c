@@ -1,5 +1,5 @@
 /*
- * test_rabbit_fwsasl: rabbit/fwsasl.c, the firmware's base64 and
+ * test_fwsasl: rabbit/fwsasl.c, the firmware's base64 and
  * DIGEST-MD5. The encoder's short padding, the decoder's '=' as a zero
  * sextet and its refusals, the challenge parser's one-byte skip after a
  * quoted value (", " makes " qop" a different key, so the firmware stays

@@ -1,5 +1,5 @@
 /*
- * test_rabbit_state: rabbit/state.c, the passwords nabrabbit's rabbits
+ * test_rabbitstate: rabbit/state.c, the passwords nabrabbit's rabbits
  * keep. A missing file is empty; save writes 0600 with exactly the
  * entries (set, replaced, removed) and load reads them back; a file
  * others may read and a malformed line are refused with the reason.
@@ -20,7 +20,7 @@ test_roundtrip(void **state)
 	struct stat	sb;
 	char		path[128], err[256], *text;
 
-	tu_mkdtemp(dir, sizeof(dir), "test_rabbit_state");
+	tu_mkdtemp(dir, sizeof(dir), "test_rabbitstate");
 	snprintf(path, sizeof(path), "%s/state", dir);
 	assert_int_equal(state_load(&st, path, err, sizeof(err)), 0);
 	assert_null(state_get(&st, "0013d3000001"));

@@ -1,5 +1,5 @@
 /*
- * test_rabbit_script: rabbit/script.c, the bytes rabbits send. The seed
+ * test_rabbitscript: rabbit/script.c, the bytes rabbits send. The seed
  * simulator's header and four stanzas with the seed's values are exactly
  * tests/golden/seed_rabbit.xml (the seed log's rabbit side); Table A's
  * register set for bootcode 18673 carries the password XORed with the

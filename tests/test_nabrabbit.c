@@ -1,5 +1,5 @@
 /*
- * test_rabbit_cli: rabbit/nabrabbit.c, the command line, through the
+ * test_nabrabbit: rabbit/nabrabbit.c, the command line, through the
  * built binary. --help names every option and docs/nabrabbit.md
  * documents each; --version; usage errors exit 2 naming what is wrong; a
  * state file others may read is refused; against a port nobody listens
@@ -137,7 +137,7 @@ test_usage(void **state)
 	USAGE("unexpected argument: extra", "extra");
 	USAGE("runs past ffffffffffff", "--mac", "ffffffffffff", "--count",
 	    "2");
-	tu_mkdtemp(dir, sizeof(dir), "test_rabbit_cli");
+	tu_mkdtemp(dir, sizeof(dir), "test_nabrabbit");
 	tu_put(dir, "state", "0013d3000001 aaaaaaaaaaaa\n");
 	snprintf(path, sizeof(path), "%s/state", dir);
 	assert_int_equal(chmod(path, 0644), 0);
