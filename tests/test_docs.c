@@ -1,0 +1,235 @@
+/*
+ * test_docs: the reference documentation agrees with the code.
+ * - every [nabproxy] key in proxy/config.c's key table (read from the
+ *   source, so a key added there fails this test until it is documented)
+ *   has a ".It Ic KEY =" entry in docs/man/nabproxy.conf.5 and a
+ *   "KEY =" line, commented out or not, in etc/nabproxy.conf;
+ * - the [profile] keys config.c knows, "include" and "path" are in
+ *   nabproxy.conf.5 too;
+ * - every option `nabproxy --help` prints (run from the build tree) is in
+ *   docs/man/nabproxy.8 as "Fl -NAME" (long) and "Fl X" (short);
+ * - the man pages' cross-references name pages that exist in docs/man.
+ * The scanners themselves are checked on inputs that must fail.
+ */
+#include <ctype.h>
+
+#include "testutil.h"
+
+#define SRC(p)		NAB_SOURCE_DIR "/" p
+#define NABPROXY	NAB_BINARY_DIR "/nabproxy"
+
+/* The keys of config.c's keys[] table: lines `{ "name", CT_...`. */
+static size_t
+config_keys(const char *src, char names[][64], size_t max)
+{
+	const char	*p = strstr(src, "config_key keys[] = {");
+	const char	*end, *q;
+	size_t		 n = 0, len;
+
+	CHECK(p != NULL, "no keys[] table in proxy/config.c");
+	end = strstr(p, "\n};");
+	CHECK(end != NULL, "keys[] table not closed");
+	while ((p = strstr(p, "{ \"")) != NULL && p < end) {
+		p += 3;
+		q = strchr(p, '"');
+		CHECK(q != NULL && strncmp(q, "\", CT_", 6) == 0,
+		    "unexpected keys[] entry near %.40s", p);
+		len = (size_t)(q - p);
+		CHECK(n < max && len < 64, "too many or too long keys");
+		memcpy(names[n], p, len);
+		names[n++][len] = '\0';
+	}
+	return n;
+}
+
+/* "\n.It Ic KEY" followed by " =" or " ,": an entry of the key list. */
+static int
+man_documents(const char *man, const char *key)
+{
+	char	pat[128];
+
+	snprintf(pat, sizeof(pat), "\n.It Ic %s =", key);
+	if (strstr(man, pat) != NULL)
+		return 1;
+	snprintf(pat, sizeof(pat), "Ic %s ,", key);
+	return strstr(man, pat) != NULL;
+}
+
+/* A line "KEY =" or "#KEY =" (the shipped file's commented defaults). */
+static int
+conf_has(const char *conf, const char *key)
+{
+	const char	*p = conf;
+	size_t		 len = strlen(key);
+
+	while ((p = strstr(p, key)) != NULL) {
+		int bol = p == conf || p[-1] == '\n' ||
+		    (p[-1] == '#' && (p - 1 == conf || p[-2] == '\n'));
+		if (bol && strncmp(p + len, " =", 2) == 0)
+			return 1;
+		p += len;
+	}
+	return 0;
+}
+
+/* "Fl NAME" with NAME ending at a non-option character. */
+static int
+man_has_flag(const char *man, const char *flag)
+{
+	char		 pat[80];
+	const char	*p = man;
+	size_t		 len;
+
+	snprintf(pat, sizeof(pat), "Fl %s", flag);
+	len = strlen(pat);
+	while ((p = strstr(p, pat)) != NULL) {
+		if (!isalnum((unsigned char)p[len]) && p[len] != '-')
+			return 1;
+		p += len;
+	}
+	return 0;
+}
+
+static void
+test_config_keys(void **state)
+{
+	static char	 names[128][64];
+	char		*src = tu_slurp(SRC("proxy/config.c"), NULL);
+	char		*man = tu_slurp(SRC("docs/man/nabproxy.conf.5"), NULL);
+	char		*conf = tu_slurp(SRC("etc/nabproxy.conf"), NULL);
+	static const char *const other[] = { "filters", "match-firmware",
+	    "match-jid", "match-mac", "include", "path" };
+	size_t		 n, i;
+
+	n = config_keys(src, names, 128);
+	CHECK(n >= 29, "only %zu keys read from config.c", n);
+	for (i = 0; i < n; i++) {
+		CHECK(man_documents(man, names[i]), "key '%s' of "
+		    "proxy/config.c is not documented in nabproxy.conf.5 "
+		    "(.It Ic %s = ...)", names[i], names[i]);
+		CHECK(conf_has(conf, names[i]), "key '%s' of proxy/config.c "
+		    "is not in etc/nabproxy.conf (as '%s =' or '#%s =')",
+		    names[i], names[i], names[i]);
+	}
+	for (i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+		CHECK(strstr(src, other[i]) != NULL || strcmp(other[i],
+		    "include") == 0, "'%s' is no longer in config.c", other[i]);
+		CHECK(man_documents(man, other[i]), "'%s' is not documented "
+		    "in nabproxy.conf.5", other[i]);
+	}
+	free(src);
+	free(man);
+	free(conf);
+}
+
+/* The scanners fail where they must. */
+static void
+test_scanners(void **state)
+{
+	static char	names[4][64];
+
+	CHECK(config_keys("struct config_key keys[] = {\n"
+	    "\t{ \"a-b\", CT_STR, 0 },\n\t{ \"c\", CT_UINT },\n};",
+	    names, 4) == 2, "two keys");
+	CHECK(strcmp(names[0], "a-b") == 0 && strcmp(names[1], "c") == 0,
+	    "key names");
+	CHECK(man_documents("x\n.It Ic listen = Ar A\n", "listen"), "doc");
+	CHECK(!man_documents("x\n.It Ic listen-x = Ar A\n", "listen"),
+	    "prefix is not the key");
+	CHECK(!man_documents("the listen key", "listen"), "prose");
+	CHECK(conf_has("x\n#max-depth = 32\n", "max-depth"), "commented");
+	CHECK(conf_has("max-depth = 3\n", "max-depth"), "first line");
+	CHECK(!conf_has("# max-depth = 32 is\n", "max-depth"), "prose");
+	CHECK(!conf_has("#xmax-depth = 1\n", "max-depth"), "suffix");
+	CHECK(man_has_flag(".It Fl c , Fl -config Ar f", "-config"), "long");
+	CHECK(man_has_flag(".It Fl c , Fl -config", "c"), "short");
+	CHECK(!man_has_flag(".It Fl -config-x", "-config"), "prefix");
+}
+
+static void
+test_help_options(void **state)
+{
+	char	*man = tu_slurp(SRC("docs/man/nabproxy.8"), NULL);
+	char	 line[512], flag[64];
+	FILE	*f;
+	int	 nlong = 0, nshort = 0;
+	char	*p;
+	size_t	 i;
+
+	f = popen(NABPROXY " --help", "r");
+	CHECK(f != NULL, "cannot run %s", NABPROXY);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		for (p = line; (p = strstr(p, "-")) != NULL; ) {
+			int dbl = p[1] == '-';
+			char *s = p + (dbl ? 2 : 1);
+			if ((p != line && !isspace((unsigned char)p[-1]) &&
+			    p[-1] != '[' && p[-1] != '|') ||
+			    !isalpha((unsigned char)*s)) {
+				p++;
+				continue;
+			}
+			for (i = 0; i < sizeof(flag) - 1 && (isalnum(
+			    (unsigned char)s[i]) || s[i] == '-'); i++)
+				flag[i] = s[i];
+			flag[i] = '\0';
+			p = s + i;
+			/* "-c, --config": one letter after one dash. */
+			if (!dbl && strlen(flag) != 1)
+				continue;
+			char want[70];
+			snprintf(want, sizeof(want), "%s%s", dbl ? "-" : "",
+			    flag);
+			CHECK(man_has_flag(man, want), "option %s%s of "
+			    "--help is not in nabproxy.8", dbl ? "--" : "-",
+			    flag);
+			if (dbl)
+				nlong++;
+			else
+				nshort++;
+		}
+	}
+	CHECK(pclose(f) == 0, "nabproxy --help failed");
+	CHECK(nlong >= 10 && nshort >= 8, "--help listed %d long and %d "
+	    "short options", nlong, nshort);
+	free(man);
+}
+
+/* Every .Xr to a nabproxy page names a page in docs/man. */
+static void
+test_cross_references(void **state)
+{
+	static const char *const pages[] = { "nabproxy.8", "nabproxy.conf.5",
+	    "nabrabbit.1" };
+	char		 path[256], name[64], sec[8], file[80];
+	const char	*p;
+	size_t		 i;
+
+	for (i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/docs/man/%s", NAB_SOURCE_DIR,
+		    pages[i]);
+		char *man = tu_slurp(path, NULL);
+		for (p = man; (p = strstr(p, ".Xr nab")) != NULL; p++) {
+			CHECK(sscanf(p, ".Xr %63s %7s", name, sec) == 2,
+			    "bad .Xr in %s", pages[i]);
+			snprintf(file, sizeof(file), "%s.%c", name, sec[0]);
+			CHECK(strcmp(file, pages[0]) == 0 ||
+			    strcmp(file, pages[1]) == 0 ||
+			    strcmp(file, pages[2]) == 0,
+			    "%s refers to %s, not in docs/man", pages[i], file);
+		}
+		free(man);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_scanners),
+		cmocka_unit_test(test_config_keys),
+		cmocka_unit_test(test_help_options),
+		cmocka_unit_test(test_cross_references),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
