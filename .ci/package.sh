@@ -63,6 +63,14 @@ fi
 ok "mandoc -T lint"
 
 root=$(mktemp -d /var/tmp/nabproxy-pkg.XXXXXX)
+# A filter builds from the package alone: its header, pkg-config file and
+# example source (the package's tree, unpacked).
+dpkg-deb -x "$deb" "$root/x"
+pc=$(find "$root/x/usr/lib" -name nabproxy-filter.pc)
+cflags=$(pkg-config --define-variable=prefix="$root/x/usr" --cflags "$pc")
+cc -shared -fPIC -fvisibility=hidden -Wall -Werror $cflags -o "$root/stamp.so" \
+    "$root/x/usr/share/doc/nabproxy/examples/stamp.c"
+ok "example filter built with pkg-config nabproxy-filter ($cflags)"
 if command -v systemd-analyze >/dev/null; then
 	# The installed binary is not on this machine: verify a copy of the
 	# unit whose nabproxy is the one just built.
@@ -128,6 +136,25 @@ in_root sh -c "$cond" ||
 	{ echo "package: FAIL the unit would not start with upstream set"; exit 1; }
 in_root /usr/sbin/nabproxy --check-config >/dev/null
 ok "unit condition: skipped with an empty upstream, runs with one"
+
+# The packaged example filter loads, from its packaged directory.
+so=$(cd "$sr" && ls usr/lib/*/nabproxy/filters/stamp.so)
+cat >"$sr/tmp/stamp.conf" <<CONF
+[nabproxy]
+upstream = xmpp.example.org:5222
+include = /etc/nabproxy/profiles/*.conf
+[filter stamp]
+path = /$so
+attribute = x-proxy
+value = nabproxy
+[profile stamped]
+filters = stamp
+match-mac = 00:13:d3:*
+CONF
+out=$(in_root /usr/sbin/nabproxy --check-config -c /tmp/stamp.conf 2>&1)
+[ "$out" = "configuration OK" ] ||
+	{ echo "$out"; echo "package: FAIL the packaged stamp.so does not load"; exit 1; }
+ok "packaged example filter /$so loads"
 
 in_root dpkg --purge nabproxy >"$root/purge.log" 2>&1 ||
 	{ cat "$root/purge.log"; echo "package: FAIL dpkg --purge"; exit 1; }
