@@ -8,10 +8,14 @@
  *   nabproxy.conf.5 too;
  * - every option `nabproxy --help` prints (run from the build tree) is in
  *   docs/man/nabproxy.8 as "Fl -NAME" (long) and "Fl X" (short);
- * - the man pages' cross-references name pages that exist in docs/man.
+ * - the man pages' cross-references name pages that exist in docs/man;
+ * - every Markdown link in README.md, docs/ and the READMEs below the
+ *   top is relative and names a file inside the repository.
  * The scanners themselves are checked on inputs that must fail.
  */
 #include <ctype.h>
+#include <glob.h>
+#include <libgen.h>
 
 #include "testutil.h"
 
@@ -221,6 +225,77 @@ test_cross_references(void **state)
 	}
 }
 
+/*
+ * One Markdown link target of file md: NULL if it is a path inside the
+ * source tree that exists, else why not (static buffer).
+ */
+static const char *
+link_problem(const char *md, const char *target, const char *top)
+{
+	static char	 why[600];
+	char		 dir[PATH_MAX], path[2 * PATH_MAX], real[PATH_MAX];
+	size_t		 n = strcspn(target, "#");
+
+	if (strstr(target, "://") != NULL || strncmp(target, "mailto:", 7) == 0)
+		return "links outside the repository";
+	if (n == 0)
+		return NULL;		/* an anchor in the same file */
+	snprintf(dir, sizeof(dir), "%s", md);
+	snprintf(path, sizeof(path), "%s/%.*s", dirname(dir), (int)n, target);
+	if (realpath(path, real) == NULL) {
+		snprintf(why, sizeof(why), "%s does not exist", path);
+		return why;
+	}
+	if (strncmp(real, top, strlen(top)) != 0 || (real[strlen(top)] != '/' &&
+	    real[strlen(top)] != '\0'))
+		return "points outside the repository";
+	return NULL;
+}
+
+static void
+test_markdown_links(void **state)
+{
+	static const char *const pats[] = { "README.md", "docs/*.md",
+	    "docs/*/*.md", "filters/examples/README.md", "bench/README.md",
+	    "tests/*/README.md" };
+	char		 top[PATH_MAX], pat[PATH_MAX], target[512];
+	const char	*p, *q, *why;
+	glob_t		 g;
+	size_t		 i, j, nfiles = 0, nlinks = 0;
+
+	CHECK(realpath(NAB_SOURCE_DIR, top) != NULL, "source dir");
+	CHECK(link_problem(SRC("README.md"), "http://example.org/", top) != NULL,
+	    "an http link must be refused");
+	CHECK(link_problem(SRC("README.md"), "../x", top) != NULL,
+	    "a path outside must be refused");
+	CHECK(link_problem(SRC("README.md"), "docs/deploy.md#x", top) == NULL,
+	    "docs/deploy.md must be found");
+	for (i = 0; i < sizeof(pats) / sizeof(pats[0]); i++) {
+		snprintf(pat, sizeof(pat), "%s/%s", top, pats[i]);
+		if (glob(pat, 0, NULL, &g) != 0)
+			continue;
+		for (j = 0; j < g.gl_pathc; j++, nfiles++) {
+			char *md = tu_slurp(g.gl_pathv[j], NULL);
+			for (p = md; (p = strstr(p, "](")) != NULL; p = q) {
+				p += 2;
+				q = strchr(p, ')');
+				CHECK(q != NULL && (size_t)(q - p) < sizeof(target),
+				    "%s: unterminated link", g.gl_pathv[j]);
+				snprintf(target, sizeof(target), "%.*s",
+				    (int)(q - p), p);
+				why = link_problem(g.gl_pathv[j], target, top);
+				CHECK(why == NULL, "%s: link (%s): %s",
+				    g.gl_pathv[j], target, why);
+				nlinks++;
+			}
+			free(md);
+		}
+		globfree(&g);
+	}
+	CHECK(nfiles >= 10 && nlinks >= 20, "only %zu files, %zu links", nfiles,
+	    nlinks);
+}
+
 int
 main(void)
 {
@@ -229,6 +304,7 @@ main(void)
 		cmocka_unit_test(test_config_keys),
 		cmocka_unit_test(test_help_options),
 		cmocka_unit_test(test_cross_references),
+		cmocka_unit_test(test_markdown_links),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
