@@ -5,8 +5,9 @@
 #   server). Nothing for the tests: without cmocka CMake configures no test.
 # "test": also everything .ci/run uses: cmocka, the XMPP servers the
 #   integration tests start (Prosody, ejabberd, jabberd2), haproxy and
-#   valgrind for the benchmarks, and for .ci/package.sh lintian, mandoc,
-#   debootstrap (with the archive keyring) and procps.
+#   valgrind for the benchmarks, for .ci/package.sh lintian, mandoc,
+#   debootstrap (with the archive keyring) and procps, and for
+#   .ci/cross-arm64.sh Debian's arm64 cross compiler and qemu-user.
 #
 # It installs packages and touches nothing else: it never stops, kills or
 # reconfigures a service. Package post-install scripts must not start
@@ -22,6 +23,7 @@ pkgs="build-essential cmake pkg-config libevent-dev libexpat1-dev zlib1g-dev lib
 if [ "$what" = test ]; then
 	pkgs="$pkgs libcmocka-dev ejabberd jabberd2 sqlite3 haproxy valgrind openssl"
 	pkgs="$pkgs lintian mandoc debootstrap debian-archive-keyring gpgv wget procps file"
+	pkgs="$pkgs gcc-aarch64-linux-gnu qemu-user"
 fi
 missing=""
 for p in $pkgs; do
