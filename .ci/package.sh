@@ -1,7 +1,8 @@
 #!/bin/sh
 # Build, lint and install-test the Debian package (called by .ci/run;
 # docs/deploy.md). Steps, each printed as "package: PASS|SKIP name":
-#   1. a release build with CMAKE_INSTALL_PREFIX=/usr, cpack -G DEB;
+#   1. a build with Debian's hardened build flags (dpkg-buildflags) and
+#      CMAKE_INSTALL_PREFIX=/usr, cpack -G DEB;
 #   2. lintian (no error may remain), mandoc -T lint on the man pages
 #      (no message at all), systemd-analyze verify on the unit (where
 #      systemd-analyze exists);
@@ -32,7 +33,14 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
 t0=$(date +%s)
-cmake -S . -B "$b" -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
+# Debian's build flags with every hardening feature (PIE, RELRO, bindnow,
+# fortify, stack protector), as a Debian package of a daemon is built.
+export DEB_BUILD_MAINT_OPTIONS=hardening=+all
+CFLAGS="$(dpkg-buildflags --get CFLAGS) $(dpkg-buildflags --get CPPFLAGS)"
+LDFLAGS=$(dpkg-buildflags --get LDFLAGS)
+export CFLAGS LDFLAGS
+rm -rf "$b"
+cmake -S . -B "$b" -DCMAKE_BUILD_TYPE=None -DCMAKE_INSTALL_PREFIX=/usr \
     -DNABPROXY_GZIP_MAN=ON -DNABPROXY_TESTS=OFF >/dev/null
 cmake --build "$b" -j2 >/dev/null
 rm -f "$b"/nabproxy_*.deb
@@ -50,6 +58,10 @@ ok "dependencies: $(dpkg-deb -f "$deb" Depends)"
 lintian --fail-on error "$deb" >&2 ||
 	{ echo "package: FAIL lintian"; exit 1; }
 ok "lintian (no error)"
+# The hardening lintian checks (informational tags) must all hold.
+hard=$(lintian -I --tags hardening-no-bindnow,hardening-no-fortify-functions,hardening-no-pie,hardening-no-relro "$deb" 2>/dev/null || true)
+[ -z "$hard" ] || { echo "$hard"; echo "package: FAIL hardening"; exit 1; }
+ok "hardened build (PIE, RELRO, bindnow, fortify)"
 
 # Cross-references to pages this machine lacks (its own not installed, no
 # manpages package) are not the pages' fault; every other message is.
