@@ -2,7 +2,9 @@
 # Install the Debian packages nabproxy needs. Usage: .ci/deps.sh [build|test]
 # "build": what building nabproxy and running its demo need: compiler,
 #   CMake, the libraries' -dev packages, python3 and Prosody (the demo's
-#   server). Nothing for the tests: without cmocka CMake configures no test.
+#   server), and file, which cpack's DEB generator needs to build the
+#   package (README). Nothing for the tests: without cmocka CMake
+#   configures no test.
 # "test": also everything .ci/run uses: cmocka, the XMPP servers the
 #   integration tests start (Prosody, ejabberd, jabberd2), haproxy and
 #   valgrind for the benchmarks, for .ci/package.sh lintian, mandoc,
@@ -19,10 +21,10 @@ case "$what" in
 build|test) ;;
 *) echo "usage: sh .ci/deps.sh [build|test]" >&2; exit 2 ;;
 esac
-pkgs="build-essential cmake pkg-config libevent-dev libexpat1-dev zlib1g-dev libssl-dev python3 prosody lua-bitop"
+pkgs="build-essential cmake pkg-config libevent-dev libexpat1-dev zlib1g-dev libssl-dev python3 prosody lua-bitop file"
 if [ "$what" = test ]; then
 	pkgs="$pkgs libcmocka-dev ejabberd jabberd2 sqlite3 haproxy valgrind openssl"
-	pkgs="$pkgs lintian mandoc debootstrap debian-archive-keyring gpgv wget procps file"
+	pkgs="$pkgs lintian mandoc debootstrap debian-archive-keyring gpgv wget procps"
 	pkgs="$pkgs gcc-aarch64-linux-gnu qemu-user"
 fi
 missing=""
