@@ -4,6 +4,8 @@
  *   source, so a key added there fails this test until it is documented)
  *   has a ".It Ic KEY =" entry in docs/man/nabproxy.conf.5 and a
  *   "KEY =" line, commented out or not, in etc/nabproxy.conf;
+ * - the default config.c gives each such key (when it is not empty) is
+ *   the "Default:" both of them state;
  * - the [profile] keys config.c knows, "include" and "path" are in
  *   nabproxy.conf.5 too;
  * - every option `nabproxy --help` prints (run from the build tree) is in
@@ -22,9 +24,9 @@
 #define SRC(p)		NAB_SOURCE_DIR "/" p
 #define NABPROXY	NAB_BINARY_DIR "/nabproxy"
 
-/* The keys of config.c's keys[] table: lines `{ "name", CT_...`. */
+/* The keys of config.c's keys[] table: `{ "name", CT_X, min, max, "def"`. */
 static size_t
-config_keys(const char *src, char names[][64], size_t max)
+config_keys(const char *src, char names[][64], char defs[][64], size_t max)
 {
 	const char	*p = strstr(src, "config_key keys[] = {");
 	const char	*end, *q;
@@ -41,7 +43,14 @@ config_keys(const char *src, char names[][64], size_t max)
 		len = (size_t)(q - p);
 		CHECK(n < max && len < 64, "too many or too long keys");
 		memcpy(names[n], p, len);
-		names[n++][len] = '\0';
+		names[n][len] = '\0';
+		p = strchr(q + 1, '"');		/* the default, 4th field */
+		CHECK(p != NULL && p < end, "no default for %s", names[n]);
+		q = strchr(++p, '"');
+		CHECK(q != NULL && q - p < 64, "bad default for %s", names[n]);
+		memcpy(defs[n], p, (size_t)(q - p));
+		defs[n++][q - p] = '\0';
+		p = q + 1;
 	}
 	return n;
 }
@@ -57,6 +66,67 @@ man_documents(const char *man, const char *key)
 		return 1;
 	snprintf(pat, sizeof(pat), "Ic %s ,", key);
 	return strstr(man, pat) != NULL;
+}
+
+/*
+ * The default a text states for a key: the first word after "Default:"
+ * in [from, to), skipping white space, '#' (the shipped file's comment
+ * lines) and mdoc macros (".Cm"), trailing punctuation dropped. "" when
+ * there is no "Default:".
+ */
+static void
+stated_default(const char *from, const char *to, char *out, size_t len)
+{
+	const char	*p = strstr(from, "Default:");
+	size_t		 n;
+
+	*out = '\0';
+	if (p == NULL || (to != NULL && p >= to))
+		return;
+	for (p += 8;;) {
+		while (isspace((unsigned char)*p) || *p == '#')
+			p++;
+		if (p[0] == '.' && isupper((unsigned char)p[1]))
+			p += strcspn(p, " \n");
+		else
+			break;
+	}
+	n = strcspn(p, " \n");
+	while (n > 0 && strchr(".,)", p[n - 1]) != NULL)
+		n--;
+	snprintf(out, len, "%.*s", (int)n, p);
+}
+
+/* The entry of key in nabproxy.conf.5, up to the next key or section. */
+static void
+man_default(const char *man, const char *key, char *out, size_t len)
+{
+	char		 pat[128];
+	const char	*p, *end = NULL, *e;
+	static const char *const next[] = { "\n.It Ic ", "\n.Ss ", "\n.Sh " };
+	size_t		 i;
+
+	snprintf(pat, sizeof(pat), "\n.It Ic %s =", key);
+	*out = '\0';
+	if ((p = strstr(man, pat)) == NULL)
+		return;
+	for (i = 0; i < 3; i++)
+		if ((e = strstr(p + 1, next[i])) != NULL && (end == NULL || e < end))
+			end = e;
+	stated_default(p, end, out, len);
+}
+
+/* The block of "# KEY = ..." in etc/nabproxy.conf, up to an empty line. */
+static void
+conf_default(const char *conf, const char *key, char *out, size_t len)
+{
+	char		 pat[128];
+	const char	*p;
+
+	snprintf(pat, sizeof(pat), "\n# %s = ", key);
+	*out = '\0';
+	if ((p = strstr(conf, pat)) != NULL)
+		stated_default(p, strstr(p, "\n\n"), out, len);
 }
 
 /* A line "KEY =" or "#KEY =" (the shipped file's commented defaults). */
@@ -97,7 +167,8 @@ man_has_flag(const char *man, const char *flag)
 static void
 test_config_keys(void **state)
 {
-	static char	 names[128][64];
+	static char	 names[128][64], defs[128][64];
+	char		 stated[64];
 	char		*src = tu_slurp(SRC("proxy/config.c"), NULL);
 	char		*man = tu_slurp(SRC("docs/man/nabproxy.conf.5"), NULL);
 	char		*conf = tu_slurp(SRC("etc/nabproxy.conf"), NULL);
@@ -105,7 +176,7 @@ test_config_keys(void **state)
 	    "match-jid", "match-mac", "include", "path" };
 	size_t		 n, i;
 
-	n = config_keys(src, names, 128);
+	n = config_keys(src, names, defs, 128);
 	CHECK(n >= 29, "only %zu keys read from config.c", n);
 	for (i = 0; i < n; i++) {
 		CHECK(man_documents(man, names[i]), "key '%s' of "
@@ -114,6 +185,16 @@ test_config_keys(void **state)
 		CHECK(conf_has(conf, names[i]), "key '%s' of proxy/config.c "
 		    "is not in etc/nabproxy.conf (as '%s =' or '#%s =')",
 		    names[i], names[i], names[i]);
+		if (defs[i][0] == '\0')
+			continue;	/* empty, or computed: said in words */
+		man_default(man, names[i], stated, sizeof(stated));
+		CHECK(strcmp(stated, defs[i]) == 0, "nabproxy.conf.5 says the "
+		    "default of %s is '%s', config.c says '%s'", names[i],
+		    stated, defs[i]);
+		conf_default(conf, names[i], stated, sizeof(stated));
+		CHECK(strcmp(stated, defs[i]) == 0, "etc/nabproxy.conf says the "
+		    "default of %s is '%s', config.c says '%s'", names[i],
+		    stated, defs[i]);
 	}
 	for (i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
 		CHECK(strstr(src, other[i]) != NULL || strcmp(other[i],
@@ -130,13 +211,28 @@ test_config_keys(void **state)
 static void
 test_scanners(void **state)
 {
-	static char	names[4][64];
+	static char	names[4][64], defs[4][64];
+	char		d[64];
 
 	CHECK(config_keys("struct config_key keys[] = {\n"
-	    "\t{ \"a-b\", CT_STR, 0 },\n\t{ \"c\", CT_UINT },\n};",
-	    names, 4) == 2, "two keys");
+	    "\t{ \"a-b\", CT_STR, 0, 0, \"x\", 0 },\n"
+	    "\t{ \"c\", CT_UINT, 1, 2, \"\",\n 0 },\n};",
+	    names, defs, 4) == 2, "two keys");
 	CHECK(strcmp(names[0], "a-b") == 0 && strcmp(names[1], "c") == 0,
 	    "key names");
+	CHECK(strcmp(defs[0], "x") == 0 && defs[1][0] == '\0', "defaults");
+	man_default("\n.It Ic a = Ar N\nsome.\nDefault:\n.Cm yes .\n"
+	    ".It Ic b = Ar N\nDefault: 3.\n", "a", d, sizeof(d));
+	CHECK(strcmp(d, "yes") == 0, "man default of a: '%s'", d);
+	man_default("\n.It Ic a = Ar N\nnone here\n.It Ic b = Ar N\n"
+	    "Default: 3.\n", "a", d, sizeof(d));
+	CHECK(d[0] == '\0', "the next key's default is not a's: '%s'", d);
+	conf_default("\n# a = N\n#   text. Default:\n#   /var/x.\n\n# b = N\n"
+	    "#   Default: 4.\n", "a", d, sizeof(d));
+	CHECK(strcmp(d, "/var/x") == 0, "conf default of a: '%s'", d);
+	conf_default("\n# a = N\n#   text.\n\n# b = N\n#   Default: 4.\n",
+	    "a", d, sizeof(d));
+	CHECK(d[0] == '\0', "conf: the next key's default is not a's");
 	CHECK(man_documents("x\n.It Ic listen = Ar A\n", "listen"), "doc");
 	CHECK(!man_documents("x\n.It Ic listen-x = Ar A\n", "listen"),
 	    "prefix is not the key");
