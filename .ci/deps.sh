@@ -1,11 +1,12 @@
 #!/bin/sh
 # Install the Debian packages nabproxy needs. Usage: .ci/deps.sh [build|test]
 # "build": what building nabproxy and running its demo need: compiler,
-#   CMake, the libraries' -dev packages, python3 and Prosody (the demo's
-#   server), and file, which cpack's DEB generator needs to build the
+#   CMake, the libraries' -dev packages and Prosody (the demo's server),
+#   and file, which cpack's DEB generator needs to build the
 #   package (README). Nothing for the tests: without cmocka CMake
 #   configures no test.
-# "test": also everything .ci/run uses: cmocka, the XMPP servers the
+# "test": also everything .ci/run uses: cmocka, python3 (the integration
+#   tests, standard library only), the XMPP servers the
 #   integration tests start (Prosody, ejabberd, jabberd2), haproxy and
 #   valgrind for the benchmarks, for .ci/package.sh lintian, mandoc,
 #   debootstrap (with the archive keyring) and procps, and for
@@ -21,9 +22,9 @@ case "$what" in
 build|test) ;;
 *) echo "usage: sh .ci/deps.sh [build|test]" >&2; exit 2 ;;
 esac
-pkgs="build-essential cmake pkg-config libevent-dev libexpat1-dev zlib1g-dev libssl-dev python3 prosody lua-bitop file"
+pkgs="build-essential cmake pkg-config libevent-dev libexpat1-dev zlib1g-dev libssl-dev prosody lua-bitop file"
 if [ "$what" = test ]; then
-	pkgs="$pkgs libcmocka-dev ejabberd jabberd2 sqlite3 haproxy valgrind openssl"
+	pkgs="$pkgs libcmocka-dev python3 ejabberd jabberd2 sqlite3 haproxy valgrind openssl"
 	pkgs="$pkgs lintian mandoc debootstrap debian-archive-keyring gpgv wget procps"
 	pkgs="$pkgs gcc-aarch64-linux-gnu qemu-user"
 fi

@@ -10,7 +10,8 @@
 #      Debian mirror this machine's apt uses (NAB_DEBIAN_MIRROR overrides),
 #      apt-get install of the .deb there, then checks inside it: the
 #      nabproxy user, /var/lib/nabproxy 0700, the conffiles,
-#      nabproxy --check-config on the installed config, the unit's
+#      nabproxy --check-config on the installed config, nabproxy demo with
+#      Prosody installed there, the unit's
 #      ExecCondition refusing the shipped (empty) upstream and accepting a
 #      set one, and dpkg --purge. Needs root (chroot); as another user
 #      this step is reported SKIP.
@@ -24,7 +25,12 @@ skipped=0
 ok() { echo "package: PASS $*"; passed=$((passed + 1)); }
 skip() { echo "package: SKIP $*"; skipped=$((skipped + 1)); }
 root=""
+proc=""
 cleanup() {
+	# The scratch root's /proc first: rm never crosses into it.
+	if [ -n "$proc" ]; then
+		umount "$proc" 2>/dev/null || umount -l "$proc" 2>/dev/null || true
+	fi
 	if [ -n "$root" ] && [ -d "$root" ]; then
 		rm -rf --one-file-system "$root"
 	fi
@@ -167,6 +173,20 @@ out=$(in_root /usr/sbin/nabproxy --check-config -c /tmp/stamp.conf 2>&1)
 [ "$out" = "configuration OK" ] ||
 	{ echo "$out"; echo "package: FAIL the packaged stamp.so does not load"; exit 1; }
 ok "packaged example filter /$so loads"
+
+# The installed demo: Prosody from the mirror, then `nabproxy demo` as
+# the README says (nothing from the source tree).
+DEBIAN_FRONTEND=noninteractive in_root apt-get install -y -qq \
+    --no-install-recommends prosody >"$root/apt-prosody.log" 2>&1 ||
+	{ cat "$root/apt-prosody.log"; echo "package: FAIL apt-get install prosody"; exit 1; }
+# The demo reads /proc (its processes, who owns a listening port).
+mount -t proc proc "$sr/proc" && proc="$sr/proc"
+out=$(in_root /usr/sbin/nabproxy demo 2>&1) ||
+	{ echo "$out" | tail -30; echo "package: FAIL nabproxy demo in the scratch root"; exit 1; }
+echo "$out" | grep -q '^demo: verdict: both rabbits reached idle through nabproxy' ||
+	{ echo "$out" | tail -30; echo "package: FAIL nabproxy demo verdict"; exit 1; }
+ok "nabproxy demo in the scratch root (with Prosody from the mirror)"
+umount "$proc" && proc=""
 
 in_root dpkg --purge nabproxy >"$root/purge.log" 2>&1 ||
 	{ cat "$root/purge.log"; echo "package: FAIL dpkg --purge"; exit 1; }
