@@ -35,6 +35,7 @@ static const struct config_key keys[] = {
 	    OFF(allow_plain_cleartext), NULL },
 	{ "connect-timeout", CT_DURATION, 1, 3600, "10", 0,
 	    OFF(connect_timeout), NULL },
+	{ "control-socket", CT_STR, 0, 0, "", 0, OFF(control_socket), NULL },
 	{ "credentials", CT_STR, 0, 0, "", 0, OFF(credentials), NULL },
 	{ "drain-timeout", CT_DURATION, 0, 3600, "30", 0, OFF(drain_timeout), NULL },
 	{ "hold-queue", CT_SIZE, 1024, 64 * MIB, "65536", 0, OFF(hold_queue), NULL },
@@ -69,6 +70,7 @@ static const struct config_key keys[] = {
 	{ "upstream-verify", CT_ENUM, 0, 0, "tofu", 0, OFF(upstream_verify),
 	    verify_modes },
 	{ "verbose", CT_BOOL, 0, 1, "no", 0, OFF(verbose), NULL },
+	{ "watch", CT_STR, 0, 0, "", 0, OFF(watch), NULL },
 };
 #define NKEYS		(sizeof(keys) / sizeof(keys[0]))
 
@@ -678,6 +680,8 @@ config_free(struct config *cfg)
 	free(cfg->listen);
 	free(cfg->log_file);
 	free(cfg->log_dir);
+	free(cfg->control_socket);
+	free(cfg->watch);
 	free(cfg->state_dir);
 	free(cfg->credentials);
 	free(cfg->profile);

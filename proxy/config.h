@@ -136,6 +136,8 @@ struct config {
 	unsigned int		 hold_queue;
 	char			*log_file;	/* "" = stderr */
 	char			*log_dir;	/* "" = no per-rabbit logs */
+	char			*control_socket;	/* "" = default, "none" */
+	char			*watch;		/* MACs, space separated */
 	int			 log_format;	/* enum config_log_format */
 	int			 log_prefix;
 	int			 redact;

@@ -19,6 +19,8 @@
 #include "chain.h"
 #include "config.h"
 #include "creds.h"
+#include "ctl.h"
+#include "ctlreg.h"
 #include "daemon.h"
 #include "identity.h"
 #include "listener.h"
@@ -41,6 +43,8 @@ static void	on_sigterm(evutil_socket_t, short, void *);
 static void	on_sigint(evutil_socket_t, short, void *);
 static void	on_sighup(evutil_socket_t, short, void *);
 static void	on_drain_timeout(evutil_socket_t, short, void *);
+static int	daemon_reload(void *, char *, size_t);
+static int	daemon_ctl(struct daemon_run *, const struct config *);
 
 void
 daemon_opts(const struct config *cfg, struct proxy_opts *o)
@@ -172,6 +176,12 @@ daemon_setup(struct proxy *px, struct event_base *base,
 	    (px->tls_ctx = tls_client_ctx(cfg->upstream_ca,
 	    cfg->upstream_verify, err, errlen)) == NULL)
 		return -1;
+	if ((px->reg = ctlreg_new()) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (ctlreg_set_watch(px->reg, cfg->watch, err, errlen) == -1)
+		return -1;
 	if (px->guard == NULL) {
 		struct idguard_opts go = { cfg->probe_backoff_min,
 		    cfg->probe_backoff_max, cfg->max_probes };
@@ -203,6 +213,8 @@ daemon_setup(struct proxy *px, struct event_base *base,
 void
 daemon_teardown(struct proxy *px)
 {
+	ctl_free(px->ctl);
+	px->ctl = NULL;
 	session_shutdown_all(px, "system-shutdown");
 	/* One pass to flush the stream errors, then cut what is left. */
 	if (px->base != NULL)
@@ -213,6 +225,8 @@ daemon_teardown(struct proxy *px)
 		event_base_loop(px->base, EVLOOP_NONBLOCK);
 	listener_free(px->lst);
 	px->lst = NULL;
+	ctlreg_free(px->reg);
+	px->reg = NULL;
 	chainset_unref(px->chains);
 	px->chains = NULL;
 	SSL_CTX_free(px->tls_ctx);
@@ -279,29 +293,50 @@ on_sigint(evutil_socket_t sig, short what, void *arg)
 static void
 on_sighup(evutil_socket_t sig, short what, void *arg)
 {
+	char	msg[4096];
+
+	log_info("SIGHUP: reloading");
+	if (daemon_reload(arg, msg, sizeof(msg)) == -1)
+		log_warnx("reload refused, keeping the running one: %s", msg);
+	else
+		log_info("reload done");
+}
+
+/*
+ * Parse and build everything a new configuration needs, then swap; on
+ * any error keep the running one and say why in msg (-1). The control
+ * socket's path is read at start only.
+ */
+static int
+daemon_reload(void *arg, char *msg, size_t msglen)
+{
 	struct daemon_run	*d = arg;
 	struct config		*cfg;
 	struct chainset		*cs;
 	SSL_CTX			*ctx = NULL;
 	char			 err[4096];
 
-	log_info("SIGHUP: reloading");
 	if ((cfg = d->reload()) == NULL) {
-		log_warnx("reload refused: configuration has errors, "
-		    "keeping the running one");
-		return;
+		snprintf(msg, msglen, "configuration has errors");
+		return -1;
 	}
 	if ((cs = daemon_chains(cfg, err, sizeof(err))) == NULL) {
-		log_warnx("reload refused, keeping the running one: %s", err);
+		snprintf(msg, msglen, "%s", err);
 		config_free(cfg);
-		return;
+		return -1;
 	}
 	if (cfg->upstream_tls != CONFIG_TLS_NO && (ctx = tls_client_ctx(
 	    cfg->upstream_ca, cfg->upstream_verify, err, sizeof(err))) == NULL) {
-		log_warnx("reload refused, keeping the running one: %s", err);
+		snprintf(msg, msglen, "%s", err);
 		chainset_unref(cs);
 		config_free(cfg);
-		return;
+		return -1;
+	}
+	if (ctlreg_set_watch(d->px.reg, cfg->watch, msg, msglen) == -1) {
+		SSL_CTX_free(ctx);
+		chainset_unref(cs);
+		config_free(cfg);
+		return -1;
 	}
 	SSL_CTX_free(d->px.tls_ctx);
 	d->px.tls_ctx = ctx;
@@ -314,7 +349,35 @@ on_sighup(evutil_socket_t sig, short what, void *arg)
 	daemon_opts(cfg, &d->px.opt);
 	config_free(d->cfg);
 	d->cfg = cfg;
-	log_info("reload done");
+	return 0;
+}
+
+/*
+ * Open the control socket. An explicit control-socket that cannot be
+ * opened stops the start (-1); the default one only warns, since the
+ * state directory may not exist where nobody asked for the socket.
+ */
+static int
+daemon_ctl(struct daemon_run *d, const struct config *cfg)
+{
+	char	path[128], err[512];
+
+	if (ctl_path(cfg->control_socket, cfg->state_dir, path,
+	    sizeof(path)) == -1) {
+		log_warnx("control-socket: the path is too long (at most %zu "
+		    "bytes)", sizeof(path) - 20);
+		return cfg->control_socket[0] != '\0' ? -1 : 0;
+	}
+	if (path[0] == '\0')
+		return 0;
+	if ((d->px.ctl = ctl_new(&d->px, d->px.reg, path, daemon_reload, d,
+	    err, sizeof(err))) == NULL) {
+		log_warnx("%s%s", err, cfg->control_socket[0] != '\0' ? "" :
+		    " (continuing without a control socket)");
+		return cfg->control_socket[0] != '\0' ? -1 : 0;
+	}
+	log_info("control socket %s", path);
+	return 0;
 }
 
 int
@@ -344,6 +407,12 @@ run_daemon(struct config *cfg, int foreground, struct config *(*reload)(void))
 	d.reload = reload;
 	if (daemon_setup(&d.px, base, cfg, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
+		daemon_teardown(&d.px);
+		event_base_free(base);
+		config_free(cfg);
+		return 1;
+	}
+	if (daemon_ctl(&d, cfg) == -1) {
 		daemon_teardown(&d.px);
 		event_base_free(base);
 		config_free(cfg);

@@ -21,6 +21,7 @@
 #include "chain.h"
 #include "config.h"
 #include "creds.h"
+#include "ctl.h"
 #include "listener.h"
 #include "log.h"
 #include "main-int.h"
@@ -38,6 +39,9 @@ static const char usage_text[] =
 "                [--prefix STR] < capture\n"
 "       nabproxy credentials [-c FILE] add JID [PASSWORD] | remove JID | list\n"
 "       nabproxy tls-pin [-c FILE] list | forget HOST:PORT\n"
+"       nabproxy ctl [-c FILE] [-s SOCKET] list [--json] | history [MAC]\n"
+"                [--json] | tap all|ID|MAC [--format vm|raw|both] |\n"
+"                kick ID | stats | reload\n"
 "\n"
 "Transparent XMPP proxy and fixer for Nabaztag rabbits.\n"
 "\n"
@@ -66,7 +70,8 @@ static const char usage_text[] =
 "  nabproxy --check-config -c /etc/nabproxy/nabproxy.conf\n"
 "  nabproxy render --from-server < server-bytes.xml\n"
 "  nabproxy credentials add f81edfee27c1@almacska   (password on stdin)\n"
-"  nabproxy tls-pin forget openfire.lan:5222   (trust the server's new key)\n";
+"  nabproxy tls-pin forget openfire.lan:5222   (trust the server's new key)\n"
+"  nabproxy ctl tap 0013d3840001 --format both   (live, until Ctrl-C)\n";
 
 static struct cli	the_cli;
 
@@ -215,6 +220,8 @@ main(int argc, char **argv)
 		return cmd_credentials(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "tls-pin") == 0)
 		return cmd_tls_pin(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "ctl") == 0)
+		return cmd_ctl(argc - 1, argv + 1);
 	parse_cli(argc, argv, c);
 	if ((cfg = main_load_config()) == NULL)
 		return 1;

@@ -19,6 +19,7 @@ struct login;
 struct st_node;
 struct probe;
 struct rabbitlog;
+struct ctlrec;
 
 enum se_tls {
 	SE_TLS_NONE = 0,	/* first features not seen yet */
@@ -54,6 +55,7 @@ struct session {
 	struct chain		*chain;
 	struct evbuffer		*held;		/* rabbit -> server, held */
 	struct rabbitlog	*rlog;		/* log-dir file, or NULL */
+	struct ctlrec		*rec;		/* control socket's record */
 	int			 holds;
 	struct event		*timer;		/* connect, idle, linger */
 	struct event		*reaper;	/* deferred free */

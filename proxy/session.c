@@ -22,6 +22,7 @@
 #include <event2/event.h>
 
 #include "chain.h"
+#include "ctlreg.h"
 #include "leg.h"
 #include "listener.h"
 #include "log.h"
@@ -116,6 +117,7 @@ session_new(struct proxy *px, int fd, const struct sockaddr *sa, int salen)
 	TAILQ_INSERT_TAIL(&px->sessions, se, entry);
 	px->nsessions++;
 	se->linked = 1;
+	se->rec = ctlreg_open(px->reg, se, se->id, se->peer);
 	if (px->chains != NULL &&
 	    (se->chain = chain_open(px->chains, se_profile_for(se), se)) ==
 	    NULL) {
@@ -387,6 +389,7 @@ se_unit(struct session *se, enum nab_dir d, struct xs_unit *u)
 		session_fail(se, "internal-server-error", "", "out of memory");
 		return;
 	}
+	ctlreg_unit(se->rec, d == NAB_FROM_SERVER, u);
 	if (d == NAB_FROM_SERVER && se_tls_unit(se, u, in))
 		return;
 	if (d == NAB_FROM_SERVER && se_login_unit(se, u, bytes)) {
@@ -674,6 +677,7 @@ session_fail(struct session *se, const char *to_rabbit, const char *to_server,
 	if (se->failing)
 		return;
 	se->failing = 1;
+	ctlreg_closing(se->rec, reason);
 	log_info("session %llu: closing (%s%s%s): %s",
 	    (unsigned long long)se->id, se->who.pub.bare_jid[0] ?
 	    se->who.pub.bare_jid : se->peer,
@@ -728,6 +732,8 @@ se_reap(evutil_socket_t fd, short what, void *arg)
 		TAILQ_REMOVE(&se->px->sessions, se, entry);
 		se->px->nsessions--;
 	}
+	ctlreg_close(se->rec);
+	se->rec = NULL;
 	if (se->chain != NULL)
 		chain_close(se->chain);
 	se_login_free(se);

@@ -573,6 +573,7 @@ test_every_key(void **state)
 {
 	static const char *const kv[][2] = {
 		{ "allow-plain-cleartext", "no" }, { "connect-timeout", "1" },
+		{ "control-socket", "/run/n.sock" },
 		{ "credentials", "/c" }, { "drain-timeout", "1" },
 		{ "hold-queue", "16M" }, { "idle-timeout", "1h" },
 		{ "listen", "0.0.0.0:1" }, { "log-dir", "/l" },
@@ -582,7 +583,7 @@ test_every_key(void **state)
 		{ "max-stanza", "16M" }, { "profile", "passthrough" },
 		{ "redact", "yes" }, { "scram-max-iterations", "10000000" },
 		{ "state-dir", "/s" }, { "upstream", "h:1" },
-		{ "verbose", "off" },
+		{ "verbose", "off" }, { "watch", "0013d3840001" },
 	};
 	struct config_errors	 errs;
 	struct config		*cfg;

@@ -1,0 +1,748 @@
+/*
+ * ctlreg: the registry behind the control socket. It owns one record per
+ * live session, the bounded history of ended attempts, the watch list and
+ * its unit buffers, and the tap list. Records point at their session
+ * only while it lives; a history entry is a copy that owns its strings.
+ *
+ * Stages are read from the units the session parses (rabbit side: what
+ * it asks for; server side: answers, errors and the stream error), never
+ * from a filter's state, so they show the same thing whatever profile
+ * runs. Time is kept as wall-clock at connect plus monotonic offsets.
+ */
+#include <sys/queue.h>
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+
+#include "ctlreg.h"
+#include "identity.h"
+#include "proxy.h"
+#include "session.h"
+#include "stanza.h"
+#include "xmlstream.h"
+
+#define NS_SASL		"urn:ietf:params:xml:ns:xmpp-sasl"
+#define NS_BIND		"urn:ietf:params:xml:ns:xmpp-bind"
+#define NS_SESSION	"urn:ietf:params:xml:ns:xmpp-session"
+#define NS_STANZAS	"urn:ietf:params:xml:ns:xmpp-stanzas"
+
+/* One unit kept for a watched rabbit. */
+struct wunit {
+	TAILQ_ENTRY(wunit)	 entry;
+	int			 from_server;
+	enum logsafe_vm		 vm;
+	const char		*intro;		/* static string or NULL */
+	size_t			 len;
+	char			 bytes[];
+};
+TAILQ_HEAD(wunit_list, wunit);
+
+struct step {
+	enum ctl_stage	stage;
+	long long	ms;		/* since connect */
+};
+
+/* What a record shows; live records fill the identity at report time. */
+struct ctlrec {
+	TAILQ_ENTRY(ctlrec)	 entry;
+	struct ctlreg		*reg;
+	struct session		*se;		/* NULL once ended */
+	uint64_t		 id;
+	char			 peer[64];
+	char			 mac[16], jid[320], firmware[32], profile[64];
+	time_t			 since;		/* wall clock at connect */
+	struct timespec		 t0;		/* monotonic at connect */
+	long long		 ended_ms;	/* -1 while live */
+	struct step		 steps[CTLREG_STEPS];
+	size_t			 nsteps;
+	enum ctl_stage		 stage;
+	int			 online;
+	int			 header_seen;
+	unsigned long long	 bytes[2];	/* indexed by from_server */
+	char			 error[160];	/* last error from the server */
+	char			 warning[256];	/* last warning logged */
+	struct identity		*sasl;		/* the rabbit's SASL user */
+	char			*reason;	/* teardown reason */
+	int			 watched;	/* keeps units (MAC matched) */
+	int			 pending;	/* keeps units until MAC known */
+	struct wunit_list	 units;
+	size_t			 ubytes;
+	unsigned long long	 udropped;
+};
+TAILQ_HEAD(ctlrec_list, ctlrec);
+
+struct ctltap {
+	TAILQ_ENTRY(ctltap)	 entry;
+	int			 all;
+	uint64_t		 id;		/* 0 = by MAC */
+	char			 mac[16];
+	int			 fmt;
+	ctltap_sink		*sink;
+	void			*arg;
+};
+TAILQ_HEAD(ctltap_list, ctltap);
+
+struct ctlreg {
+	struct ctlrec_list	 live;
+	struct ctlrec_list	 history;	/* newest first */
+	size_t			 nhistory;
+	struct ctltap_list	 taps;
+	char			 watch[CTLREG_WATCH_MAX][16];
+	size_t			 nwatch;
+	unsigned long long	 opened, failed, kicked;
+	unsigned long long	 total[2];
+};
+
+static const char *const stage_names[] = {
+	"connected", "stream", "register", "auth", "bind-boot", "bind",
+	"session", "sources", "bind-idle", "presence", "idle"
+};
+
+static long long	 rec_ms(const struct ctlrec *);
+static void		 rec_step(struct ctlrec *, enum ctl_stage);
+static void		 rec_error(struct ctlrec *, const char *, const char *);
+static void		 rec_identity(struct ctlrec *);
+static void		 rec_free(struct ctlrec *);
+static void		 rec_keep(struct ctlrec *, int, enum logsafe_vm,
+			    const char *, const char *, size_t);
+static void		 rec_rabbit(struct ctlrec *, struct stanza *);
+static void		 rec_server(struct ctlrec *, struct stanza *);
+static const char	*err_condition(const struct st_node *);
+static int		 mac_norm(const char *, size_t, char *);
+static int		 watched(const struct ctlreg *, const char *);
+static int		 tap_matches(const struct ctltap *,
+			    const struct ctlrec *);
+static void		 tap_send(struct ctltap *, const struct ctlrec *, int,
+			    enum logsafe_vm, const char *, const char *, size_t);
+static int		 fmt_rec(struct evbuffer *, const struct ctlrec *,
+			    int, int);
+static int		 fmt_str(struct evbuffer *, const char *, int);
+
+const char *
+ctlreg_stage_name(enum ctl_stage s)
+{
+	return (unsigned)s <= CTL_IDLE ? stage_names[s] : "?";
+}
+
+struct ctlreg *
+ctlreg_new(void)
+{
+	struct ctlreg	*reg;
+
+	if ((reg = calloc(1, sizeof(*reg))) == NULL)
+		return NULL;
+	TAILQ_INIT(&reg->live);
+	TAILQ_INIT(&reg->history);
+	TAILQ_INIT(&reg->taps);
+	return reg;
+}
+
+void
+ctlreg_free(struct ctlreg *reg)
+{
+	struct ctlrec	*r;
+	struct ctltap	*t;
+
+	if (reg == NULL)
+		return;
+	while ((r = TAILQ_FIRST(&reg->live)) != NULL) {
+		TAILQ_REMOVE(&reg->live, r, entry);
+		rec_free(r);
+	}
+	while ((r = TAILQ_FIRST(&reg->history)) != NULL) {
+		TAILQ_REMOVE(&reg->history, r, entry);
+		rec_free(r);
+	}
+	while ((t = TAILQ_FIRST(&reg->taps)) != NULL) {
+		TAILQ_REMOVE(&reg->taps, t, entry);
+		free(t);
+	}
+	free(reg);
+}
+
+/* 12 hex digits, with optional ':' or '-' between pairs, to lower case. */
+static int
+mac_norm(const char *s, size_t n, char *mac)
+{
+	size_t	i, k = 0;
+
+	for (i = 0; i < n; i++) {
+		if ((s[i] == ':' || s[i] == '-') && k > 0 && k % 2 == 0 &&
+		    i + 1 < n)
+			continue;
+		if (!isxdigit((unsigned char)s[i]) || k == 12)
+			return -1;
+		mac[k++] = (char)tolower((unsigned char)s[i]);
+	}
+	mac[k] = '\0';
+	return k == 12 ? 0 : -1;
+}
+
+int
+ctlreg_set_watch(struct ctlreg *reg, const char *list, char *err,
+    size_t errlen)
+{
+	char	 macs[CTLREG_WATCH_MAX][16];
+	size_t	 n = 0, w;
+
+	while (*list != '\0') {
+		list += strspn(list, " \t,");
+		if ((w = strcspn(list, " \t,")) == 0)
+			break;
+		if (n == CTLREG_WATCH_MAX) {
+			snprintf(err, errlen, "watch: at most %d MACs",
+			    CTLREG_WATCH_MAX);
+			return -1;
+		}
+		if (mac_norm(list, w, macs[n]) == -1) {
+			snprintf(err, errlen, "watch: '%.*s' is not a MAC "
+			    "(12 hex digits)", (int)(w > 40 ? 40 : w), list);
+			return -1;
+		}
+		n++;
+		list += w;
+	}
+	memcpy(reg->watch, macs, sizeof(macs));
+	reg->nwatch = n;
+	return 0;
+}
+
+static int
+watched(const struct ctlreg *reg, const char *mac)
+{
+	size_t	i;
+
+	for (i = 0; i < reg->nwatch; i++)
+		if (strcmp(reg->watch[i], mac) == 0)
+			return 1;
+	return 0;
+}
+
+struct ctlrec *
+ctlreg_open(struct ctlreg *reg, struct session *se, uint64_t id,
+    const char *peer)
+{
+	struct ctlrec	*r;
+
+	if (reg == NULL || (r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	r->reg = reg;
+	r->se = se;
+	r->id = id;
+	snprintf(r->peer, sizeof(r->peer), "%s", peer);
+	r->since = time(NULL);
+	clock_gettime(CLOCK_MONOTONIC, &r->t0);
+	r->ended_ms = -1;
+	r->steps[0] = (struct step){ CTL_CONNECTED, 0 };
+	r->nsteps = 1;
+	r->pending = reg->nwatch > 0;
+	TAILQ_INIT(&r->units);
+	TAILQ_INSERT_TAIL(&reg->live, r, entry);
+	reg->opened++;
+	return r;
+}
+
+static long long
+rec_ms(const struct ctlrec *r)
+{
+	struct timespec	now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long long)(now.tv_sec - r->t0.tv_sec) * 1000 +
+	    (now.tv_nsec - r->t0.tv_nsec) / 1000000;
+}
+
+/* Move to stage s; a repeat of the current stage is no step. */
+static void
+rec_step(struct ctlrec *r, enum ctl_stage s)
+{
+	if (r->stage == s)
+		return;
+	r->stage = s;
+	if (r->nsteps == CTLREG_STEPS)
+		r->nsteps--;
+	r->steps[r->nsteps++] = (struct step){ s, rec_ms(r) };
+}
+
+/* Note the server's latest error: what, and its condition if any. */
+static void
+rec_error(struct ctlrec *r, const char *what, const char *cond)
+{
+	snprintf(r->error, sizeof(r->error), "%s at %s%s%s", what,
+	    ctlreg_stage_name(r->stage), cond != NULL ? ": " : "",
+	    cond != NULL ? cond : "");
+}
+
+/* The first element child of an error that names a condition. */
+static const char *
+err_condition(const struct st_node *err)
+{
+	const struct st_node	*c;
+
+	for (c = err != NULL ? err->first : NULL; c != NULL; c = c->next)
+		if (c->name != NULL && strcmp(c->name, "text") != 0)
+			return c->name;
+	return NULL;
+}
+
+/* What the rabbit asks for tells its stage. */
+static void
+rec_rabbit(struct ctlrec *r, struct stanza *s)
+{
+	const struct st_node	*st = stanza_root(s), *c;
+	const char		*res, *colon = strchr(st->name, ':');
+
+	/* SASL: the stage, and the user it names (a MAC before any proof). */
+	if (strcmp(st->name, "auth") == 0 || strcmp(st->name, "response") == 0) {
+		if (r->sasl == NULL && (r->sasl = calloc(1,
+		    sizeof(*r->sasl))) != NULL)
+			identity_init(r->sasl, r->peer, r->id);
+		if (r->sasl != NULL)
+			identity_note_sasl(r->sasl, st);
+	}
+	if (strcmp(colon != NULL ? colon + 1 : st->name, "auth") == 0) {
+		rec_step(r, CTL_AUTH);
+		return;
+	}
+	if (strcmp(st->name, "presence") == 0) {
+		rec_step(r, CTL_PRESENCE);
+		r->online = 1;
+		return;
+	}
+	if (strcmp(st->name, "iq") != 0)
+		return;
+	if (st_child(st, "query", "violet:iq:register") != NULL ||
+	    st_child(st, "query", "jabber:iq:register") != NULL)
+		rec_step(r, CTL_REGISTER);
+	else if (st_child(st, "query", "violet:iq:sources") != NULL)
+		rec_step(r, CTL_SOURCES);
+	else if (st_child(st, "session", NULL) != NULL)
+		rec_step(r, CTL_SESSION);
+	else if ((c = st_child(st, "bind", NULL)) != NULL) {
+		c = st_child(c, "resource", NULL);
+		res = c != NULL ? st_text(s, c) : NULL;
+		rec_step(r, res != NULL && strcmp(res, "boot") == 0 ?
+		    CTL_BIND_BOOT : res != NULL && strcmp(res, "idle") == 0 ?
+		    CTL_BIND_IDLE : CTL_BIND);
+	}
+}
+
+/* What the server answers: errors, and whether the rabbit got online. */
+static void
+rec_server(struct ctlrec *r, struct stanza *s)
+{
+	const struct st_node	*st = stanza_root(s);
+	const char		*type = st_attr(st, "type");
+
+	if (strcmp(st->name, "stream:error") == 0 ||
+	    strcmp(st->name, "error") == 0)
+		rec_error(r, "stream error", err_condition(st));
+	else if (strcmp(st->name, "failure") == 0 && r->stage == CTL_AUTH)
+		rec_error(r, "authentication failed", err_condition(st));
+	else if (strcmp(st->name, "iq") == 0 && type != NULL &&
+	    strcmp(type, "error") == 0)
+		rec_error(r, "refused", err_condition(st_child(st, "error",
+		    NULL)));
+	else if (strcmp(st->name, "iq") == 0 && type != NULL &&
+	    strcmp(type, "result") == 0 && r->stage >= CTL_SESSION)
+		r->online = 1;
+	if (r->stage == CTL_PRESENCE)
+		rec_step(r, CTL_IDLE);
+}
+
+void
+ctlreg_unit(struct ctlrec *r, int from_server, const struct xs_unit *u)
+{
+	if (r == NULL)
+		return;
+	r->bytes[from_server != 0] += u->len;
+	r->reg->total[from_server != 0] += u->len;
+	if (u->kind == XS_HEADER && !from_server && !r->header_seen) {
+		r->header_seen = 1;
+		rec_step(r, CTL_STREAM);
+	}
+	if (u->kind != XS_STANZA || u->st == NULL || stanza_root(u->st) == NULL)
+		return;
+	if (from_server)
+		rec_server(r, u->st);
+	else
+		rec_rabbit(r, u->st);
+}
+
+void
+ctlreg_stanza(struct ctlrec *r, int from_server, struct stanza *s)
+{
+	if (r == NULL || s == NULL || stanza_root(s) == NULL ||
+	    stanza_root(s)->name == NULL)
+		return;
+	if (from_server)
+		rec_server(r, s);
+	else
+		rec_rabbit(r, s);
+}
+
+void
+ctlreg_warning(struct ctlrec *r, const char *msg)
+{
+	if (r != NULL)
+		snprintf(r->warning, sizeof(r->warning), "%s", msg);
+}
+
+/* Fill the identity from the live session (MAC, JID, firmware, profile). */
+static void
+rec_identity(struct ctlrec *r)
+{
+	const struct nab_identity	*who;
+
+	if (r->se == NULL)
+		return;
+	who = session_identity(r->se);
+	snprintf(r->mac, sizeof(r->mac), "%s", who->mac ? who->mac : "");
+	/* No MAC proven or claimed yet: the SASL user, if it is one. */
+	if (r->mac[0] == '\0' && r->sasl != NULL)
+		(void)mac_norm(identity_sasl_user(r->sasl),
+		    strcspn(identity_sasl_user(r->sasl), "@"), r->mac);
+	if (mac_norm(r->mac, strlen(r->mac), r->mac) == -1)
+		r->mac[0] = '\0';
+	snprintf(r->jid, sizeof(r->jid), "%s", who->bare_jid ?
+	    who->bare_jid : "");
+	snprintf(r->firmware, sizeof(r->firmware), "%s", who->firmware ?
+	    who->firmware : "");
+	snprintf(r->profile, sizeof(r->profile), "%s", who->profile ?
+	    who->profile : "");
+}
+
+/* Keep a unit for a watched rabbit (or one whose MAC is not known yet). */
+static void
+rec_keep(struct ctlrec *r, int from_server, enum logsafe_vm vm,
+    const char *intro, const char *bytes, size_t len)
+{
+	struct wunit	*w;
+
+	if (len > CTLREG_WATCH_BYTES || (w = malloc(sizeof(*w) + len)) ==
+	    NULL) {
+		r->udropped++;
+		return;
+	}
+	w->from_server = from_server;
+	w->vm = vm;
+	w->intro = intro;
+	w->len = len;
+	memcpy(w->bytes, bytes, len);
+	TAILQ_INSERT_TAIL(&r->units, w, entry);
+	r->ubytes += len;
+	while (r->ubytes > CTLREG_WATCH_BYTES &&
+	    (w = TAILQ_FIRST(&r->units)) != NULL) {
+		TAILQ_REMOVE(&r->units, w, entry);
+		r->ubytes -= w->len;
+		r->udropped++;
+		free(w);
+	}
+}
+
+static int
+tap_matches(const struct ctltap *t, const struct ctlrec *r)
+{
+	return t->all || (t->id != 0 && t->id == r->id) ||
+	    (t->id == 0 && r->mac[0] != '\0' && strcmp(t->mac, r->mac) == 0);
+}
+
+/* Render one unit in the tap's format, every line led by the id. */
+static void
+tap_send(struct ctltap *t, const struct ctlrec *r, int from_server,
+    enum logsafe_vm vm, const char *intro, const char *bytes, size_t len)
+{
+	struct evbuffer	*out;
+	char		 prefix[32];
+
+	if ((out = evbuffer_new()) == NULL)
+		return;
+	snprintf(prefix, sizeof(prefix), "%llu ", (unsigned long long)r->id);
+	if (logsafe_render(out, prefix, t->fmt, from_server, vm, intro, bytes,
+	    len) == 0 && evbuffer_get_length(out) > 0)
+		t->sink(t->arg, (const char *)evbuffer_pullup(out, -1),
+		    evbuffer_get_length(out));
+	evbuffer_free(out);
+}
+
+void
+ctlreg_traffic(struct ctlrec *r, int from_server, enum logsafe_vm vm,
+    const char *intro, const char *bytes, size_t len)
+{
+	struct ctltap	*t, *next;
+	struct wunit	*w;
+
+	if (r == NULL)
+		return;
+	if (r->pending || r->watched || !TAILQ_EMPTY(&r->reg->taps))
+		rec_identity(r);
+	if (r->pending && r->mac[0] != '\0') {
+		r->pending = 0;
+		r->watched = watched(r->reg, r->mac);
+		while (!r->watched && (w = TAILQ_FIRST(&r->units)) != NULL) {
+			TAILQ_REMOVE(&r->units, w, entry);
+			free(w);
+		}
+		if (!r->watched)
+			r->ubytes = 0;
+	}
+	if (r->pending || r->watched)
+		rec_keep(r, from_server, vm, intro, bytes, len);
+	/* A sink may untap itself (its client went away): walk safely. */
+	for (t = TAILQ_FIRST(&r->reg->taps); t != NULL; t = next) {
+		next = TAILQ_NEXT(t, entry);
+		if (tap_matches(t, r))
+			tap_send(t, r, from_server, vm, intro, bytes, len);
+	}
+}
+
+void
+ctlreg_closing(struct ctlrec *r, const char *reason)
+{
+	if (r == NULL || r->reason != NULL)
+		return;
+	r->reason = strdup(reason != NULL && *reason ? reason : "closed");
+}
+
+static void
+rec_free(struct ctlrec *r)
+{
+	struct wunit	*w;
+
+	while ((w = TAILQ_FIRST(&r->units)) != NULL) {
+		TAILQ_REMOVE(&r->units, w, entry);
+		free(w);
+	}
+	free(r->reason);
+	free(r->sasl);
+	free(r);
+}
+
+void
+ctlreg_close(struct ctlrec *r)
+{
+	struct ctlreg	*reg;
+	struct ctlrec	*old;
+
+	if (r == NULL)
+		return;
+	reg = r->reg;
+	rec_identity(r);
+	r->se = NULL;
+	r->ended_ms = rec_ms(r);
+	TAILQ_REMOVE(&reg->live, r, entry);
+	if (!r->online)
+		reg->failed++;
+	if (r->online && !r->watched) {
+		rec_free(r);
+		return;
+	}
+	TAILQ_INSERT_HEAD(&reg->history, r, entry);
+	if (++reg->nhistory > CTLREG_HISTORY) {
+		old = TAILQ_LAST(&reg->history, ctlrec_list);
+		TAILQ_REMOVE(&reg->history, old, entry);
+		rec_free(old);
+		reg->nhistory--;
+	}
+}
+
+struct ctltap *
+ctlreg_tap(struct ctlreg *reg, const char *sel, int fmt, ctltap_sink *sink,
+    void *arg, char *err, size_t errlen)
+{
+	struct ctltap	*t;
+	struct ctlrec	*r;
+	struct wunit	*w;
+	char		*end;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	t->fmt = fmt;
+	t->sink = sink;
+	t->arg = arg;
+	if (strcmp(sel, "all") == 0)
+		t->all = 1;
+	else if (mac_norm(sel, strlen(sel), t->mac) == 0)
+		;
+	else if ((t->id = strtoull(sel, &end, 10)) == 0 || *end != '\0') {
+		snprintf(err, errlen, "tap: '%.40s' is not all, a session id "
+		    "or a MAC", sel);
+		free(t);
+		return NULL;
+	}
+	/* What the watch kept for this MAC: the newest attempt that has it. */
+	TAILQ_FOREACH(r, &reg->live, entry)
+		rec_identity(r);
+	if (t->id == 0 && !t->all) {
+		TAILQ_FOREACH(r, &reg->live, entry)
+			if (strcmp(r->mac, t->mac) == 0 && r->watched)
+				break;
+		if (r == NULL)
+			TAILQ_FOREACH(r, &reg->history, entry)
+				if (strcmp(r->mac, t->mac) == 0 && r->watched)
+					break;
+		if (r != NULL)
+			TAILQ_FOREACH(w, &r->units, entry)
+				tap_send(t, r, w->from_server, w->vm,
+				    w->intro, w->bytes, w->len);
+	}
+	TAILQ_INSERT_TAIL(&reg->taps, t, entry);
+	return t;
+}
+
+void
+ctlreg_untap(struct ctlreg *reg, struct ctltap *t)
+{
+	if (t == NULL)
+		return;
+	TAILQ_REMOVE(&reg->taps, t, entry);
+	free(t);
+}
+
+int
+ctlreg_list(struct ctlreg *reg, struct evbuffer *out, int json)
+{
+	struct ctlrec	*r;
+
+	TAILQ_FOREACH(r, &reg->live, entry) {
+		rec_identity(r);
+		if (fmt_rec(out, r, json, 0) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int
+ctlreg_history(struct ctlreg *reg, struct evbuffer *out, const char *mac,
+    int json)
+{
+	struct ctlrec	*r;
+	char		 m[16];
+
+	if (mac != NULL && mac_norm(mac, strlen(mac), m) == -1)
+		return -2;
+	TAILQ_FOREACH(r, &reg->history, entry)
+		if ((mac == NULL || strcmp(r->mac, m) == 0) &&
+		    fmt_rec(out, r, json, 1) == -1)
+			return -1;
+	return 0;
+}
+
+int
+ctlreg_stats(struct ctlreg *reg, struct evbuffer *out)
+{
+	struct ctlrec	*r;
+	size_t		 live = 0;
+
+	TAILQ_FOREACH(r, &reg->live, entry)
+		live++;
+	return evbuffer_add_printf(out, "sessions=%zu opened=%llu "
+	    "never_online=%llu kicked=%llu history=%zu bytes_from_rabbits=%llu "
+	    "bytes_from_server=%llu watch=%zu\n", live, reg->opened,
+	    reg->failed, reg->kicked, reg->nhistory, reg->total[0],
+	    reg->total[1], reg->nwatch) == -1 ? -1 : 0;
+}
+
+int
+ctlreg_kick(struct ctlreg *reg, uint64_t id)
+{
+	struct ctlrec	*r;
+
+	TAILQ_FOREACH(r, &reg->live, entry)
+		if (r->id == id && r->se != NULL) {
+			reg->kicked++;
+			session_close_with(r->se, "reset",
+			    "kicked by the control socket");
+			return 0;
+		}
+	return -1;
+}
+
+/*
+ * A peer-derived string: JSON (json 1) or the text format, where a value
+ * is bare unless it is empty ("-"), or holds a space, a quote, a
+ * backslash or a byte outside printable ASCII: then it is quoted with
+ * backslash escapes (\xNN). JSON writes those bytes as \u00NN.
+ */
+static int
+fmt_str(struct evbuffer *out, const char *s, int json)
+{
+	const unsigned char	*p;
+	int			 quote = json || *s == '\0' ? json : 0;
+
+	for (p = (const unsigned char *)s; !quote && *p != '\0'; p++)
+		if (*p <= ' ' || *p >= 0x7f || *p == '"' || *p == '\\')
+			quote = 1;
+	if (!quote)
+		return evbuffer_add_printf(out, "%s", *s ? s : "-");
+	if (evbuffer_add(out, "\"", 1) == -1)
+		return -1;
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\') {
+			if (evbuffer_add_printf(out, "\\%c", *p) == -1)
+				return -1;
+		} else if (*p < ' ' || *p >= 0x7f) {
+			if (evbuffer_add_printf(out, json ? "\\u%04x" :
+			    "\\x%02x", *p) == -1)
+				return -1;
+		} else if (evbuffer_add(out, p, 1) == -1)
+			return -1;
+	}
+	return evbuffer_add(out, "\"", 1);
+}
+
+/*
+ * One record as a line: key=value pairs (text) or one JSON object. ended
+ * adds the end time and the reason, for the history.
+ */
+static int
+fmt_rec(struct evbuffer *out, const struct ctlrec *r, int json, int ended)
+{
+	const char *const keys[] = { "addr", "mac", "jid", "firmware",
+	    "profile", "stage", "error", "warning" };
+	const char	*vals[8];
+	char		 since[32];
+	struct tm	 tm;
+	size_t		 i;
+	int		 rc = 0;
+
+	vals[0] = r->peer; vals[1] = r->mac; vals[2] = r->jid;
+	vals[3] = r->firmware; vals[4] = r->profile;
+	vals[5] = ctlreg_stage_name(r->stage); vals[6] = r->error;
+	vals[7] = r->warning;
+	gmtime_r(&r->since, &tm);
+	strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	rc |= evbuffer_add_printf(out, json ? "{\"id\":%llu" : "id=%llu",
+	    (unsigned long long)r->id);
+	for (i = 0; i < 8; i++) {
+		rc |= evbuffer_add_printf(out, json ? ",\"%s\":" : " %s=",
+		    keys[i]);
+		rc |= fmt_str(out, vals[i], json);
+	}
+	rc |= evbuffer_add_printf(out, json ? ",\"since\":\"%s\","
+	    "\"online\":%s,\"bytes_from_rabbit\":%llu,"
+	    "\"bytes_from_server\":%llu" : " since=%s online=%s up=%llu "
+	    "down=%llu", since, r->online ? (json ? "true" : "yes") :
+	    (json ? "false" : "no"), r->bytes[0], r->bytes[1]);
+	if (ended) {
+		rc |= evbuffer_add_printf(out, json ? ",\"ended_ms\":%lld,"
+		    "\"reason\":" : " ended=+%lldms reason=", r->ended_ms);
+		rc |= fmt_str(out, r->reason ? r->reason : "", json);
+	}
+	rc |= evbuffer_add_printf(out, json ? ",\"timeline\":[" :
+	    " timeline=");
+	for (i = 0; i < r->nsteps; i++)
+		rc |= evbuffer_add_printf(out, json ? "%s{\"stage\":\"%s\","
+		    "\"ms\":%lld}" : "%s%s@+%lldms", i == 0 ? "" : json ?
+		    "," : ",", ctlreg_stage_name(r->steps[i].stage),
+		    r->steps[i].ms);
+	rc |= evbuffer_add_printf(out, json ? "]}\n" : "\n");
+	return rc < 0 ? -1 : 0;
+}
