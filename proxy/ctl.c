@@ -410,11 +410,15 @@ ctl_command(struct ctl_client *cl, char *line)
 			evbuffer_add_printf(ans, "kicked %llu\n", id);
 	} else if (nw == 1 && strcmp(w[0], "reload") == 0 && !json) {
 		if (c->reload == NULL ||
-		    c->reload(c->reload_arg, msg, sizeof(msg)) == -1)
+		    c->reload(c->reload_arg, msg, sizeof(msg)) == -1) {
 			evbuffer_add_printf(ans, "error: reload refused: %s\n",
 			    c->reload == NULL ? "not available" : msg);
-		else
+			log_warnx("control socket: reload refused, keeping the "
+			    "running one: %s", c->reload == NULL ? "" : msg);
+		} else {
 			evbuffer_add_printf(ans, "reload done\n");
+			log_info("control socket: reload done");
+		}
 	} else
 		evbuffer_add_printf(ans, "error: unknown command; commands: "
 		    "list [--json], history [MAC] [--json], tap all|ID|MAC "

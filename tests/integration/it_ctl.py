@@ -1,0 +1,366 @@
+"""The control socket and trustworthy logs, through a live nabproxy in front
+of a real server (Prosody by default; any of prosody, ejabberd, jabberd2 by
+name), driving `nabproxy ctl` as a subprocess and asserting its output:
+
+  boot      a simulated bootcode-18673 rabbit boots to idle while
+            `ctl tap all` streams; `ctl list --json` and `ctl list` show
+            its id, address, MAC, JID, firmware, profile, stage idle and
+            the whole timeline in order; the tap shows its exact [vm]
+            lines, each led by the session id, with the register password
+            as ***; `ctl kick ID` ends it and `ctl list` is empty again.
+  failures  a rabbit stopped at each stage is in `ctl history MAC` with
+            that stage and why: a wrong password (auth, not-authorized),
+            a registration the server refuses (register), the server down
+            (stream, the connect failure); `watch = MAC` replays the
+            failed attempt's traffic to a later `ctl tap MAC`.
+  logs      log-format raw (and both): a message body with a newline and
+            a fake daemon line forges no line in the log nor the tap, and
+            passwords in <password\\n>, a prefixed <x:password>, CDATA and
+            entities are never logged.
+  slow      a tap reader that never reads loses lines with a counter
+            (`ctl stats` tap_lost, the "lines lost" note) while the client
+            behind the proxy gets every message.
+  bounds    an over-long command, the 17th client, unknown commands and a
+            bad MAC get their one-line errors; the socket is mode 0660;
+            `ctl reload` reloads; control-socket = none has no socket.
+
+Run: /usr/bin/python3 tests/integration/it_ctl.py [prosody|ejabberd|jabberd2 ...]
+"""
+import json
+import os
+import re
+import shlex
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import threading
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from firmware import Firmware, FirmwareError  # noqa: E402
+from nabharness import BIN, Nabproxy, run_per_server  # noqa: E402
+from xmppclient import XMPPClient  # noqa: E402
+
+DOMAIN = 'almacska'
+FW_PROFILE = 'bootcode-18673'
+DAEMON_LINE = re.compile(rb'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z nabproxy\[')
+FORGED = (b'2026-12-06T22:00:00.000Z nabproxy[info]: session 7: auth: '
+          b'authenticated upstream as admin@' + DOMAIN.encode())
+
+
+def ctl(px, *args, ok=True):
+    r = subprocess.run([BIN, 'ctl', '-c', px.conf] + list(args), capture_output=True,
+                       timeout=20)
+    if ok:
+        assert r.returncode == 0 and r.stderr == b'', 'ctl %r: %r' % (args, r)
+    return r
+
+
+def kv(line):
+    """A `ctl list` / `ctl history` text line as a dict."""
+    return dict(w.split('=', 1) for w in shlex.split(line))
+
+
+def wait_until(pred, what, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.02)   # polling a condition with a deadline
+    raise AssertionError('never: %s' % what)
+
+
+def stats(px):
+    return kv(ctl(px, 'stats').stdout.decode())
+
+
+class Tap:
+    """`nabproxy ctl tap ...` running until stop(); its output collected."""
+
+    def __init__(self, px, *args):
+        before = int(stats(px)['ctl_clients'])
+        self.p = subprocess.Popen([BIN, 'ctl', '-c', px.conf, 'tap'] + list(args),
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.out = bytearray()
+        self.t = threading.Thread(target=self._read, daemon=True)
+        self.t.start()
+        # The tap is registered once the daemon has read its command: the
+        # count of clients includes it (and the stats client asking).
+        wait_until(lambda: int(stats(px)['ctl_clients']) >= before + 1, 'tap connected')
+
+    def _read(self):
+        while True:
+            d = self.p.stdout.read1(65536)
+            if not d:
+                return
+            self.out += d
+
+    def wait(self, needle, timeout=15.0):
+        wait_until(lambda: needle in self.out, 'tap output %r:\n%s' % (
+            needle, bytes(self.out[-3000:]).decode(errors='replace')), timeout)
+
+    def stop(self):
+        self.p.send_signal(signal.SIGINT)
+        self.p.wait(10)
+        self.t.join(10)
+        return bytes(self.out)
+
+
+def sessions_freed(px):
+    wait_until(lambda: px.log().count(b': accepted from ') == px.log().count(b': freed'),
+               'sessions freed')
+
+
+def case_boot(srv):
+    mac = '0013d3c70001'
+    with Nabproxy('127.0.0.1:%d' % srv.port, profile=FW_PROFILE) as px:
+        tap = Tap(px, 'all')
+        fw = Firmware('127.0.0.1', px.port, mac, DOMAIN, timeout=15)
+        fw.boot()
+        rows = [json.loads(l) for l in ctl(px, 'list', '--json').stdout.splitlines()]
+        assert len(rows) == 1, rows
+        r = rows[0]
+        sid = r['id']
+        assert (r['mac'], r['jid'], r['firmware'], r['profile'], r['stage'], r['online']) == \
+            (mac, mac + '@' + DOMAIN, 'bootcode-18673', FW_PROFILE, 'idle', True), r
+        assert re.fullmatch(r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ', r['since']), r
+        assert re.fullmatch(r'127\.0\.0\.1:\d+', r['addr']), r
+        assert r['bytes_from_rabbit'] > 0 and r['bytes_from_server'] > 0, r
+        steps = [s['stage'] for s in r['timeline']]
+        assert steps == ['connected', 'stream', 'register', 'auth', 'bind-boot', 'session',
+                         'sources', 'bind-idle', 'session', 'presence', 'idle'], steps
+        ms = [s['ms'] for s in r['timeline']]
+        assert ms == sorted(ms), ms
+        text = ctl(px, 'list').stdout.decode().splitlines()
+        assert len(text) == 1, text
+        t = kv(text[0])
+        assert (t['id'], t['mac'], t['jid'], t['stage'], t['online'], t['error']) == \
+            (str(sid), mac, mac + '@' + DOMAIN, 'idle', 'yes', '-'), t
+        assert t['timeline'].startswith('connected@+0ms,stream@+'), t
+        # The tap: exact lines, every one led by the session id.
+        lead = b'%d ' % sid
+        tap.wait(lead + b"[vm] Sending : <presence from='" + mac.encode())
+        out = tap.stop()
+        assert tap.p.returncode == -signal.SIGINT or tap.p.returncode == 0, tap.p.returncode
+        lines = out.split(b'\n')[:-1]
+        assert lines and all(l.startswith(lead) for l in lines), out[:2000]
+        assert lead + b"[vm] Sending : <?xml version='1.0' encoding='UTF-8'?>" in lines, out[:2000]
+        reg = [l for l in lines if b'violet:iq:register' in l and b'<password>' in l]
+        assert reg and all(re.fullmatch(
+            lead + rb"\[vm\] Sending : <iq to='almacska' type='set' id='\d+'><query "
+            rb"xmlns=\"violet:iq:register\"><username>" + mac.encode() +
+            rb"</username><password>\*\*\*</password></query></iq>\(end\)", l) for l in reg), reg
+        assert fw.password.encode() not in out and fw.password.encode() not in px.log()
+        # Kick: the rabbit's stream ends; nothing is listed any more.
+        assert ctl(px, 'kick', str(sid)).stdout == b'kicked %d\n' % sid
+        wait_until(lambda: ctl(px, 'list').stdout == b'', 'kicked session gone')
+        r = ctl(px, 'kick', str(sid), ok=False)
+        assert (r.returncode, r.stdout, r.stderr) == \
+            (1, b'', b'error: kick: no session %d\n' % sid), r
+        px.wait_log(rb'session %d: closing \(.*rabbit gets reset\): kicked by the control '
+                    rb'socket' % sid)
+        fw.close()
+
+
+def history(px, mac):
+    return [kv(l) for l in ctl(px, 'history', mac).stdout.decode().splitlines()]
+
+
+def case_failures(srv):
+    bad, taken = '0013d3c70002', '0013d3c70003'
+    with Nabproxy('127.0.0.1:%d' % srv.port, profile=FW_PROFILE,
+                  extra='watch = 00:13:d3:c7:00:02') as px:
+        fw = Firmware('127.0.0.1', px.port, bad, DOMAIN, timeout=15)
+        fw.boot()
+        fw.close()
+        sessions_freed(px)
+        # A password that is not the stored one.
+        fw = Firmware('127.0.0.1', px.port, bad, DOMAIN, password='ba5eba11ba5e', timeout=15)
+        try:
+            fw.boot()
+            raise AssertionError('logged in with the wrong password')
+        except FirmwareError as e:
+            assert 'SASL failure' in str(e), e
+        fw.close()
+        sessions_freed(px)
+        h = history(px, bad)
+        failed = [x for x in h if x['online'] == 'no']
+        assert len(failed) == 1, h
+        f = failed[0]
+        assert (f['stage'], f['error']) == ('auth', 'authentication failed at auth: '
+                                            'not-authorized'), f
+        assert f['timeline'].split(',')[-1].startswith('auth@'), f
+        # The watched MAC's failed attempt, replayed to a later tap.
+        tap = Tap(px, bad.upper())
+        tap.wait(b'%s [vm]     |..not-authorized' % f['id'].encode())
+        out = tap.stop()
+        assert b"[vm] Sending : <?xml version='1.0' encoding='UTF-8'?>" in out, out[:2000]
+        assert b'ba5eba11ba5e' not in out
+        # A registration the server refuses: an account with another password.
+        srv.add_user(taken, 'notthepassword')
+        fw = Firmware('127.0.0.1', px.port, taken, DOMAIN, timeout=15)
+        try:
+            fw.boot()
+            raise AssertionError('registered over an existing account')
+        except FirmwareError as e:
+            assert 'FailureRegister2' in str(e), e
+        fw.close()
+        sessions_freed(px)
+        h = history(px, taken)
+        assert h and h[0]['stage'] == 'register' and h[0]['online'] == 'no', h
+        assert h[0]['error'].startswith('refused at register'), h
+    # The server down: nothing listens upstream.
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    dead = s.getsockname()[1]
+    s.close()
+    with Nabproxy('127.0.0.1:%d' % dead, profile=FW_PROFILE) as px:
+        fw = Firmware('127.0.0.1', px.port, bad, DOMAIN, timeout=15)
+        try:
+            fw.boot()
+            raise AssertionError('booted without a server')
+        except AssertionError:
+            pass
+        fw.close()
+        sessions_freed(px)
+        rows = [json.loads(l) for l in ctl(px, 'history', '--json').stdout.splitlines()]
+        assert len(rows) == 1 and rows[0]['online'] is False, rows
+        assert rows[0]['stage'] in ('connected', 'stream'), rows
+        assert 'upstream' in rows[0]['reason'] or 'connect' in rows[0]['reason'], rows
+
+
+def case_logs(srv):
+    srv.add_user('logger', 'loggerpw')
+    with Nabproxy('127.0.0.1:%d' % srv.port, profile='passthrough', log_format='both') as px:
+        tap = Tap(px, 'all', '--format', 'raw')
+        c = XMPPClient('127.0.0.1', px.port, DOMAIN, timeout=15)
+        jid = c.login('logger', 'loggerpw')
+        c.send(b"<message to='" + jid.encode() + b"' id='f1'><body>hi\n" + FORGED +
+               b"\n\r\tcleared</body></message>")
+        for n, payload in enumerate([
+                b"<query xmlns='jabber:iq:register'><password\n>SECRET1</password\n></query>",
+                b"<x:query xmlns:x='jabber:iq:register'><x:password>SECRET2</x:password>"
+                b"</x:query>",
+                b"<query xmlns='jabber:iq:register'><password a='1'><![CDATA[SECRET3]]>"
+                b"</password></query>",
+                b"<query xmlns='jabber:iq:register'><password>SEC&#82;ET4&amp;</password>"
+                b"</query>"]):
+            c.send(b"<iq type='get' id='r%d' to='%s'>" % (n, DOMAIN.encode()) + payload +
+                   b"</iq>")
+        c.send(b"<iq type='get' id='last'><ping xmlns='urn:xmpp:ping'/></iq>")
+        c.wait_for(lambda el: el.get('id') == 'last')
+        c.close()
+        sessions_freed(px)
+        tap.wait(b"id='last'")
+        out = tap.stop()
+        log = px.log()
+        for name, text in (('log', log), ('tap', out)):
+            for line in text.split(b'\n'):
+                body = line.split(b' ', 1)[-1] if name == 'tap' else line
+                assert not body.startswith(FORGED[:20]), '%s forged: %r' % (name, line)
+                assert b'\r' not in line, (name, line)
+            for secret in (b'SECRET', b'SEC&#82;ET4', b'loggerpw'):
+                assert secret not in text, '%s holds %r' % (name, secret)
+        # The message was logged, its newline escaped, in both formats.
+        assert b'<body>hi\\n' + FORGED + b'\\n\\r\\tcleared</body>' in log, log[-3000:]
+        assert b'[vm] Sending : <message' in log
+        assert b'<password\n[vm] >***</password\n[vm] >' in log, 'vm line of the password'
+        assert b'<password\\n>***</password\\n>' in log, 'raw line of the password'
+        assert b'<x:password>***</x:password>' in log
+        assert b"<password a='1'>***</password>" in log
+        # Only the daemon writes lines that look like its own.
+        for line in log.split(b'\n'):
+            if DAEMON_LINE.match(line):
+                assert b'authenticated upstream as admin@' not in line, line
+
+
+def case_slow(srv):
+    srv.add_user('slow', 'slowpw')
+    with Nabproxy('127.0.0.1:%d' % srv.port, profile='passthrough', log_format='none') as px:
+        path = os.path.join(px.dir, 'nabproxy.sock')
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.connect(path)
+        s.sendall(b'tap all raw\n')
+        wait_until(lambda: int(stats(px)['ctl_clients']) >= 2, 'raw tap connected')
+        c = XMPPClient('127.0.0.1', px.port, DOMAIN, timeout=30)
+        jid = c.login('slow', 'slowpw')
+        body = 'x' * 4000
+        for i in range(300):
+            c.send_message(jid, body, id='s%d' % i)
+        c.send(b"<iq type='get' id='last'><ping xmlns='urn:xmpp:ping'/></iq>")
+        c.wait_for(lambda el: el.get('id') == 'last', timeout=30)
+        got = sum(1 for el in c.backlog if el.get('id', '').startswith('s'))
+        assert got == 300, 'the client got %d of 300 messages' % got
+        c.close()
+        lost = int(stats(px)['tap_lost'])
+        assert lost > 0, stats(px)
+        # The reader catches up: the note comes, then the rest.
+        s.settimeout(15)
+        buf = b''
+        deadline = time.monotonic() + 15
+        while b'lines lost (reader too slow)' not in buf and time.monotonic() < deadline:
+            d = s.recv(65536)
+            if not d:
+                break
+            buf += d
+        s.close()
+        assert re.search(rb'\nnabproxy: tap: \d+ lines lost \(reader too slow\)\n', buf), \
+            buf[-500:]
+
+
+def case_bounds(srv):
+    with Nabproxy('127.0.0.1:%d' % srv.port, profile='passthrough') as px:
+        path = os.path.join(px.dir, 'nabproxy.sock')
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o660, oct(os.stat(path).st_mode)
+        # The daemon bounds a peer's line; the client refuses to send one.
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(path)
+        s.settimeout(10)
+        s.sendall(b'x' * 600)
+        assert s.recv(100) == b'error: command longer than 512 bytes\n'
+        assert s.recv(100) == b''
+        s.close()
+        r = ctl(px, 'x' * 600, ok=False)
+        assert (r.returncode, r.stderr) == (2, b'nabproxy: ctl: command too long\n'
+                                            b'(see nabproxy --help)\n'), r
+        r = ctl(px, 'frobnicate', ok=False)
+        assert r.returncode == 1 and r.stderr.startswith(b'error: unknown command;'), r
+        r = ctl(px, 'history', 'nope', ok=False)
+        assert (r.returncode, r.stderr) == (1, b"error: history: 'nope' is not a MAC\n"), r
+        r = ctl(px, 'tap', 'nope', ok=False)
+        assert (r.returncode, r.stderr) == \
+            (1, b"error: tap: 'nope' is not all, a session id or a MAC\n"), r
+        assert ctl(px, 'reload').stdout == b'reload done\n'
+        px.wait_log(rb'nabproxy\[info\]: control socket: reload done')
+        held = []
+        for _ in range(16):
+            h = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            h.connect(path)
+            held.append(h)
+        # Each held client has a slot once the daemon accepted it.
+        for h in held:
+            h.sendall(b'stats')    # no newline: the command is not complete
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(path)
+        s.settimeout(10)
+        assert s.recv(100) == b'error: too many control clients\n'
+        s.close()
+        for h in held:
+            h.close()
+        wait_until(lambda: ctl(px, 'stats', ok=False).returncode == 0, 'slots free again')
+        assert int(stats(px)['ctl_refused']) >= 1
+    with Nabproxy('127.0.0.1:%d' % srv.port, profile='passthrough',
+                  extra='control-socket = none') as px:
+        assert not os.path.exists(os.path.join(px.dir, 'nabproxy.sock'))
+        r = ctl(px, 'list', ok=False)
+        assert r.returncode == 1 and b'has no control socket' in r.stderr, r
+
+
+if __name__ == '__main__':
+    sys.exit(run_per_server(sys.argv[:1] + (sys.argv[1:] or ['prosody']), DOMAIN,
+                            [case_boot, case_failures, case_logs, case_slow, case_bounds]))
