@@ -293,10 +293,14 @@ on_sigint(evutil_socket_t sig, short what, void *arg)
 static void
 on_sighup(evutil_socket_t sig, short what, void *arg)
 {
-	char	msg[4096];
+	char	msg[4096] = "";
 
 	log_info("SIGHUP: reloading");
-	if (daemon_reload(arg, msg, sizeof(msg)) == -1)
+	if (daemon_reload(arg, msg, sizeof(msg)) == -1 &&
+	    strcmp(msg, "configuration has errors") == 0)
+		log_warnx("reload refused: configuration has errors, "
+		    "keeping the running one");
+	else if (msg[0] != '\0')
 		log_warnx("reload refused, keeping the running one: %s", msg);
 	else
 		log_info("reload done");
