@@ -107,6 +107,8 @@ static long long	 rec_ms(const struct ctlrec *);
 static void		 rec_step(struct ctlrec *, enum ctl_stage);
 static void		 rec_error(struct ctlrec *, const char *, const char *);
 static void		 rec_identity(struct ctlrec *);
+static void		 rec_copy_identity(struct ctlrec *,
+			    const struct nab_identity *);
 static void		 rec_free(struct ctlrec *);
 static void		 rec_keep(struct ctlrec *, int, enum logsafe_vm,
 			    const char *, const char *, size_t);
@@ -399,16 +401,22 @@ rec_identity(struct ctlrec *r)
 {
 	const struct nab_identity	*who;
 
-	if (r->se == NULL)
-		return;
-	who = session_identity(r->se);
-	snprintf(r->mac, sizeof(r->mac), "%s", who->mac ? who->mac : "");
+	if (r->se != NULL) {
+		who = session_identity(r->se);
+		rec_copy_identity(r, who);
+	}
 	/* No MAC proven or claimed yet: the SASL user, if it is one. */
 	if (r->mac[0] == '\0' && r->sasl != NULL)
 		(void)mac_norm(identity_sasl_user(r->sasl),
 		    strcspn(identity_sasl_user(r->sasl), "@"), r->mac);
 	if (mac_norm(r->mac, strlen(r->mac), r->mac) == -1)
 		r->mac[0] = '\0';
+}
+
+static void
+rec_copy_identity(struct ctlrec *r, const struct nab_identity *who)
+{
+	snprintf(r->mac, sizeof(r->mac), "%s", who->mac ? who->mac : "");
 	snprintf(r->jid, sizeof(r->jid), "%s", who->bare_jid ?
 	    who->bare_jid : "");
 	snprintf(r->firmware, sizeof(r->firmware), "%s", who->firmware ?
