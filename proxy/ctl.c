@@ -293,10 +293,33 @@ ctl_write(struct bufferevent *bev, void *arg)
 	}
 }
 
+/*
+ * EOF from a client that half-closed after its command (`echo list | nc
+ * -U`): an answer being written still goes out, and a last line without
+ * its newline is still a command. Errors and timeouts end the client.
+ */
 static void
 ctl_event(struct bufferevent *bev, short what, void *arg)
 {
-	ctl_drop(arg);
+	struct ctl_client	*cl = arg;
+	struct evbuffer		*in = bufferevent_get_input(bev);
+	char			 line[CTL_LINE_MAX + 1];
+	size_t			 n = evbuffer_get_length(in);
+
+	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&
+	    cl->tap == NULL) {
+		if (cl->closing) {
+			bufferevent_disable(bev, EV_READ);
+			return;
+		}
+		if (n > 0 && n <= CTL_LINE_MAX) {
+			evbuffer_remove(in, line, n);
+			line[n] = '\0';
+			ctl_command(cl, line);
+			return;
+		}
+	}
+	ctl_drop(cl);
 }
 
 static size_t
