@@ -61,6 +61,7 @@ struct ctlrec {
 	struct step		 steps[CTLREG_STEPS];
 	size_t			 nsteps;
 	enum ctl_stage		 stage;
+	unsigned		 seen;		/* stages reached, bit mask */
 	int			 online;
 	int			 header_seen;
 	unsigned long long	 bytes[2];	/* indexed by from_server */
@@ -96,6 +97,9 @@ struct ctlreg {
 	size_t			 nwatch;
 	unsigned long long	 opened, failed, kicked;
 	unsigned long long	 total[2];
+	unsigned long long	 units[2];
+	unsigned long long	 reached[CTL_IDLE + 1];
+	unsigned long long	 auth_failed, refused, stream_errors;
 };
 
 static const char *const stage_names[] = {
@@ -241,6 +245,8 @@ ctlreg_open(struct ctlreg *reg, struct session *se, uint64_t id,
 	clock_gettime(CLOCK_MONOTONIC, &r->t0);
 	r->ended_ms = -1;
 	r->steps[0] = (struct step){ CTL_CONNECTED, 0 };
+	r->seen = 1u << CTL_CONNECTED;
+	reg->reached[CTL_CONNECTED]++;
 	r->nsteps = 1;
 	r->pending = reg->nwatch > 0;
 	TAILQ_INIT(&r->units);
@@ -266,6 +272,10 @@ rec_step(struct ctlrec *r, enum ctl_stage s)
 	if (r->stage == s)
 		return;
 	r->stage = s;
+	if (!(r->seen & (1u << s))) {
+		r->seen |= 1u << s;
+		r->reg->reached[s]++;
+	}
 	if (r->nsteps == CTLREG_STEPS)
 		r->nsteps--;
 	r->steps[r->nsteps++] = (struct step){ s, rec_ms(r) };
@@ -342,15 +352,18 @@ rec_server(struct ctlrec *r, struct stanza *s)
 	const char		*type = st_attr(st, "type");
 
 	if (strcmp(st->name, "stream:error") == 0 ||
-	    strcmp(st->name, "error") == 0)
+	    strcmp(st->name, "error") == 0) {
 		rec_error(r, "stream error", err_condition(st));
-	else if (strcmp(st->name, "failure") == 0 && r->stage == CTL_AUTH)
+		r->reg->stream_errors++;
+	} else if (strcmp(st->name, "failure") == 0 && r->stage == CTL_AUTH) {
 		rec_error(r, "authentication failed", err_condition(st));
-	else if (strcmp(st->name, "iq") == 0 && type != NULL &&
-	    strcmp(type, "error") == 0)
+		r->reg->auth_failed++;
+	} else if (strcmp(st->name, "iq") == 0 && type != NULL &&
+	    strcmp(type, "error") == 0) {
 		rec_error(r, "refused", err_condition(st_child(st, "error",
 		    NULL)));
-	else if (strcmp(st->name, "iq") == 0 && type != NULL &&
+		r->reg->refused++;
+	} else if (strcmp(st->name, "iq") == 0 && type != NULL &&
 	    strcmp(type, "result") == 0 && r->stage >= CTL_SESSION)
 		r->online = 1;
 	if (r->stage == CTL_PRESENCE)
@@ -364,6 +377,7 @@ ctlreg_unit(struct ctlrec *r, int from_server, const struct xs_unit *u)
 		return;
 	r->bytes[from_server != 0] += u->len;
 	r->reg->total[from_server != 0] += u->len;
+	r->reg->units[from_server != 0]++;
 	if (u->kind == XS_HEADER && !from_server && !r->header_seen) {
 		r->header_seen = 1;
 		rec_step(r, CTL_STREAM);
@@ -641,6 +655,26 @@ ctlreg_history(struct ctlreg *reg, struct evbuffer *out, const char *mac,
 		    fmt_rec(out, r, json, 1) == -1)
 			return -1;
 	return 0;
+}
+
+void
+ctlreg_counts(struct ctlreg *reg, struct ctlreg_counts *c)
+{
+	struct ctlrec	*r;
+
+	memset(c, 0, sizeof(*c));
+	c->opened = reg->opened;
+	c->never_online = reg->failed;
+	c->kicked = reg->kicked;
+	memcpy(c->bytes, reg->total, sizeof(c->bytes));
+	memcpy(c->units, reg->units, sizeof(c->units));
+	memcpy(c->reached, reg->reached, sizeof(c->reached));
+	c->auth_failed = reg->auth_failed;
+	c->refused = reg->refused;
+	c->stream_errors = reg->stream_errors;
+	TAILQ_FOREACH(r, &reg->live, entry)
+		c->live++;
+	c->history = reg->nhistory;
 }
 
 int

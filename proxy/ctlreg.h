@@ -97,6 +97,22 @@ int		 ctlreg_list(struct ctlreg *, struct evbuffer *out, int json);
 int		 ctlreg_history(struct ctlreg *, struct evbuffer *out,
 		    const char *mac, int json);
 int		 ctlreg_stats(struct ctlreg *, struct evbuffer *out);
+/* Counters since start, for /metrics. */
+struct ctlreg_counts {
+	unsigned long long	opened;		/* sessions */
+	unsigned long long	never_online;	/* ended without getting online */
+	unsigned long long	kicked;
+	unsigned long long	bytes[2];	/* by from_server */
+	unsigned long long	units[2];	/* parsed units, by from_server */
+	unsigned long long	reached[CTL_IDLE + 1];	/* sessions per stage */
+	unsigned long long	auth_failed;	/* SASL <failure> */
+	unsigned long long	refused;	/* iq errors */
+	unsigned long long	stream_errors;
+	size_t			live;
+	size_t			history;
+};
+void		 ctlreg_counts(struct ctlreg *, struct ctlreg_counts *)
+		    NONNULL(1, 2);
 /* End session id (reason "kicked by the control socket"); 0 or -1. */
 int		 ctlreg_kick(struct ctlreg *, uint64_t id);
 

@@ -24,6 +24,7 @@
 #include "daemon.h"
 #include "identity.h"
 #include "listener.h"
+#include "metrics.h"
 #include "log.h"
 #include "main-int.h"
 #include "proxy.h"
@@ -45,6 +46,7 @@ static void	on_sighup(evutil_socket_t, short, void *);
 static void	on_drain_timeout(evutil_socket_t, short, void *);
 static int	daemon_reload(void *, char *, size_t);
 static int	daemon_ctl(struct daemon_run *, const struct config *);
+static int	daemon_metrics(struct daemon_run *, const struct config *);
 
 void
 daemon_opts(const struct config *cfg, struct proxy_opts *o)
@@ -215,6 +217,8 @@ daemon_teardown(struct proxy *px)
 {
 	ctl_free(px->ctl);
 	px->ctl = NULL;
+	metrics_free(px->metrics);
+	px->metrics = NULL;
 	session_shutdown_all(px, "system-shutdown");
 	/* One pass to flush the stream errors, then cut what is left. */
 	if (px->base != NULL)
@@ -384,6 +388,24 @@ daemon_ctl(struct daemon_run *d, const struct config *cfg)
 	return 0;
 }
 
+/* /metrics on http-listen, when set: -1 stops the start. */
+static int
+daemon_metrics(struct daemon_run *d, const struct config *cfg)
+{
+	char	err[512];
+
+	if (cfg->http_listen[0] == '\0')
+		return 0;
+	if ((d->px.metrics = metrics_new(&d->px, cfg->http_listen, err,
+	    sizeof(err))) == NULL) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	log_info("metrics on http://%s/metrics (port %u)", cfg->http_listen,
+	    metrics_port(d->px.metrics));
+	return 0;
+}
+
 int
 run_daemon(struct config *cfg, int foreground, struct config *(*reload)(void))
 {
@@ -416,7 +438,7 @@ run_daemon(struct config *cfg, int foreground, struct config *(*reload)(void))
 		config_free(cfg);
 		return 1;
 	}
-	if (daemon_ctl(&d, cfg) == -1) {
+	if (daemon_ctl(&d, cfg) == -1 || daemon_metrics(&d, cfg) == -1) {
 		daemon_teardown(&d.px);
 		event_base_free(base);
 		config_free(cfg);

@@ -575,7 +575,7 @@ test_every_key(void **state)
 		{ "allow-plain-cleartext", "no" }, { "connect-timeout", "1" },
 		{ "control-socket", "/run/n.sock" },
 		{ "credentials", "/c" }, { "drain-timeout", "1" },
-		{ "hold-queue", "16M" }, { "idle-timeout", "1h" },
+		{ "hold-queue", "16M" }, { "http-listen", "127.0.0.1:9188" }, { "idle-timeout", "1h" },
 		{ "listen", "0.0.0.0:1" }, { "log-dir", "/l" },
 		{ "log-file", "/f" }, { "log-format", "none" },
 		{ "log-prefix", "on" }, { "max-connections", "100" },

@@ -20,6 +20,10 @@ name), driving `nabproxy ctl` as a subprocess and asserting its output:
   slow      a tap reader that never reads loses lines with a counter
             (`ctl stats` tap_lost, the "lines lost" note) while the client
             behind the proxy gets every message.
+  metrics   /metrics on http-listen after known traffic (a boot to idle,
+            a wrong password), checked by a strict reader of the
+            Prometheus text format (and promtool where installed), with
+            the expected counts; a non-loopback http-listen is refused.
   bounds    an over-long command, the 17th client, unknown commands and a
             bad MAC get their one-line errors; the socket is mode 0660;
             `ctl reload` reloads; control-socket = none has no socket.
@@ -35,8 +39,11 @@ import socket
 import stat
 import subprocess
 import sys
+import shutil
 import threading
 import time
+import urllib.error
+import urllib.request
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -313,6 +320,103 @@ def case_slow(srv):
             buf[-500:]
 
 
+PROM_SAMPLE = re.compile(r'([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="[^"\\\n]*"'
+                         r'(,[a-zA-Z_][a-zA-Z0-9_]*="[^"\\\n]*")*)?\})? (-?[0-9.e+]+|NaN|[+-]Inf)')
+
+
+def prom_parse(text):
+    """Strict reading of the Prometheus text format 0.0.4: every family
+    declared once by HELP then TYPE before its samples, samples of
+    declared families only, counters named *_total, no duplicate series."""
+    families, samples, current = {}, {}, None
+    assert text.endswith('\n'), 'no final newline'
+    for line in text.split('\n')[:-1]:
+        if line.startswith('# HELP '):
+            name = line.split(' ')[2]
+            assert name not in families, 'family %s twice' % name
+            families[name] = None
+            current = name
+        elif line.startswith('# TYPE '):
+            _, _, name, typ = line.split(' ')
+            assert name == current and families[name] is None, line
+            assert typ in ('counter', 'gauge'), line
+            assert typ != 'counter' or name.endswith('_total'), line
+            families[name] = typ
+        else:
+            m = PROM_SAMPLE.fullmatch(line)
+            assert m, 'not a sample line: %r' % line
+            assert m.group(1) == current and families[current], line
+            key = m.group(1) + (m.group(2) or '')
+            assert key not in samples, 'series twice: %s' % key
+            samples[key] = float(m.group(5))
+    return samples
+
+
+def scrape(port, path='/metrics'):
+    with urllib.request.urlopen('http://127.0.0.1:%d%s' % (port, path), timeout=10) as r:
+        assert r.headers['Content-Type'] == 'text/plain; version=0.0.4; charset=utf-8', \
+            r.headers
+        text = r.read().decode()
+    promtool = shutil.which('promtool')
+    if promtool:
+        p = subprocess.run([promtool, 'check', 'metrics'], input=text.encode(),
+                           capture_output=True, timeout=30)
+        assert p.returncode == 0, p
+    return prom_parse(text)
+
+
+def case_metrics(srv):
+    mac = '0013d3c70005'
+    with Nabproxy('127.0.0.1:%d' % srv.port, profile=FW_PROFILE,
+                  extra='http-listen = 127.0.0.1:0') as px:
+        port = int(px.wait_log(rb'metrics on http://127\.0\.0\.1:0/metrics \(port (\d+)\)')
+                   .group(1))
+        m = scrape(port)
+        assert m['nabproxy_connections'] == 0 and m['nabproxy_connections_accepted_total'] == 0
+        fw = Firmware('127.0.0.1', px.port, mac, DOMAIN, timeout=15)
+        fw.boot()
+        m = scrape(port)
+        assert m['nabproxy_connections'] == 1, m
+        assert m['nabproxy_connections_accepted_total'] == 1, m
+        for st in ('connected', 'stream', 'register', 'auth', 'bind-boot', 'session',
+                   'sources', 'bind-idle', 'presence', 'idle'):
+            assert m['nabproxy_stage_reached_total{stage="%s"}' % st] == 1, (st, m)
+        assert m['nabproxy_stage_reached_total{stage="bind"}'] == 0, m
+        assert m['nabproxy_units_total{direction="from_rabbit"}'] > 10, m
+        assert m['nabproxy_bytes_total{direction="from_server"}'] > 0, m
+        fw.close()
+        sessions_freed(px)
+        fw = Firmware('127.0.0.1', px.port, mac, DOMAIN, password='ba5eba11ba5e', timeout=15)
+        try:
+            fw.boot()
+            raise AssertionError('logged in with the wrong password')
+        except FirmwareError:
+            pass
+        fw.close()
+        sessions_freed(px)
+        m = scrape(port)
+        assert (m['nabproxy_connections'], m['nabproxy_connections_accepted_total'],
+                m['nabproxy_never_online_total'],
+                m['nabproxy_server_errors_total{kind="auth"}'],
+                m['nabproxy_stage_reached_total{stage="auth"}'],
+                m['nabproxy_stage_reached_total{stage="idle"}']) == (0, 2, 1, 1, 2, 1), m
+        try:
+            urllib.request.urlopen('http://127.0.0.1:%d/' % port, timeout=10)
+            raise AssertionError('/ answered')
+        except urllib.error.HTTPError as e:
+            assert e.code == 404, e
+    px = Nabproxy('127.0.0.1:%d' % srv.port, extra='http-listen = 0.0.0.0:0')
+    try:
+        px.start()
+        raise AssertionError('http-listen on 0.0.0.0 accepted')
+    except RuntimeError as e:
+        assert 'http-listen 0.0.0.0:0: not a loopback ADDR:PORT' in str(e), e
+    finally:
+        px.proc.wait(10)
+        px.proc = None
+        shutil.rmtree(px.dir, ignore_errors=True)
+
+
 def case_bounds(srv):
     with Nabproxy('127.0.0.1:%d' % srv.port, profile='passthrough') as px:
         path = os.path.join(px.dir, 'nabproxy.sock')
@@ -363,4 +467,5 @@ def case_bounds(srv):
 
 if __name__ == '__main__':
     sys.exit(run_per_server(sys.argv[:1] + (sys.argv[1:] or ['prosody']), DOMAIN,
-                            [case_boot, case_failures, case_logs, case_slow, case_bounds]))
+                            [case_boot, case_failures, case_logs, case_slow, case_metrics,
+                             case_bounds]))
