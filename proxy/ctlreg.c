@@ -8,6 +8,7 @@
  * it asks for; server side: answers, errors and the stream error), never
  * from a filter's state, so they show the same thing whatever profile
  * runs. Time is kept as wall-clock at connect plus monotonic offsets.
+ * The reports (list, history, stats, counters) are in ctlreg_report.c.
  */
 #include <sys/queue.h>
 
@@ -20,87 +21,12 @@
 #include <event2/buffer.h>
 
 #include "ctlreg.h"
+#include "ctlreg-int.h"
 #include "identity.h"
 #include "proxy.h"
 #include "session.h"
 #include "stanza.h"
 #include "xmlstream.h"
-
-#define NS_SASL		"urn:ietf:params:xml:ns:xmpp-sasl"
-#define NS_BIND		"urn:ietf:params:xml:ns:xmpp-bind"
-#define NS_SESSION	"urn:ietf:params:xml:ns:xmpp-session"
-#define NS_STANZAS	"urn:ietf:params:xml:ns:xmpp-stanzas"
-
-/* One unit kept for a watched rabbit. */
-struct wunit {
-	TAILQ_ENTRY(wunit)	 entry;
-	int			 from_server;
-	enum logsafe_vm		 vm;
-	const char		*intro;		/* static string or NULL */
-	size_t			 len;
-	char			 bytes[];
-};
-TAILQ_HEAD(wunit_list, wunit);
-
-struct step {
-	enum ctl_stage	stage;
-	long long	ms;		/* since connect */
-};
-
-/* What a record shows; live records fill the identity at report time. */
-struct ctlrec {
-	TAILQ_ENTRY(ctlrec)	 entry;
-	struct ctlreg		*reg;
-	struct session		*se;		/* NULL once ended */
-	uint64_t		 id;
-	char			 peer[64];
-	char			 mac[16], jid[320], firmware[32], profile[64];
-	time_t			 since;		/* wall clock at connect */
-	struct timespec		 t0;		/* monotonic at connect */
-	long long		 ended_ms;	/* -1 while live */
-	struct step		 steps[CTLREG_STEPS];
-	size_t			 nsteps;
-	enum ctl_stage		 stage;
-	unsigned		 seen;		/* stages reached, bit mask */
-	int			 online;
-	int			 header_seen;
-	unsigned long long	 bytes[2];	/* indexed by from_server */
-	char			 error[160];	/* last error from the server */
-	char			 warning[256];	/* last warning logged */
-	struct identity		*sasl;		/* the rabbit's SASL user */
-	char			*reason;	/* teardown reason */
-	int			 watched;	/* keeps units (MAC matched) */
-	int			 pending;	/* keeps units until MAC known */
-	struct wunit_list	 units;
-	size_t			 ubytes;
-	unsigned long long	 udropped;
-};
-TAILQ_HEAD(ctlrec_list, ctlrec);
-
-struct ctltap {
-	TAILQ_ENTRY(ctltap)	 entry;
-	int			 all;
-	uint64_t		 id;		/* 0 = by MAC */
-	char			 mac[16];
-	int			 fmt;
-	ctltap_sink		*sink;
-	void			*arg;
-};
-TAILQ_HEAD(ctltap_list, ctltap);
-
-struct ctlreg {
-	struct ctlrec_list	 live;
-	struct ctlrec_list	 history;	/* newest first */
-	size_t			 nhistory;
-	struct ctltap_list	 taps;
-	char			 watch[CTLREG_WATCH_MAX][16];
-	size_t			 nwatch;
-	unsigned long long	 opened, failed, kicked;
-	unsigned long long	 total[2];
-	unsigned long long	 units[2];
-	unsigned long long	 reached[CTL_IDLE + 1];
-	unsigned long long	 auth_failed, refused, stream_errors;
-};
 
 static const char *const stage_names[] = {
 	"connected", "stream", "register", "auth", "bind-boot", "bind",
@@ -110,7 +36,6 @@ static const char *const stage_names[] = {
 static long long	 rec_ms(const struct ctlrec *);
 static void		 rec_step(struct ctlrec *, enum ctl_stage);
 static void		 rec_error(struct ctlrec *, const char *, const char *);
-static void		 rec_identity(struct ctlrec *);
 static void		 rec_copy_identity(struct ctlrec *,
 			    const struct nab_identity *);
 static void		 rec_free(struct ctlrec *);
@@ -119,15 +44,11 @@ static void		 rec_keep(struct ctlrec *, int, enum logsafe_vm,
 static void		 rec_rabbit(struct ctlrec *, struct stanza *);
 static void		 rec_server(struct ctlrec *, struct stanza *);
 static const char	*err_condition(const struct st_node *);
-static int		 mac_norm(const char *, size_t, char *);
 static int		 watched(const struct ctlreg *, const char *);
 static int		 tap_matches(const struct ctltap *,
 			    const struct ctlrec *);
 static void		 tap_send(struct ctltap *, const struct ctlrec *, int,
 			    enum logsafe_vm, const char *, const char *, size_t);
-static int		 fmt_rec(struct evbuffer *, const struct ctlrec *,
-			    int, int);
-static int		 fmt_str(struct evbuffer *, const char *, int);
 
 const char *
 ctlreg_stage_name(enum ctl_stage s)
@@ -172,8 +93,8 @@ ctlreg_free(struct ctlreg *reg)
 }
 
 /* 12 hex digits, with optional ':' or '-' between pairs, to lower case. */
-static int
-mac_norm(const char *s, size_t n, char *mac)
+int
+ctlreg_mac_norm(const char *s, size_t n, char *mac)
 {
 	size_t	i, k = 0;
 
@@ -205,7 +126,7 @@ ctlreg_set_watch(struct ctlreg *reg, const char *list, char *err,
 			    CTLREG_WATCH_MAX);
 			return -1;
 		}
-		if (mac_norm(list, w, macs[n]) == -1) {
+		if (ctlreg_mac_norm(list, w, macs[n]) == -1) {
 			snprintf(err, errlen, "watch: '%.*s' is not a MAC "
 			    "(12 hex digits)", (int)(w > 40 ? 40 : w), list);
 			return -1;
@@ -410,8 +331,8 @@ ctlreg_warning(struct ctlrec *r, const char *msg)
 }
 
 /* Fill the identity from the live session (MAC, JID, firmware, profile). */
-static void
-rec_identity(struct ctlrec *r)
+void
+ctlreg_rec_identity(struct ctlrec *r)
 {
 	const struct nab_identity	*who;
 
@@ -421,9 +342,9 @@ rec_identity(struct ctlrec *r)
 	}
 	/* No MAC proven or claimed yet: the SASL user, if it is one. */
 	if (r->mac[0] == '\0' && r->sasl != NULL)
-		(void)mac_norm(identity_sasl_user(r->sasl),
+		(void)ctlreg_mac_norm(identity_sasl_user(r->sasl),
 		    strcspn(identity_sasl_user(r->sasl), "@"), r->mac);
-	if (mac_norm(r->mac, strlen(r->mac), r->mac) == -1)
+	if (ctlreg_mac_norm(r->mac, strlen(r->mac), r->mac) == -1)
 		r->mac[0] = '\0';
 }
 
@@ -502,7 +423,7 @@ ctlreg_traffic(struct ctlrec *r, int from_server, enum logsafe_vm vm,
 	if (r == NULL)
 		return;
 	if (r->pending || r->watched || !TAILQ_EMPTY(&r->reg->taps))
-		rec_identity(r);
+		ctlreg_rec_identity(r);
 	if (r->pending && r->mac[0] != '\0') {
 		r->pending = 0;
 		r->watched = watched(r->reg, r->mac);
@@ -554,7 +475,7 @@ ctlreg_close(struct ctlrec *r)
 	if (r == NULL)
 		return;
 	reg = r->reg;
-	rec_identity(r);
+	ctlreg_rec_identity(r);
 	r->se = NULL;
 	r->ended_ms = rec_ms(r);
 	TAILQ_REMOVE(&reg->live, r, entry);
@@ -591,7 +512,7 @@ ctlreg_tap(struct ctlreg *reg, const char *sel, int fmt, ctltap_sink *sink,
 	t->arg = arg;
 	if (strcmp(sel, "all") == 0)
 		t->all = 1;
-	else if (mac_norm(sel, strlen(sel), t->mac) == 0)
+	else if (ctlreg_mac_norm(sel, strlen(sel), t->mac) == 0)
 		;
 	else if ((t->id = strtoull(sel, &end, 10)) == 0 || *end != '\0') {
 		snprintf(err, errlen, "tap: '%.40s' is not all, a session id "
@@ -601,7 +522,7 @@ ctlreg_tap(struct ctlreg *reg, const char *sel, int fmt, ctltap_sink *sink,
 	}
 	/* What the watch kept for this MAC: the newest attempt that has it. */
 	TAILQ_FOREACH(r, &reg->live, entry)
-		rec_identity(r);
+		ctlreg_rec_identity(r);
 	if (t->id == 0 && !t->all) {
 		TAILQ_FOREACH(r, &reg->live, entry)
 			if (strcmp(r->mac, t->mac) == 0 && r->watched)
@@ -628,69 +549,7 @@ ctlreg_untap(struct ctlreg *reg, struct ctltap *t)
 	free(t);
 }
 
-int
-ctlreg_list(struct ctlreg *reg, struct evbuffer *out, int json)
-{
-	struct ctlrec	*r;
 
-	TAILQ_FOREACH(r, &reg->live, entry) {
-		rec_identity(r);
-		if (fmt_rec(out, r, json, 0) == -1)
-			return -1;
-	}
-	return 0;
-}
-
-int
-ctlreg_history(struct ctlreg *reg, struct evbuffer *out, const char *mac,
-    int json)
-{
-	struct ctlrec	*r;
-	char		 m[16];
-
-	if (mac != NULL && mac_norm(mac, strlen(mac), m) == -1)
-		return -2;
-	TAILQ_FOREACH(r, &reg->history, entry)
-		if ((mac == NULL || strcmp(r->mac, m) == 0) &&
-		    fmt_rec(out, r, json, 1) == -1)
-			return -1;
-	return 0;
-}
-
-void
-ctlreg_counts(struct ctlreg *reg, struct ctlreg_counts *c)
-{
-	struct ctlrec	*r;
-
-	memset(c, 0, sizeof(*c));
-	c->opened = reg->opened;
-	c->never_online = reg->failed;
-	c->kicked = reg->kicked;
-	memcpy(c->bytes, reg->total, sizeof(c->bytes));
-	memcpy(c->units, reg->units, sizeof(c->units));
-	memcpy(c->reached, reg->reached, sizeof(c->reached));
-	c->auth_failed = reg->auth_failed;
-	c->refused = reg->refused;
-	c->stream_errors = reg->stream_errors;
-	TAILQ_FOREACH(r, &reg->live, entry)
-		c->live++;
-	c->history = reg->nhistory;
-}
-
-int
-ctlreg_stats(struct ctlreg *reg, struct evbuffer *out)
-{
-	struct ctlrec	*r;
-	size_t		 live = 0;
-
-	TAILQ_FOREACH(r, &reg->live, entry)
-		live++;
-	return evbuffer_add_printf(out, "sessions=%zu opened=%llu "
-	    "never_online=%llu kicked=%llu history=%zu bytes_from_rabbits=%llu "
-	    "bytes_from_server=%llu watch=%zu\n", live, reg->opened,
-	    reg->failed, reg->kicked, reg->nhistory, reg->total[0],
-	    reg->total[1], reg->nwatch) == -1 ? -1 : 0;
-}
 
 int
 ctlreg_kick(struct ctlreg *reg, uint64_t id)
@@ -707,84 +566,3 @@ ctlreg_kick(struct ctlreg *reg, uint64_t id)
 	return -1;
 }
 
-/*
- * A peer-derived string: JSON (json 1) or the text format, where a value
- * is bare unless it is empty ("-"), or holds a space, a quote, a
- * backslash or a byte outside printable ASCII: then it is quoted with
- * backslash escapes (\xNN). JSON writes those bytes as \u00NN.
- */
-static int
-fmt_str(struct evbuffer *out, const char *s, int json)
-{
-	const unsigned char	*p;
-	int			 quote = json || *s == '\0' ? json : 0;
-
-	for (p = (const unsigned char *)s; !quote && *p != '\0'; p++)
-		if (*p <= ' ' || *p >= 0x7f || *p == '"' || *p == '\\')
-			quote = 1;
-	if (!quote)
-		return evbuffer_add_printf(out, "%s", *s ? s : "-");
-	if (evbuffer_add(out, "\"", 1) == -1)
-		return -1;
-	for (p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\') {
-			if (evbuffer_add_printf(out, "\\%c", *p) == -1)
-				return -1;
-		} else if (*p < ' ' || *p >= 0x7f) {
-			if (evbuffer_add_printf(out, json ? "\\u%04x" :
-			    "\\x%02x", *p) == -1)
-				return -1;
-		} else if (evbuffer_add(out, p, 1) == -1)
-			return -1;
-	}
-	return evbuffer_add(out, "\"", 1);
-}
-
-/*
- * One record as a line: key=value pairs (text) or one JSON object. ended
- * adds the end time and the reason, for the history.
- */
-static int
-fmt_rec(struct evbuffer *out, const struct ctlrec *r, int json, int ended)
-{
-	const char *const keys[] = { "addr", "mac", "jid", "firmware",
-	    "profile", "stage", "error", "warning" };
-	const char	*vals[8];
-	char		 since[32];
-	struct tm	 tm;
-	size_t		 i;
-	int		 rc = 0;
-
-	vals[0] = r->peer; vals[1] = r->mac; vals[2] = r->jid;
-	vals[3] = r->firmware; vals[4] = r->profile;
-	vals[5] = ctlreg_stage_name(r->stage); vals[6] = r->error;
-	vals[7] = r->warning;
-	gmtime_r(&r->since, &tm);
-	strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	rc |= evbuffer_add_printf(out, json ? "{\"id\":%llu" : "id=%llu",
-	    (unsigned long long)r->id);
-	for (i = 0; i < 8; i++) {
-		rc |= evbuffer_add_printf(out, json ? ",\"%s\":" : " %s=",
-		    keys[i]);
-		rc |= fmt_str(out, vals[i], json);
-	}
-	rc |= evbuffer_add_printf(out, json ? ",\"since\":\"%s\","
-	    "\"online\":%s,\"bytes_from_rabbit\":%llu,"
-	    "\"bytes_from_server\":%llu" : " since=%s online=%s up=%llu "
-	    "down=%llu", since, r->online ? (json ? "true" : "yes") :
-	    (json ? "false" : "no"), r->bytes[0], r->bytes[1]);
-	if (ended) {
-		rc |= evbuffer_add_printf(out, json ? ",\"ended_ms\":%lld,"
-		    "\"reason\":" : " ended=+%lldms reason=", r->ended_ms);
-		rc |= fmt_str(out, r->reason ? r->reason : "", json);
-	}
-	rc |= evbuffer_add_printf(out, json ? ",\"timeline\":[" :
-	    " timeline=");
-	for (i = 0; i < r->nsteps; i++)
-		rc |= evbuffer_add_printf(out, json ? "%s{\"stage\":\"%s\","
-		    "\"ms\":%lld}" : "%s%s@+%lldms", i == 0 ? "" : json ?
-		    "," : ",", ctlreg_stage_name(r->steps[i].stage),
-		    r->steps[i].ms);
-	rc |= evbuffer_add_printf(out, json ? "]}\n" : "\n");
-	return rc < 0 ? -1 : 0;
-}
