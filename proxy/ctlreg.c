@@ -26,6 +26,7 @@
 #include "proxy.h"
 #include "session.h"
 #include "stanza.h"
+#include "vmlog.h"
 #include "xmlstream.h"
 
 static const char *const stage_names[] = {
@@ -419,6 +420,7 @@ ctlreg_traffic(struct ctlrec *r, int from_server, enum logsafe_vm vm,
 {
 	struct ctltap	*t, *next;
 	struct wunit	*w;
+	char		 why[VMLOG_WHY_SIZE];
 
 	if (r == NULL)
 		return;
@@ -436,6 +438,10 @@ ctlreg_traffic(struct ctlrec *r, int from_server, enum logsafe_vm vm,
 	}
 	if (r->pending || r->watched)
 		rec_keep(r, from_server, vm, intro, bytes, len);
+	/* A parser hazard: what the firmware would read differently. */
+	if (vm == LOGSAFE_VM_RECEIVE && vmlog_misread(bytes, len, why,
+	    sizeof(why)) == 1)
+		snprintf(r->hazard, sizeof(r->hazard), "%s", why);
 	/* A sink may untap itself (its client went away): walk safely. */
 	for (t = TAILQ_FIRST(&r->reg->taps); t != NULL; t = next) {
 		next = TAILQ_NEXT(t, entry);

@@ -121,8 +121,8 @@ static int
 fmt_rec(struct evbuffer *out, const struct ctlrec *r, int json, int ended)
 {
 	const char *const keys[] = { "addr", "mac", "jid", "firmware",
-	    "profile", "stage", "error", "warning" };
-	const char	*vals[8];
+	    "profile", "stage", "error", "warning", "hazard" };
+	const char	*vals[9];
 	char		 since[32];
 	struct tm	 tm;
 	size_t		 i;
@@ -131,12 +131,12 @@ fmt_rec(struct evbuffer *out, const struct ctlrec *r, int json, int ended)
 	vals[0] = r->peer; vals[1] = r->mac; vals[2] = r->jid;
 	vals[3] = r->firmware; vals[4] = r->profile;
 	vals[5] = ctlreg_stage_name(r->stage); vals[6] = r->error;
-	vals[7] = r->warning;
+	vals[7] = r->warning; vals[8] = r->hazard;
 	gmtime_r(&r->since, &tm);
 	strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	rc |= evbuffer_add_printf(out, json ? "{\"id\":%llu" : "id=%llu",
 	    (unsigned long long)r->id);
-	for (i = 0; i < 8; i++) {
+	for (i = 0; i < 9; i++) {
 		rc |= evbuffer_add_printf(out, json ? ",\"%s\":" : " %s=",
 		    keys[i]);
 		rc |= fmt_str(out, vals[i], json);

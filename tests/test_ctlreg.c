@@ -149,7 +149,8 @@ test_firmware_stages(void **state)
 	feed(&f, r, 0, "<presence id='6'/>");
 	feed(&f, r, 1, "<presence from='x@y/idle'/>");
 	match("^id=7 addr=192\\.0\\.2\\.7:5000 mac=0013d3840001 jid=- "
-	    "firmware=- profile=- stage=idle error=- warning=- since=[0-9T:-]+Z "
+	    "firmware=- profile=- stage=idle error=- warning=- hazard=- "
+	    "since=[0-9T:-]+Z "
 	    "online=yes up=[0-9]+ down=[0-9]+ timeline=connected@\\+0ms,"
 	    "stream@\\+[0-9]+ms,register@\\+[0-9]+ms,auth@\\+[0-9]+ms,"
 	    "bind-boot@\\+[0-9]+ms,session@\\+[0-9]+ms,sources@\\+[0-9]+ms,"
@@ -157,7 +158,8 @@ test_firmware_stages(void **state)
 	    list(reg, 0, 0, NULL));
 	match("^\\{\"id\":7,\"addr\":\"192\\.0\\.2\\.7:5000\",\"mac\":"
 	    "\"0013d3840001\",\"jid\":\"\",\"firmware\":\"\",\"profile\":\"\","
-	    "\"stage\":\"idle\",\"error\":\"\",\"warning\":\"\",\"since\":"
+	    "\"stage\":\"idle\",\"error\":\"\",\"warning\":\"\",\"hazard\":\"\","
+	    "\"since\":"
 	    "\"[0-9T:-]+Z\",\"online\":true,\"bytes_from_rabbit\":[0-9]+,"
 	    "\"bytes_from_server\":[0-9]+,\"timeline\":\\[\\{\"stage\":"
 	    "\"connected\",\"ms\":0\\},\\{\"stage\":\"stream\",\"ms\":[0-9]+\\}"
@@ -210,7 +212,7 @@ test_failures(void **state)
 	h = list(reg, 0, 1, NULL);
 	match("^id=2 addr=192\\.0\\.2\\.1:2 mac=0013d3840001 .* stage=auth "
 	    "error=\"authentication failed at auth: not-authorized\" warning=- "
-	    ".* online=no .* ended=\\+[0-9]+ms reason=closed timeline="
+	    "hazard=\"markup read as text: [^ ]*not-authorized/>.* online=no .* ended=\\+[0-9]+ms reason=closed timeline="
 	    "connected@\\+0ms,stream@\\+[0-9]+ms,auth@\\+[0-9]+ms\n"
 	    "id=1 .* stage=register error=\"refused at register: conflict\" "
 	    "warning=\"a warning\\\\x0awith a newline\" .* reason=\"rabbit closed "

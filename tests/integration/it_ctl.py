@@ -8,6 +8,9 @@ name), driving `nabproxy ctl` as a subprocess and asserting its output:
             the whole timeline in order; the tap shows its exact [vm]
             lines, each led by the session id, with the register password
             as ***; `ctl kick ID` ends it and `ctl list` is empty again.
+  simulator the seed's simulated rabbit (profile simulator): register,
+            bind (resource idle), session, in that order, online; the
+            register form's <username/><password/> as its parser hazard.
   failures  a rabbit stopped at each stage is in `ctl history MAC` with
             that stage and why: a wrong password (auth, not-authorized),
             a registration the server refuses (register), the server down
@@ -48,7 +51,7 @@ import urllib.request
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from firmware import Firmware, FirmwareError  # noqa: E402
-from nabharness import BIN, Nabproxy, run_per_server  # noqa: E402
+from nabharness import BIN, Nabproxy, Rabbit, run_per_server  # noqa: E402
 from xmppclient import XMPPClient  # noqa: E402
 
 DOMAIN = 'almacska'
@@ -171,6 +174,26 @@ def case_boot(srv):
         px.wait_log(rb'session %d: closing \(.*rabbit gets reset\): kicked by the control '
                     rb'socket' % sid)
         fw.close()
+
+
+def case_simulator(srv):
+    with Nabproxy('127.0.0.1:%d' % srv.port, profile='simulator') as px:
+        r = Rabbit(px.port)
+        r.open()
+        assert r.register().get('type') == 'result'
+        assert r.ask(r.parts[2], '3').get('type') == 'result'
+        assert r.ask(r.parts[3], '4').get('type') == 'result'
+        rows = [json.loads(l) for l in ctl(px, 'list', '--json').stdout.splitlines()]
+        assert len(rows) == 1, rows
+        assert (rows[0]['mac'], rows[0]['profile'], rows[0]['stage'], rows[0]['online']) == \
+            ('f81edfee27c1', 'simulator', 'session', True), rows
+        assert [s['stage'] for s in rows[0]['timeline']] == \
+            ['connected', 'stream', 'register', 'bind-idle', 'session'], rows
+        # The seed's register form holds the firmware's famous misread.
+        assert rows[0]['hazard'].startswith(
+            'markup read as text: "<username/><password/>'), rows
+        r.close()
+    srv.remove_user('f81edfee27c1')
 
 
 def history(px, mac):
@@ -467,5 +490,5 @@ def case_bounds(srv):
 
 if __name__ == '__main__':
     sys.exit(run_per_server(sys.argv[:1] + (sys.argv[1:] or ['prosody']), DOMAIN,
-                            [case_boot, case_failures, case_logs, case_slow, case_metrics,
+                            [case_boot, case_simulator, case_failures, case_logs, case_slow, case_metrics,
                              case_bounds]))
