@@ -118,6 +118,8 @@ ctlreg_set_watch(struct ctlreg *reg, const char *list, char *err,
 	char	 macs[CTLREG_WATCH_MAX][16];
 	size_t	 n = 0, w;
 
+	if (list == NULL)
+		list = "";
 	while (*list != '\0') {
 		list += strspn(list, " \t,");
 		if ((w = strcspn(list, " \t,")) == 0)
@@ -367,9 +369,10 @@ rec_keep(struct ctlrec *r, int from_server, enum logsafe_vm vm,
     const char *intro, const char *bytes, size_t len)
 {
 	struct wunit	*w;
+	size_t		 cap = r->watched ? CTLREG_WATCH_BYTES :
+			    CTLREG_PENDING_BYTES;
 
-	if (len > CTLREG_WATCH_BYTES || (w = malloc(sizeof(*w) + len)) ==
-	    NULL) {
+	if (len > cap || (w = malloc(sizeof(*w) + len)) == NULL) {
 		r->udropped++;
 		return;
 	}
@@ -380,7 +383,7 @@ rec_keep(struct ctlrec *r, int from_server, enum logsafe_vm vm,
 	memcpy(w->bytes, bytes, len);
 	TAILQ_INSERT_TAIL(&r->units, w, entry);
 	r->ubytes += len;
-	while (r->ubytes > CTLREG_WATCH_BYTES &&
+	while (r->ubytes > cap &&
 	    (w = TAILQ_FIRST(&r->units)) != NULL) {
 		TAILQ_REMOVE(&r->units, w, entry);
 		r->ubytes -= w->len;

@@ -29,6 +29,7 @@ struct xs_unit;
 
 #define CTLREG_HISTORY		32	/* ended attempts kept */
 #define CTLREG_WATCH_BYTES	(256 * 1024)	/* unit bytes per watched session */
+#define CTLREG_PENDING_BYTES	(64 * 1024)	/* same, until its MAC is known */
 #define CTLREG_WATCH_MAX	64	/* MACs in `watch` */
 #define CTLREG_STEPS		16	/* timeline steps per session */
 

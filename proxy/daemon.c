@@ -368,21 +368,20 @@ daemon_reload(void *arg, char *msg, size_t msglen)
 static int
 daemon_ctl(struct daemon_run *d, const struct config *cfg)
 {
-	char	path[128], err[512];
+	const char	*cs = cfg->control_socket ? cfg->control_socket : "";
+	char		 path[128], err[512];
 
-	if (ctl_path(cfg->control_socket, cfg->state_dir, path,
-	    sizeof(path)) == -1) {
-		log_warnx("control-socket: the path is too long (at most %zu "
-		    "bytes)", sizeof(path) - 20);
-		return cfg->control_socket[0] != '\0' ? -1 : 0;
+	if (ctl_path(cs, cfg->state_dir, path, sizeof(path)) == -1) {
+		log_warnx("control-socket: the path is too long");
+		return cs[0] != '\0' ? -1 : 0;
 	}
 	if (path[0] == '\0')
 		return 0;
 	if ((d->px.ctl = ctl_new(&d->px, d->px.reg, path, daemon_reload, d,
 	    err, sizeof(err))) == NULL) {
-		log_warnx("%s%s", err, cfg->control_socket[0] != '\0' ? "" :
+		log_warnx("%s%s", err, cs[0] != '\0' ? "" :
 		    " (continuing without a control socket)");
-		return cfg->control_socket[0] != '\0' ? -1 : 0;
+		return cs[0] != '\0' ? -1 : 0;
 	}
 	log_info("control socket %s", path);
 	return 0;
@@ -394,7 +393,7 @@ daemon_metrics(struct daemon_run *d, const struct config *cfg)
 {
 	char	err[512];
 
-	if (cfg->http_listen[0] == '\0')
+	if (cfg->http_listen == NULL || cfg->http_listen[0] == '\0')
 		return 0;
 	if ((d->px.metrics = metrics_new(&d->px, cfg->http_listen, err,
 	    sizeof(err))) == NULL) {

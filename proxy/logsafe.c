@@ -22,11 +22,11 @@
 
 #define NS_SASL		"urn:ietf:params:xml:ns:xmpp-sasl"
 #define LS_MAX_DEPTH	256
-#define LS_MAX_BINDS	512
-#define LS_MAX_SPANS	256
+#define LS_MAX_BINDS	128	/* xmlns declarations in scope */
+#define LS_MAX_SPANS	64	/* secrets in one unit */
 
 struct ls_bind {
-	char		prefix[64];	/* "" = the default namespace */
+	char		prefix[32];	/* "" = the default namespace */
 	int		sasl;		/* bound to NS_SASL */
 	int		depth;		/* declared on the element at depth */
 };
@@ -71,7 +71,8 @@ ls_declare(struct ls_parse *ls, const XML_Char **attr)
 			pfx = attr[i] + 6;
 		else
 			continue;
-		if (ls->nbinds == LS_MAX_BINDS || strlen(pfx) >= 64) {
+		if (ls->nbinds == LS_MAX_BINDS ||
+		    strlen(pfx) >= sizeof(ls->binds[0].prefix)) {
 			ls->failed = 1;
 			return;
 		}

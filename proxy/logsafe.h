@@ -9,7 +9,9 @@
  * or namespace; of SASL `auth`, `response`, `challenge` and `success`
  * (namespace urn:ietf:params:xml:ns:xmpp-sasl, or a prefix nobody
  * declared). Tags stay, so the log still shows the structure. Bytes the
- * parser cannot read are withheld from the first unreadable byte on.
+ * parser cannot read are withheld from the first unreadable byte on, and
+ * so is the rest of a unit past a limit (more than 64 secrets, 128 xmlns
+ * declarations in scope, a prefix of 32 bytes or more, depth 256).
  */
 #ifndef NAB_LOGSAFE_H
 #define NAB_LOGSAFE_H
