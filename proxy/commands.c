@@ -14,13 +14,34 @@
 #include "chain.h"
 #include "config.h"
 #include "creds.h"
+#include "ctlreg.h"
 #include "daemon.h"
 #include "main-int.h"
+#include "metrics.h"
 #include "tls_pin.h"
 
 #ifndef NAB_DEMO_SCRIPT
 #define NAB_DEMO_SCRIPT	"/usr/share/nabproxy/demo.py"
 #endif
+
+/* watch and http-listen, which only the daemon reads: 0, or -1 (err). */
+static int
+cmd_check_ctl(const struct config *cfg, char *err, size_t errlen)
+{
+	struct ctlreg	*reg;
+	int		 rc = 0;
+
+	if (cfg->http_listen != NULL && cfg->http_listen[0] != '\0' &&
+	    metrics_check(cfg->http_listen, err, errlen) == -1)
+		return -1;
+	if ((reg = ctlreg_new()) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	rc = ctlreg_set_watch(reg, cfg->watch, err, errlen);
+	ctlreg_free(reg);
+	return rc;
+}
 
 int
 cmd_check(struct config *cfg)
@@ -42,6 +63,10 @@ cmd_check(struct config *cfg)
 			rc = 1;
 		} else
 			creds_close(cr);
+	}
+	if (cmd_check_ctl(cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s\n", err);
+		rc = 1;
 	}
 	if (rc == 0)
 		printf("configuration OK\n");

@@ -69,6 +69,20 @@ metrics_addr(const char *addr, char *host, size_t hlen, unsigned *port)
 	return -1;
 }
 
+int
+metrics_check(const char *addr, char *err, size_t errlen)
+{
+	char		host[64];
+	unsigned	port;
+
+	if (metrics_addr(addr, host, sizeof(host), &port) == 0)
+		return 0;
+	snprintf(err, errlen, "http-listen %s: not a loopback ADDR:PORT "
+	    "(127.0.0.1:PORT, [::1]:PORT or localhost:PORT; the endpoint has "
+	    "no authentication)", addr);
+	return -1;
+}
+
 struct metrics *
 metrics_new(struct proxy *px, const char *addr, char *err, size_t errlen)
 {
@@ -78,12 +92,9 @@ metrics_new(struct proxy *px, const char *addr, char *err, size_t errlen)
 	char			 host[64];
 	unsigned		 port;
 
-	if (metrics_addr(addr, host, sizeof(host), &port) == -1) {
-		snprintf(err, errlen, "http-listen %s: not a loopback "
-		    "ADDR:PORT (127.0.0.1:PORT, [::1]:PORT or localhost:PORT; "
-		    "the endpoint has no authentication)", addr);
+	if (metrics_check(addr, err, errlen) == -1 ||
+	    metrics_addr(addr, host, sizeof(host), &port) == -1)
 		return NULL;
-	}
 	if ((m = calloc(1, sizeof(*m))) == NULL ||
 	    (m->http = evhttp_new(px->base)) == NULL) {
 		free(m);

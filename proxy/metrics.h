@@ -23,6 +23,8 @@ struct proxy;
 struct metrics	*metrics_new(struct proxy *, const char *addr, char *err,
 		    size_t errlen) WUNRES;
 void		 metrics_free(struct metrics *);
+/* Check an http-listen value without binding: 0, or -1 with err set. */
+int		 metrics_check(const char *addr, char *err, size_t errlen);
 /* The bound port. */
 unsigned	 metrics_port(const struct metrics *);
 /* Append the whole exposition for px to out. 0, or -1 on ENOMEM. */

@@ -486,6 +486,23 @@ def case_bounds(srv):
         assert not os.path.exists(os.path.join(px.dir, 'nabproxy.sock'))
         r = ctl(px, 'list', ok=False)
         assert r.returncode == 1 and b'has no control socket' in r.stderr, r
+        # --check-config reads watch and http-listen like the daemon does.
+        with open(px.conf) as f:
+            base = f.read()
+        for extra, msg in (('watch = 0013d3c70001 nope\n',
+                            b"watch: 'nope' is not a MAC (12 hex digits)\n"),
+                           ('http-listen = 192.0.2.1:80\n',
+                            b'http-listen 192.0.2.1:80: not a loopback ADDR:PORT')):
+            with open(px.conf, 'w') as f:
+                f.write(base + extra)
+            r = subprocess.run([BIN, '--check-config', '-c', px.conf], capture_output=True,
+                               timeout=20)
+            assert r.returncode == 1 and msg in r.stderr, r
+        with open(px.conf, 'w') as f:
+            f.write(base + 'watch = 00:13:d3:c7:00:01\nhttp-listen = localhost:9\n')
+        r = subprocess.run([BIN, '--check-config', '-c', px.conf], capture_output=True,
+                           timeout=20)
+        assert (r.returncode, r.stdout) == (0, b'configuration OK\n'), r
 
 
 if __name__ == '__main__':
