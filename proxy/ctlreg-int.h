@@ -50,7 +50,7 @@ struct ctlrec {
 	int			 header_seen;
 	unsigned long long	 bytes[2];	/* indexed by from_server */
 	char			 error[160];	/* last error from the server */
-	char			 warning[256];	/* last warning logged */
+	char			 warning[512];	/* last warning logged */
 	char			 hazard[256];	/* last stanza the rabbit misreads */
 	struct identity		*sasl;		/* the rabbit's SASL user */
 	char			*reason;	/* teardown reason */

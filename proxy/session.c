@@ -569,6 +569,8 @@ se_eof(struct leg *l, void *arg)
 	log_info("session %llu: %s closed the connection",
 	    (unsigned long long)se->id,
 	    from == NAB_FROM_RABBIT ? "rabbit" : "server");
+	ctlreg_closing(se->rec, from == NAB_FROM_RABBIT ?
+	    "rabbit closed the connection" : "server closed the connection");
 	/* Input waiting for an output to drain: se_unpause() passes the FIN. */
 	if (l->pause & (LEG_PAUSE_PEER | LEG_PAUSE_OWN))
 		return;
