@@ -306,12 +306,15 @@ ctlreg_unit(struct ctlrec *r, int from_server, const struct xs_unit *u)
 		r->header_seen = 1;
 		rec_step(r, CTL_STREAM);
 	}
-	if (u->kind != XS_STANZA || u->st == NULL || stanza_root(u->st) == NULL)
+	/*
+	 * A server stanza counts once it goes to the rabbit (ctlreg_stanza):
+	 * what nabproxy's own login consumes (a relayed exchange it aborted,
+	 * say) is not what the rabbit got.
+	 */
+	if (from_server || u->kind != XS_STANZA || u->st == NULL ||
+	    stanza_root(u->st) == NULL)
 		return;
-	if (from_server)
-		rec_server(r, u->st);
-	else
-		rec_rabbit(r, u->st);
+	rec_rabbit(r, u->st);
 }
 
 void

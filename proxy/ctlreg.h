@@ -64,10 +64,15 @@ int		 ctlreg_set_watch(struct ctlreg *, const char *list, char *err,
 /* A new session (reg may be NULL: then NULL, and every call is a no-op). */
 struct ctlrec	*ctlreg_open(struct ctlreg *, struct session *, uint64_t id,
 		    const char *peer);
-/* A unit parsed from the rabbit (from_server 0) or the server. */
+/*
+ * A unit parsed from the rabbit (from_server 0) or the server: bytes and
+ * counts, and the rabbit's stage. Server stanzas tell errors and getting
+ * online only through ctlreg_stanza(), once they go to the rabbit.
+ */
 void		 ctlreg_unit(struct ctlrec *, int from_server,
 		    const struct xs_unit *);
-/* A stanza nabproxy sends on its own or in place of the server's. */
+/* A stanza that goes to the rabbit (from_server 1), the server's or
+   nabproxy's own, or one nabproxy sends the server in the rabbit's place. */
 void		 ctlreg_stanza(struct ctlrec *, int from_server,
 		    struct stanza *);
 /* A warning the session logged: kept as the record's last warning. */

@@ -419,6 +419,8 @@ se_unit(struct session *se, enum nab_dir d, struct xs_unit *u)
 		    u->st));
 	switch (v) {
 	case NAB_PASS:
+		if (d == NAB_FROM_SERVER && u->kind == XS_STANZA)
+			ctlreg_stanza(se->rec, 1, u->st);
 		se_send_unit(se, d, in, bytes, u->len, u->kind);
 		break;
 	case NAB_REPLACE:

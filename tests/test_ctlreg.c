@@ -78,6 +78,9 @@ feed(struct feed *f, struct ctlrec *r, int from_server, const char *s)
 	while ((rc = xs_next(f->xs[from_server], &u)) == 1) {
 		/* What the session logs: units tile the input. */
 		ctlreg_unit(r, from_server, &u);
+		/* What the session does with a server stanza it passes on. */
+		if (from_server && u.kind == XS_STANZA)
+			ctlreg_stanza(r, 1, u.st);
 		ctlreg_traffic(r, from_server, from_server ? (u.kind ==
 		    XS_STANZA ? LOGSAFE_VM_RECEIVE : LOGSAFE_VM_NONE) :
 		    u.kind == XS_WS ? LOGSAFE_VM_NONE : LOGSAFE_VM_SENDING,

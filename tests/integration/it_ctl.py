@@ -1,6 +1,6 @@
 """The control socket and trustworthy logs, through a live nabproxy in front
-of a real server (Prosody by default; any of prosody, ejabberd, jabberd2 by
-name), driving `nabproxy ctl` as a subprocess and asserting its output:
+of a real server (ctest runs it once per server: prosody, ejabberd,
+jabberd2; by hand the default is prosody), driving `nabproxy ctl` as a subprocess and asserting its output:
 
   boot      a simulated bootcode-18673 rabbit boots to idle while
             `ctl tap all` streams; `ctl list --json` and `ctl list` show
@@ -190,9 +190,9 @@ def case_simulator(srv):
         assert [s['stage'] for s in rows[0]['timeline']] == \
             ['connected', 'stream', 'register', 'bind-idle', 'session'], rows
         # The seed's register form holds the firmware's famous misread.
-        assert rows[0]['hazard'].startswith(
-            'markup read as text: "<username/><password/>'), rows
+        assert rows[0]['hazard'].startswith('markup read as text: "<username/>'), rows
         r.close()
+    srv.users['f81edfee27c1'] = '83279de2ea5c'    # ejabberd needs it to remove
     srv.remove_user('f81edfee27c1')
 
 
@@ -221,18 +221,23 @@ def case_failures(srv):
         failed = [x for x in h if x['online'] == 'no']
         assert len(failed) == 1, h
         f = failed[0]
-        assert (f['stage'], f['error']) == \
-            ('auth', 'authentication failed at auth: not-authorized'), f
+        # The failure the rabbit got: nabproxy's own not-authorized, or,
+        # where the server offers DIGEST-MD5 and the exchange is relayed,
+        # the server's (jabberd2: invalid-mechanism).
+        assert f['stage'] == 'auth' and f['error'] in (
+            'authentication failed at auth: not-authorized',
+            'authentication failed at auth: invalid-mechanism'), f
         # The rabbit closes after the failure; which FIN nabproxy sees first
         # depends on the server.
         assert f['reason'] in ('rabbit closed the connection',
                                'server closed the connection'), f
-        assert f['warning'].startswith('digest-server: DIGEST-MD5 login of %s@%s refused: '
-                                       % (bad, DOMAIN)), f
+        assert f['warning'].startswith('digest-server: ') and \
+            'DIGEST-MD5 login' in f['warning'] and bad + '@' + DOMAIN in f['warning'], f
         assert f['timeline'].split(',')[-1].startswith('auth@'), f
         # The watched MAC's failed attempt, replayed to a later tap.
         tap = Tap(px, bad.upper())
-        tap.wait(b'%s [vm]     |..not-authorized' % f['id'].encode())
+        tap.wait(b'%s [vm]     |..%s' % (f['id'].encode(),
+                                         f['error'].split(': ')[-1].encode()))
         out = tap.stop()
         assert b"[vm] Sending : <?xml version='1.0' encoding='UTF-8'?>" in out, out[:2000]
         assert b'ba5eba11ba5e' not in out
@@ -328,10 +333,12 @@ def case_slow(srv):
         body = 'x' * 4000
         for i in range(300):
             c.send_message(jid, body, id='s%d' % i)
-        c.send(b"<iq type='get' id='last'><ping xmlns='urn:xmpp:ping'/></iq>")
-        c.wait_for(lambda el: el.get('id') == 'last', timeout=30)
-        got = sum(1 for el in c.backlog if el.get('id', '').startswith('s'))
-        assert got == 300, 'the client got %d of 300 messages' % got
+        want = set('s%d' % i for i in range(300))
+        deadline = time.monotonic() + 30
+        while want and time.monotonic() < deadline:
+            el = c.read_element(deadline - time.monotonic())
+            want.discard(el.get('id'))
+        assert not want, 'the client lacks %d of 300 messages' % len(want)
         c.close()
         lost = int(stats(px)['tap_lost'])
         assert lost > 0, stats(px)
