@@ -54,6 +54,7 @@ struct ctlrec {
 	char			 hazard[256];	/* last stanza the rabbit misreads */
 	struct identity		*sasl;		/* the rabbit's SASL user */
 	char			*reason;	/* teardown reason */
+	int			 cond;		/* ctlreg_cond_name() index */
 	int			 watched;	/* keeps units (MAC matched) */
 	int			 pending;	/* keeps units until MAC known */
 	struct wunit_list	 units;
@@ -85,6 +86,7 @@ struct ctlreg {
 	unsigned long long	 units[2];
 	unsigned long long	 reached[CTL_IDLE + 1];
 	unsigned long long	 auth_failed, refused, stream_errors;
+	unsigned long long	 closed[CTLREG_NCONDS];
 };
 
 /* Fill a record's identity from its live session (and its SASL user). */

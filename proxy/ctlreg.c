@@ -34,6 +34,19 @@ static const char *const stage_names[] = {
 	"session", "sources", "bind-idle", "presence", "idle"
 };
 
+/* RFC 6120 4.9.3, sorted; 0 is "none" and the last "other". */
+static const char *const cond_names[CTLREG_NCONDS] = {
+	"none", "bad-format", "bad-namespace-prefix", "conflict",
+	"connection-timeout", "host-gone", "host-unknown",
+	"improper-addressing", "internal-server-error", "invalid-from",
+	"invalid-namespace", "invalid-xml", "not-authorized",
+	"not-well-formed", "policy-violation", "remote-connection-failed",
+	"reset", "resource-constraint", "restricted-xml", "see-other-host",
+	"system-shutdown", "undefined-condition", "unsupported-encoding",
+	"unsupported-feature", "unsupported-stanza-type",
+	"unsupported-version", "other"
+};
+
 static long long	 rec_ms(const struct ctlrec *);
 static void		 rec_step(struct ctlrec *, enum ctl_stage);
 static void		 rec_error(struct ctlrec *, const char *, const char *);
@@ -50,6 +63,12 @@ static int		 tap_matches(const struct ctltap *,
 			    const struct ctlrec *);
 static void		 tap_send(struct ctltap *, const struct ctlrec *, int,
 			    enum logsafe_vm, const char *, const char *, size_t);
+
+const char *
+ctlreg_cond_name(int i)
+{
+	return i >= 0 && i < CTLREG_NCONDS ? cond_names[i] : "other";
+}
 
 const char *
 ctlreg_stage_name(enum ctl_stage s)
@@ -457,10 +476,19 @@ ctlreg_traffic(struct ctlrec *r, int from_server, enum logsafe_vm vm,
 }
 
 void
-ctlreg_closing(struct ctlrec *r, const char *reason)
+ctlreg_closing(struct ctlrec *r, const char *cond, const char *reason)
 {
+	int	i;
+
 	if (r == NULL || r->reason != NULL)
 		return;
+	r->cond = 0;
+	if (cond != NULL && *cond != '\0') {
+		for (i = 1; i < CTLREG_NCONDS - 1 &&
+		    strcmp(cond_names[i], cond) != 0; i++)
+			;
+		r->cond = i;
+	}
 	r->reason = strdup(reason != NULL && *reason ? reason : "closed");
 }
 
@@ -491,6 +519,7 @@ ctlreg_close(struct ctlrec *r)
 	r->se = NULL;
 	r->ended_ms = rec_ms(r);
 	TAILQ_REMOVE(&reg->live, r, entry);
+	reg->closed[r->cond]++;
 	if (!r->online)
 		reg->failed++;
 	if (r->online && !r->watched) {

@@ -32,6 +32,7 @@ struct xs_unit;
 #define CTLREG_PENDING_BYTES	(64 * 1024)	/* same, until its MAC is known */
 #define CTLREG_WATCH_MAX	64	/* MACs in `watch` */
 #define CTLREG_STEPS		16	/* timeline steps per session */
+#define CTLREG_NCONDS		27	/* RFC 6120 stream errors, none, other */
 
 /* The boot stages, in the firmware's order (the simulator skips some). */
 enum ctl_stage {
@@ -48,6 +49,8 @@ enum ctl_stage {
 	CTL_IDLE
 };
 
+/* Condition i of ctlreg_counts.closed: "none", RFC 6120's, "other". */
+const char	*ctlreg_cond_name(int i);
 /* Stage name as shown ("bind-boot"). */
 const char	*ctlreg_stage_name(enum ctl_stage);
 
@@ -81,8 +84,12 @@ void		 ctlreg_warning(struct ctlrec *, const char *msg);
 void		 ctlreg_traffic(struct ctlrec *, int from_server,
 		    enum logsafe_vm, const char *intro, const char *bytes,
 		    size_t len);
-/* The session's one teardown reason (session_fail). */
-void		 ctlreg_closing(struct ctlrec *, const char *reason);
+/*
+ * The session's one teardown reason (the first one given stays), and the
+ * stream error condition the rabbit gets (NULL or "": none).
+ */
+void		 ctlreg_closing(struct ctlrec *, const char *cond,
+		    const char *reason);
 /* The session is freed: into the history if it never got online. */
 void		 ctlreg_close(struct ctlrec *);
 
@@ -114,6 +121,7 @@ struct ctlreg_counts {
 	unsigned long long	auth_failed;	/* SASL <failure> */
 	unsigned long long	refused;	/* iq errors */
 	unsigned long long	stream_errors;
+	unsigned long long	closed[CTLREG_NCONDS];	/* ctlreg_cond_name() */
 	size_t			live;
 	size_t			history;
 };

@@ -57,6 +57,7 @@ ctlreg_counts(struct ctlreg *reg, struct ctlreg_counts *c)
 	memcpy(c->bytes, reg->total, sizeof(c->bytes));
 	memcpy(c->units, reg->units, sizeof(c->units));
 	memcpy(c->reached, reg->reached, sizeof(c->reached));
+	memcpy(c->closed, reg->closed, sizeof(c->closed));
 	c->auth_failed = reg->auth_failed;
 	c->refused = reg->refused;
 	c->stream_errors = reg->stream_errors;

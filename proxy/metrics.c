@@ -186,6 +186,14 @@ metrics_render(struct proxy *px, struct evbuffer *out)
 	    "\"auth\"} %llu\nnabproxy_server_errors_total{kind=\"iq\"} %llu\n"
 	    "nabproxy_server_errors_total{kind=\"stream\"} %llu\n",
 	    c.auth_failed, c.refused, c.stream_errors);
+	rc |= FAMILY(out, "sessions_closed_total", "counter",
+	    "Sessions ended, by the stream error the rabbit got (none: a "
+	    "plain close).");
+	for (i = 0; i < CTLREG_NCONDS; i++)
+		if (i == 0 || c.closed[i] > 0)
+			rc |= evbuffer_add_printf(out, "nabproxy_sessions_closed_"
+			    "total{condition=\"%s\"} %llu\n", ctlreg_cond_name(i),
+			    c.closed[i]);
 	rc |= FAMILY(out, "kicked_total", "counter",
 	    "Sessions ended with ctl kick.");
 	rc |= evbuffer_add_printf(out, "nabproxy_kicked_total %llu\n",

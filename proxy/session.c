@@ -571,7 +571,7 @@ se_eof(struct leg *l, void *arg)
 	log_info("session %llu: %s closed the connection",
 	    (unsigned long long)se->id,
 	    from == NAB_FROM_RABBIT ? "rabbit" : "server");
-	ctlreg_closing(se->rec, from == NAB_FROM_RABBIT ?
+	ctlreg_closing(se->rec, NULL, from == NAB_FROM_RABBIT ?
 	    "rabbit closed the connection" : "server closed the connection");
 	/* Input waiting for an output to drain: se_unpause() passes the FIN. */
 	if (l->pause & (LEG_PAUSE_PEER | LEG_PAUSE_OWN))
@@ -681,7 +681,7 @@ session_fail(struct session *se, const char *to_rabbit, const char *to_server,
 	if (se->failing)
 		return;
 	se->failing = 1;
-	ctlreg_closing(se->rec, reason);
+	ctlreg_closing(se->rec, to_rabbit, reason);
 	log_info("session %llu: closing (%s%s%s): %s",
 	    (unsigned long long)se->id, se->who.pub.bare_jid[0] ?
 	    se->who.pub.bare_jid : se->peer,

@@ -184,6 +184,7 @@ test_failures(void **state)
 	struct ctlrec	*r;
 	struct feed	 f;
 	struct evbuffer	*eb = evbuffer_new();
+	struct ctlreg_counts c;
 	char		*h;
 
 	CHECK(reg != NULL && eb != NULL, "new");
@@ -198,7 +199,7 @@ test_failures(void **state)
 	    "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/><text>x</text></error>"
 	    "</iq>");
 	ctlreg_warning(r, "a warning\nwith a newline");
-	ctlreg_closing(r, "rabbit closed the connection");
+	ctlreg_closing(r, NULL, "rabbit closed the connection");
 	ctlreg_close(r);
 	feed_close(&f);
 	r = ctlreg_open(reg, NULL, 2, "192.0.2.1:2");
@@ -208,8 +209,8 @@ test_failures(void **state)
 	feed(&f, r, 0, "<auth xmlns='" SASL "' mechanism='PLAIN'>" PLAIN_B64
 	    "</auth>");
 	feed(&f, r, 1, "<failure xmlns='" SASL "'><not-authorized/></failure>");
-	ctlreg_closing(r, NULL);
-	ctlreg_closing(r, "ignored: the first reason stays");
+	ctlreg_closing(r, "not-authorized", NULL);
+	ctlreg_closing(r, "reset", "ignored: the first reason stays");
 	ctlreg_close(r);
 	feed_close(&f);
 	h = list(reg, 0, 1, NULL);
@@ -232,6 +233,14 @@ test_failures(void **state)
 	match("^sessions=0 opened=2 never_online=2 kicked=0 history=2 "
 	    "bytes_from_rabbits=[0-9]+ bytes_from_server=[0-9]+ watch=0\n", h);
 	assert_int_equal(ctlreg_kick(reg, 1), -1);
+	ctlreg_counts(reg, &c);
+	assert_string_equal(ctlreg_cond_name(12), "not-authorized");
+	assert_string_equal(ctlreg_cond_name(CTLREG_NCONDS - 1), "other");
+	assert_string_equal(ctlreg_cond_name(99), "other");
+	assert_int_equal(c.closed[0], 1);
+	assert_int_equal(c.closed[12], 1);
+	assert_int_equal(c.never_online, 2);
+	assert_int_equal(c.history, 2);
 	evbuffer_free(eb);
 	ctlreg_free(reg);
 }
@@ -331,7 +340,7 @@ test_null(void **state)
 	ctlreg_traffic(NULL, 0, LOGSAFE_VM_NONE, NULL, "x", 1);
 	ctlreg_stanza(NULL, 0, NULL);
 	ctlreg_warning(NULL, "x");
-	ctlreg_closing(NULL, "x");
+	ctlreg_closing(NULL, "reset", "x");
 	ctlreg_close(NULL);
 	ctlreg_free(NULL);
 	assert_string_equal(ctlreg_stage_name(CTL_BIND_BOOT), "bind-boot");

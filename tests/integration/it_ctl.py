@@ -435,7 +435,9 @@ def case_metrics(srv):
                 m['nabproxy_never_online_total'],
                 m['nabproxy_server_errors_total{kind="auth"}'],
                 m['nabproxy_stage_reached_total{stage="auth"}'],
-                m['nabproxy_stage_reached_total{stage="idle"}']) == (0, 2, 1, 1, 2, 1), m
+                m['nabproxy_stage_reached_total{stage="idle"}'],
+                m['nabproxy_sessions_closed_total{condition="none"}']) == \
+            (0, 2, 1, 1, 2, 1, 2), m
         try:
             urllib.request.urlopen('http://127.0.0.1:%d/' % port, timeout=10)
             raise AssertionError('/ answered')
