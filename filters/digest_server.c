@@ -292,6 +292,19 @@ ds_response(struct nab_ctx *ctx, struct ds_sess *s, struct nab_stanza *st)
 }
 
 /*
+ * What the rabbit proves itself with for jid (ABI 1.3 rabbit_password:
+ * its own password after an operator's allow-register), else the stored
+ * password.
+ */
+const char *
+ds_rabbit_password(struct nab_ctx *ctx, const char *jid)
+{
+	if (NAB_HAS_SERVICE(host, rabbit_password))
+		return host->rabbit_password(ctx, jid);
+	return host->cred_get(ctx, jid);
+}
+
+/*
  * Check the rabbit's digest-response against the stored password of
  * USER@DOMAIN (the session's domain: the stream's `to`). On success the
  * rabbit gets rspauth in a <challenge> and the password is kept for the
@@ -311,7 +324,7 @@ ds_verify(struct nab_ctx *ctx, struct ds_sess *s, const char *b64)
 		return NAB_HANDLED;
 	}
 	snprintf(s->jid, sizeof(s->jid), "%s@%s", s->user, id->domain);
-	if ((pw = host->cred_get(ctx, s->jid)) == NULL) {
+	if ((pw = ds_rabbit_password(ctx, s->jid)) == NULL) {
 		host->log(ctx, NAB_LOG_WARN, "no credentials known for %s: "
 		    "its DIGEST-MD5 login is refused; add them with: nabproxy "
 		    "credentials add %s (a bootcode rabbit re-registers after "
@@ -330,7 +343,10 @@ ds_verify(struct nab_ctx *ctx, struct ds_sess *s, const char *b64)
 		ds_fail(ctx, s);
 		return NAB_HANDLED;
 	}
-	if (ds_keep_password(ctx, s, pw) == -1 ||
+	/* Upstream with the server's password (the same unless the
+	 * operator let the rabbit register its own). */
+	if ((pw = host->cred_get(ctx, s->jid)) == NULL ||
+	    ds_keep_password(ctx, s, pw) == -1 ||
 	    ds_send_sasl(ctx, "challenge", NULL, out) == -1) {
 		ds_fail(ctx, s);
 		return NAB_HANDLED;

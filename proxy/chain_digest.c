@@ -54,7 +54,9 @@ h_digest_username(struct nab_ctx *ctx, const char *b64, char *user,
 
 /*
  * A DIGEST-MD5 response verified against `password`: if that is the
- * stored password of user@domain, the connection proved the account.
+ * password the rabbit proves itself with for user@domain (the store's,
+ * or its own from an allow-register window), the connection proved the
+ * account.
  */
 static void
 digest_prove(struct nab_ctx *ctx, const char *user, const char *password)
@@ -64,7 +66,7 @@ digest_prove(struct nab_ctx *ctx, const char *user, const char *password)
 	char		 jid[ID_JID_MAX];
 
 	snprintf(jid, sizeof(jid), "%s@%s", user, session_who(se)->domain);
-	if ((stored = chain_cred_get(ctx, jid)) == NULL ||
+	if ((stored = chain_rabbit_password(ctx, jid)) == NULL ||
 	    !chain_secret_eq(stored, password))
 		return;
 	if (identity_prove(session_who(se), user, "digest") == 0)

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "chain.h"
@@ -136,6 +138,104 @@ load_config(const char *conf)
 	return cfg;
 }
 
+/*
+ * The one JID of the store whose local part is mac (12 hex digits, any
+ * case), or arg itself when it is a JID. NULL with a message if there is
+ * none or more than one.
+ */
+static const char *
+allow_target(struct creds *cr, const char *arg, char *jid, size_t cap)
+{
+	const char	*j;
+	size_t		 i, n = 0, ml = strlen(arg);
+
+	if (strchr(arg, '@') != NULL)
+		return arg;
+	if (ml != 12 || strspn(arg, "0123456789abcdefABCDEF") != 12) {
+		fprintf(stderr, "nabproxy: %s: neither a MAC (12 hex digits) "
+		    "nor a JID\n", arg);
+		return NULL;
+	}
+	for (i = 0; (j = creds_jid(cr, i)) != NULL; i++)
+		if (strncasecmp(j, arg, 12) == 0 && j[12] == '@' && n++ == 0)
+			snprintf(jid, cap, "%s", j);
+	if (n == 1)
+		return jid;
+	if (n == 0)
+		fprintf(stderr, "nabproxy: no password stored for %s@...: "
+		    "nabproxy must know the server's password to log the "
+		    "rabbit in; add it first: nabproxy credentials add "
+		    "%s@DOMAIN\n", arg, arg);
+	else
+		fprintf(stderr, "nabproxy: %s has accounts in several domains: "
+		    "give the JID\n", arg);
+	return NULL;
+}
+
+/*
+ * allow-register MAC|JID [MINUTES]: for MINUTES (default 10), the next
+ * registration of that rabbit sets its own password, while nabproxy
+ * keeps logging in upstream with the server's (creds_put_rabbit).
+ */
+static int
+cred_allow(struct creds *cr, int n, char **args)
+{
+	const char	*jid;
+	char		 buf[CREDS_JID_MAX + 1], err[512], *end, when[32];
+	long		 minutes = 10;
+	time_t		 until;
+
+	if (n == 2) {
+		errno = 0;
+		minutes = strtol(args[1], &end, 10);
+		if (errno != 0 || *end != '\0' || minutes < 1 ||
+		    minutes > 7 * 24 * 60) {
+			fprintf(stderr, "nabproxy: allow-register: MINUTES must "
+			    "be 1..10080\n");
+			return 1;
+		}
+	}
+	if ((jid = allow_target(cr, args[0], buf, sizeof(buf))) == NULL)
+		return 1;
+	until = time(NULL) + minutes * 60;
+	if (creds_allow_register(cr, jid, (long long)until, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "nabproxy: %s\n", err);
+		return 1;
+	}
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&until));
+	printf("%s may register a new password until %s (%ld min, one "
+	    "registration): it becomes the rabbit's own; nabproxy keeps "
+	    "logging in upstream with the stored server password\n", jid,
+	    when, minutes);
+	return 0;
+}
+
+/* list: the JIDs, with what the operator opened for them. */
+static void
+cred_list(struct creds *cr)
+{
+	const char	*j;
+	char		 when[32];
+	time_t		 until;
+	size_t		 i;
+
+	for (i = 0; (j = creds_jid(cr, i)) != NULL; i++) {
+		printf("%s", j);
+		if (creds_get_rabbit(cr, j) != creds_get(cr, j))
+			printf(" (rabbit's own password, from allow-register)");
+		if ((until = (time_t)creds_window(cr, j)) > time(NULL)) {
+			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ",
+			    gmtime(&until));
+			printf(" (allow-register open until %s)", when);
+		}
+		printf("\n");
+	}
+}
+
+static const char	cred_use[] = "credentials: add JID [PASSWORD] | "
+    "remove JID | list | allow-register MAC|JID [MINUTES]";
+
 int
 cmd_credentials(int argc, char **argv)
 {
@@ -144,12 +244,11 @@ cmd_credentials(int argc, char **argv)
 	const char		*conf, *op, *pass = NULL;
 	/* The longest password creds_put takes, CR LF and NUL. */
 	char			 err[512], pw[CREDS_PASSWORD_MAX + 3];
-	size_t			 i;
 	int			 a, rc = 0;
 
 	conf = conf_arg(argc, argv, &a);
 	if (a >= argc)
-		errx_usage("credentials: add JID [PASSWORD] | remove JID | list");
+		errx_usage("%s", cred_use);
 	op = argv[a++];
 	if ((cfg = load_config(conf)) == NULL)
 		return 1;
@@ -158,10 +257,12 @@ cmd_credentials(int argc, char **argv)
 		config_free(cfg);
 		return 1;
 	}
-	if (strcmp(op, "list") == 0 && a == argc) {
-		for (i = 0; i < creds_count(cr); i++)
-			printf("%s\n", creds_jid(cr, i));
-	} else if (strcmp(op, "add") == 0 && (argc - a == 1 || argc - a == 2)) {
+	if (strcmp(op, "list") == 0 && a == argc)
+		cred_list(cr);
+	else if (strcmp(op, "allow-register") == 0 && (argc - a == 1 ||
+	    argc - a == 2))
+		rc = cred_allow(cr, argc - a, argv + a);
+	else if (strcmp(op, "add") == 0 && (argc - a == 1 || argc - a == 2)) {
 		/* creds_put checks the length: no copy that could cut it. */
 		if (argc - a == 2)
 			pass = argv[a + 1];
@@ -186,7 +287,7 @@ cmd_credentials(int argc, char **argv)
 			break;
 		}
 	} else
-		errx_usage("credentials: add JID [PASSWORD] | remove JID | list");
+		errx_usage("%s", cred_use);
 	creds_close(cr);
 	config_free(cfg);
 	return rc;

@@ -21,6 +21,7 @@
 #include "creds.h"
 #include "ctl.h"
 #include "ctlreg.h"
+#include "kdf.h"
 #include "daemon.h"
 #include "identity.h"
 #include "listener.h"
@@ -240,6 +241,9 @@ daemon_teardown(struct proxy *px)
 	px->creds = NULL;
 	idguard_free(px->guard);
 	px->guard = NULL;
+	/* After the sessions: their logins cancelled their jobs. */
+	kdf_pool_free(px->kdf);
+	px->kdf = NULL;
 	if (px->dns != NULL)
 		evdns_base_free(px->dns, 0);
 	px->dns = NULL;
@@ -445,6 +449,11 @@ run_daemon(struct config *cfg, int foreground, struct config *(*reload)(void))
 	}
 	if (!foreground && daemon(1, 0) == -1)
 		fatalx("daemon: %s", strerror(errno));
+	/* Threads after the fork: they would not survive it. */
+	if ((d.px.kdf = kdf_pool_new(base, KDF_THREADS, KDF_QUEUE, err,
+	    sizeof(err))) == NULL)
+		log_warnx("%s: SCRAM key derivation runs on the event loop",
+		    err);
 	d.sig[0] = evsignal_new(base, SIGTERM, on_sigterm, &d);
 	d.sig[1] = evsignal_new(base, SIGINT, on_sigint, &d);
 	d.sig[2] = evsignal_new(base, SIGHUP, on_sighup, &d);
@@ -458,9 +467,11 @@ run_daemon(struct config *cfg, int foreground, struct config *(*reload)(void))
 		    cfg->listen[i].host, listener_port(d.px.lst, (size_t)i),
 		    cfg->upstream_host, cfg->upstream_port);
 	event_base_dispatch(base);
-	log_info("exiting: %llu accepted, %llu refused, %u still open",
+	log_info("exiting: %llu accepted, %llu refused, %u still open, %lu "
+	    "key derivations on worker threads",
 	    (unsigned long long)d.px.n_accepted,
-	    (unsigned long long)d.px.n_refused, d.px.nsessions);
+	    (unsigned long long)d.px.n_refused, d.px.nsessions,
+	    d.px.kdf != NULL ? kdf_done_count(d.px.kdf) : 0UL);
 	daemon_teardown(&d.px);
 	for (i = 0; i < 3; i++)
 		if (d.sig[i] != NULL)

@@ -38,6 +38,7 @@ static const char usage_text[] =
 "       nabproxy render [--from-server|--from-rabbit] [--format vm|raw|both]\n"
 "                [--prefix STR] < capture\n"
 "       nabproxy credentials [-c FILE] add JID [PASSWORD] | remove JID | list\n"
+"                | allow-register MAC|JID [MINUTES]\n"
 "       nabproxy tls-pin [-c FILE] list | forget HOST:PORT\n"
 "       nabproxy ctl [-c FILE] [-s SOCKET] list [--json] | history [MAC]\n"
 "                [--json] | tap all|ID|MAC [--format vm|raw|both] |\n"

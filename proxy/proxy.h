@@ -65,6 +65,7 @@ struct proxy {
 	long long		 creds_mtime_ns;
 	long long		 creds_size;
 	struct idguard		*guard;		/* login probe backoff, cap */
+	struct kdf_pool		*kdf;		/* SCRAM Hi() threads, may be NULL */
 	unsigned		 nprobes;	/* probe connections open */
 	struct listener		*lst;
 	struct ctlreg		*reg;		/* what the control socket shows */

@@ -111,6 +111,7 @@ session_new(struct proxy *px, int fd, const struct sockaddr *sa, int salen)
 	    (se->kick = event_new(px->base, -1, 0, se_kick, se)) == NULL)
 		goto enomem;
 	se_identity_init(se);
+	se_upstream_init(se);
 	if (leg_accept(&se->r, px->base, fd, &se_leg_cbs, se) == -1)
 		goto enomem;
 	fd = -1;
@@ -390,12 +391,8 @@ se_unit(struct session *se, enum nab_dir d, struct xs_unit *u)
 		return;
 	}
 	ctlreg_unit(se->rec, d == NAB_FROM_SERVER, u);
-	if (d == NAB_FROM_SERVER && se_tls_unit(se, u, in))
+	if (d == NAB_FROM_SERVER && upstream_unit(&se->up, u, in))
 		return;
-	if (d == NAB_FROM_SERVER && se_login_unit(se, u, bytes)) {
-		evbuffer_drain(in, u->len);
-		return;
-	}
 	if (d == NAB_FROM_RABBIT)
 		se_log_unit(se, d, bytes, u->len, u->kind, LOGU_PEER);
 	if (u->kind == XS_HEADER)
@@ -534,10 +531,8 @@ se_connected(struct leg *l, void *arg)
 {
 	struct session	*se = arg;
 
-	if (se->tls_state == SE_TLS_HANDSHAKE) {
-		se_tls_connected(se);
+	if (l == &se->s && upstream_connected(&se->up))
 		return;
-	}
 	event_base_gettimeofday_cached(se->px->base, &se->last_active);
 	se_arm_timer(se, se->opt.idle_timeout);
 	log_debug("session %llu: connected upstream to %s:%u",
@@ -606,9 +601,8 @@ se_pass_eof(struct session *se, enum nab_dir from)
 int
 se_upstream_busy(const struct session *se)
 {
-	return se->holds > 0 || se->login != NULL || se->adopting ||
-	    se->swallow != SWALLOW_NONE || se->tls_state == SE_TLS_WAIT ||
-	    se->tls_state == SE_TLS_HANDSHAKE || se->tls_state == SE_TLS_HEADER;
+	return se->holds > 0 || se->adopting || se->login_cb != NULL ||
+	    upstream_busy(&se->up);
 }
 
 static void
@@ -634,7 +628,7 @@ se_error(struct leg *l, void *arg, const char *why, int connecting)
 		session_fail(se, "remote-connection-failed", NULL, reason);
 		return;
 	}
-	if (l == &se->s && se_tls_failed(se))
+	if (l == &se->s && upstream_error(&se->up))
 		return;
 	if (se_z_failed(se, l))
 		return;

@@ -102,7 +102,7 @@ se_out(struct session *se, enum nab_dir d, int may_hold)
 	struct leg	*dst = se_dst(se, d);
 
 	if (d == NAB_FROM_RABBIT && se->holds > 0 && (may_hold ||
-	    se->tls_state == SE_TLS_WAIT || se->tls_state == SE_TLS_HANDSHAKE))
+	    upstream_tls_pending(&se->up)))
 		return se->held;
 	if (dst->bev == NULL || dst->closing)
 		return NULL;

@@ -480,7 +480,15 @@ def case_probe_backoff(srv):
                     c.read_element()                        # features
                     form = ask(c, parts[0], '1')
                     assert form.get('type') == 'result', 'attempt %d: form %s' % (i, form.raw)
-                    reg = ask(c, wrong, '2')
+                    try:
+                        reg = ask(c, wrong, '2')
+                    except StreamError as e:
+                        # A probe refused by the backoff judges nothing:
+                        # the stream is closed, no answer is given.
+                        assert b'remote-connection-failed' in e.element.raw, e
+                        answers.append(('closed', 'remote-connection-failed'))
+                        binds.append('stream')
+                        continue
                     answers.append(('result', None) if reg.get('type') != 'error'
                                    else ('error', condition(reg)[0]))
                     try:
@@ -491,8 +499,9 @@ def case_probe_backoff(srv):
                 finally:
                     c.close(unbind=False)
             bad = [(i, a) for i, a in enumerate(answers)
-                   if a[0] != 'error' or a[1] not in ('conflict', 'not-allowed',
-                                                      'resource-constraint')]
+                   if a not in (('error', 'conflict'), ('closed', 'remote-connection-failed'))]
+            assert answers[0] == ('error', 'conflict'), answers[0]
+            assert ('closed', 'remote-connection-failed') in answers, answers
             assert not bad, 'wrong-password registrations answered %r' % bad
             assert 'result' not in binds, 'a wrong-password connection bound: %r' % binds
             logins = relay.sasl_mechanisms()
@@ -513,9 +522,46 @@ def case_probe_backoff(srv):
         drop_user(srv, MAC, PASSWORD)
 
 
+def case_window_not_mine(srv):
+    """An operator's allow-register window is for one account and ends: a
+    wrong-password register set for the seed's account is refused while a
+    window is open for another account, and after its own window ended."""
+    other = 'f81edfee27c2@' + DOMAIN
+    srv.add_user(MAC, PASSWORD)
+    try:
+        with Nabproxy('127.0.0.1:%d' % srv.port, profile='simulator') as px:
+            store(px, JID, PASSWORD)
+            store(px, other, 'otherpw')
+            subprocess.run([BIN, 'credentials', '-c', px.conf, 'allow-register', other],
+                           check=True, capture_output=True)
+            for label in ('window open for another account', 'own window ended'):
+                if label == 'own window ended':
+                    path = os.path.join(px.dir, 'credentials')
+                    with open(path, 'ab') as f:
+                        f.write(('/allow-register %s 1000\n' % JID).encode())
+                before = creds_bytes(px)
+                r = Rabbit(px.port)
+                r.open()
+                form = r.ask(r.parts[0], '1')
+                assert form.get('type') == 'result', form.raw
+                try:
+                    reg = r.ask(wrong_register(), '2')
+                    assert reg.get('type') == 'error' and condition(reg)[0] == 'conflict', \
+                        '%s: %s' % (label, reg.raw)
+                except StreamError as e:
+                    # The second attempt may meet the probe backoff: closed.
+                    assert label == 'own window ended' and \
+                        b'remote-connection-failed' in e.element.raw, '%s: %s' % (label, e)
+                r.close()
+                unchanged(px, before, label)
+            no_password_in_log(px, PASSWORD, WRONG, 'otherpw')
+    finally:
+        drop_user(srv, MAC, PASSWORD)
+
+
 CASES = (case_mac_only_bind, case_wrong_register, case_digest_wrong, case_change_password,
          case_change_violet, case_remove_account, case_probe_backoff,
-         case_same_id)
+         case_same_id, case_window_not_mine)
 
 
 def main(argv):

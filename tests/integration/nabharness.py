@@ -146,6 +146,8 @@ class Relay:
         self.lock = threading.Lock()
         self.conns = []          # bytearray per connection, nabproxy -> server
         self.socks = []
+        self.accept_only = None  # accept this many connections, close the rest
+        self.refused = 0
 
     def __enter__(self):
         threading.Thread(target=self._accept, daemon=True).start()
@@ -166,6 +168,12 @@ class Relay:
                 down, _ = self.lsock.accept()
             except OSError:
                 return
+            with self.lock:
+                refuse = self.accept_only is not None and len(self.conns) >= self.accept_only
+                self.refused += refuse
+            if refuse:           # the server is away: the connection dies at once
+                down.close()
+                continue
             try:
                 up = socket.create_connection(self.target, timeout=10)
                 up.settimeout(None)
