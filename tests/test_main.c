@@ -690,7 +690,8 @@ test_daemon_sigterm(void **state)
 	expect_exit(&c, 0, "SIGTERM");
 	CHECK(strstr(c.buf[1], "nabproxy[info]: SIGTERM: draining ") != NULL &&
 	    strstr(c.buf[1], "nabproxy[info]: exiting: 1 accepted, 0 refused, "
-	    "0 still open\n") != NULL, "SIGTERM log:\n%s", c.buf[1]);
+	    "0 still open, 0 key derivations on worker threads\n") != NULL,
+	    "SIGTERM log:\n%s", c.buf[1]);
 	CHECK(c.len[0] == 0, "daemon wrote to stdout:\n%s", c.buf[0]);
 	child_free(&c);
 }
@@ -707,7 +708,8 @@ test_daemon_sigint(void **state)
 	expect_exit(&c, 0, "SIGINT");
 	CHECK(strstr(c.buf[1], "nabproxy[info]: SIGINT: exiting\n") != NULL &&
 	    strstr(c.buf[1], "nabproxy[info]: exiting: 0 accepted, 0 refused, "
-	    "0 still open\n") != NULL, "SIGINT log:\n%s", c.buf[1]);
+	    "0 still open, 0 key derivations on worker threads\n") != NULL,
+	    "SIGINT log:\n%s", c.buf[1]);
 	child_free(&c);
 }
 
