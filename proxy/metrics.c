@@ -21,11 +21,13 @@
 #include "log.h"
 #include "metrics.h"
 #include "proxy.h"
+#include "web.h"
 
 struct metrics {
 	struct proxy			*px;
 	struct evhttp			*http;
 	struct evhttp_bound_socket	*sock;
+	struct web			*web;		/* the page, /events */
 	unsigned			 port;
 };
 
@@ -102,6 +104,12 @@ metrics_new(struct proxy *px, const char *addr, char *err, size_t errlen)
 		return NULL;
 	}
 	m->px = px;
+	if ((m->web = web_new(px, m->http)) == NULL) {
+		evhttp_free(m->http);
+		free(m);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
 	evhttp_set_timeout(m->http, 10);
 	evhttp_set_max_headers_size(m->http, 8192);
 	evhttp_set_max_body_size(m->http, 0);
@@ -127,6 +135,7 @@ metrics_free(struct metrics *m)
 {
 	if (m == NULL)
 		return;
+	web_free(m->web);
 	evhttp_free(m->http);
 	free(m);
 }
@@ -218,7 +227,9 @@ metrics_cb(struct evhttp_request *req, void *arg)
 
 	if (uri == NULL || (strcmp(uri, "/metrics") != 0 &&
 	    strncmp(uri, "/metrics?", 9) != 0)) {
-		evhttp_send_error(req, HTTP_NOTFOUND, "only /metrics is here");
+		if (web_handle(m->web, req) == -1)
+			evhttp_send_error(req, HTTP_NOTFOUND, "not here: /, "
+			    "/events and /metrics are");
 		return;
 	}
 	if ((out = evbuffer_new()) == NULL ||

@@ -1,6 +1,7 @@
 /*
- * metrics: GET /metrics in the Prometheus text format (version 0.0.4) on
- * `http-listen`, a loopback address only (there is no authentication).
+ * metrics: the HTTP listener on `http-listen`, a loopback address only
+ * (there is no authentication): GET /metrics in the Prometheus text
+ * format (version 0.0.4), and the live page (web.c) at / and /events.
  * Off unless configured. Served by libevent's HTTP server on the daemon's
  * loop: requests are small and answered from counters in memory.
  */

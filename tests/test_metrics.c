@@ -2,7 +2,7 @@
  * test_metrics: the /metrics endpoint (proxy/metrics.c): the exposition's
  * exact lines for known counters, loopback-only addresses, and a real
  * HTTP GET on a loopback socket served by the event loop in this process
- * (200 with the text format's content type, 404 elsewhere).
+ * (200 with the text format's content type, 404 on a path nobody serves).
  */
 #include "testutil.h"
 
@@ -161,7 +161,7 @@ test_http(void **state)
 	    "charset=utf-8\r\n") != NULL, "%s", ans);
 	EXPECT(strstr(ans, "\r\n\r\n# HELP nabproxy_connections ") != NULL,
 	    "%s", ans);
-	ans = get(metrics_port(m), "/");
+	ans = get(metrics_port(m), "/nope");
 	EXPECT(strstr(ans, " 404 ") != NULL, "%s", ans);
 	metrics_free(m);
 }

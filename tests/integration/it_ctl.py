@@ -27,6 +27,12 @@ jabberd2; by hand the default is prosody), driving `nabproxy ctl` as a subproces
             a wrong password), checked by a strict reader of the
             Prometheus text format (and promtool where installed), with
             the expected counts; a non-loopback http-listen is refused.
+  web       the page on http-listen in headless Chromium (Debian's, over
+            its DevTools pipe; SKIP when not installed): a watched rabbit
+            appears with its stage and timeline, its kept [vm] and raw
+            lines arrive and then a live unit; the page loads nothing from
+            elsewhere; a screenshot is saved as it_ctl_SERVER_page.png in
+            the build directory.
   bounds    an over-long command, the 17th client, unknown commands and a
             bad MAC get their one-line errors; the socket is mode 0660;
             `ctl reload` reloads; control-socket = none has no socket.
@@ -50,8 +56,9 @@ import urllib.request
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cdp import Browser  # noqa: E402
 from firmware import Firmware, FirmwareError  # noqa: E402
-from nabharness import BIN, Nabproxy, Rabbit, run_per_server  # noqa: E402
+from nabharness import BIN, CaseSkipped, Nabproxy, Rabbit, run_per_server  # noqa: E402
 from xmppclient import XMPPClient  # noqa: E402
 
 DOMAIN = 'almacska'
@@ -439,8 +446,8 @@ def case_metrics(srv):
                 m['nabproxy_sessions_closed_total{condition="none"}']) == \
             (0, 2, 1, 1, 2, 1, 2), m
         try:
-            urllib.request.urlopen('http://127.0.0.1:%d/' % port, timeout=10)
-            raise AssertionError('/ answered')
+            urllib.request.urlopen('http://127.0.0.1:%d/nope' % port, timeout=10)
+            raise AssertionError('/nope answered')
         except urllib.error.HTTPError as e:
             assert e.code == 404, e
     px = Nabproxy('127.0.0.1:%d' % srv.port, extra='http-listen = 0.0.0.0:0')
@@ -453,6 +460,51 @@ def case_metrics(srv):
         px.proc.wait(10)
         px.proc = None
         shutil.rmtree(px.dir, ignore_errors=True)
+
+
+def case_web(srv):
+    mac = '0013d3c70006'
+    with Nabproxy('127.0.0.1:%d' % srv.port, profile=FW_PROFILE,
+                  extra='http-listen = 127.0.0.1:0\nwatch = %s' % mac) as px:
+        port = int(px.wait_log(rb'metrics on http://127\.0\.0\.1:0/metrics \(port (\d+)\)')
+                   .group(1))
+        with urllib.request.urlopen('http://127.0.0.1:%d/' % port, timeout=10) as r:
+            assert r.headers['Content-Type'] == 'text/html; charset=utf-8', r.headers
+            page = r.read().decode()
+        # Self-contained: no script, style or image from anywhere else.
+        assert not re.search(r'(src|href)\s*=\s*"(https?:)?//', page), 'external resource'
+        assert "new EventSource(\"/events\"" in page
+        fw = Firmware('127.0.0.1', px.port, mac, DOMAIN, timeout=15)
+        fw.boot()
+        b = Browser.start()
+        if b is None:
+            fw.close()
+            raise CaseSkipped('chromium is not installed (.ci/deps.sh test installs it)')
+        try:
+            sid = b.open('http://127.0.0.1:%d/?mac=%s' % (port, mac))
+            row = b.wait(sid, "(function(){var r=document.querySelector('#rabbits tbody tr');"
+                              "return r && r.innerText.indexOf('idle') >= 0 && r.innerText;})()",
+                         'the rabbit at idle')
+            assert mac in row and 'bind-boot +' in row and 'presence +' in row, row
+            vm = b.wait(sid, "document.getElementById('vm').innerText.indexOf("
+                             "\"[vm] Sending : <presence from='\") >= 0 && "
+                             "document.getElementById('vm').innerText",
+                        'the kept [vm] lines')
+            assert "1 [vm] Sending : <?xml version='1.0' encoding='UTF-8'?>" in vm, vm[:500]
+            assert '<password>***</password>' in vm and fw.password not in vm
+            n = b.eval(sid, "document.getElementById('raw').childNodes.length")
+            assert n > 10, n
+            # Live: the rabbit's keep-alive reaches the page as it happens.
+            fw.keepalive()
+            b.wait(sid, "document.getElementById('raw').childNodes.length > %d && "
+                        "document.getElementById('raw').lastChild.textContent === '1 \\\\x20'"
+                        % n, 'the live keep-alive')
+            assert b.eval(sid, "document.getElementById('status').textContent") == 'live'
+            b.screenshot(sid, os.path.join(os.environ.get('NAB_BINARY_DIR', '.'),
+                                           'it_ctl_%s_page.png' % srv.name))
+        finally:
+            b.close()
+        fw.close()
 
 
 def case_bounds(srv):
@@ -523,4 +575,4 @@ def case_bounds(srv):
 if __name__ == '__main__':
     sys.exit(run_per_server(sys.argv[:1] + (sys.argv[1:] or ['prosody']), DOMAIN,
                             [case_boot, case_simulator, case_failures, case_logs, case_slow, case_metrics,
-                             case_bounds]))
+                             case_web, case_bounds]))
