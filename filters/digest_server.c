@@ -316,6 +316,7 @@ ds_verify(struct nab_ctx *ctx, struct ds_sess *s, const char *b64)
 	const struct nab_identity	*id = host->identity(ctx);
 	const char			*pw, *why = "?";
 	char				 out[256];
+	int				 verdict;
 
 	if (host->digest_username(ctx, b64, s->user, sizeof(s->user)) == -1) {
 		host->log(ctx, NAB_LOG_WARN, "rabbit's DIGEST-MD5 response is "
@@ -333,8 +334,19 @@ ds_verify(struct nab_ctx *ctx, struct ds_sess *s, const char *b64)
 		ds_fail(ctx, s);
 		return NAB_HANDLED;
 	}
-	if (host->digest_verify(ctx, b64, s->user, pw, s->nonce, out,
-	    sizeof(out), &why) == -1) {
+	verdict = host->digest_verify(ctx, b64, s->user, pw, s->nonce, out,
+	    sizeof(out), &why);
+	if (verdict == -1 && strcmp(why, NAB_REASON_BACKOFF) == 0) {
+		/* Nothing judged: a <failure> would make it re-register. */
+		host->log(ctx, NAB_LOG_WARN, "DIGEST-MD5 login of %s not "
+		    "checked: %s; closing the rabbit's stream", s->jid, why);
+		host->close_with(ctx, "remote-connection-failed", why);
+		ds_forget(s);
+		ds_unhold(ctx, s);
+		s->state = DS_IDLE;
+		return NAB_CLOSE;
+	}
+	if (verdict == -1) {
 		host->log(ctx, NAB_LOG_WARN, "DIGEST-MD5 login of %s refused: "
 		    "%s (the rabbit's password is not the stored one; a "
 		    "bootcode rabbit re-registers after the refusal; to set "
@@ -396,10 +408,15 @@ ds_login_start(struct nab_ctx *ctx, struct ds_sess *s)
 {
 	if (host->upstream_login(ctx, s->user, s->password, ds_login_done,
 	    NULL) == -1) {
+		/* Nothing judged: a <failure> would make it re-register. */
 		host->log(ctx, NAB_LOG_WARN, "cannot start the upstream login "
 		    "for %s (no server features yet, or a login already runs): "
-		    "the rabbit's login is refused", s->jid);
-		ds_fail(ctx, s);
+		    "closing the rabbit's stream so it logs in again", s->jid);
+		host->close_with(ctx, "remote-connection-failed",
+		    "cannot start the upstream login");
+		ds_forget(s);
+		ds_unhold(ctx, s);
+		s->state = DS_IDLE;
 	}
 }
 

@@ -15,14 +15,18 @@
  * opens it right before the rabbit registers, and `credentials list`
  * shows whether it was used.
  *
- * cred_put stores only for the proven account. The rabbit's own password
- * is never written over the server's: proven again ("stored"), it is
- * left as it is; a password the server accepted ("probe") replaces both.
+ * cred_put stores only for the proven account, and only a password a
+ * login probe proved on this connection (the server accepted it: it
+ * replaces the server's and any rabbit's own); the password the rabbit
+ * proves itself with already is left as it is.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
 
 #include "chain-int.h"
 #include "creds.h"
@@ -52,6 +56,28 @@ chain_rabbit_password(struct nab_ctx *ctx, const char *jid)
 	return cr != NULL ? creds_get_rabbit(cr, jid) : NULL;
 }
 
+/* SHA-256 of a password, for probed(). */
+static void
+pw_hash(const char *pw, unsigned char out[32])
+{
+	SHA256((const unsigned char *)pw, strlen(pw), out);
+}
+
+/* 1 if a login probe proved pw on this connection. */
+static int
+probed(const struct identity *who, const char *pw)
+{
+	unsigned char	h[32];
+	int		eq;
+
+	if (!who->has_probed)
+		return 0;
+	pw_hash(pw, h);
+	eq = CRYPTO_memcmp(h, who->probed, sizeof(h)) == 0;
+	explicit_bzero(h, sizeof(h));
+	return eq;
+}
+
 int
 h_cred_put(struct nab_ctx *ctx, const char *jid, const char *pw)
 {
@@ -69,16 +95,20 @@ h_cred_put(struct nab_ctx *ctx, const char *jid, const char *pw)
 		return -1;
 	}
 	/*
-	 * The rabbit's own password (from a window) is kept as it is: the
-	 * server's stays beside it. Any other proven password is the
-	 * server's too, and the two are one again.
+	 * What the rabbit proves itself with already: nothing to write (the
+	 * server's password stays beside a rabbit's own). Anything else is
+	 * written only if a login probe proved that very password on this
+	 * connection: then it is the server's too, and the two are one again.
 	 */
 	mine = creds_get_rabbit(cr, jid);
-	if (mine != NULL && mine != creds_get(cr, jid) &&
-	    chain_secret_eq(mine, pw))
+	if (mine != NULL && chain_secret_eq(mine, pw))
 		return 0;
-	if (strcmp(who->proof, PROOF_WINDOW) == 0)
+	if (!probed(who, pw)) {
+		session_log(ctx->ch->se, NAB_LOG_WARN, "%s: not storing a "
+		    "password for %s that no login probe proved here",
+		    ctx->slot->cf->name, jid);
 		return -1;
+	}
 	if (creds_put(cr, jid, pw, err, sizeof(err)) == -1) {
 		session_log(ctx->ch->se, NAB_LOG_WARN, "%s: cannot store "
 		    "credentials for %s: %s", ctx->slot->cf->name, jid, err);
@@ -103,8 +133,8 @@ use_window(struct nab_ctx *ctx, const char *user, const char *password)
 	char		 jid[ID_JID_MAX], err[256];
 	long long	 now = (long long)time(NULL);
 
-	snprintf(jid, sizeof(jid), "%s@%s", user, who->domain);
-	if (cr == NULL || creds_window(cr, jid) <= now)
+	if ((size_t)snprintf(jid, sizeof(jid), "%s@%s", user, who->domain) >=
+	    sizeof(jid) || cr == NULL || creds_window(cr, jid) <= now)
 		return 0;
 	if (creds_put_rabbit(cr, jid, password, now, err, sizeof(err)) ==
 	    -1) {
@@ -121,11 +151,21 @@ use_window(struct nab_ctx *ctx, const char *user, const char *password)
 	return 1;
 }
 
+/* 1 if the operator's allow-register window for jid is open. */
+static int
+window_open(struct nab_ctx *ctx, const char *jid)
+{
+	struct creds	*cr = chain_creds(ctx);
+
+	return cr != NULL && creds_window(cr, jid) > (long long)time(NULL);
+}
+
 /* A prove_password() probe under way: the filter's callback, the account. */
 struct prove {
 	struct nab_ctx		*ctx;
 	struct chain_cbw	*w;
 	char			 user[256];
+	unsigned char		 hash[32];	/* of the password probed */
 };
 
 static void
@@ -139,17 +179,22 @@ prove_done(void *arg, int ok, int transient, const char *mech,
 		ok = 0;
 		transient = 0;
 		reason = "another account was proven on this connection";
-	} else if (ok)
+	} else if (ok) {
+		memcpy(session_who(ch->se)->probed, p->hash, sizeof(p->hash));
+		session_who(ch->se)->has_probed = 1;
 		session_log(ch->se, NAB_LOG_INFO, "%s proved its password: "
 		    "a login probe with it succeeded", session_who(ch->se)->bare_jid);
+	}
+	explicit_bzero(p->hash, sizeof(p->hash));
 	chain_login_cb(p->w, ok, transient, mech, reason);
 	free(p);
 }
 
 /*
- * The stored password, else the operator's window (which needs no probe:
- * the server's password stays, and the window is good once), else a
- * guarded login probe.
+ * While the operator's window is open: the stored password, else the
+ * window (no probe: the server's password stays, and the window is good
+ * once). Otherwise, under the guard's backoff: the stored password, else
+ * a login probe.
  */
 int
 h_prove_password(struct nab_ctx *ctx, const char *localpart,
@@ -161,23 +206,46 @@ h_prove_password(struct nab_ctx *ctx, const char *localpart,
 	const char		*stored;
 	char			 jid[ID_JID_MAX];
 
-	snprintf(jid, sizeof(jid), "%s@%s", localpart, session_who(se)->domain);
+	if ((size_t)snprintf(jid, sizeof(jid), "%s@%s", localpart,
+	    session_who(se)->domain) >= sizeof(jid))
+		return -1;
 	if (identity_proven(session_who(se)) && !identity_is(session_who(se), jid))
 		return -1;
 	if ((w = chain_wrap(ctx, cb, arg)) == NULL)
 		return -1;
+	/*
+	 * The backoff first: while it runs every password gets the same
+	 * answer, so the store is no oracle either. An operator's window
+	 * is no oracle (any password gets a result) and needs no guard.
+	 */
+	if (window_open(ctx, jid)) {
+		stored = chain_rabbit_password(ctx, jid);
+		if (stored != NULL && chain_secret_eq(stored, password) &&
+		    identity_prove(session_who(se), localpart, "stored") == 0)
+			chain_login_cb(w, 1, 0, "stored", "");
+		else if (use_window(ctx, localpart, password))
+			chain_login_cb(w, 1, 0, PROOF_WINDOW, "");
+		else
+			chain_login_cb(w, 0, 0, PROOF_WINDOW, "the operator's "
+			    "window could not be used");
+		return 0;
+	}
+	if (session_guard_begin(se, jid) == -1) {
+		chain_login_cb(w, 0, 1, "?", "password attempts for this "
+		    "account or address are backing off");
+		return 0;
+	}
 	stored = chain_rabbit_password(ctx, jid);
 	if (stored != NULL && chain_secret_eq(stored, password) &&
 	    identity_prove(session_who(se), localpart, "stored") == 0) {
+		session_guard_end(se, jid, 1);
 		session_log(se, NAB_LOG_INFO, "%s proved its password: "
 		    "proven by the credential store", jid);
 		chain_login_cb(w, 1, 0, "stored", "");
 		return 0;
 	}
-	if (use_window(ctx, localpart, password)) {
-		chain_login_cb(w, 1, 0, PROOF_WINDOW, "");
-		return 0;
-	}
+	/* The probe runs under the guard itself. */
+	session_guard_end(se, jid, -1);
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
 		chain_unwrap_failed(ctx->ch, w);
 		return -1;
@@ -185,6 +253,7 @@ h_prove_password(struct nab_ctx *ctx, const char *localpart,
 	p->ctx = ctx;
 	p->w = w;
 	snprintf(p->user, sizeof(p->user), "%s", localpart);
+	pw_hash(password, p->hash);
 	if (session_login_probe(se, localpart, password, prove_done, p) == -1) {
 		free(p);
 		chain_unwrap_failed(ctx->ch, w);

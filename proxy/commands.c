@@ -1,15 +1,19 @@
 /*
  * commands: the offline subcommands that are not the daemon:
- * --check-config, credentials (add/remove/list), tls-pin (list/forget)
- * and the demo launcher.
+ * --check-config, credentials (add/remove/list/allow-register; the
+ * password read without echo from a terminal), tls-pin (list/forget) and
+ * the demo launcher. As root with `user` set, credentials and tls-pin act
+ * as that user.
  * Each prints to stdout/stderr and returns an exit status; none touches
  * the network.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,6 +22,7 @@
 #include "creds.h"
 #include "ctlreg.h"
 #include "daemon.h"
+#include "harden.h"
 #include "main-int.h"
 #include "metrics.h"
 #include "tls_pin.h"
@@ -48,19 +53,30 @@ cmd_check_ctl(const struct config *cfg, char *err, size_t errlen)
 int
 cmd_check(struct config *cfg)
 {
-	struct chainset	*cs;
-	struct creds	*cr;
-	char		 err[4096];
-	int		 rc = 0;
+	struct harden_user	 u;
+	struct chainset		*cs;
+	struct creds		*cr;
+	char			 err[4096];
+	int			 rc = 0;
 
 	if ((cs = daemon_chains(cfg, err, sizeof(err))) == NULL) {
 		fputs(err, stderr);
 		rc = 1;
 	} else
 		chainset_unref(cs);
-	if (access(cfg->credentials, F_OK) == 0) {
+	/*
+	 * The store belongs to the user the daemon runs as: `user`, resolved
+	 * as root would (whoever checks), or else whoever checks.
+	 */
+	u.hu_uid = geteuid();
+	if (cfg->user[0] != '\0' && harden_user_resolve(cfg->user, 0, &u, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "%s\n", err);
+		rc = 1;
+	} else if (access(cfg->credentials, F_OK) == 0) {
 		/* creds_open's messages start with the path already. */
-		if ((cr = creds_open(cfg->credentials, err, sizeof(err))) == NULL) {
+		if ((cr = creds_open_owner(cfg->credentials, u.hu_uid, err,
+		    sizeof(err))) == NULL) {
 			fprintf(stderr, "%s\n", err);
 			rc = 1;
 		} else
@@ -76,20 +92,102 @@ cmd_check(struct config *cfg)
 	return rc;
 }
 
+/* The terminal as it was before the prompt, for the signal handler. */
+static struct termios	pw_saved;
+static volatile sig_atomic_t pw_echo_off;
+
+/* A signal during the prompt: echo back on, then die of the signal. */
+static void
+pw_on_signal(int sig)
+{
+	if (pw_echo_off)
+		(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &pw_saved);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/*
+ * Echo off on the terminal on stdin, with signal handlers that turn it
+ * back on. Returns 0, or -1 with errno set (nothing changed).
+ */
+static int
+pw_noecho(struct sigaction *old)
+{
+	static const int	 sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT,
+	    SIGTSTP };
+	struct sigaction	 sa;
+	struct termios		 t;
+	size_t			 i;
+
+	if (tcgetattr(STDIN_FILENO, &pw_saved) == -1)
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = pw_on_signal;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, &old[i]);
+	t = pw_saved;
+	t.c_lflag &= ~(tcflag_t)(ECHO | ECHOE | ECHOK | ECHONL);
+	t.c_lflag |= ICANON;
+	pw_echo_off = 1;
+	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &t) == -1) {
+		pw_echo_off = 0;
+		for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+			sigaction(sigs[i], &old[i], NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/* Undoes pw_noecho. */
+static void
+pw_echo(const struct sigaction *old)
+{
+	static const int	sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT,
+	    SIGTSTP };
+	size_t			i;
+
+	(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &pw_saved);
+	pw_echo_off = 0;
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &old[i], NULL);
+	fputc('\n', stderr);
+}
+
 /*
  * Read a password from stdin (one line, its LF or CR LF stripped; a CR
- * elsewhere is part of it). -1 with a message when there is none or the
- * line does not fit in buf: a longer password is refused, never stored
- * cut short.
+ * elsewhere is part of it). On a terminal the prompt goes to stderr and
+ * the typed password is not echoed (echo comes back on every exit,
+ * signals included); otherwise (a pipe, a file) the line is read as it
+ * is. -1 with a message when there is none or the line does not fit in
+ * buf: a longer password is refused, never stored cut short.
  */
 static int
 read_password(char *buf, size_t len)
 {
-	size_t	n;
+	struct sigaction	 old[5];
+	size_t			 n;
+	char			*got;
+	int			 tty = isatty(STDIN_FILENO), noecho = 0;
 
-	if (isatty(STDIN_FILENO))
-		fprintf(stderr, "password: ");
-	if (fgets(buf, (int)len, stdin) == NULL) {
+	if (tty) {
+		/*
+		 * Echo off before the prompt: what is typed after the prompt
+		 * is never echoed. Never echo a password: refuse rather.
+		 */
+		if (pw_noecho(old) == -1) {
+			fprintf(stderr, "nabproxy: cannot turn echo off: %s\n",
+			    strerror(errno));
+			return -1;
+		}
+		noecho = 1;
+		fprintf(stderr, "password (not echoed): ");
+		fflush(stderr);
+	}
+	got = fgets(buf, (int)len, stdin);
+	if (noecho)
+		pw_echo(old);
+	if (got == NULL) {
 		fprintf(stderr, "nabproxy: no password given\n");
 		return -1;
 	}
@@ -136,6 +234,27 @@ load_config(const char *conf)
 			fprintf(stderr, "%s\n", errs.ce_msg[i]);
 	config_errors_free(&errs);
 	return cfg;
+}
+
+/*
+ * As root with `user = NAME`: become NAME before touching the store or
+ * the pin file, so that they stay the daemon's (owner and mode checked at
+ * its start). Returns 0, or -1 after printing why.
+ */
+static int
+become_user(const struct config *cfg)
+{
+	struct harden_user	u;
+	char			err[512];
+
+	if (geteuid() != 0 || cfg->user[0] == '\0')
+		return 0;
+	if (harden_user_resolve(cfg->user, 0, &u, err, sizeof(err)) == -1 ||
+	    harden_drop(&u, "", err, sizeof(err)) == -1) {
+		fprintf(stderr, "nabproxy: %s\n", err);
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -252,6 +371,10 @@ cmd_credentials(int argc, char **argv)
 	op = argv[a++];
 	if ((cfg = load_config(conf)) == NULL)
 		return 1;
+	if (become_user(cfg) == -1) {
+		config_free(cfg);
+		return 1;
+	}
 	if ((cr = creds_open(cfg->credentials, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "nabproxy: %s\n", err);
 		config_free(cfg);
@@ -315,6 +438,10 @@ cmd_tls_pin(int argc, char **argv)
 		errx_usage("%s", use);
 	if ((cfg = load_config(conf)) == NULL)
 		return 1;
+	if (become_user(cfg) == -1) {
+		config_free(cfg);
+		return 1;
+	}
 	tls_pin_path(cfg->state_dir, file, sizeof(file));
 	config_free(cfg);
 	if (strcmp(op, "list") == 0)

@@ -148,6 +148,9 @@ struct config {
 	int			 allow_plain_cleartext;
 	char			*profile;	/* default profile, exists */
 	int			 verbose;
+	char			*user;		/* "" = stay who started it */
+	char			*pid_file;	/* "" = none */
+	char			*chroot_dir;	/* "" = no chroot */
 	const char		*path;		/* the main file, as given */
 
 	/* Generic layer, and what the semantic layer made of it. */

@@ -5,6 +5,8 @@
 #ifndef NAB_CREDS_INT_H
 #define NAB_CREDS_INT_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 
 #define CREDS_HEADER	"# nabproxy credential store: \"bare-jid password\"" \
@@ -23,6 +25,7 @@ struct creds_entry {
 
 struct creds {
 	char			*cr_path;
+	uid_t			 cr_owner;	/* the file's required owner */
 	struct creds_entry	*cr_ent;	/* sorted by ce_jid */
 	size_t			 cr_n;
 	size_t			 cr_cap;
@@ -37,7 +40,7 @@ int	ent_insert(struct creds *, size_t, struct creds_entry *);
 void	ent_take(struct creds *, size_t, struct creds_entry *);
 
 /* creds_file.c */
-int	load(const char *, struct creds *, char *, size_t);
+int	load(const char *, uid_t, struct creds *, char *, size_t);
 void	resync(struct creds *);
 int	store_write(const struct creds *, char *, size_t);
 

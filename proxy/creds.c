@@ -141,6 +141,12 @@ ent_take(struct creds *c, size_t idx, struct creds_entry *e)
 struct creds *
 creds_open(const char *path, char *err, size_t errlen)
 {
+	return creds_open_owner(path, geteuid(), err, errlen);
+}
+
+struct creds *
+creds_open_owner(const char *path, uid_t owner, char *err, size_t errlen)
+{
 	struct creds	*c;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
@@ -149,7 +155,8 @@ creds_open(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: out of memory", path);
 		return NULL;
 	}
-	if (load(path, c, err, errlen) == -1) {
+	c->cr_owner = owner;
+	if (load(path, owner, c, err, errlen) == -1) {
 		creds_close(c);
 		return NULL;
 	}
@@ -396,7 +403,7 @@ creds_reload(struct creds *c, char *err, size_t errlen)
 	struct creds	fresh;
 
 	memset(&fresh, 0, sizeof(fresh));
-	if (load(c->cr_path, &fresh, err, errlen) == -1)
+	if (load(c->cr_path, c->cr_owner, &fresh, err, errlen) == -1)
 		return -1;
 	ents_clear(c);
 	c->cr_ent = fresh.cr_ent;

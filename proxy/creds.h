@@ -17,6 +17,8 @@
 #ifndef NAB_CREDS_H
 #define NAB_CREDS_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 
 #include "attrib.h"
@@ -37,6 +39,14 @@ struct creds;
  */
 struct creds	*creds_open(const char *path, char *err, size_t errlen)
 		    NONNULL(1, 2) WUNRES;
+/*
+ * creds_open(), but the file must belong to owner rather than to the
+ * effective uid: the daemon reads the store as root, before it drops to
+ * `user`, who owns the store and rewrites it later. creds_reload() and
+ * the re-read before a rewrite check the same owner.
+ */
+struct creds	*creds_open_owner(const char *path, uid_t owner, char *err,
+		    size_t errlen) NONNULL(1, 3) WUNRES;
 
 /* Wipes every password with explicit_bzero and frees c. NULL is fine. */
 void		 creds_close(struct creds *c);

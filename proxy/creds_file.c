@@ -27,7 +27,8 @@
 #include "creds.h"
 #include "creds-int.h"
 
-static int	file_read(const char *, char **, size_t *, char *, size_t);
+static int	file_read(const char *, uid_t, char **, size_t *, char *,
+		    size_t);
 static int	file_parse(const char *, char *, size_t, struct creds *,
 		    char *, size_t);
 static int	parse_line(const char *, unsigned int, char *, size_t,
@@ -53,7 +54,7 @@ ent_cmp(const void *a, const void *b)
  * set.
  */
 static int
-file_read(const char *path, char **buf, size_t *len, char *err,
+file_read(const char *path, uid_t owner, char **buf, size_t *len, char *err,
     size_t errlen)
 {
 	struct stat	 st;
@@ -75,10 +76,10 @@ file_read(const char *path, char **buf, size_t *len, char *err,
 		snprintf(err, errlen, "%s: fstat: %s", path, strerror(errno));
 	else if (!S_ISREG(st.st_mode))
 		snprintf(err, errlen, "%s: not a regular file, refused", path);
-	else if (st.st_uid != geteuid())
+	else if (st.st_uid != owner)
 		snprintf(err, errlen, "%s: owned by uid %u, refused: it must"
 		    " belong to uid %u, which runs nabproxy", path,
-		    (unsigned int)st.st_uid, (unsigned int)geteuid());
+		    (unsigned int)st.st_uid, (unsigned int)owner);
 	else if (st.st_mode & 077)
 		snprintf(err, errlen, "%s: mode %04o gives group or others"
 		    " access, refused: chmod 600 %s", path,
@@ -185,6 +186,10 @@ parse_extra(const char *path, unsigned int line, char *s, size_t len,
 
 	if (s[0] != '/')
 		return 0;
+	if (memchr(s, '\0', len) != NULL) {
+		snprintf(err, errlen, "%s:%u: NUL byte, refused", path, line);
+		return -1;
+	}
 	rabbit = len > strlen(X_RABBIT) && memcmp(s, X_RABBIT,
 	    strlen(X_RABBIT)) == 0;
 	if (!rabbit && (len <= strlen(X_ALLOW) ||
@@ -215,9 +220,15 @@ parse_extra(const char *path, unsigned int line, char *s, size_t len,
 		}
 		return 0;
 	}
+	if (e->ce_allow != 0) {
+		snprintf(err, errlen, "%s:%u: a second /allow-register line for "
+		    "%s", path, line, jid);
+		return -1;
+	}
 	errno = 0;
-	e->ce_allow = strtoll(sp + 1, &end, 10);
-	if (errno != 0 || end != sp + 1 + rest || e->ce_allow <= 0) {
+	e->ce_allow = rest > 0 && sp[1] >= '1' && sp[1] <= '9' ?
+	    strtoll(sp + 1, &end, 10) : 0;
+	if (errno != 0 || e->ce_allow <= 0 || end != sp + 1 + rest) {
 		snprintf(err, errlen, "%s:%u: allow-register window end is not "
 		    "a positive number of seconds", path, line);
 		return -1;
@@ -278,13 +289,14 @@ file_parse(const char *path, char *buf, size_t len, struct creds *c,
 
 /* Reads path into the empty store c. Returns 0, or -1 with err set. */
 int
-load(const char *path, struct creds *c, char *err, size_t errlen)
+load(const char *path, uid_t owner, struct creds *c, char *err,
+    size_t errlen)
 {
 	char	*buf;
 	size_t	 len;
 	int	 r;
 
-	if ((r = file_read(path, &buf, &len, err, errlen)) <= 0)
+	if ((r = file_read(path, owner, &buf, &len, err, errlen)) <= 0)
 		return r;
 	r = file_parse(path, buf, len, c, err, errlen);
 	explicit_bzero(buf, len);
@@ -305,7 +317,8 @@ resync(struct creds *c)
 	size_t		 len;
 	int		 r;
 
-	if (file_read(c->cr_path, &buf, &len, err, sizeof(err)) != 1)
+	if (file_read(c->cr_path, c->cr_owner, &buf, &len, err,
+	    sizeof(err)) != 1)
 		return;
 	memset(&fresh, 0, sizeof(fresh));
 	r = file_parse(c->cr_path, buf, len, &fresh, err, sizeof(err));

@@ -22,6 +22,7 @@
 #include "config.h"
 #include "creds.h"
 #include "ctl.h"
+#include "harden.h"
 #include "listener.h"
 #include "log.h"
 #include "main-int.h"
@@ -62,15 +63,20 @@ static const char usage_text[] =
 "  -V, --version          print the version\n"
 "\n"
 "signals: SIGTERM drains (stops accepting, lets rabbits finish up to\n"
-"drain-timeout), SIGINT exits at once, SIGHUP reloads config, profiles,\n"
-"filters and credentials (a broken new config is refused, the old stays).\n"
+"drain-timeout), SIGINT exits at once, SIGHUP reopens log-file and reloads\n"
+"config, profiles, filters and credentials (a broken new config is\n"
+"refused, the old stays).\n"
+"\n"
+"As root the daemon needs user = NAME in the config and drops to it once\n"
+"its sockets and files are open; core dumps are always off.\n"
 "\n"
 "examples:\n"
 "  nabproxy -c etc/nabproxy.conf --foreground\n"
 "  nabproxy -f --listen 0.0.0.0:5222 --upstream openfire.lan:5222\n"
 "  nabproxy --check-config -c /etc/nabproxy/nabproxy.conf\n"
 "  nabproxy render --from-server < server-bytes.xml\n"
-"  nabproxy credentials add f81edfee27c1@almacska   (password on stdin)\n"
+"  nabproxy credentials add f81edfee27c1@almacska   (password on stdin,\n"
+"                                   not echoed on a terminal)\n"
 "  nabproxy tls-pin forget openfire.lan:5222   (trust the server's new key)\n"
 "  nabproxy ctl tap 0013d3840001 --format both   (live, until Ctrl-C)\n";
 
@@ -214,7 +220,13 @@ main(int argc, char **argv)
 {
 	struct cli	*c = &the_cli;
 	struct config	*cfg;
+	char		 err[256];
 
+	/* Every command may hold passwords: no core file, no ptrace. */
+	if (harden_nocore(err, sizeof(err)) == -1) {
+		fprintf(stderr, "nabproxy: %s\n", err);
+		return 1;
+	}
 	if (argc > 1 && strcmp(argv[1], "render") == 0)
 		return cmd_render(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "credentials") == 0)

@@ -164,24 +164,38 @@ pr_forget(struct probe *pr)
 static int
 pr_guard(struct session *se, const char *jid)
 {
+	if (session_guard_begin(se, jid) == -1)
+		return -1;
+	session_log(se, LOG_LVL_INFO, "login probe for %s started", jid);
+	return 0;
+}
+
+int
+session_guard_begin(struct session *se, const char *jid)
+{
 	unsigned	wait;
 
 	if (se->px->guard == NULL)
 		return 0;
 	if (idguard_begin(se->px->guard, jid, se->peer_ip, time(NULL),
-	    &wait) == 0) {
-		session_log(se, LOG_LVL_INFO, "login probe for %s started", jid);
+	    &wait) == 0)
 		return 0;
-	}
 	if (wait > 0)
-		session_log(se, LOG_LVL_WARN, "login probe for %s refused: "
-		    "backing off after failed probes for this account or from "
+		session_log(se, LOG_LVL_WARN, "password attempt for %s refused: "
+		    "backing off after failed attempts for this account or from "
 		    "%s (%u s left)", jid, se->peer_ip, wait);
 	else
-		session_log(se, LOG_LVL_WARN, "login probe for %s refused: %u "
-		    "probes running (the limit)", jid,
+		session_log(se, LOG_LVL_WARN, "password attempt for %s refused: "
+		    "%u login probes running (the limit)", jid,
 		    idguard_running(se->px->guard));
 	return -1;
+}
+
+void
+session_guard_end(struct session *se, const char *jid, int ok)
+{
+	if (se->px->guard != NULL)
+		idguard_end(se->px->guard, jid, se->peer_ip, ok, time(NULL));
 }
 
 /* Report once, unlink from the session, free from a deferred event. */

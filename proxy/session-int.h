@@ -130,6 +130,12 @@ int		 se_may_act(struct session *, const char *localpart);
 void		 se_reselect(struct session *);
 /* profile = auto: choose now, `by` says what showed the firmware. */
 void		 se_choose_profile(struct session *, const char *by);
+/*
+ * 1 if st is an iq set whose payload (any element child, its prefix
+ * resolved) is in jabber:iq:register or violet:iq:register, or carries a
+ * prefix the unit does not declare (fail closed).
+ */
+int		 se_account_change(const struct st_node *);
 /* An account change on a stream we authenticated: refused, 1. */
 int		 se_refuse_account_change(struct session *,
 		    const struct st_node *);

@@ -362,12 +362,12 @@ static int
 se_rabbit_stanza(struct session *se, const struct st_node *st)
 {
 	se_detect_firmware(se, st);
+	if (se->we_authenticated && se_account_change(st) &&
+	    se_refuse_account_change(se, st))
+		return 1;
 	if (st_child(st, "query", "jabber:iq:register") != NULL ||
-	    st_child(st, "query", "violet:iq:register") != NULL) {
-		if (se->we_authenticated && se_refuse_account_change(se, st))
-			return 1;
+	    st_child(st, "query", "violet:iq:register") != NULL)
 		se->registered = 1;
-	}
 	if (se->profile_auto) {
 		se->profile_auto = 0;
 		se_choose_profile(se, se->who.firmware[0] ? se->who.firmware :

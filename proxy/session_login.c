@@ -362,13 +362,38 @@ se_choose_profile(struct session *se, const char *by)
  * refused.
  */
 int
+se_account_change(const struct st_node *st)
+{
+	const struct st_node	*c;
+	const char		*type = st_attr(st, "type"), *ns;
+
+	if (strcmp(st_local(st), "iq") != 0 || type == NULL ||
+	    strcmp(type, "set") != 0)
+		return 0;
+	for (c = st->first; c != NULL; c = c->next) {
+		if (c->name == NULL)
+			continue;
+		if ((ns = st_ns(c)) == NULL) {
+			/* A prefix this unit does not declare: fail closed. */
+			if (strchr(c->name, ':') != NULL)
+				return 1;
+			continue;
+		}
+		if (strcmp(ns, "jabber:iq:register") == 0 ||
+		    strcmp(ns, "violet:iq:register") == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int
 se_refuse_account_change(struct session *se, const struct st_node *st)
 {
 	struct stanza	*e;
 	struct st_node	*iq, *err, *c;
 	const char	*type = st_attr(st, "type"), *id = st_attr(st, "id");
 
-	if (strcmp(st->name, "iq") != 0 || type == NULL ||
+	if (strcmp(st_local(st), "iq") != 0 || type == NULL ||
 	    strcmp(type, "set") != 0)
 		return 0;
 	session_log(se, LOG_LVL_WARN, "refused an account change (register set "

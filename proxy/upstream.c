@@ -261,7 +261,7 @@ upstream_login(struct upstream *up, const char *localpart,
 	struct login_opts	o;
 
 	if (up->login != NULL || up->swallow != UP_SWALLOW_NONE ||
-	    (up->tls != UP_TLS_DONE && up->tls != UP_TLS_NONE)) {
+	    up->tls != UP_TLS_DONE) {
 		snprintf(err, errlen, "a login or STARTTLS is under way");
 		return -1;
 	}

@@ -187,6 +187,28 @@ test_refusals(void **state)
 		assert_string_equal(err, want);
 	}
 
+	/*
+	 * creds_open_owner: the owner asked for, not the euid (the daemon
+	 * reads the store as root before it drops to its user).
+	 */
+	put_file(path, text, sizeof(text) - 1, 0600);
+	assert_null(creds_open_owner(path, geteuid() + 1, err, sizeof(err)));
+	snprintf(want, sizeof(want), "%s: owned by uid %u, refused: it must"
+	    " belong to uid %u, which runs nabproxy", path,
+	    (unsigned int)geteuid(), (unsigned int)geteuid() + 1);
+	assert_string_equal(err, want);
+	if (geteuid() == 0) {
+		struct creds	*c;
+
+		EXPECT(chown(path, 1, 1) == 0, "chown");
+		c = creds_open_owner(path, 1, err, sizeof(err));
+		EXPECT(c != NULL, "store of uid 1 for owner 1: %s", err);
+		/* The reload checks the same owner, not the euid. */
+		EXPECT(c != NULL && creds_reload(c, err, sizeof(err)) == 0,
+		    "reload: %s", err);
+		creds_close(c);
+	}
+
 	/* A symbolic link, even to a good file. */
 	{
 		char target[160];
@@ -545,6 +567,9 @@ test_window_parse_errors(void **state)
 		"a@x pw\n/allow-register a@x -5\n",
 		"a@x pw\n/allow-register a@x\n",
 		"a@x pw\n/other a@x 1\n",
+		"a@x pw\n/allow-register a@x 5\n/allow-register a@x 9\n",
+		"a@x pw\n/allow-register a@x +5\n",
+		"a@x pw\n/allow-register a@x  5\n",
 	};
 	struct creds	*c;
 	char		 err[512];
@@ -557,6 +582,10 @@ test_window_parse_errors(void **state)
 		EXPECT(strstr(err, "pw") == NULL && strstr(err, "one") == NULL,
 		    "err quotes a password: %s", err);
 	}
+	/* A NUL in a /rabbit line would cut the rabbit's password short. */
+	put_file(path, "a@x pw\n/rabbit a@x \0\n", 21, 0600);
+	EXPECT(creds_open(path, err, sizeof(err)) == NULL &&
+	    strstr(err, "NUL") != NULL, "NUL in /rabbit: %s", err);
 	put_file(path, "/rabbit b@x r b\nb@x s s\n/allow-register b@x 77\n",
 	    47, 0600);
 	c = open_ok();

@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -287,16 +288,20 @@ expect_check_ok(const struct child *c, const char *what)
 static int
 setup(void **state)
 {
-	char	text[512];
+	struct passwd	*pw = getpwuid(geteuid());
+	char		 text[512];
 
 	tu_mkdtemp(dir, sizeof(dir), "test_main");
 	snprintf(good, sizeof(good), "%s/good.conf", dir);
+	/* Stay who runs the test: as root that is the explicit user = root. */
+	CHECK(pw != NULL, "getpwuid(%u)", (unsigned int)geteuid());
 	snprintf(text, sizeof(text),
 	    "[nabproxy]\n"
 	    "listen = 192.0.2.1:5222\n"
 	    "upstream = 192.0.2.1:5222\n"
 	    "state-dir = %s\n"
-	    "drain-timeout = 5\n", dir);
+	    "user = %s\n"
+	    "drain-timeout = 5\n", dir, pw->pw_name);
 	tu_put(dir, "good.conf", text);
 	return 0;
 }

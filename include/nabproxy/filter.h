@@ -36,6 +36,9 @@
 #define NAB_ABI_MAJOR		1
 #define NAB_ABI_MINOR		3
 #define NAB_FILTER_SYMBOL	"nab_filter"
+/* digest_verify's reason when it judged nothing (ABI 1.3). */
+#define NAB_REASON_BACKOFF	"password attempts for this account or " \
+				"address are backing off"
 
 /* What the chain does with the unit after a hook returns. */
 enum nab_verdict {
@@ -279,7 +282,11 @@ struct nab_host {
 	 * Verify a base64 <response> text for user/password/nonce against
 	 * digest-uri xmpp/DOMAIN (the session's domain). 0 with the base64 of
 	 * "rspauth=..." (for the next <challenge>) in b64out; -1 with a
-	 * static reason (never containing the password).
+	 * static reason (never containing the password). ABI 1.3: attempts
+	 * pass the guard of prove_password (a wrong one backs the account and
+	 * the address off); while it backs off, nothing is judged and the
+	 * reason is NAB_REASON_BACKOFF (compare with strcmp): answer with a
+	 * stream close, not a SASL failure.
 	 */
 	int	(*digest_verify)(struct nab_ctx *, const char *b64,
 		    const char *user, const char *password, const char *nonce,

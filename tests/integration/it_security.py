@@ -462,6 +462,21 @@ def case_remove_account(srv):
     refused_change(srv, raw, 'chg-remove', 'account removal', None, [b'<remove'])
 
 
+def case_change_prefixed(srv):
+    """The same password change and removal with a namespace prefix
+    (`<r:query xmlns:r='jabber:iq:register'>`), which servers read as
+    register sets, and a prefix the stanza does not declare."""
+    raw = ("<iq type='set' id='chg-pfx'><r:query xmlns:r='jabber:iq:register'>"
+           "<r:username>%s</r:username><r:password>%s</r:password></r:query></iq>"
+           % (MAC, NEWPW)).encode()
+    refused_change(srv, raw, 'chg-pfx', 'prefixed password change', NEWPW, [NEWPW.encode()])
+    raw = ("<c:iq xmlns:c='jabber:client' type='set' id='rm-pfx'>"
+           "<r:query xmlns:r='jabber:iq:register'><r:remove/></r:query></c:iq>").encode()
+    refused_change(srv, raw, 'rm-pfx', 'prefixed removal', None, [b'remove'])
+    raw = ("<iq type='set' id='undeclared'><q:query><q:remove/></q:query></iq>").encode()
+    refused_change(srv, raw, 'undeclared', 'undeclared prefix', None, [b'remove'])
+
+
 def case_probe_backoff(srv):
     """50 wrong-password registrations from one address."""
     srv.add_user(MAC, PASSWORD)
@@ -470,7 +485,8 @@ def case_probe_backoff(srv):
     answers, binds = [], []
     try:
         with Relay(srv.port) as relay, \
-                Nabproxy('127.0.0.1:%d' % relay.port, profile='simulator') as px:
+                Nabproxy('127.0.0.1:%d' % relay.port, profile='simulator',
+                         extra='probe-backoff-min = 120\n') as px:
             before = creds_bytes(px)
             for i in range(ATTEMPTS):
                 c = XMPPClient('127.0.0.1', px.port, DOMAIN, timeout=20)
@@ -515,6 +531,24 @@ def case_probe_backoff(srv):
             print("probe backoff: %d wrong-password registrations, %d probes "
                   "reached the server" % (ATTEMPTS, started), flush=True)
             px.wait_log(rb'backing off')
+            # During the backoff the right password gets what a wrong one
+            # gets: no oracle (the store was set meanwhile, so a stored
+            # comparison would otherwise answer at once).
+            before = store(px, JID, PASSWORD)
+            c = XMPPClient('127.0.0.1', px.port, DOMAIN, timeout=20)
+            try:
+                c.send(header)
+                c.read_header()
+                c.read_element()
+                ask(c, parts[0], '1')
+                try:
+                    reg = ask(c, parts[1], '2')
+                    raise AssertionError('the right password answered during the '
+                                         'backoff: %s' % reg.raw)
+                except StreamError as e:
+                    assert b'remote-connection-failed' in e.element.raw, e
+            finally:
+                c.close(unbind=False)
             unchanged(px, before, 'wrong-password probes')
             no_password_in_log(px, PASSWORD, WRONG)
             assert logs_in(srv, PASSWORD), 'the account lost its password'
@@ -560,7 +594,7 @@ def case_window_not_mine(srv):
 
 
 CASES = (case_mac_only_bind, case_wrong_register, case_digest_wrong, case_change_password,
-         case_change_violet, case_remove_account, case_probe_backoff,
+         case_change_violet, case_remove_account, case_change_prefixed, case_probe_backoff,
          case_same_id, case_window_not_mine)
 
 

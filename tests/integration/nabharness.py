@@ -5,6 +5,7 @@ and the bound port is read from its own "listening on" log line, so no
 port is guessed. Every process started here is stopped by PID.
 """
 import os
+import pwd
 import re
 import select
 import shutil
@@ -28,6 +29,14 @@ def golden(name):
         return f.read()
 
 
+def user_line(extra=''):
+    """`user = ` whoever runs the test (an explicit user = root as root, which
+    the daemon requires), unless the test's own lines set user."""
+    if re.search(r'(?m)^user\s*=', extra):
+        return ''
+    return 'user = %s\n' % pwd.getpwuid(os.geteuid()).pw_name
+
+
 class Nabproxy:
     """A nabproxy process. Use as a context manager."""
 
@@ -45,8 +54,8 @@ class Nabproxy:
                     'log-format = %s\n'
                     'profile = %s\n'
                     'include = %s/etc/profiles/*.conf\n'
-                    '%s\n%s\n' % (upstream, self.dir, log_format, profile, SRC, extra,
-                                  filters_conf))
+                    '%s%s\n%s\n' % (upstream, self.dir, log_format, profile, SRC,
+                                    user_line(extra), extra, filters_conf))
         self.args = list(args)
         self.tee = tee
         self.proc = None
@@ -360,5 +369,9 @@ class ShippedNabproxy(Nabproxy):
         text, n_up = re.subn(r'(?m)^upstream =.*$', 'upstream = %s' % upstream, text)
         text, n_sd = re.subn(r'(?m)^state-dir =.*$', 'state-dir = %s' % self.dir, text)
         assert n_up == 1 and n_sd == 1, 'shipped config lost its upstream or state-dir line'
+        if os.geteuid() == 0:
+            # As root the daemon needs an explicit user: the one running it.
+            text, n_u = re.subn(r'(?m)^#user = .*$', user_line().strip(), text)
+            assert n_u == 1, 'shipped config lost its #user line'
         with open(self.conf, 'w') as f:
             f.write(text)
