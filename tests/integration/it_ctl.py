@@ -248,7 +248,9 @@ def case_failures(srv):
         out = tap.stop()
         assert b"[vm] Sending : <?xml version='1.0' encoding='UTF-8'?>" in out, out[:2000]
         assert b'ba5eba11ba5e' not in out
-        # A registration the server refuses: an account with another password.
+    # A registration the server refuses: an account with another password
+    # (a fresh proxy: the wrong password above backs off this address).
+    with Nabproxy('127.0.0.1:%d' % srv.port, profile=FW_PROFILE) as px:
         srv.add_user(taken, 'notthepassword')
         fw = Firmware('127.0.0.1', px.port, taken, DOMAIN, timeout=15)
         try:
