@@ -1,9 +1,9 @@
 /*
  * commands: the offline subcommands that are not the daemon:
  * --check-config, credentials (add/remove/list/allow-register; the
- * password read without echo from a terminal), tls-pin (list/forget) and
- * the demo launcher. As root with `user` set, credentials and tls-pin act
- * as that user.
+ * password read without echo from a terminal) and tls-pin (list/forget);
+ * the demo is demo.c. As root with `user` set, credentials and tls-pin
+ * act as that user.
  * Each prints to stdout/stderr and returns an exit status; none touches
  * the network.
  */
@@ -26,10 +26,6 @@
 #include "main-int.h"
 #include "metrics.h"
 #include "tls_pin.h"
-
-#ifndef NAB_DEMO_SCRIPT
-#define NAB_DEMO_SCRIPT	"/usr/share/nabproxy/demo.py"
-#endif
 
 /* watch and http-listen, which only the daemon reads: 0, or -1 (err). */
 static int
@@ -455,25 +451,4 @@ cmd_tls_pin(int argc, char **argv)
 	if (rc != 0)
 		fprintf(stderr, "nabproxy: %s\n", err);
 	return rc != 0;
-}
-
-/*
- * No upstream configured: run the self-contained demo (a local Prosody on
- * loopback, this binary in front of it, the seed rabbit replayed).
- */
-int
-cmd_demo(const char *self, const char *config)
-{
-	char	path[4096];
-
-	if (realpath(self, path) == NULL)
-		snprintf(path, sizeof(path), "%s", self);
-	fprintf(stderr, "nabproxy: no upstream configured: starting the "
-	    "demo (%s)\n", NAB_DEMO_SCRIPT);
-	execl("/usr/bin/python3", "python3", NAB_DEMO_SCRIPT, "--nabproxy",
-	    path, "--config", config, (char *)NULL);
-	fprintf(stderr, "nabproxy: cannot run the demo: %s\n", strerror(errno));
-	fprintf(stderr, "nabproxy: set upstream = HOST:PORT in %s or pass "
-	    "--upstream HOST:PORT\n", config);
-	return 1;
 }

@@ -1,9 +1,10 @@
 /*
  * main: the command line. Runs the daemon (parse and validate the config,
  * build the filter chains, bind, serve, drain on SIGTERM, reload on
- * SIGHUP) or one of the offline commands: render, credentials, tls-pin,
- * --check-config. Knows nothing about parsing XMPP or about filters
- * beyond handing the config to chain.c.
+ * SIGHUP) or one of the other commands: render, credentials, tls-pin,
+ * --check-config, demo (demo.c, also what runs with no upstream). Knows
+ * nothing about parsing XMPP or about filters beyond handing the config
+ * to chain.c.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -22,6 +23,7 @@
 #include "config.h"
 #include "creds.h"
 #include "ctl.h"
+#include "demo.h"
 #include "harden.h"
 #include "listener.h"
 #include "log.h"
@@ -44,6 +46,7 @@ static const char usage_text[] =
 "       nabproxy ctl [-c FILE] [-s SOCKET] list [--json] | history [MAC]\n"
 "                [--json] | tap all|ID|MAC [--format vm|raw|both] |\n"
 "                kick ID | stats | reload\n"
+"       nabproxy demo [-c FILE]               the self-contained demo\n"
 "\n"
 "Transparent XMPP proxy and fixer for Nabaztag rabbits.\n"
 "\n"
@@ -235,14 +238,14 @@ main(int argc, char **argv)
 		return cmd_tls_pin(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "ctl") == 0)
 		return cmd_ctl(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "demo") == 0)
+		return cmd_demo(argc - 1, argv + 1);
 	parse_cli(argc, argv, c);
 	if ((cfg = main_load_config()) == NULL)
 		return 1;
 	if (c->check)
 		return cmd_check(cfg);
-	if (cfg->upstream_host[0] == '\0') {
-		config_free(cfg);
-		return cmd_demo(argv[0], c->config);
-	}
+	if (cfg->upstream_host[0] == '\0')
+		return demo_run(cfg);	/* no upstream: the demo */
 	return run_daemon(cfg, c->foreground, main_load_config);
 }
