@@ -144,6 +144,7 @@ def case_firmware_reregister(srv):
         assert creds_of(px).endswith('%s@%s %s\n/rabbit %s@%s %s\n'
                                      % (mac, DOMAIN, pw1, mac, DOMAIN, pw2)), creds_of(px)
         # The server's password did not change.
+        settled(px, srv, mac)
         c = XMPPClient('127.0.0.1', srv.port, DOMAIN, timeout=15)
         try:
             c.login(mac, pw1, resource='check')
