@@ -10,7 +10,8 @@
 #   integration tests start (Prosody, ejabberd, jabberd2), haproxy and
 #   valgrind for the benchmarks, for .ci/package.sh lintian, mandoc,
 #   debootstrap (with the archive keyring) and procps, and for
-#   .ci/cross-arm64.sh Debian's arm64 cross compiler and qemu-user.
+#   .ci/cross-arm64.sh Debian's arm64 cross compiler and qemu-user, and
+#   chromium (headless, for it_ctl's test of the live page).
 #
 # It installs packages and touches nothing else: it never stops, kills or
 # reconfigures a service. Package post-install scripts must not start
@@ -27,6 +28,7 @@ if [ "$what" = test ]; then
 	pkgs="$pkgs libcmocka-dev python3 ejabberd jabberd2 sqlite3 haproxy valgrind openssl"
 	pkgs="$pkgs lintian mandoc debootstrap debian-archive-keyring gpgv wget procps"
 	pkgs="$pkgs gcc-aarch64-linux-gnu qemu-user"
+	pkgs="$pkgs chromium"
 fi
 missing=""
 for p in $pkgs; do

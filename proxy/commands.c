@@ -20,10 +20,31 @@
 #include "chain.h"
 #include "config.h"
 #include "creds.h"
+#include "ctlreg.h"
 #include "daemon.h"
 #include "harden.h"
 #include "main-int.h"
+#include "metrics.h"
 #include "tls_pin.h"
+
+/* watch and http-listen, which only the daemon reads: 0, or -1 (err). */
+static int
+cmd_check_ctl(const struct config *cfg, char *err, size_t errlen)
+{
+	struct ctlreg	*reg;
+	int		 rc = 0;
+
+	if (cfg->http_listen != NULL && cfg->http_listen[0] != '\0' &&
+	    metrics_check(cfg->http_listen, err, errlen) == -1)
+		return -1;
+	if ((reg = ctlreg_new()) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	rc = ctlreg_set_watch(reg, cfg->watch, err, errlen);
+	ctlreg_free(reg);
+	return rc;
+}
 
 int
 cmd_check(struct config *cfg)
@@ -56,6 +77,10 @@ cmd_check(struct config *cfg)
 			rc = 1;
 		} else
 			creds_close(cr);
+	}
+	if (cmd_check_ctl(cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s\n", err);
+		rc = 1;
 	}
 	if (rc == 0)
 		printf("configuration OK\n");

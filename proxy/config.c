@@ -35,9 +35,11 @@ static const struct config_key keys[] = {
 	{ "chroot", CT_STR, 0, 0, "", 0, OFF(chroot_dir), NULL },
 	{ "connect-timeout", CT_DURATION, 1, 3600, "10", 0,
 	    OFF(connect_timeout), NULL },
+	{ "control-socket", CT_STR, 0, 0, "", 0, OFF(control_socket), NULL },
 	{ "credentials", CT_STR, 0, 0, "", 0, OFF(credentials), NULL },
 	{ "drain-timeout", CT_DURATION, 0, 3600, "30", 0, OFF(drain_timeout), NULL },
 	{ "hold-queue", CT_SIZE, 1024, 64 * MIB, "65536", 0, OFF(hold_queue), NULL },
+	{ "http-listen", CT_STR, 0, 0, "", 0, OFF(http_listen), NULL },
 	{ "idle-timeout", CT_DURATION, 1, 86400, "300", 0, OFF(idle_timeout), NULL },
 	{ "listen", CT_LISTEN, 0, 0, "0.0.0.0:5222", 1, OFF(listen), NULL },
 	{ "log-dir", CT_STR, 0, 0, "", 0, OFF(log_dir), NULL },
@@ -71,6 +73,7 @@ static const struct config_key keys[] = {
 	    verify_modes },
 	{ "user", CT_STR, 0, 0, "", 0, OFF(user), NULL },
 	{ "verbose", CT_BOOL, 0, 1, "no", 0, OFF(verbose), NULL },
+	{ "watch", CT_STR, 0, 0, "", 0, OFF(watch), NULL },
 };
 #define NKEYS		(sizeof(keys) / sizeof(keys[0]))
 
@@ -431,6 +434,9 @@ config_free(struct config *cfg)
 	free(cfg->listen);
 	free(cfg->log_file);
 	free(cfg->log_dir);
+	free(cfg->control_socket);
+	free(cfg->watch);
+	free(cfg->http_listen);
 	free(cfg->state_dir);
 	free(cfg->credentials);
 	free(cfg->profile);

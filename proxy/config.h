@@ -136,6 +136,9 @@ struct config {
 	unsigned int		 hold_queue;
 	char			*log_file;	/* "" = stderr */
 	char			*log_dir;	/* "" = no per-rabbit logs */
+	char			*control_socket;	/* "" = default, "none" */
+	char			*watch;		/* MACs, space separated */
+	char			*http_listen;	/* "" = no /metrics */
 	int			 log_format;	/* enum config_log_format */
 	int			 log_prefix;
 	int			 redact;

@@ -23,11 +23,14 @@
 #include "chain.h"
 #include "config.h"
 #include "creds.h"
+#include "ctl.h"
+#include "ctlreg.h"
 #include "kdf.h"
 #include "daemon.h"
 #include "harden.h"
 #include "identity.h"
 #include "listener.h"
+#include "metrics.h"
 #include "log.h"
 #include "main-int.h"
 #include "proxy.h"
@@ -50,6 +53,10 @@ static void	on_sigterm(evutil_socket_t, short, void *);
 static void	on_sigint(evutil_socket_t, short, void *);
 static void	on_sighup(evutil_socket_t, short, void *);
 static void	on_drain_timeout(evutil_socket_t, short, void *);
+static int	daemon_reload(void *, char *, size_t);
+static int	daemon_ctl(struct daemon_run *, const struct config *,
+		    const struct harden_user *);
+static int	daemon_metrics(struct daemon_run *, const struct config *);
 static int	daemon_prepare(const struct config *, struct harden_user *);
 static int	daemon_privdrop(struct daemon_run *, const struct config *,
 		    const struct harden_user *);
@@ -188,6 +195,12 @@ daemon_setup(struct proxy *px, struct event_base *base,
 	    (px->tls_ctx = tls_client_ctx(cfg->upstream_ca,
 	    cfg->upstream_verify, err, errlen)) == NULL)
 		return -1;
+	if ((px->reg = ctlreg_new()) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (ctlreg_set_watch(px->reg, cfg->watch, err, errlen) == -1)
+		return -1;
 	if (px->guard == NULL) {
 		struct idguard_opts go = { cfg->probe_backoff_min,
 		    cfg->probe_backoff_max, cfg->max_probes };
@@ -220,6 +233,10 @@ daemon_setup(struct proxy *px, struct event_base *base,
 void
 daemon_teardown(struct proxy *px)
 {
+	ctl_free(px->ctl);
+	px->ctl = NULL;
+	metrics_free(px->metrics);
+	px->metrics = NULL;
 	session_shutdown_all(px, "system-shutdown");
 	/* One pass to flush the stream errors, then cut what is left. */
 	if (px->base != NULL)
@@ -230,6 +247,8 @@ daemon_teardown(struct proxy *px)
 		event_base_loop(px->base, EVLOOP_NONBLOCK);
 	listener_free(px->lst);
 	px->lst = NULL;
+	ctlreg_free(px->reg);
+	px->reg = NULL;
 	chainset_unref(px->chains);
 	px->chains = NULL;
 	SSL_CTX_free(px->tls_ctx);
@@ -339,10 +358,7 @@ static void
 on_sighup(evutil_socket_t sig, short what, void *arg)
 {
 	struct daemon_run	*d = arg;
-	struct config		*cfg;
-	struct chainset		*cs;
-	SSL_CTX			*ctx = NULL;
-	char			 err[4096];
+	char			 msg[4096] = "";
 
 	/* First, so that what follows is in the new file. */
 	if (log_reopen() == -1)
@@ -353,26 +369,64 @@ on_sighup(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	log_info("SIGHUP: reloading");
-	if ((cfg = d->reload()) == NULL) {
+	if (daemon_reload(arg, msg, sizeof(msg)) == -1 &&
+	    strcmp(msg, "configuration has errors") == 0)
 		log_warnx("reload refused: configuration has errors, "
 		    "keeping the running one");
-		return;
+	else if (msg[0] != '\0')
+		log_warnx("reload refused, keeping the running one: %s", msg);
+	else
+		log_info("reload done");
+}
+
+/*
+ * Parse and build everything a new configuration needs, then swap; on
+ * any error keep the running one and say why in msg (-1). The control
+ * socket's path is read at start only.
+ */
+static int
+daemon_reload(void *arg, char *msg, size_t msglen)
+{
+	struct daemon_run	*d = arg;
+	struct config		*cfg;
+	struct chainset		*cs;
+	SSL_CTX			*ctx = NULL;
+	char			 err[4096];
+
+	/* In a chroot the configuration cannot be read again. */
+	if (d->root[0] != '\0') {
+		chroot_sighup(d);
+		snprintf(msg, msglen, "in chroot %s only the credentials are "
+		    "read again (restart to apply changes)", d->root);
+		return -1;
+	}
+	if ((cfg = d->reload()) == NULL) {
+		snprintf(msg, msglen, "configuration has errors");
+		return -1;
 	}
 	if (reload_fits(d->cfg, cfg) == -1) {
+		snprintf(msg, msglen, "the new configuration does not fit the "
+		    "descriptor limit (see above)");
 		config_free(cfg);
-		return;
+		return -1;
 	}
 	if ((cs = daemon_chains(cfg, err, sizeof(err))) == NULL) {
-		log_warnx("reload refused, keeping the running one: %s", err);
+		snprintf(msg, msglen, "%s", err);
 		config_free(cfg);
-		return;
+		return -1;
 	}
 	if (cfg->upstream_tls != CONFIG_TLS_NO && (ctx = tls_client_ctx(
 	    cfg->upstream_ca, cfg->upstream_verify, err, sizeof(err))) == NULL) {
-		log_warnx("reload refused, keeping the running one: %s", err);
+		snprintf(msg, msglen, "%s", err);
 		chainset_unref(cs);
 		config_free(cfg);
-		return;
+		return -1;
+	}
+	if (ctlreg_set_watch(d->px.reg, cfg->watch, msg, msglen) == -1) {
+		SSL_CTX_free(ctx);
+		chainset_unref(cs);
+		config_free(cfg);
+		return -1;
 	}
 	SSL_CTX_free(d->px.tls_ctx);
 	d->px.tls_ctx = ctx;
@@ -385,7 +439,56 @@ on_sighup(evutil_socket_t sig, short what, void *arg)
 	daemon_opts(cfg, &d->px.opt);
 	config_free(d->cfg);
 	d->cfg = cfg;
-	log_info("reload done");
+	return 0;
+}
+
+/*
+ * Open the control socket. An explicit control-socket that cannot be
+ * opened stops the start (-1); the default one only warns, since the
+ * state directory may not exist where nobody asked for the socket. It is
+ * made before the privilege drop, and handed to `user` (and its group).
+ */
+static int
+daemon_ctl(struct daemon_run *d, const struct config *cfg,
+    const struct harden_user *u)
+{
+	const char	*cs = cfg->control_socket ? cfg->control_socket : "";
+	char		 path[128], err[512];
+
+	if (ctl_path(cs, cfg->state_dir, path, sizeof(path)) == -1) {
+		log_warnx("control-socket: the path is too long");
+		return cs[0] != '\0' ? -1 : 0;
+	}
+	if (path[0] == '\0')
+		return 0;
+	if ((d->px.ctl = ctl_new(&d->px, d->px.reg, path, daemon_reload, d,
+	    err, sizeof(err))) == NULL) {
+		log_warnx("%s%s", err, cs[0] != '\0' ? "" :
+		    " (continuing without a control socket)");
+		return cs[0] != '\0' ? -1 : 0;
+	}
+	if (u->hu_switch && chown(path, u->hu_uid, u->hu_gid) == -1)
+		log_warn("control socket %s: chown to %s", path, u->hu_name);
+	log_info("control socket %s", path);
+	return 0;
+}
+
+/* /metrics on http-listen, when set: -1 stops the start. */
+static int
+daemon_metrics(struct daemon_run *d, const struct config *cfg)
+{
+	char	err[512];
+
+	if (cfg->http_listen == NULL || cfg->http_listen[0] == '\0')
+		return 0;
+	if ((d->px.metrics = metrics_new(&d->px, cfg->http_listen, err,
+	    sizeof(err))) == NULL) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	log_info("metrics on http://%s/metrics (port %u)", cfg->http_listen,
+	    metrics_port(d->px.metrics));
+	return 0;
 }
 
 /*
@@ -556,6 +659,8 @@ run_daemon(struct config *cfg, int foreground, struct config *(*reload)(void))
 		log_warnx("%s", err);
 		goto done;
 	}
+	if (daemon_ctl(&d, cfg, &u) == -1 || daemon_metrics(&d, cfg) == -1)
+		goto done;
 	if (!foreground && daemon(1, 0) == -1)
 		fatalx("daemon: %s", strerror(errno));
 	if (daemon_privdrop(&d, cfg, &u) == -1)

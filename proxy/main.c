@@ -22,6 +22,7 @@
 #include "chain.h"
 #include "config.h"
 #include "creds.h"
+#include "ctl.h"
 #include "demo.h"
 #include "harden.h"
 #include "listener.h"
@@ -42,6 +43,9 @@ static const char usage_text[] =
 "       nabproxy credentials [-c FILE] add JID [PASSWORD] | remove JID | list\n"
 "                | allow-register MAC|JID [MINUTES]\n"
 "       nabproxy tls-pin [-c FILE] list | forget HOST:PORT\n"
+"       nabproxy ctl [-c FILE] [-s SOCKET] list [--json] | history [MAC]\n"
+"                [--json] | tap all|ID|MAC [--format vm|raw|both] |\n"
+"                kick ID | stats | reload\n"
 "       nabproxy demo [-c FILE]               the self-contained demo\n"
 "\n"
 "Transparent XMPP proxy and fixer for Nabaztag rabbits.\n"
@@ -76,7 +80,8 @@ static const char usage_text[] =
 "  nabproxy render --from-server < server-bytes.xml\n"
 "  nabproxy credentials add f81edfee27c1@almacska   (password on stdin,\n"
 "                                   not echoed on a terminal)\n"
-"  nabproxy tls-pin forget openfire.lan:5222   (trust the server's new key)\n";
+"  nabproxy tls-pin forget openfire.lan:5222   (trust the server's new key)\n"
+"  nabproxy ctl tap 0013d3840001 --format both   (live, until Ctrl-C)\n";
 
 static struct cli	the_cli;
 
@@ -231,6 +236,8 @@ main(int argc, char **argv)
 		return cmd_credentials(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "tls-pin") == 0)
 		return cmd_tls_pin(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "ctl") == 0)
+		return cmd_ctl(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "demo") == 0)
 		return cmd_demo(argc - 1, argv + 1);
 	parse_cli(argc, argv, c);

@@ -20,6 +20,7 @@ struct login;
 struct st_node;
 struct probe;
 struct rabbitlog;
+struct ctlrec;
 
 /* XEP-0138 compression the rabbit negotiates with the server. */
 enum se_z {
@@ -41,6 +42,7 @@ struct session {
 	struct chain		*chain;
 	struct evbuffer		*held;		/* rabbit -> server, held */
 	struct rabbitlog	*rlog;		/* log-dir file, or NULL */
+	struct ctlrec		*rec;		/* control socket's record */
 	int			 holds;
 	struct event		*timer;		/* connect, idle, linger */
 	struct event		*reaper;	/* deferred free */

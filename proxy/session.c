@@ -22,6 +22,7 @@
 #include <event2/event.h>
 
 #include "chain.h"
+#include "ctlreg.h"
 #include "leg.h"
 #include "listener.h"
 #include "log.h"
@@ -117,6 +118,7 @@ session_new(struct proxy *px, int fd, const struct sockaddr *sa, int salen)
 	TAILQ_INSERT_TAIL(&px->sessions, se, entry);
 	px->nsessions++;
 	se->linked = 1;
+	se->rec = ctlreg_open(px->reg, se, se->id, se->peer);
 	if (px->chains != NULL &&
 	    (se->chain = chain_open(px->chains, se_profile_for(se), se)) ==
 	    NULL) {
@@ -388,6 +390,7 @@ se_unit(struct session *se, enum nab_dir d, struct xs_unit *u)
 		session_fail(se, "internal-server-error", "", "out of memory");
 		return;
 	}
+	ctlreg_unit(se->rec, d == NAB_FROM_SERVER, u);
 	if (d == NAB_FROM_SERVER && upstream_unit(&se->up, u, in))
 		return;
 	if (d == NAB_FROM_RABBIT)
@@ -413,6 +416,8 @@ se_unit(struct session *se, enum nab_dir d, struct xs_unit *u)
 		    u->st));
 	switch (v) {
 	case NAB_PASS:
+		if (d == NAB_FROM_SERVER && u->kind == XS_STANZA)
+			ctlreg_stanza(se->rec, 1, u->st);
 		se_send_unit(se, d, in, bytes, u->len, u->kind);
 		break;
 	case NAB_REPLACE:
@@ -561,6 +566,8 @@ se_eof(struct leg *l, void *arg)
 	log_info("session %llu: %s closed the connection",
 	    (unsigned long long)se->id,
 	    from == NAB_FROM_RABBIT ? "rabbit" : "server");
+	ctlreg_closing(se->rec, NULL, from == NAB_FROM_RABBIT ?
+	    "rabbit closed the connection" : "server closed the connection");
 	/* Input waiting for an output to drain: se_unpause() passes the FIN. */
 	if (l->pause & (LEG_PAUSE_PEER | LEG_PAUSE_OWN))
 		return;
@@ -668,6 +675,7 @@ session_fail(struct session *se, const char *to_rabbit, const char *to_server,
 	if (se->failing)
 		return;
 	se->failing = 1;
+	ctlreg_closing(se->rec, to_rabbit, reason);
 	log_info("session %llu: closing (%s%s%s): %s",
 	    (unsigned long long)se->id, se->who.pub.bare_jid[0] ?
 	    se->who.pub.bare_jid : se->peer,
@@ -722,6 +730,8 @@ se_reap(evutil_socket_t fd, short what, void *arg)
 		TAILQ_REMOVE(&se->px->sessions, se, entry);
 		se->px->nsessions--;
 	}
+	ctlreg_close(se->rec);
+	se->rec = NULL;
 	if (se->chain != NULL)
 		chain_close(se->chain);
 	se_login_free(se);

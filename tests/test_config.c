@@ -579,8 +579,9 @@ test_every_key(void **state)
 {
 	static const char *const kv[][2] = {
 		{ "allow-plain-cleartext", "no" }, { "connect-timeout", "1" },
+		{ "control-socket", "/run/n.sock" },
 		{ "credentials", "/c" }, { "drain-timeout", "1" },
-		{ "hold-queue", "16M" }, { "idle-timeout", "1h" },
+		{ "hold-queue", "16M" }, { "http-listen", "127.0.0.1:9188" }, { "idle-timeout", "1h" },
 		{ "listen", "0.0.0.0:1" }, { "log-dir", "/l" },
 		{ "log-file", "/f" }, { "log-format", "none" },
 		{ "log-prefix", "on" }, { "max-connections", "100" },
@@ -589,7 +590,7 @@ test_every_key(void **state)
 		{ "redact", "yes" }, { "scram-max-iterations", "10000000" },
 		{ "state-dir", "/s" }, { "upstream", "h:1" },
 		{ "verbose", "off" }, { "user", "nobody" },
-		{ "pid-file", "/p.pid" },
+		{ "pid-file", "/p.pid" }, { "watch", "0013d3840001" },
 	};
 	struct config_errors	 errs;
 	struct config		*cfg;
