@@ -8,7 +8,6 @@
  * for each start and end tag give the exact span of a secret element's
  * content, whatever whitespace, attributes, CDATA or entities it holds.
  */
-#include <dlfcn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 #include <expat.h>
 
 #include "logsafe.h"
+#include "xmlstream.h"
 #include "proxy.h"
 #include "vmlog.h"
 
@@ -56,33 +56,6 @@ static int	ls_resolve(const struct ls_parse *, const char *, size_t);
 static void	ls_declare(struct ls_parse *, const XML_Char **);
 static size_t	ls_run(struct ls_parse *, const char *, size_t, size_t);
 static size_t	ls_utf8(const unsigned char *, size_t);
-static void	ls_nodefer(XML_Parser);
-
-/*
- * Reparse deferral off, as in xmlstream.c (bookworm backported it without
- * a version bump): a deferred start tag at the end of a unit would hide
- * a secret from us. Looked up at run time when the headers lack it.
- */
-static void
-ls_nodefer(XML_Parser p)
-{
-#ifdef HAVE_XML_SETREPARSEDEFERRALENABLED
-	XML_SetReparseDeferralEnabled(p, XML_FALSE);
-#else
-	static XML_Bool	(*fn)(XML_Parser, XML_Bool);
-	static int	 looked;
-	void		*sym;
-
-	if (!looked) {
-		looked = 1;
-		if ((sym = dlsym(RTLD_DEFAULT,
-		    "XML_SetReparseDeferralEnabled")) != NULL)
-			memcpy(&fn, &sym, sizeof(fn));
-	}
-	if (fn != NULL)
-		fn(p, XML_FALSE);
-#endif
-}
 
 /* Note the xmlns declarations of the element now at ls->depth. */
 static void
@@ -208,7 +181,7 @@ ls_run(struct ls_parse *ls, const char *b, size_t off, size_t n)
 		ls->failed = 1;
 		return off;
 	}
-	ls_nodefer(ls->p);
+	xs_expat_nodefer(ls->p);
 	XML_SetUserData(ls->p, ls);
 	XML_SetElementHandler(ls->p, ls_start, ls_end);
 	ls->base = off;

@@ -111,9 +111,10 @@ drop_stanzas(struct xmlstream *xs)
  * version bump (2.5.0-1+deb12u2), and it would stall tags split across
  * reads. A binary built against older headers may run on the newer
  * library: look the switch up at run time too, once (loop thread only).
+ * Every expat parser nabproxy makes goes through here (logsafe.c too).
  */
-static void
-no_reparse_deferral(XML_Parser p)
+void
+xs_expat_nodefer(XML_Parser p)
 {
 #ifdef HAVE_XML_SETREPARSEDEFERRALENABLED
 	XML_SetReparseDeferralEnabled(p, XML_FALSE);
@@ -141,7 +142,7 @@ parser_create(struct xmlstream *xs)
 
 	if ((p = XML_ParserCreate(NULL)) == NULL)
 		return -1;
-	no_reparse_deferral(p);
+	xs_expat_nodefer(p);
 	XML_SetUserData(p, xs);
 	XML_SetElementHandler(p, on_start, on_end);
 	XML_SetCharacterDataHandler(p, on_chars);
