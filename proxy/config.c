@@ -46,6 +46,7 @@ static const struct config_key keys[] = {
 	{ "log-file", CT_STR, 0, 0, "", 0, OFF(log_file), NULL },
 	{ "log-format", CT_ENUM, 0, 0, "vm", 0, OFF(log_format), log_formats },
 	{ "log-prefix", CT_BOOL, 0, 1, "no", 0, OFF(log_prefix), NULL },
+	{ "login-timeout", CT_DURATION, 0, 3600, "60", 0, OFF(login_timeout), NULL },
 	{ "max-connections", CT_UINT, 1, 1048576, "1024", 0,
 	    OFF(max_connections), NULL },
 	{ "max-depth", CT_UINT, 4, 256, "32", 0, OFF(max_depth), NULL },

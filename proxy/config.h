@@ -125,6 +125,7 @@ struct config {
 	size_t			 nupstream_pins;
 	unsigned int		 connect_timeout;
 	unsigned int		 idle_timeout;
+	unsigned int		 login_timeout;	/* 0: none */
 	unsigned int		 drain_timeout;
 	unsigned int		 max_connections;
 	unsigned int		 max_probes;		/* login probes at once */

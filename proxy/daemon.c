@@ -79,6 +79,7 @@ daemon_opts(const struct config *cfg, struct proxy_opts *o)
 	o->upstream_port = cfg->upstream_port;
 	o->connect_timeout = cfg->connect_timeout;
 	o->idle_timeout = cfg->idle_timeout;
+	o->login_timeout = cfg->login_timeout;
 	o->drain_timeout = cfg->drain_timeout;
 	o->max_connections = cfg->max_connections;
 	o->max_per_source = cfg->max_per_source;

@@ -30,6 +30,7 @@ struct proxy_opts {
 	unsigned short	upstream_port;
 	unsigned	connect_timeout;	/* seconds */
 	unsigned	idle_timeout;
+	unsigned	login_timeout;		/* seconds to log in, 0 = none */
 	unsigned	drain_timeout;
 	unsigned	max_connections;
 	unsigned	max_per_source;

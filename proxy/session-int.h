@@ -48,6 +48,7 @@ struct session {
 	struct event		*reaper;	/* deferred free */
 	struct event		*kick;		/* deferred re-processing */
 	struct event		*login_timer;	/* own-stream login deadline */
+	struct event		*deadline;	/* login-timeout from accept */
 	struct timeval		 last_active;
 
 	char			*r_header;	/* rabbit's header bytes */

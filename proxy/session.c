@@ -41,6 +41,8 @@ static void	se_closed(struct leg *, void *);
 static void	se_timer(evutil_socket_t, short, void *);
 static void	se_reap(evutil_socket_t, short, void *);
 static void	se_kick(evutil_socket_t, short, void *);
+static void	se_deadline(evutil_socket_t, short, void *);
+static void	se_arm_deadline(struct session *);
 static void	se_process(struct session *, enum nab_dir);
 static void	se_unit(struct session *, enum nab_dir, struct xs_unit *);
 static int	se_feed(struct session *, enum nab_dir);
@@ -127,6 +129,7 @@ session_new(struct proxy *px, int fd, const struct sockaddr *sa, int salen)
 		return 0;
 	}
 	se_arm_timer(se, se->opt.connect_timeout);
+	se_arm_deadline(se);
 	log_info("session %llu: accepted from %s, profile %s",
 	    (unsigned long long)se->id, se->peer,
 	    se->chain ? chain_profile(se->chain) : "none");
@@ -205,6 +208,37 @@ se_timer(evutil_socket_t fd, short what, void *arg)
 	}
 	session_fail(se, "connection-timeout", "",
 	    "idle timeout, no traffic for the configured idle-timeout");
+}
+
+/*
+ * login-timeout: a connection must be logged in (our login or its own
+ * SASL accepted by the server) this long after accept, or it is closed,
+ * however much it sends: no slowloris holds a slot or an upstream
+ * connection with a header trickled byte by byte, or by keeping an
+ * unauthenticated stream busy.
+ */
+static void
+se_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct session	*se = arg;
+	char		 why[96];
+
+	if (se->dead || se->failing || se->authenticated)
+		return;
+	snprintf(why, sizeof(why), "not logged in within login-timeout "
+	    "(%u s)", se->opt.login_timeout);
+	session_fail(se, "connection-timeout", "", why);
+}
+
+static void
+se_arm_deadline(struct session *se)
+{
+	struct timeval	tv = { se->opt.login_timeout, 0 };
+
+	if (se->opt.login_timeout == 0 || (se->deadline =
+	    evtimer_new(se->px->base, se_deadline, se)) == NULL)
+		return;
+	evtimer_add(se->deadline, &tv);
 }
 
 /* Input waits after a hold was released from inside a hook: resume it. */
@@ -747,6 +781,8 @@ se_reap(evutil_socket_t fd, short what, void *arg)
 	event_free(se->kick);
 	if (se->login_timer != NULL)
 		event_free(se->login_timer);
+	if (se->deadline != NULL)
+		event_free(se->deadline);
 	rabbitlog_close(se->rlog, se->who.mac);
 	free(se->r_header);
 	free(se->close_reason);

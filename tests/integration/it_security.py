@@ -61,7 +61,7 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from firmware import A7, Firmware, FirmwareError, fill  # noqa: E402
-from nabharness import (BIN, Nabproxy, Rabbit, Relay, no_password_in_log,  # noqa: E402
+from nabharness import (BIN, Nabproxy, recv_all, Rabbit, Relay, no_password_in_log,  # noqa: E402
                         run_per_server, seed_parts)
 from xmppclient import (AuthError, StreamClosed, StreamError, Timeout,  # noqa: E402
                         XMPPClient, XMPPError)
@@ -593,9 +593,47 @@ def case_window_not_mine(srv):
         drop_user(srv, MAC, PASSWORD)
 
 
+def case_slow_login(srv):
+    """login-timeout: a peer that trickles half a stream header, or opens
+    a stream and never logs in, is closed once login-timeout has passed;
+    a client that logged in stays past it."""
+    srv.add_user(MAC, PASSWORD)
+    header = ("<?xml version='1.0'?><stream:stream to='%s' xmlns='jabber:client' "
+              "xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>"
+              % DOMAIN).encode()
+    try:
+        with Nabproxy('127.0.0.1:%d' % srv.port, profile='passthrough',
+                      extra='login-timeout = 1\n') as px:
+            good = XMPPClient('127.0.0.1', px.port, DOMAIN, timeout=15)
+            good.login(MAC, PASSWORD, resource='slow-test')
+            half = socket.create_connection(('127.0.0.1', px.port))
+            half.sendall(header[:20])
+            idle = socket.create_connection(('127.0.0.1', px.port))
+            idle.sendall(header)
+            got = recv_all(idle, timeout=15)
+            assert b'<connection-timeout' in got, got
+            got = recv_all(half, timeout=15)
+            # Its stream never opened: closed, with at most the standard
+            # answer (a header of ours and the stream error).
+            assert got == b'' or (b'<connection-timeout' in got and got.endswith(
+                b'</stream:stream>')), got
+            half.close()
+            idle.close()
+            log = px.wait_log(rb'not logged in within login-timeout \(1 s\)')
+            assert len(re.findall(rb'not logged in within login-timeout', px.log())) == 2, \
+                px.log()
+            # The logged-in client's own deadline passed before the others':
+            # it still works.
+            pong = good.iq('get', "<ping xmlns='urn:xmpp:ping'/>", to=DOMAIN)
+            assert pong.get('type') == 'result', pong.raw
+            good.close()
+    finally:
+        drop_user(srv, MAC, PASSWORD)
+
+
 CASES = (case_mac_only_bind, case_wrong_register, case_digest_wrong, case_change_password,
          case_change_violet, case_remove_account, case_change_prefixed, case_probe_backoff,
-         case_same_id, case_window_not_mine)
+         case_same_id, case_window_not_mine, case_slow_login)
 
 
 def main(argv):
