@@ -2,7 +2,9 @@
 # Install the Debian packages nabproxy needs. Usage: .ci/deps.sh [build|test]
 # "build": compiler, libraries, python3 and Prosody (the demo's server).
 # "test": also cmocka and the XMPP servers the integration tests start
-# (Prosody, ejabberd, jabberd2) and haproxy for the benchmarks.
+# (Prosody, ejabberd, jabberd2), haproxy for the benchmarks, and clang
+# with its runtime (libFuzzer, sanitizers) and llvm-symbolizer for the
+# fuzz targets.
 #
 # It installs packages and touches nothing else: it never stops, kills or
 # reconfigures a service. Package post-install scripts must not start
@@ -13,6 +15,7 @@ what=${1:-build}
 pkgs="build-essential cmake pkg-config libevent-dev libexpat1-dev zlib1g-dev libssl-dev python3 prosody lua-bitop"
 if [ "$what" = test ]; then
 	pkgs="$pkgs libcmocka-dev ejabberd jabberd2 sqlite3 haproxy valgrind openssl"
+	pkgs="$pkgs clang libclang-rt-14-dev llvm"
 fi
 missing=""
 for p in $pkgs; do
