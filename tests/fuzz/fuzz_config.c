@@ -19,6 +19,7 @@
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static int	escapes(const uint8_t *, size_t);
+static void	override(struct config *, const uint8_t *, size_t);
 
 static const char inc[] =
 	"[profile inc]\nfilters = auth register bind\n"
@@ -47,6 +48,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    config_profile_select(cfg, "0013d3000001", "a@b", "simulator") ==
 	    NULL)
 		abort();
+	if (cfg != NULL)
+		override(cfg, data, size);
 	config_free(cfg);
 	config_errors_free(&errs);
 	return 0;
@@ -71,4 +74,33 @@ escapes(const uint8_t *p, size_t n)
 			break;
 	}
 	return 0;
+}
+
+/*
+ * The input's last line as a command-line override "KEY=VALUE" (through
+ * config_set) and as "HOST:PORT"; a refusal must say why.
+ */
+static void
+override(struct config *cfg, const uint8_t *p, size_t n)
+{
+	char		 line[512], host[CONFIG_HOST_MAX], err[512], *eq;
+	const uint8_t	*nl = p + n;
+	unsigned short	 port;
+	size_t		 len;
+
+	while (nl > p && nl[-1] != '\n')
+		nl--;
+	len = (size_t)(p + n - nl);
+	if (len >= sizeof(line) || memchr(nl, '\0', len) != NULL)
+		return;
+	memcpy(line, nl, len);
+	line[len] = '\0';
+	(void)config_parse_hostport(line, host, sizeof(host), &port);
+	if ((eq = strchr(line, '=')) == NULL)
+		return;
+	*eq = '\0';
+	err[0] = '\0';
+	if (config_set(cfg, line, eq + 1, err, sizeof(err)) == -1 &&
+	    err[0] == '\0')
+		abort();
 }

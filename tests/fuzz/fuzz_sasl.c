@@ -25,25 +25,30 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static void	two_msgs(const uint8_t *, size_t, const uint8_t **, size_t *,
 		    const uint8_t **, size_t *);
-static void	client(enum sasl_mech, const uint8_t *, size_t);
+static void	client(enum sasl_mech, const uint8_t *, size_t, int);
 static void	digest_server(const uint8_t *, size_t);
+static void	digest_verify(const uint8_t *, size_t);
 static void	relay(const uint8_t *, size_t);
 static void	b64(const uint8_t *, size_t);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	int	second_step;
+
 	if (size < 1)
 		return 0;
+	second_step = data[0] / 6 % 2;
 	switch (data[0] % 6) {
 	case 0:
-		client(SASL_MECH_SCRAM_SHA_1, data + 1, size - 1);
+		client(SASL_MECH_SCRAM_SHA_1, data + 1, size - 1, second_step);
 		break;
 	case 1:
-		client(SASL_MECH_SCRAM_SHA_256, data + 1, size - 1);
+		client(SASL_MECH_SCRAM_SHA_256, data + 1, size - 1,
+		    second_step);
 		break;
 	case 2:
-		client(SASL_MECH_DIGEST_MD5, data + 1, size - 1);
+		client(SASL_MECH_DIGEST_MD5, data + 1, size - 1, second_step);
 		break;
 	case 3:
 		digest_server(data + 1, size - 1);
@@ -73,11 +78,13 @@ two_msgs(const uint8_t *p, size_t n, const uint8_t **a, size_t *alen,
 
 /*
  * A client exchange with a fixed nonce: start, one challenge, then the
- * outcome data. The server proof cannot be forged by the fuzzer, so
- * SASL_DONE here means a parser accepted what it should not have.
+ * second message as the outcome data or (second_step) as another
+ * challenge followed by an empty success, as ejabberd sends rspauth. The
+ * server proof cannot be forged by the fuzzer, so SASL_DONE here means a
+ * parser accepted what it should not have.
  */
 static void
-client(enum sasl_mech mech, const uint8_t *p, size_t n)
+client(enum sasl_mech mech, const uint8_t *p, size_t n, int second_step)
 {
 	struct sasl_client	*c;
 	const uint8_t		*m1, *m2;
@@ -97,19 +104,39 @@ client(enum sasl_mech mech, const uint8_t *p, size_t n)
 	r = sasl_client_step(c, m1, l1, &out, &outlen);
 	if (r == SASL_DONE || (r == SASL_CONTINUE && out == NULL))
 		abort();
-	if (r == SASL_CONTINUE) {
-		/* A second challenge (DIGEST's rspauth) or the success data. */
-		if (sasl_client_success(c, m2, l2) == SASL_DONE)
+	if (r == SASL_CONTINUE && second_step) {
+		r = sasl_client_step(c, m2, l2, &out, &outlen);
+		if (r == SASL_DONE || (r == SASL_CONTINUE && out == NULL) ||
+		    (r == SASL_CONTINUE &&
+		    sasl_client_success(c, NULL, 0) == SASL_DONE))
 			abort();
-	}
+	} else if (r == SASL_CONTINUE &&
+	    sasl_client_success(c, m2, l2) == SASL_DONE)
+		abort();
 	if (strlen(sasl_client_error(c)) >= 256)
 		abort();
 	sasl_client_free(c);
 }
 
-/* The firmware's response, as the DIGEST-MD5 server helper reads it. */
+/*
+ * The firmware's response, as the DIGEST-MD5 server helper reads it: the
+ * input as the decoded text, then as the base64 the firmware sends
+ * (decoded leniently, as chain_digest.c does).
+ */
 static void
 digest_server(const uint8_t *p, size_t n)
+{
+	unsigned char	resp[1024];
+	size_t		len;
+
+	digest_verify(p, n);
+	if (sasl_b64_decode_lenient((const char *)p, n, resp,
+	    sizeof(resp) - 1, &len) == 0)
+		digest_verify(resp, len);
+}
+
+static void
+digest_verify(const uint8_t *p, size_t n)
 {
 	static const char	 nonce[] = "0123456789abcdef0123456789abcdef";
 	char			 user[64], rsp[SASL_DIGEST_HEXSIZE];

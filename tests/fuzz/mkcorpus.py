@@ -105,7 +105,10 @@ def sasl():
     put("sasl", "scram_sha1", b"\x00" + SCRAM_FIRST + b"\xff" + SCRAM_FINAL)
     put("sasl", "scram_sha256", b"\x01" + SCRAM_FIRST + b"\xff" + SCRAM_FINAL)
     put("sasl", "digest_client", b"\x02" + D2831_CHAL + b"\xff" + D2831_RSPAUTH)
+    put("sasl", "digest_client_ejabberd",
+        b"\x08" + D2831_CHAL + b"\xff" + D2831_RSPAUTH)
     put("sasl", "digest_server", b"\x03" + FW_RESP)
+    put("sasl", "digest_server_fw217", b"\x03" + FW217)
     for i, c in enumerate(CHALLENGES):
         put("sasl", "relay_%d" % i, b"\x04" + base64.b64encode(c))
     put("sasl", "repad_fw217", b"\x04" + FW217)
