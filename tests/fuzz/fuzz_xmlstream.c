@@ -1,7 +1,9 @@
 /*
  * libFuzzer target for the stream parser, in either direction. The first
  * byte gives the chunk size the input is fed in (low 6 bits), the
- * direction (bit 6) and whether stanzas are round-tripped (bit 7). A
+ * direction (bit 6) and whether stanzas are round-tripped (bit 7); the
+ * second picks the caps (low 2 bits: the proxy's defaults scaled down,
+ * tiny ones, the defaults, generous ones). A
  * stream restarts where the proxy restarts it: from the server after
  * <success/>, <proceed/> or <compressed/>; from the rabbit after what
  * the server answers that way (<auth/>, <response/>, <starttls/>,
@@ -20,12 +22,14 @@
 #include "stanza.h"
 #include "xmlstream.h"
 
-#define HEADER	"<stream:stream xmlns='jabber:client' " \
-		"xmlns:stream='http://etherx.jabber.org/streams'>"
+/* Short enough for the smallest cap. */
+#define HEADER	"<stream:stream xmlns='jabber:client'>"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-static const struct xs_limits lim = { 4096, 16, 32 };
+static const struct xs_limits limits[4] = {
+	{ 4096, 16, 32 }, { 64, 2, 2 }, { 300, 4, 4 }, { 65536, 64, 64 }
+};
 
 static const char *const restart_server[] = {
 	"success", "proceed", "compressed", NULL
@@ -35,36 +39,39 @@ static const char *const restart_rabbit[] = {
 };
 
 static int	restarts(const struct stanza *, const char *const *);
-static void	roundtrip(const struct stanza *);
+static void	roundtrip(const struct stanza *, const struct xs_limits *);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *const *names;
+	const struct xs_limits	*lim;
 	struct xmlstream	*xs;
 	struct xs_unit		 u;
 	size_t			 front = 0, chunk, fed, n;
 	int			 r, rt;
 
-	if (size < 1)
+	if (size < 2)
 		return 0;
 	chunk = (data[0] & 63) + 1;
 	names = data[0] & 64 ? restart_rabbit : restart_server;
 	rt = data[0] & 128;
-	data++;
-	size--;
-	if ((xs = xs_new(&lim)) == NULL)
+	lim = &limits[data[1] & 3];
+	data += 2;
+	size -= 2;
+	if ((xs = xs_new(lim)) == NULL)
 		return 0;
 	for (;;) {
 		while ((r = xs_next(xs, &u)) == 1) {
-			if (u.len > lim.max_stanza + 4096 || front + u.len > size)
+			if (u.len > lim->max_stanza + 4096 ||
+			    front + u.len > size)
 				abort();
 			if ((u.kind == XS_HEADER || u.kind == XS_STANZA) !=
 			    (u.st != NULL))
 				abort();
 			front += u.len;
 			if (rt && u.kind == XS_STANZA)
-				roundtrip(u.st);
+				roundtrip(u.st, lim);
 			if (u.kind == XS_STANZA && restarts(u.st, names) &&
 			    xs_reset(xs) == -1) {
 				stanza_free(u.st);
@@ -101,7 +108,7 @@ restarts(const struct stanza *st, const char *const *names)
 
 /* Serialise, parse after a fresh header, serialise: the same bytes. */
 static void
-roundtrip(const struct stanza *st)
+roundtrip(const struct stanza *st, const struct xs_limits *lim)
 {
 	struct evbuffer		*a, *b;
 	struct xmlstream	*xs;
@@ -109,13 +116,13 @@ roundtrip(const struct stanza *st)
 	size_t			 len;
 
 	if ((a = evbuffer_new()) == NULL || (b = evbuffer_new()) == NULL ||
-	    (xs = xs_new(&lim)) == NULL)
+	    (xs = xs_new(lim)) == NULL)
 		abort();
 	if (st_serialize(stanza_root(st), a, 0) == -1)
 		abort();
 	len = evbuffer_get_length(a);
 	/* Escaping may grow a stanza past the cap; that is not a bug. */
-	if (len > XS_FEED_MAX - sizeof(HEADER) || len > lim.max_stanza)
+	if (len > XS_FEED_MAX - sizeof(HEADER) || len > lim->max_stanza)
 		goto out;
 	if (xs_feed(xs, HEADER, sizeof(HEADER) - 1) == -1 ||
 	    xs_next(xs, &u) != 1 || u.kind != XS_HEADER)

@@ -64,14 +64,17 @@ def xmlstream_and_vmlog():
     for name in GOLDEN:
         data = read("tests", "golden", name + ".xml")
         put("vmlog", name + ".xml", data)
-        # xmlstream: the first byte is chunk size, direction, round trip.
+        # xmlstream: the first byte is chunk size, direction, round trip;
+        # The second picks the caps: 0 the defaults, 1 tiny, 2 small.
         rabbit = 64 if name == "seed_rabbit" else 0
-        put("xmlstream", name + ".xml", data)
-        put("xmlstream", name + ".rt1", bytes([128 | rabbit]) + data)
-        put("xmlstream", name + ".rt64", bytes([128 | rabbit | 63]) + data)
+        put("xmlstream", name + ".xml", bytes([rabbit | 60, 0]) + data)
+        put("xmlstream", name + ".rt1", bytes([128 | rabbit, 0]) + data)
+        put("xmlstream", name + ".rt64", bytes([128 | rabbit | 63, 0]) + data)
+        put("xmlstream", name + ".tiny", bytes([128 | rabbit | 7, 1]) + data)
+        put("xmlstream", name + ".small", bytes([128 | rabbit | 9, 2]) + data)
     for name, data in RESTARTS.items():
         rabbit = 64 if name.startswith("rabbit") else 0
-        put("xmlstream", name, bytes([128 | rabbit | 5]) + data)
+        put("xmlstream", name, bytes([128 | rabbit | 5, 0]) + data)
         put("vmlog", name, data)
 
 
