@@ -3,13 +3,15 @@
  * [vm] log: arbitrary bytes, all renderers, and the offline renderer
  * (render_capture) in both directions and every format. It must
  * terminate, stay in bounds and produce output bounded by a constant
- * times the input.
+ * times the input; a misread's reason is one non-empty line, and the
+ * firmware's header end lies just past a '>' inside the input.
  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <event2/buffer.h>
 
@@ -45,8 +47,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)vmlog_receive(out, "p ", (const char *)data, size, &misread);
 	(void)vmlog_sending(out, "", (const char *)data, size);
 	(void)vmlog_raw(out, "", 1, (const char *)data, size);
-	(void)vmlog_misread((const char *)data, size, why, sizeof(why));
-	(void)vmlog_header_end((const char *)data, size, &end);
+	if (vmlog_misread((const char *)data, size, why, sizeof(why)) == 1 &&
+	    (why[0] == '\0' || strnlen(why, sizeof(why)) == sizeof(why) ||
+	    strchr(why, '\n') != NULL))
+		abort();
+	if (vmlog_header_end((const char *)data, size, &end) == 1 &&
+	    (end == 0 || end > size || data[end - 1] != '>'))
+		abort();
 	if (evbuffer_get_length(out) > BOUND(size))
 		abort();
 	evbuffer_free(out);

@@ -40,6 +40,7 @@ static const char *const restart_rabbit[] = {
 
 static int	restarts(const struct stanza *, const char *const *);
 static void	roundtrip(const struct stanza *, const struct xs_limits *);
+static void	copy_same(const struct stanza *, struct evbuffer *);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -106,6 +107,29 @@ restarts(const struct stanza *st, const char *const *names)
 	return 0;
 }
 
+/* A deep copy (st_copy) serialises as the original did (in ser). */
+static void
+copy_same(const struct stanza *st, struct evbuffer *ser)
+{
+	struct stanza	*c;
+	struct st_node	*n;
+	struct evbuffer	*b;
+	size_t		 len = evbuffer_get_length(ser);
+
+	if ((c = stanza_new(2 * stanza_used(st) + 4096)) == NULL ||
+	    (b = evbuffer_new()) == NULL)
+		abort();
+	if ((n = st_copy(c, stanza_root(st))) == NULL)
+		abort();	/* twice the original's arena is enough */
+	stanza_set_root(c, n);
+	(void)st_text(c, n);
+	if (st_serialize(n, b, 0) == -1 || evbuffer_get_length(b) != len ||
+	    memcmp(evbuffer_pullup(b, -1), evbuffer_pullup(ser, -1), len) != 0)
+		abort();
+	evbuffer_free(b);
+	stanza_free(c);
+}
+
 /* Serialise, parse after a fresh header, serialise: the same bytes. */
 static void
 roundtrip(const struct stanza *st, const struct xs_limits *lim)
@@ -121,6 +145,7 @@ roundtrip(const struct stanza *st, const struct xs_limits *lim)
 	if (st_serialize(stanza_root(st), a, 0) == -1)
 		abort();
 	len = evbuffer_get_length(a);
+	copy_same(st, a);
 	/* Escaping may grow a stanza past the cap; that is not a bug. */
 	if (len > XS_FEED_MAX - sizeof(HEADER) || len > lim->max_stanza)
 		goto out;

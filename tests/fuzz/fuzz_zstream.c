@@ -53,8 +53,10 @@ static size_t	zdeflate(const uint8_t *, size_t, size_t, uint8_t *, size_t);
 static void	check_sent(int, const uint8_t *, size_t);
 static void	run(struct event_base *, struct fz *, int);
 
-static const struct leg_cbs cbs = { fz_read, fz_nothing, fz_nothing, fz_eof,
-	fz_error, fz_nothing };
+static const struct leg_cbs cbs = {
+	.read = fz_read, .drained = fz_nothing, .connected = fz_nothing,
+	.eof = fz_eof, .error = fz_error, .closed = fz_nothing
+};
 static const size_t highs[8] = { 1, 2, 7, 64, 1000, 4096, 16384,
 	ZS_HIGH_WATER };
 static const size_t bites[4] = { 1, 13, 4096, SIZE_MAX };
