@@ -1,10 +1,19 @@
 #!/bin/sh
 # Install the Debian packages nabproxy needs. Usage: .ci/deps.sh [build|test]
-# "build": compiler, libraries, python3 and Prosody (the demo's server).
-# "test": also cmocka and the XMPP servers the integration tests start
-# (Prosody, ejabberd, jabberd2), haproxy for the benchmarks, and clang
-# with its runtime (libFuzzer, sanitizers) and llvm-symbolizer for the
-# fuzz targets.
+# "build": what building nabproxy and running its demo need: compiler,
+#   CMake, the libraries' -dev packages and Prosody (the demo's server),
+#   and file, which cpack's DEB generator needs to build the
+#   package (README). Nothing for the tests: without cmocka CMake
+#   configures no test.
+# "test": also everything .ci/run uses: cmocka, python3 (the integration
+#   tests, standard library only), the XMPP servers the
+#   integration tests start (Prosody, ejabberd, jabberd2), haproxy and
+#   valgrind for the benchmarks, for .ci/package.sh lintian, mandoc,
+#   debootstrap (with the archive keyring) and procps, and for
+#   .ci/cross-arm64.sh Debian's arm64 cross compiler and qemu-user, and
+#   chromium (headless, for it_ctl's test of the live page), and clang
+#   with its runtime (libFuzzer, sanitizers) and llvm-symbolizer for the
+#   fuzz targets (tests/fuzz/run.sh).
 #
 # It installs packages and touches nothing else: it never stops, kills or
 # reconfigures a service. Package post-install scripts must not start
@@ -12,9 +21,16 @@
 # apt runs; it is removed on every exit path (if this script created it).
 set -eu
 what=${1:-build}
-pkgs="build-essential cmake pkg-config libevent-dev libexpat1-dev zlib1g-dev libssl-dev python3 prosody lua-bitop"
+case "$what" in
+build|test) ;;
+*) echo "usage: sh .ci/deps.sh [build|test]" >&2; exit 2 ;;
+esac
+pkgs="build-essential cmake pkg-config libevent-dev libexpat1-dev zlib1g-dev libssl-dev prosody lua-bitop file"
 if [ "$what" = test ]; then
-	pkgs="$pkgs libcmocka-dev ejabberd jabberd2 sqlite3 haproxy valgrind openssl"
+	pkgs="$pkgs libcmocka-dev python3 ejabberd jabberd2 sqlite3 haproxy valgrind openssl"
+	pkgs="$pkgs lintian mandoc debootstrap debian-archive-keyring gpgv wget procps"
+	pkgs="$pkgs gcc-aarch64-linux-gnu qemu-user"
+	pkgs="$pkgs chromium"
 	pkgs="$pkgs clang libclang-rt-14-dev llvm"
 fi
 missing=""

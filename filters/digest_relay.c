@@ -307,14 +307,15 @@ dr_response(struct nab_ctx *ctx, struct ds_sess *s, struct nab_stanza *st)
 	if (host->digest_username(ctx, text, s->user, sizeof(s->user)) == 0) {
 		snprintf(s->jid, sizeof(s->jid), "%s@%s", s->user,
 		    host->identity(ctx)->domain);
-		pw = host->cred_get(ctx, s->jid);
+		pw = ds_rabbit_password(ctx, s->jid);
 		if (pw == NULL)
 			host->log(ctx, NAB_LOG_INFO, "no credentials known for "
 			    "%s: relaying its DIGEST-MD5 to the server, which "
 			    "decides (if it refuses, add them with: nabproxy "
 			    "credentials add %s)", s->jid, s->jid);
 		else if (s->nonce[0] != '\0' && host->digest_verify(ctx, text,
-		    s->user, pw, s->nonce, out, sizeof(out), &why) == 0)
+		    s->user, pw, s->nonce, out, sizeof(out), &why) == 0 &&
+		    (pw = host->cred_get(ctx, s->jid)) != NULL)
 			return dr_verified(ctx, s, pw, out);
 		else
 			host->log(ctx, NAB_LOG_WARN, "DIGEST-MD5 response of %s "

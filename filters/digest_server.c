@@ -292,6 +292,19 @@ ds_response(struct nab_ctx *ctx, struct ds_sess *s, struct nab_stanza *st)
 }
 
 /*
+ * What the rabbit proves itself with for jid (ABI 1.3 rabbit_password:
+ * its own password after an operator's allow-register), else the stored
+ * password.
+ */
+const char *
+ds_rabbit_password(struct nab_ctx *ctx, const char *jid)
+{
+	if (NAB_HAS_SERVICE(host, rabbit_password))
+		return host->rabbit_password(ctx, jid);
+	return host->cred_get(ctx, jid);
+}
+
+/*
  * Check the rabbit's digest-response against the stored password of
  * USER@DOMAIN (the session's domain: the stream's `to`). On success the
  * rabbit gets rspauth in a <challenge> and the password is kept for the
@@ -303,6 +316,7 @@ ds_verify(struct nab_ctx *ctx, struct ds_sess *s, const char *b64)
 	const struct nab_identity	*id = host->identity(ctx);
 	const char			*pw, *why = "?";
 	char				 out[256];
+	int				 verdict;
 
 	if (host->digest_username(ctx, b64, s->user, sizeof(s->user)) == -1) {
 		host->log(ctx, NAB_LOG_WARN, "rabbit's DIGEST-MD5 response is "
@@ -311,7 +325,7 @@ ds_verify(struct nab_ctx *ctx, struct ds_sess *s, const char *b64)
 		return NAB_HANDLED;
 	}
 	snprintf(s->jid, sizeof(s->jid), "%s@%s", s->user, id->domain);
-	if ((pw = host->cred_get(ctx, s->jid)) == NULL) {
+	if ((pw = ds_rabbit_password(ctx, s->jid)) == NULL) {
 		host->log(ctx, NAB_LOG_WARN, "no credentials known for %s: "
 		    "its DIGEST-MD5 login is refused; add them with: nabproxy "
 		    "credentials add %s (a bootcode rabbit re-registers after "
@@ -320,8 +334,19 @@ ds_verify(struct nab_ctx *ctx, struct ds_sess *s, const char *b64)
 		ds_fail(ctx, s);
 		return NAB_HANDLED;
 	}
-	if (host->digest_verify(ctx, b64, s->user, pw, s->nonce, out,
-	    sizeof(out), &why) == -1) {
+	verdict = host->digest_verify(ctx, b64, s->user, pw, s->nonce, out,
+	    sizeof(out), &why);
+	if (verdict == -1 && strcmp(why, NAB_REASON_BACKOFF) == 0) {
+		/* Nothing judged: a <failure> would make it re-register. */
+		host->log(ctx, NAB_LOG_WARN, "DIGEST-MD5 login of %s not "
+		    "checked: %s; closing the rabbit's stream", s->jid, why);
+		host->close_with(ctx, "remote-connection-failed", why);
+		ds_forget(s);
+		ds_unhold(ctx, s);
+		s->state = DS_IDLE;
+		return NAB_CLOSE;
+	}
+	if (verdict == -1) {
 		host->log(ctx, NAB_LOG_WARN, "DIGEST-MD5 login of %s refused: "
 		    "%s (the rabbit's password is not the stored one; a "
 		    "bootcode rabbit re-registers after the refusal; to set "
@@ -330,7 +355,10 @@ ds_verify(struct nab_ctx *ctx, struct ds_sess *s, const char *b64)
 		ds_fail(ctx, s);
 		return NAB_HANDLED;
 	}
-	if (ds_keep_password(ctx, s, pw) == -1 ||
+	/* Upstream with the server's password (the same unless the
+	 * operator let the rabbit register its own). */
+	if ((pw = host->cred_get(ctx, s->jid)) == NULL ||
+	    ds_keep_password(ctx, s, pw) == -1 ||
 	    ds_send_sasl(ctx, "challenge", NULL, out) == -1) {
 		ds_fail(ctx, s);
 		return NAB_HANDLED;
@@ -380,10 +408,15 @@ ds_login_start(struct nab_ctx *ctx, struct ds_sess *s)
 {
 	if (host->upstream_login(ctx, s->user, s->password, ds_login_done,
 	    NULL) == -1) {
+		/* Nothing judged: a <failure> would make it re-register. */
 		host->log(ctx, NAB_LOG_WARN, "cannot start the upstream login "
 		    "for %s (no server features yet, or a login already runs): "
-		    "the rabbit's login is refused", s->jid);
-		ds_fail(ctx, s);
+		    "closing the rabbit's stream so it logs in again", s->jid);
+		host->close_with(ctx, "remote-connection-failed",
+		    "cannot start the upstream login");
+		ds_forget(s);
+		ds_unhold(ctx, s);
+		s->state = DS_IDLE;
 	}
 }
 

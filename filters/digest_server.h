@@ -47,6 +47,7 @@ struct nab_stanza *ds_sasl_stanza(struct nab_ctx *, const char *,
 		    const char *);
 enum nab_verdict ds_local_challenge(struct nab_ctx *, struct ds_sess *);
 void		 ds_login_start(struct nab_ctx *, struct ds_sess *);
+const char	*ds_rabbit_password(struct nab_ctx *, const char *);
 int		 ds_keep_password(struct nab_ctx *, struct ds_sess *,
 		    const char *);
 

@@ -33,6 +33,9 @@
  *    error, red, until rebooted) and the log says why. A password is
  *    stored only once the server accepted it, and never replaced by one
  *    that does not log in.
+ * A proof that judged nothing (server down, timeout, backoff) answers
+ * neither result nor error: the rabbit's stream is closed
+ * (remote-connection-failed) and it registers again after its reboot.
  * Nothing else changes on the server.
  */
 #include <ctype.h>
@@ -266,6 +269,27 @@ answer(struct nab_ctx *ctx, struct reg_sess *s, int conflict)
 	host->inject(ctx, NAB_FROM_SERVER, iq);
 }
 
+/*
+ * A proof that judged nothing (the server down or restarting, a timeout,
+ * the probes backing off): no answer would be true, and an error leaves
+ * the firmware red until rebooted. Close the stream instead: the rabbit
+ * reboots and registers again. 1 if closed.
+ */
+static int
+not_judged(struct nab_ctx *ctx, const struct nab_login_result *r,
+    const char *jid)
+{
+	if (r->ok || !r->transient)
+		return 0;
+	host->log(ctx, NAB_LOG_WARN, "the password registered for %s could "
+	    "not be proven (%s: %s): closing the rabbit's stream so it "
+	    "registers again later", jid, r->mechanism ? r->mechanism : "?",
+	    r->reason ? r->reason : "?");
+	host->close_with(ctx, "remote-connection-failed",
+	    r->reason ? r->reason : "password not judged");
+	return 1;
+}
+
 static void
 probe_done(struct nab_ctx *ctx, const struct nab_login_result *r, void *arg)
 {
@@ -275,6 +299,10 @@ probe_done(struct nab_ctx *ctx, const struct nab_login_result *r, void *arg)
 
 	s->probing = 0;
 	snprintf(jid, sizeof(jid), "%s@%s", s->user, id->domain);
+	if (NAB_HAS_SERVICE(host, prove_password) && not_judged(ctx, r, jid)) {
+		forget(s);
+		return;
+	}
 	if (r->ok) {
 		host->cred_put(ctx, jid, s->password);
 		if (s->was_result)
@@ -415,11 +443,17 @@ static void
 v_probe_done(struct nab_ctx *ctx, const struct nab_login_result *r,
     void *arg)
 {
-	struct reg_sess	*s = host->get_data(ctx);
-	char		 why[256];
+	struct reg_sess			*s = host->get_data(ctx);
+	const struct nab_identity	*id = host->identity(ctx);
+	char				 why[256];
 
 	if (s->vstate != RV_PROBE)
 		return;
+	snprintf(why, sizeof(why), "%s@%s", s->v_user, id->domain);
+	if (NAB_HAS_SERVICE(host, prove_password) && not_judged(ctx, r, why)) {
+		v_forget(s);
+		return;
+	}
 	if (r->ok) {
 		v_finish(ctx, s, 1, strcmp(s->v_cond, "registered") == 0 ?
 		    "registered upstream, the password proven by a login" :

@@ -98,9 +98,20 @@ void			 chain_host_after_unit(struct chain *);
 /* Cancel timers and callbacks at close. */
 void			 chain_host_cleanup(struct chain *);
 
-/* chain_host.c, for chain_digest.c */
+/* chain_host.c, for chain_digest.c and chain_proof.c */
+struct creds	*chain_creds(struct nab_ctx *);
 const char	*chain_cred_get(struct nab_ctx *, const char *jid);
+struct chain_cbw *chain_wrap(struct nab_ctx *, nab_login_cb *, void *);
+void		 chain_unwrap_failed(struct chain *, struct chain_cbw *);
+void		 chain_login_cb(void *, int, int, const char *, const char *);
+
+/* chain_proof.c: who a connection may act for. */
 int		 chain_secret_eq(const char *, const char *);
+const char	*chain_rabbit_password(struct nab_ctx *, const char *jid);
+int		 h_cred_put(struct nab_ctx *, const char *, const char *);
+int		 h_prove_password(struct nab_ctx *, const char *,
+		    const char *, nab_login_cb *, void *);
+const char	*h_rabbit_password(struct nab_ctx *, const char *);
 
 /* chain_digest.c: the DIGEST-MD5 services of the host table. */
 int	h_digest_challenge(struct nab_ctx *, char *, size_t, char *, size_t);

@@ -54,7 +54,9 @@ h_digest_username(struct nab_ctx *ctx, const char *b64, char *user,
 
 /*
  * A DIGEST-MD5 response verified against `password`: if that is the
- * stored password of user@domain, the connection proved the account.
+ * password the rabbit proves itself with for user@domain (the store's,
+ * or its own from an allow-register window), the connection proved the
+ * account.
  */
 static void
 digest_prove(struct nab_ctx *ctx, const char *user, const char *password)
@@ -64,7 +66,7 @@ digest_prove(struct nab_ctx *ctx, const char *user, const char *password)
 	char		 jid[ID_JID_MAX];
 
 	snprintf(jid, sizeof(jid), "%s@%s", user, session_who(se)->domain);
-	if ((stored = chain_cred_get(ctx, jid)) == NULL ||
+	if ((stored = chain_rabbit_password(ctx, jid)) == NULL ||
 	    !chain_secret_eq(stored, password))
 		return;
 	if (identity_prove(session_who(se), user, "digest") == 0)
@@ -79,15 +81,31 @@ h_digest_verify(struct nab_ctx *ctx, const char *b64, const char *user,
 {
 	const struct nab_identity	*id = session_identity(ctx->ch->se);
 	char				 resp[1024], rsp[64], plain[80];
+	char				 jid[ID_JID_MAX];
 	size_t				 len;
-	int				 v, n;
+	int				 v, n, guarded;
 
 	*reason = "response is not base64";
 	if (digest_decode(b64, resp, sizeof(resp), &len) == -1)
 		return -1;
+	/* Each check is a password attempt: no oracle while backing off. */
+	if ((size_t)snprintf(jid, sizeof(jid), "%s@%s", user, id->domain) >=
+	    sizeof(jid)) {
+		*reason = "user name too long";
+		return -1;
+	}
+	/* A connection that proved this account already needs no guard. */
+	guarded = !identity_is(session_who(ctx->ch->se), jid);
+	if (guarded && session_guard_begin(ctx->ch->se, jid) == -1) {
+		explicit_bzero(resp, sizeof(resp));
+		*reason = NAB_REASON_BACKOFF;
+		return -1;
+	}
 	v = sasl_digest_server_verify(resp, len, user, password, nonce,
 	    id->domain, rsp, sizeof(rsp));
 	explicit_bzero(resp, sizeof(resp));
+	if (guarded)
+		session_guard_end(ctx->ch->se, jid, v == SASL_DIGEST_OK);
 	if (v != SASL_DIGEST_OK) {
 		*reason = sasl_digest_strerror(v);
 		return -1;

@@ -405,71 +405,47 @@ h_timer_del(struct nab_ctx *ctx, struct nab_timer *t)
 }
 
 /*
- * The store is shared by all sessions and also written by `nabproxy
- * credentials`: re-read it when the file changed (a stat per lookup, and
- * lookups happen only at login time).
+ * The credential store, re-read first when the file changed: it is
+ * shared by all sessions and also written by `nabproxy credentials` (a
+ * stat per lookup, and lookups happen only at login time). NULL when
+ * the daemon has none.
  */
-static void
-cred_refresh(struct proxy *px)
+struct creds *
+chain_creds(struct nab_ctx *ctx)
 {
-	struct stat	st;
-	long long	mt;
-	char		err[256];
+	struct proxy	*px = session_proxy(ctx->ch->se);
+	struct stat	 st;
+	long long	 mt;
+	char		 err[256];
 
-	if (stat(creds_path(px->creds), &st) == -1)
-		return;
+	if (px->creds == NULL || stat(creds_path(px->creds), &st) == -1)
+		return px->creds;
 	mt = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
 	if ((unsigned long long)st.st_ino == px->creds_ino &&
 	    mt == px->creds_mtime_ns && (long long)st.st_size == px->creds_size)
-		return;
+		return px->creds;
 	if (creds_reload(px->creds, err, sizeof(err)) == -1) {
 		log_warnx("credentials %s changed but cannot be read, keeping "
 		    "the old content: %s", creds_path(px->creds), err);
-		return;
+		return px->creds;
 	}
 	px->creds_ino = (unsigned long long)st.st_ino;
 	px->creds_mtime_ns = mt;
 	px->creds_size = (long long)st.st_size;
+	return px->creds;
 }
 
 const char *
 chain_cred_get(struct nab_ctx *ctx, const char *jid)
 {
-	struct proxy	*px = session_proxy(ctx->ch->se);
+	struct creds	*cr = chain_creds(ctx);
 
-	if (px->creds == NULL)
-		return NULL;
-	cred_refresh(px);
-	return creds_get(px->creds, jid);
-}
-
-static int
-h_cred_put(struct nab_ctx *ctx, const char *jid, const char *pw)
-{
-	struct proxy	*px = session_proxy(ctx->ch->se);
-	char		 err[256];
-
-	if (px->creds == NULL)
-		return -1;
-	if (!identity_is(session_who(ctx->ch->se), jid)) {
-		session_log(ctx->ch->se, NAB_LOG_WARN, "%s: not storing a "
-		    "password for %s: this connection has not proven it",
-		    ctx->slot->cf->name, jid);
-		return -1;
-	}
-	if (creds_put(px->creds, jid, pw, err, sizeof(err)) == -1) {
-		session_log(ctx->ch->se, NAB_LOG_WARN, "%s: cannot store "
-		    "credentials for %s: %s", ctx->slot->cf->name, jid, err);
-		return -1;
-	}
-	session_log(ctx->ch->se, NAB_LOG_INFO, "%s: stored credentials for %s",
-	    ctx->slot->cf->name, jid);
-	return 0;
+	return cr != NULL ? creds_get(cr, jid) : NULL;
 }
 
 /* Login callbacks: unwrap, forget the wrapper, call the filter. */
-static void
-login_cb(void *arg, int ok, int transient, const char *mech,
+void
+chain_login_cb(void *arg, int ok, int transient, const char *mech,
     const char *reason)
 {
 	struct chain_cbw	*w = arg, **wp;
@@ -490,8 +466,8 @@ login_cb(void *arg, int ok, int transient, const char *mech,
 		chain_host_after_unit(ch);
 }
 
-static struct chain_cbw *
-wrap(struct nab_ctx *ctx, nab_login_cb *cb, void *arg)
+struct chain_cbw *
+chain_wrap(struct nab_ctx *ctx, nab_login_cb *cb, void *arg)
 {
 	struct chain_cbw	*w;
 
@@ -505,8 +481,8 @@ wrap(struct nab_ctx *ctx, nab_login_cb *cb, void *arg)
 	return w;
 }
 
-static void
-unwrap_failed(struct chain *ch, struct chain_cbw *w)
+void
+chain_unwrap_failed(struct chain *ch, struct chain_cbw *w)
 {
 	struct chain_cbw	**wp;
 
@@ -526,10 +502,10 @@ start_login(struct nab_ctx *ctx, int (*start)(struct session *, const char *,
 {
 	struct chain_cbw	*w;
 
-	if ((w = wrap(ctx, cb, arg)) == NULL)
+	if ((w = chain_wrap(ctx, cb, arg)) == NULL)
 		return -1;
-	if (start(ctx->ch->se, localpart, password, login_cb, w) == -1) {
-		unwrap_failed(ctx->ch, w);
+	if (start(ctx->ch->se, localpart, password, chain_login_cb, w) == -1) {
+		chain_unwrap_failed(ctx->ch, w);
 		return -1;
 	}
 	return 0;
@@ -577,79 +553,6 @@ h_restart_rabbit(struct nab_ctx *ctx)
 	session_restart_rabbit(ctx->ch->se);
 }
 
-/* Constant time over the longer of the two; 1 if equal. */
-int
-chain_secret_eq(const char *a, const char *b)
-{
-	size_t		la = strlen(a), lb = strlen(b), n = la > lb ? la : lb, i;
-	unsigned char	d = (unsigned char)(la != lb);
-
-	for (i = 0; i < n; i++)
-		d |= (unsigned char)((i < la ? a[i] : 0) ^ (i < lb ? b[i] : 0));
-	return d == 0;
-}
-
-/* A prove_password() probe under way: the filter's callback, the account. */
-struct prove {
-	struct chain_cbw	*w;
-	char			 user[256];
-};
-
-static void
-prove_done(void *arg, int ok, int transient, const char *mech,
-    const char *reason)
-{
-	struct prove	*p = arg;
-	struct chain	*ch = p->w->ctx->ch;
-
-	if (ok && identity_prove(session_who(ch->se), p->user, "probe") == -1) {
-		ok = 0;
-		transient = 0;
-		reason = "another account was proven on this connection";
-	} else if (ok)
-		session_log(ch->se, NAB_LOG_INFO, "%s proved its password: "
-		    "a login probe with it succeeded", session_who(ch->se)->bare_jid);
-	login_cb(p->w, ok, transient, mech, reason);
-	free(p);
-}
-
-static int
-h_prove_password(struct nab_ctx *ctx, const char *localpart,
-    const char *password, nab_login_cb *cb, void *arg)
-{
-	struct session		*se = ctx->ch->se;
-	struct chain_cbw	*w;
-	struct prove		*p;
-	const char		*stored;
-	char			 jid[ID_JID_MAX];
-
-	snprintf(jid, sizeof(jid), "%s@%s", localpart, session_who(se)->domain);
-	if (identity_proven(session_who(se)) && !identity_is(session_who(se), jid))
-		return -1;
-	if ((w = wrap(ctx, cb, arg)) == NULL)
-		return -1;
-	stored = chain_cred_get(ctx, jid);
-	if (stored != NULL && chain_secret_eq(stored, password) &&
-	    identity_prove(session_who(se), localpart, "stored") == 0) {
-		session_log(se, NAB_LOG_INFO, "%s proved its password: "
-		    "proven by the credential store", jid);
-		login_cb(w, 1, 0, "stored", "");
-		return 0;
-	}
-	if ((p = calloc(1, sizeof(*p))) == NULL) {
-		unwrap_failed(ctx->ch, w);
-		return -1;
-	}
-	p->w = w;
-	snprintf(p->user, sizeof(p->user), "%s", localpart);
-	if (session_login_probe(se, localpart, password, prove_done, p) == -1) {
-		free(p);
-		unwrap_failed(ctx->ch, w);
-		return -1;
-	}
-	return 0;
-}
-
 static const struct nab_host host = {
 	.struct_size = sizeof(struct nab_host),
 	.abi_major = NAB_ABI_MAJOR,
@@ -694,6 +597,7 @@ static const struct nab_host host = {
 	.prove_password = h_prove_password,
 	.digest_relay_challenge = h_digest_relay_challenge,
 	.digest_repad = h_digest_repad,
+	.rabbit_password = h_rabbit_password,
 };
 
 const struct nab_host *

@@ -1,6 +1,7 @@
 /*
  * config internals shared by config.c (what the sections mean: the
- * [nabproxy] keys, filters, profiles, cross-key rules) and config_parse.c
+ * [nabproxy] keys and cross-key rules), config_profile.c (filters and
+ * profiles) and config_parse.c
  * (the syntax: error list, string pool, files and includes read into
  * sections, and the value types). Not a public interface: nothing else
  * includes it but tests/test_config_parse.c.
@@ -141,5 +142,22 @@ int	 config_val_parse(const struct config_key *k, const char *s,
  */
 void	 config_val_store(struct config *cfg, const struct config_key *k,
 	    union config_val *in, union config_val *out) NONNULL(1, 2, 3, 4);
+
+/*
+ * config_profile.c. cfg->filters from the built-ins (a NULL-terminated
+ * list) and the [filter NAME] sections; errors go to p->errs.
+ */
+void	 config_build_filters(struct config_parse *p,
+	    const char *const *builtin) NONNULL(1, 2);
+/* One [profile NAME] section into p->cfg->profiles; errors to p->errs. */
+void	 config_build_profile(struct config_parse *p,
+	    struct config_section *sec) NONNULL(1, 2);
+/*
+ * Appends a profile called name (a string the pool owns) for section sec
+ * (NULL if implicit). Returns it, or NULL on ENOMEM with cfg->profiles
+ * unchanged.
+ */
+struct config_profile *config_profile_add(struct config *cfg,
+	    const char *name, const struct config_section *sec) NONNULL(1, 2);
 
 #endif /* NAB_CONFIG_INT_H */

@@ -1,7 +1,7 @@
 /*
  * config: owns what nabproxy.conf means, from the sections config_parse.c
- * reads: the [nabproxy] keys and their defaults, the filters and the
- * profiles, and the rules across keys.
+ * reads: the [nabproxy] keys and their defaults and the rules across keys;
+ * the filters and the profiles are config_profile.c's.
  *
  * It promises that a struct config handed out is complete and consistent:
  * every [nabproxy] key holds a checked value or its default, every filter
@@ -10,7 +10,6 @@
  * found, after reporting all of them, and config_set() rolls back.
  * All strings live in one pool owned by the config, freed with it.
  */
-#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,11 +32,14 @@ static const char *const verify_modes[] = { "no", "chain", "pin", "tofu",
 static const struct config_key keys[] = {
 	{ "allow-plain-cleartext", CT_BOOL, 0, 1, "no", 0,
 	    OFF(allow_plain_cleartext), NULL },
+	{ "chroot", CT_STR, 0, 0, "", 0, OFF(chroot_dir), NULL },
 	{ "connect-timeout", CT_DURATION, 1, 3600, "10", 0,
 	    OFF(connect_timeout), NULL },
+	{ "control-socket", CT_STR, 0, 0, "", 0, OFF(control_socket), NULL },
 	{ "credentials", CT_STR, 0, 0, "", 0, OFF(credentials), NULL },
 	{ "drain-timeout", CT_DURATION, 0, 3600, "30", 0, OFF(drain_timeout), NULL },
 	{ "hold-queue", CT_SIZE, 1024, 64 * MIB, "65536", 0, OFF(hold_queue), NULL },
+	{ "http-listen", CT_STR, 0, 0, "", 0, OFF(http_listen), NULL },
 	{ "idle-timeout", CT_DURATION, 1, 86400, "300", 0, OFF(idle_timeout), NULL },
 	{ "listen", CT_LISTEN, 0, 0, "0.0.0.0:5222", 1, OFF(listen), NULL },
 	{ "log-dir", CT_STR, 0, 0, "", 0, OFF(log_dir), NULL },
@@ -50,6 +52,7 @@ static const struct config_key keys[] = {
 	{ "max-per-source", CT_UINT, 0, 1048576, "32", 0, OFF(max_per_source), NULL },
 	{ "max-probes", CT_UINT, 1, 4096, "16", 0, OFF(max_probes), NULL },
 	{ "max-stanza", CT_SIZE, 1024, 16 * MIB, "65536", 0, OFF(max_stanza), NULL },
+	{ "pid-file", CT_STR, 0, 0, "", 0, OFF(pid_file), NULL },
 	{ "probe-backoff-max", CT_DURATION, 1, 86400, "300", 0,
 	    OFF(probe_backoff_max), NULL },
 	{ "probe-backoff-min", CT_DURATION, 1, 3600, "2", 0,
@@ -68,15 +71,11 @@ static const struct config_key keys[] = {
 	    NULL },
 	{ "upstream-verify", CT_ENUM, 0, 0, "tofu", 0, OFF(upstream_verify),
 	    verify_modes },
+	{ "user", CT_STR, 0, 0, "", 0, OFF(user), NULL },
 	{ "verbose", CT_BOOL, 0, 1, "no", 0, OFF(verbose), NULL },
+	{ "watch", CT_STR, 0, 0, "", 0, OFF(watch), NULL },
 };
 #define NKEYS		(sizeof(keys) / sizeof(keys[0]))
-
-/* [profile NAME] keys; only filters is single. */
-enum { PK_FILTERS = 0, PK_FIRMWARE, PK_JID, PK_MAC };
-static const char *const profile_keys[] = {
-	"filters", "match-firmware", "match-jid", "match-mac"
-};
 
 /* Cross-key rules: the first key is blamed unless only the second is set. */
 static const char *const cross_keys[][2] = {
@@ -103,12 +102,6 @@ struct config_private {
 	int			 cred_derived;	/* credentials from state-dir */
 };
 
-static struct config_filter *filter_add(struct config *, const char *);
-static struct config_profile *profile_add(struct config *, const char *,
-			    const struct config_section *);
-static void		 filter_names(const struct config *, char *, size_t);
-static int		 list_match(char *const *, size_t, const char *, int,
-			    int);
 static int		 key_cmp(const void *, const void *);
 static const struct config_key *key_find(const char *);
 static int		 listen_add(struct config *, const char *, enum src,
@@ -119,13 +112,6 @@ static int		 cross_check(const struct config *, size_t, char *,
 			    size_t);
 static void		 apply_nabproxy(struct config_parse *);
 static void		 apply_defaults(struct config_parse *);
-static void		 build_filters(struct config_parse *,
-			    const char *const *);
-static void		 build_profile(struct config_parse *,
-			    struct config_section *);
-static void		 profile_words(struct config_parse *,
-			    struct config_profile *, int,
-			    const struct config_entry *);
 static void		 check_all(struct config_parse *);
 
 static int
@@ -363,236 +349,6 @@ apply_nabproxy(struct config_parse *p)
 }
 
 /*
- * Appends a filter called name (a string the pool owns). Returns it, or
- * NULL on ENOMEM with cfg->filters unchanged.
- */
-static struct config_filter *
-filter_add(struct config *cfg, const char *name)
-{
-	struct config_filter	*f;
-
-	if ((f = config_push(cfg->filters, cfg->nfilters, sizeof(*f))) == NULL)
-		return NULL;
-	cfg->filters = f;
-	f += cfg->nfilters++;
-	memset(f, 0, sizeof(*f));
-	f->name = name;
-	return f;
-}
-
-/*
- * cfg->filters: the built-ins, then one per [filter NAME] with a path,
- * which is taken relative to the directory of its file.
- */
-static void
-build_filters(struct config_parse *p, const char *const *builtin)
-{
-	struct config		*cfg = p->cfg;
-	struct config_section	*sec;
-	struct config_filter	*f;
-	const char		*path, *name;
-	size_t			 i, j;
-
-	for (i = 0; builtin[i] != NULL; i++)
-		if ((name = config_pool_dup(p->pool, builtin[i],
-		    strlen(builtin[i]))) == NULL ||
-		    filter_add(cfg, name) == NULL) {
-			config_errors_add(p->errs, p->path, 0, "out of memory");
-			return;
-		}
-	for (i = 0; i < cfg->nsections; i++) {
-		if ((sec = &cfg->sections[i])->kind != CONFIG_FILTER)
-			continue;
-		f = (struct config_filter *)config_filter_find(cfg, sec->name);
-		if (f != NULL && f->section != NULL) {
-			config_errors_add(p->errs, sec->file, sec->line,
-			    "[filter %s] is already at %s:%u, allowed once",
-			    sec->name, f->section->file, f->section->line);
-			continue;
-		}
-		path = config_section_get(sec, "path");
-		for (j = 0; j < sec->nentries; j++)
-			if (strcmp(sec->entries[j].key, "path") == 0 &&
-			    sec->entries[j].value != path)
-				config_errors_add(p->errs, sec->entries[j].file,
-				    sec->entries[j].line, "'path' is set more"
-				    " than once in [filter %s]", sec->name);
-		if (f != NULL && path != NULL)
-			config_errors_add(p->errs, sec->file, sec->line,
-			    "[filter %s] is a built-in filter and takes no"
-			    " path, give an external filter another name",
-			    sec->name);
-		else if (f != NULL)
-			f->section = sec;
-		else if (path == NULL || *path == '\0')
-			config_errors_add(p->errs, sec->file, sec->line,
-			    "[filter %s] is not built in and has no path,"
-			    " add path = FILE.so", sec->name);
-		else if ((path = config_path_join(p->pool, sec->file,
-		    path)) == NULL ||
-		    (f = filter_add(cfg, sec->name)) == NULL)
-			config_errors_add(p->errs, sec->file, sec->line,
-			    "out of memory");
-		else {
-			f->path = path;
-			f->section = sec;
-		}
-	}
-}
-
-/* Names of all filters, ", " separated, into buf. */
-static void
-filter_names(const struct config *cfg, char *buf, size_t len)
-{
-	size_t	i, off = 0;
-
-	buf[0] = '\0';
-	for (i = 0; i < cfg->nfilters && off < len; i++)
-		off += (size_t)snprintf(buf + off, len - off, "%s%s",
-		    i ? ", " : "", cfg->filters[i].name);
-}
-
-/*
- * Appends a profile called name for section sec (NULL if implicit).
- * Returns it, or NULL on ENOMEM with cfg->profiles unchanged.
- */
-static struct config_profile *
-profile_add(struct config *cfg, const char *name,
-    const struct config_section *sec)
-{
-	struct config_profile	*pr;
-
-	if ((pr = config_push(cfg->profiles, cfg->nprofiles,
-	    sizeof(*pr))) == NULL)
-		return NULL;
-	cfg->profiles = pr;
-	pr += cfg->nprofiles++;
-	memset(pr, 0, sizeof(*pr));
-	pr->name = name;
-	pr->section = sec;
-	return pr;
-}
-
-/* The words of entry e, a profile key of kind k, onto profile pr. */
-static void
-profile_words(struct config_parse *p, struct config_profile *pr, int k,
-    const struct config_entry *e)
-{
-	const struct config_filter	*f, **fl;
-	const char			*s = e->value, *w;
-	char				 buf[512], **l, ***list;
-	size_t				 len, j, *n;
-
-	while ((w = config_next_word(&s, &len)) != NULL) {
-		if (k == PK_MAC && config_mac_norm(w, len, buf, 1) == -1) {
-			config_errors_add(p->errs, e->file, e->line, "'%.*s' is"
-			    " not a MAC address, allowed 12 hex digits, ':' or"
-			    " '-' separated, or a prefix ending in '*'",
-			    (int)len, w);
-			continue;
-		}
-		if (k != PK_MAC && k != PK_FILTERS && len >= sizeof(buf)) {
-			config_errors_add(p->errs, e->file, e->line, "%s pattern"
-			    " of %zu bytes, allowed at most %zu",
-			    profile_keys[k], len, sizeof(buf) - 1);
-			continue;
-		}
-		if (k != PK_MAC)
-			snprintf(buf, sizeof(buf), "%.*s", (int)len, w);
-		if (k == PK_FILTERS) {
-			if ((f = config_filter_find(p->cfg, buf)) == NULL) {
-				filter_names(p->cfg, buf, sizeof(buf));
-				config_errors_add(p->errs, e->file, e->line,
-				    "unknown filter '%.*s' in [profile %s],"
-				    " known filters are: %s", (int)len, w,
-				    pr->name, buf);
-				continue;
-			}
-			for (j = 0; j < pr->nfilters; j++)
-				if (pr->filters[j] == f)
-					break;
-			if (j < pr->nfilters) {
-				config_errors_add(p->errs, e->file, e->line,
-				    "filter '%s' is listed twice in [profile"
-				    " %s], allowed once", f->name, pr->name);
-				continue;
-			}
-			if ((fl = config_push(pr->filters, pr->nfilters,
-			    sizeof(*fl))) == NULL)
-				goto nomem;
-			pr->filters = fl;
-			pr->filters[pr->nfilters++] = f;
-			continue;
-		}
-		list = k == PK_MAC ? &pr->match_mac : k == PK_JID ?
-		    &pr->match_jid : &pr->match_firmware;
-		n = k == PK_MAC ? &pr->nmatch_mac : k == PK_JID ?
-		    &pr->nmatch_jid : &pr->nmatch_firmware;
-		if ((l = config_push(*list, *n, sizeof(*l))) == NULL)
-			goto nomem;
-		*list = l;
-		if ((l[*n] = config_pool_dup(p->pool, buf,
-		    strlen(buf))) == NULL)
-			goto nomem;
-		(*n)++;
-	}
-	return;
- nomem:
-	config_errors_add(p->errs, e->file, e->line, "out of memory");
-}
-
-/* One [profile NAME] section into cfg->profiles. */
-static void
-build_profile(struct config_parse *p, struct config_section *sec)
-{
-	const struct config_profile	*old;
-	const struct config_entry	*e, *filters = NULL;
-	struct config_profile		*pr;
-	size_t				 i, k;
-
-	if (strcmp(sec->name, "auto") == 0) {
-		config_errors_add(p->errs, sec->file, sec->line, "[profile auto]:"
-		    " 'auto' is reserved (profile = auto chooses a profile by "
-		    "the firmware the rabbit shows)");
-		return;
-	}
-	if ((old = config_profile_find(p->cfg, sec->name)) != NULL) {
-		config_errors_add(p->errs, sec->file, sec->line, "[profile %s]"
-		    " is already at %s:%u, allowed once", sec->name,
-		    old->section->file, old->section->line);
-		return;
-	}
-	if ((pr = profile_add(p->cfg, sec->name, sec)) == NULL) {
-		config_errors_add(p->errs, sec->file, sec->line,
-		    "out of memory");
-		return;
-	}
-	for (i = 0; i < sec->nentries; i++) {
-		e = &sec->entries[i];
-		for (k = 0; k < sizeof(profile_keys) / sizeof(profile_keys[0]);
-		    k++)
-			if (strcmp(e->key, profile_keys[k]) == 0)
-				break;
-		if (k == sizeof(profile_keys) / sizeof(profile_keys[0])) {
-			config_errors_add(p->errs, e->file, e->line, "unknown"
-			    " key '%s' in [profile %s], allowed filters,"
-			    " match-mac, match-jid and match-firmware", e->key,
-			    sec->name);
-			continue;
-		}
-		if (k == PK_FILTERS && filters != NULL) {
-			config_errors_add(p->errs, e->file, e->line, "'filters'"
-			    " is already set at %s:%u, allowed once per"
-			    " profile", filters->file, filters->line);
-			continue;
-		}
-		if (k == PK_FILTERS)
-			filters = e;
-		profile_words(p, pr, (int)k, e);
-	}
-}
-
-/*
  * The cross-key rules, blamed on the line that set a key; rules on keys
  * whose value was already refused are skipped. Then derived defaults.
  */
@@ -642,12 +398,12 @@ config_load(const char *path, const char *const *builtin_filters,
 	apply_defaults(&p);
 	config_parse_file(&p, path, NULL, 0);
 	apply_nabproxy(&p);
-	build_filters(&p, builtin_filters);
+	config_build_filters(&p, builtin_filters);
 	for (i = 0; i < cfg->nsections; i++)
 		if (cfg->sections[i].kind == CONFIG_PROFILE)
-			build_profile(&p, &cfg->sections[i]);
+			config_build_profile(&p, &cfg->sections[i]);
 	if (config_profile_find(cfg, "passthrough") == NULL &&
-	    profile_add(cfg, "passthrough", NULL) == NULL)
+	    config_profile_add(cfg, "passthrough", NULL) == NULL)
 		config_errors_add(errs, path, 0, "out of memory");
 	check_all(&p);
 	if (errs->ce_count + errs->ce_dropped != before) {
@@ -678,12 +434,18 @@ config_free(struct config *cfg)
 	free(cfg->listen);
 	free(cfg->log_file);
 	free(cfg->log_dir);
+	free(cfg->control_socket);
+	free(cfg->watch);
+	free(cfg->http_listen);
 	free(cfg->state_dir);
 	free(cfg->credentials);
 	free(cfg->profile);
 	free(cfg->upstream_ca);
 	free(cfg->upstream_tls_name);
 	free(cfg->upstream_pins);
+	free(cfg->user);
+	free(cfg->pid_file);
+	free(cfg->chroot_dir);
 	config_pool_free(&cfg->priv->pool);
 	free(cfg->priv);
 	free(cfg);
@@ -734,75 +496,3 @@ config_set(struct config *cfg, const char *key, const char *value,
 	return -1;
 }
 
-const struct config_filter *
-config_filter_find(const struct config *cfg, const char *name)
-{
-	size_t	i;
-
-	for (i = 0; i < cfg->nfilters; i++)
-		if (strcmp(cfg->filters[i].name, name) == 0)
-			return &cfg->filters[i];
-	return NULL;
-}
-
-const struct config_profile *
-config_profile_find(const struct config *cfg, const char *name)
-{
-	size_t	i;
-
-	for (i = 0; i < cfg->nprofiles; i++)
-		if (strcmp(cfg->profiles[i].name, name) == 0)
-			return &cfg->profiles[i];
-	return NULL;
-}
-
-/*
- * 1 if s matches one of the n patterns: MAC prefixes with mac set, else
- * fnmatch(3) with flags.
- */
-static int
-list_match(char *const *pats, size_t n, const char *s, int flags, int mac)
-{
-	size_t	i, len;
-
-	for (i = 0; i < n; i++) {
-		len = strlen(pats[i]);
-		if (mac && pats[i][len - 1] == '*' ?
-		    strncmp(s, pats[i], len - 1) == 0 :
-		    mac ? strcmp(s, pats[i]) == 0 :
-		    fnmatch(pats[i], s, flags) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-const struct config_profile *
-config_profile_select(const struct config *cfg, const char *mac,
-    const char *jid, const char *firmware)
-{
-	const struct config_profile	*pr;
-	char				 m[16];
-	size_t				 i;
-
-	if (mac != NULL && config_mac_norm(mac, strlen(mac), m, 0) == -1)
-		mac = NULL;
-	for (i = 0; i < cfg->nprofiles; i++) {
-		pr = &cfg->profiles[i];
-		if (pr->nmatch_mac + pr->nmatch_jid + pr->nmatch_firmware == 0)
-			continue;
-		if (pr->nmatch_mac && (mac == NULL ||
-		    !list_match(pr->match_mac, pr->nmatch_mac, m, 0, 1)))
-			continue;
-		if (pr->nmatch_jid && (jid == NULL || !list_match(pr->match_jid,
-		    pr->nmatch_jid, jid, FNM_CASEFOLD, 0)))
-			continue;
-		if (pr->nmatch_firmware && (firmware == NULL ||
-		    !list_match(pr->match_firmware, pr->nmatch_firmware,
-		    firmware, 0, 0)))
-			continue;
-		return pr;
-	}
-	/* auto: a rabbit that matches nothing is passed through. */
-	return config_profile_find(cfg, strcmp(cfg->profile, "auto") == 0 ?
-	    "passthrough" : cfg->profile);
-}

@@ -136,6 +136,9 @@ struct config {
 	unsigned int		 hold_queue;
 	char			*log_file;	/* "" = stderr */
 	char			*log_dir;	/* "" = no per-rabbit logs */
+	char			*control_socket;	/* "" = default, "none" */
+	char			*watch;		/* MACs, space separated */
+	char			*http_listen;	/* "" = no /metrics */
 	int			 log_format;	/* enum config_log_format */
 	int			 log_prefix;
 	int			 redact;
@@ -145,6 +148,9 @@ struct config {
 	int			 allow_plain_cleartext;
 	char			*profile;	/* default profile, exists */
 	int			 verbose;
+	char			*user;		/* "" = stay who started it */
+	char			*pid_file;	/* "" = none */
+	char			*chroot_dir;	/* "" = no chroot */
 	const char		*path;		/* the main file, as given */
 
 	/* Generic layer, and what the semantic layer made of it. */

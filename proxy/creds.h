@@ -4,7 +4,9 @@
  * One text file, one "bare-jid password" per line: the password is the
  * rest of the line after the first space, taken byte for byte. Blank
  * lines and lines whose first non-blank byte is '#' are ignored; a JID
- * appears at most once (ASCII case ignored). The file is mode 0600,
+ * appears at most once (ASCII case ignored). Lines starting with '/'
+ * hold an operator's allow-register window and a rabbit-side password
+ * (creds_file.c). The file is mode 0600,
  * owned by the user that runs nabproxy, and replaced atomically on every
  * change. Nothing here logs; no message ever holds a password.
  *
@@ -14,6 +16,8 @@
  */
 #ifndef NAB_CREDS_H
 #define NAB_CREDS_H
+
+#include <sys/types.h>
 
 #include <stddef.h>
 
@@ -35,6 +39,14 @@ struct creds;
  */
 struct creds	*creds_open(const char *path, char *err, size_t errlen)
 		    NONNULL(1, 2) WUNRES;
+/*
+ * creds_open(), but the file must belong to owner rather than to the
+ * effective uid: the daemon reads the store as root, before it drops to
+ * `user`, who owns the store and rewrites it later. creds_reload() and
+ * the re-read before a rewrite check the same owner.
+ */
+struct creds	*creds_open_owner(const char *path, uid_t owner, char *err,
+		    size_t errlen) NONNULL(1, 3) WUNRES;
 
 /* Wipes every password with explicit_bzero and frees c. NULL is fine. */
 void		 creds_close(struct creds *c);
@@ -48,7 +60,8 @@ const char	*creds_get(const struct creds *c, const char *bare_jid)
 		    NONNULL(1, 2);
 
 /*
- * Sets the password of jid (stored in ASCII lower case) and rewrites the
+ * Sets the (server's) password of jid, stored in ASCII lower case, drops
+ * a rabbit-side password and a window jid had, and rewrites the
  * file at once: temporary file (O_EXCL, 0600) in the same directory,
  * fsync, rename over the store, fsync of the directory. The file is read
  * again first (when it can be), so what another process (`nabproxy
@@ -75,6 +88,43 @@ int		 creds_put(struct creds *c, const char *jid,
  */
 int		 creds_remove(struct creds *c, const char *jid, char *err,
 		    size_t errlen) NONNULL(1, 2, 3) WUNRES;
+
+/*
+ * The password the rabbit proves itself with for bare_jid: the one the
+ * rabbit registered in an operator's allow-register window, else the
+ * server's (creds_get). NULL and borrowed as for creds_get.
+ */
+const char	*creds_get_rabbit(const struct creds *c, const char *bare_jid)
+		    NONNULL(1, 2);
+
+/*
+ * The end of jid's allow-register window (seconds since the epoch; a
+ * window is open while now < end), or 0 if none was opened.
+ */
+long long	 creds_window(const struct creds *c, const char *bare_jid)
+		    NONNULL(1, 2);
+
+/*
+ * Opens (until > 0) or closes (0) jid's allow-register window and
+ * rewrites the file as creds_put() does. jid must have a password in the
+ * store: the server's, which nabproxy keeps using upstream. Returns as
+ * creds_put().
+ */
+int		 creds_allow_register(struct creds *c, const char *jid,
+		    long long until, char *err, size_t errlen)
+		    NONNULL(1, 2, 4) WUNRES;
+
+/*
+ * Sets the rabbit's own password for jid, if jid's allow-register window
+ * is open at `now`, and closes the window (it is good for one
+ * registration); rewrites the file as creds_put() does. The server's
+ * password is kept. Returns as creds_put(); -1 if no window is open.
+ * creds_put() on jid later drops the rabbit's password: the two are one
+ * again.
+ */
+int		 creds_put_rabbit(struct creds *c, const char *jid,
+		    const char *password, long long now, char *err,
+		    size_t errlen) NONNULL(1, 2, 3, 5) WUNRES;
 
 /*
  * Reads the file again (on SIGHUP) with the checks of creds_open().

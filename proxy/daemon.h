@@ -6,6 +6,8 @@
 #ifndef NAB_DAEMON_H
 #define NAB_DAEMON_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 
 #include "attrib.h"
@@ -22,11 +24,13 @@ void	daemon_opts(const struct config *, struct proxy_opts *);
 struct chainset *daemon_chains(const struct config *, char *err,
 	    size_t errlen) WUNRES;
 /*
- * Set up px on base from cfg: options, chains, credentials, listeners.
- * 0, or -1 with err set and px left empty (daemon_teardown is safe).
+ * Set up px on base from cfg: options, chains, credentials (the store
+ * must belong to owner: the uid the daemon runs as after the drop),
+ * listeners. 0, or -1 with err set and px left empty (daemon_teardown is
+ * safe).
  */
 int	daemon_setup(struct proxy *, struct event_base *, const struct config *,
-	    char *err, size_t errlen) WUNRES;
+	    uid_t owner, char *err, size_t errlen) WUNRES;
 /* Close every session at once and free what daemon_setup made. */
 void	daemon_teardown(struct proxy *);
 

@@ -37,6 +37,9 @@ struct identity {
 	char			 bare_jid[ID_JID_MAX];
 	char			 firmware[32];
 	char			 proof[16];	/* "" until proven */
+	/* SHA-256 of the last password a login probe proved here. */
+	unsigned char		 probed[32];
+	int			 has_probed;
 	/* The rabbit's own SASL exchange going upstream, for "server". */
 	char			 sasl_mech[24];
 	char			 sasl_user[256];

@@ -31,7 +31,8 @@ static struct {
 	struct event	*wev;		/* waits until fd takes more */
 	size_t		 dropped;
 	size_t		 reported;
-} lg = { 2, 0, NULL, NULL, NULL, 0, 0 };
+	char		*path;		/* the file, for log_reopen; or NULL */
+} lg = { 2, 0, NULL, NULL, NULL, 0, 0, NULL };
 
 static void	log_vmsg(enum log_level, int, const char *, va_list)
 		    PRINTF(3, 0);
@@ -55,6 +56,48 @@ log_open(const char *path, int verbose)
 	if (lg.fd > 2)
 		close(lg.fd);
 	lg.fd = fd;
+	free(lg.path);
+	lg.path = strdup(path);
+	return 0;
+}
+
+int
+log_reopen(void)
+{
+	int	fd;
+
+	if (lg.path == NULL)
+		return 0;
+	if ((fd = open(lg.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+	    0640)) == -1)
+		return -1;
+	/* A write waiting on the old fd would never fire: wait anew. */
+	if (lg.wev != NULL) {
+		event_free(lg.wev);
+		lg.wev = NULL;
+		event_active(lg.ev, 0, 0);
+	}
+	if (lg.fd > 2)
+		close(lg.fd);
+	lg.fd = fd;
+	return 1;
+}
+
+const char *
+log_path(void)
+{
+	return lg.path;
+}
+
+int
+log_set_path(const char *path)
+{
+	char	*p = NULL;
+
+	if (path != NULL && (p = strdup(path)) == NULL)
+		return -1;
+	free(lg.path);
+	lg.path = p;
 	return 0;
 }
 
@@ -92,6 +135,8 @@ log_close(void)
 	if (lg.fd > 2)
 		close(lg.fd);
 	lg.fd = 2;
+	free(lg.path);
+	lg.path = NULL;
 }
 
 int

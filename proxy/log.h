@@ -25,6 +25,19 @@ enum log_level {
 
 /* Open path for appending (NULL = stderr). -1 with errno on failure. */
 int	log_open(const char *path, int verbose) WUNRES;
+/*
+ * Open the log file again by its name (after logrotate renamed it): lines
+ * not yet written go to the new file. Returns 1 (reopened), 0 (the log is
+ * stderr: nothing to do), or -1 with errno set and the old file kept.
+ */
+int	log_reopen(void) WUNRES;
+/* The log file's path, or NULL for stderr. */
+const char *log_path(void);
+/*
+ * The name log_reopen() uses from now on (after a chroot the same file
+ * has another name); NULL: nothing to reopen. -1 on ENOMEM, unchanged.
+ */
+int	log_set_path(const char *path) WUNRES;
 /* Switch to asynchronous writing on base. -1 on ENOMEM. */
 int	log_attach(struct event_base *base) WUNRES;
 /* Flush what is buffered (blocking) and close; for exit paths. */

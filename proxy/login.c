@@ -15,6 +15,7 @@
 
 #include <event2/buffer.h>
 
+#include "kdf.h"
 #include "login.h"
 #include "sasl.h"
 #include "stanza.h"
@@ -41,9 +42,13 @@ struct login {
 	struct sasl_client	*lg_sasl;
 	char			 lg_err[LOGIN_ERRMAX];
 	int			 lg_rejected;	/* the server judged the password */
+	struct kdf_job		*lg_job;	/* key derivation under way */
+	unsigned char		 lg_key[KDF_OUT_MAX];	/* its result */
+	size_t			 lg_keylen;	/* 0: it failed */
 };
 
 static int	login_fail(struct login *, const char *, ...) PRINTF(2, 3);
+static int	login_derive(struct login *);
 static int	login_offered(const struct st_node *,
 		    char [LOGIN_MAXMECHS][LOGIN_MECHLEN], size_t *);
 static int	login_text(const struct st_node *, char *, size_t, size_t *);
@@ -130,6 +135,8 @@ login_features(struct login *l, const struct st_node *features,
 	explicit_bzero(l->lg_password, l->lg_pwlen);
 	if (l->lg_sasl == NULL)
 		return login_fail(l, "%s: %s", sasl_mech_name(mech), err);
+	if (l->lg_opts.kdf != NULL && l->lg_opts.resume != NULL)
+		sasl_client_set_async(l->lg_sasl, 1);
 	if (sasl_client_start(l->lg_sasl, &ir, &irlen) != SASL_CONTINUE)
 		return login_fail(l, "%s: %s", sasl_mech_name(mech),
 		    sasl_client_error(l->lg_sasl));
@@ -187,6 +194,66 @@ login_input(struct login *l, const struct st_node *st, struct evbuffer *out)
 	}
 	r = sasl_client_step(l->lg_sasl, data, len, &resp, &resplen);
 	free(data);
+	if (r == SASL_PENDING)
+		return login_derive(l);
+	if (r != SASL_CONTINUE)
+		return login_fail(l, "%s: %s", login_mech(l),
+		    sasl_client_error(l->lg_sasl));
+	return login_emit(l, out, "response", resp, resplen, resplen > 0);
+}
+
+/* The key derivation finished (on the loop): tell the owner. */
+static void
+login_derived(void *arg, int ok, const unsigned char *key, size_t keylen)
+{
+	struct login	*l = arg;
+
+	l->lg_job = NULL;
+	l->lg_keylen = 0;
+	if (ok && keylen <= sizeof(l->lg_key)) {
+		memcpy(l->lg_key, key, keylen);
+		l->lg_keylen = keylen;
+	}
+	l->lg_opts.resume(l->lg_opts.resume_arg);
+}
+
+/* SCRAM's Hi() goes to the pool; LOGIN_PENDING, or LOGIN_FAIL. */
+static int
+login_derive(struct login *l)
+{
+	struct sasl_kdf		k;
+	struct kdf_params	p;
+
+	if (sasl_client_kdf(l->lg_sasl, &k) == -1)
+		return login_fail(l, "%s: no key to derive", login_mech(l));
+	memset(&p, 0, sizeof(p));
+	p.md = k.md;
+	p.password = k.password;
+	p.pwlen = k.pwlen;
+	p.salt = k.salt;
+	p.saltlen = k.saltlen;
+	p.iterations = k.iterations;
+	p.outlen = k.outlen;
+	l->lg_job = kdf_submit(l->lg_opts.kdf, &p, login_derived, l);
+	explicit_bzero(&k, sizeof(k));
+	if (l->lg_job == NULL)
+		return login_fail(l, "%s: key derivation queue full",
+		    login_mech(l));
+	return LOGIN_PENDING;
+}
+
+int
+login_resume(struct login *l, struct evbuffer *out)
+{
+	unsigned char	*resp;
+	size_t		 resplen;
+	int		 r;
+
+	if (l->lg_state != LOGIN_ST_AUTH || l->lg_job != NULL)
+		return login_fail(l, "resumed with no key derived");
+	r = sasl_client_resume(l->lg_sasl, l->lg_keylen ? l->lg_key : NULL,
+	    l->lg_keylen, &resp, &resplen);
+	explicit_bzero(l->lg_key, sizeof(l->lg_key));
 	if (r != SASL_CONTINUE)
 		return login_fail(l, "%s: %s", login_mech(l),
 		    sasl_client_error(l->lg_sasl));
@@ -215,6 +282,8 @@ login_free(struct login *l)
 {
 	if (l == NULL)
 		return;
+	if (l->lg_job != NULL)
+		kdf_cancel(l->lg_opts.kdf, l->lg_job);
 	if (l->lg_password != NULL) {
 		explicit_bzero(l->lg_password, l->lg_pwlen);
 		free(l->lg_password);

@@ -20,13 +20,25 @@ struct login;
 enum login_result {
 	LOGIN_FAIL = -1,	/* reason in login_error(); the login is over */
 	LOGIN_CONTINUE = 0,	/* send what was written, feed the next one */
-	LOGIN_SUCCESS = 1	/* authenticated; restart the stream */
+	LOGIN_SUCCESS = 1,	/* authenticated; restart the stream */
+	LOGIN_PENDING = 2	/* the key is being derived: wait for resume */
 };
+
+struct kdf_pool;
 
 struct login_opts {
 	unsigned	max_iterations;		/* SCRAM cap, 0 = 100000 */
 	int		allow_plain_cleartext;	/* PLAIN even without TLS */
 	int		tls_active;		/* the stream runs under TLS */
+	/*
+	 * SCRAM's key derivation on this pool's threads (kdf.c), not the
+	 * caller's: login_input() then returns LOGIN_PENDING, and once the
+	 * key is there resume(resume_arg) runs on the loop, whose owner
+	 * calls login_resume(). NULL: derived in login_input().
+	 */
+	struct kdf_pool	*kdf;
+	void		(*resume)(void *);
+	void		*resume_arg;
 };
 
 /*
@@ -50,6 +62,13 @@ int		 login_features(struct login *, const struct st_node *features,
  */
 int		 login_input(struct login *, const struct st_node *stanza,
 		    struct evbuffer *out) WUNRES NONNULL(1, 3);
+/*
+ * After LOGIN_PENDING, from the resume callback: write the <response>
+ * the derived key makes to out. LOGIN_CONTINUE or LOGIN_FAIL (a failed
+ * derivation judged nothing: login_rejected() is 0).
+ */
+int		 login_resume(struct login *, struct evbuffer *out) WUNRES
+		    NONNULL(1, 2);
 /* The stream now runs under TLS (after STARTTLS): PLAIN becomes usable. */
 void		 login_set_tls(struct login *, int on) NONNULL(1);
 /* Chosen mechanism name, "none" before one is chosen. Never NULL. */

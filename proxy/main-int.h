@@ -1,5 +1,6 @@
 /*
- * The commands main.c dispatches to (daemon.c, render.c, commands.c).
+ * The commands main.c dispatches to (daemon.c, render.c, commands.c,
+ * demo.c).
  */
 #ifndef NAB_MAIN_INT_H
 #define NAB_MAIN_INT_H
@@ -37,7 +38,8 @@ int	run_daemon(struct config *cfg, int foreground,
 int	cmd_check(struct config *cfg);
 int	cmd_credentials(int argc, char **argv);
 int	cmd_tls_pin(int argc, char **argv);
-int	cmd_demo(const char *self, const char *config);
+/* demo.c: nabproxy demo [-c FILE] */
+int	cmd_demo(int argc, char **argv);
 /* render.c */
 int	cmd_render(int argc, char **argv);
 

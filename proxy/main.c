@@ -1,9 +1,10 @@
 /*
  * main: the command line. Runs the daemon (parse and validate the config,
  * build the filter chains, bind, serve, drain on SIGTERM, reload on
- * SIGHUP) or one of the offline commands: render, credentials, tls-pin,
- * --check-config. Knows nothing about parsing XMPP or about filters
- * beyond handing the config to chain.c.
+ * SIGHUP) or one of the other commands: render, credentials, tls-pin,
+ * --check-config, demo (demo.c, also what runs with no upstream). Knows
+ * nothing about parsing XMPP or about filters beyond handing the config
+ * to chain.c.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -21,6 +22,9 @@
 #include "chain.h"
 #include "config.h"
 #include "creds.h"
+#include "ctl.h"
+#include "demo.h"
+#include "harden.h"
 #include "listener.h"
 #include "log.h"
 #include "main-int.h"
@@ -37,7 +41,12 @@ static const char usage_text[] =
 "       nabproxy render [--from-server|--from-rabbit] [--format vm|raw|both]\n"
 "                [--prefix STR] < capture\n"
 "       nabproxy credentials [-c FILE] add JID [PASSWORD] | remove JID | list\n"
+"                | allow-register MAC|JID [MINUTES]\n"
 "       nabproxy tls-pin [-c FILE] list | forget HOST:PORT\n"
+"       nabproxy ctl [-c FILE] [-s SOCKET] list [--json] | history [MAC]\n"
+"                [--json] | tap all|ID|MAC [--format vm|raw|both] |\n"
+"                kick ID | stats | reload\n"
+"       nabproxy demo [-c FILE]               the self-contained demo\n"
 "\n"
 "Transparent XMPP proxy and fixer for Nabaztag rabbits.\n"
 "\n"
@@ -57,16 +66,22 @@ static const char usage_text[] =
 "  -V, --version          print the version\n"
 "\n"
 "signals: SIGTERM drains (stops accepting, lets rabbits finish up to\n"
-"drain-timeout), SIGINT exits at once, SIGHUP reloads config, profiles,\n"
-"filters and credentials (a broken new config is refused, the old stays).\n"
+"drain-timeout), SIGINT exits at once, SIGHUP reopens log-file and reloads\n"
+"config, profiles, filters and credentials (a broken new config is\n"
+"refused, the old stays).\n"
+"\n"
+"As root the daemon needs user = NAME in the config and drops to it once\n"
+"its sockets and files are open; core dumps are always off.\n"
 "\n"
 "examples:\n"
 "  nabproxy -c etc/nabproxy.conf --foreground\n"
 "  nabproxy -f --listen 0.0.0.0:5222 --upstream openfire.lan:5222\n"
 "  nabproxy --check-config -c /etc/nabproxy/nabproxy.conf\n"
 "  nabproxy render --from-server < server-bytes.xml\n"
-"  nabproxy credentials add f81edfee27c1@almacska   (password on stdin)\n"
-"  nabproxy tls-pin forget openfire.lan:5222   (trust the server's new key)\n";
+"  nabproxy credentials add f81edfee27c1@almacska   (password on stdin,\n"
+"                                   not echoed on a terminal)\n"
+"  nabproxy tls-pin forget openfire.lan:5222   (trust the server's new key)\n"
+"  nabproxy ctl tap 0013d3840001 --format both   (live, until Ctrl-C)\n";
 
 static struct cli	the_cli;
 
@@ -208,21 +223,29 @@ main(int argc, char **argv)
 {
 	struct cli	*c = &the_cli;
 	struct config	*cfg;
+	char		 err[256];
 
+	/* Every command may hold passwords: no core file, no ptrace. */
+	if (harden_nocore(err, sizeof(err)) == -1) {
+		fprintf(stderr, "nabproxy: %s\n", err);
+		return 1;
+	}
 	if (argc > 1 && strcmp(argv[1], "render") == 0)
 		return cmd_render(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "credentials") == 0)
 		return cmd_credentials(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "tls-pin") == 0)
 		return cmd_tls_pin(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "ctl") == 0)
+		return cmd_ctl(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "demo") == 0)
+		return cmd_demo(argc - 1, argv + 1);
 	parse_cli(argc, argv, c);
 	if ((cfg = main_load_config()) == NULL)
 		return 1;
 	if (c->check)
 		return cmd_check(cfg);
-	if (cfg->upstream_host[0] == '\0') {
-		config_free(cfg);
-		return cmd_demo(argv[0], c->config);
-	}
+	if (cfg->upstream_host[0] == '\0')
+		return demo_run(cfg);	/* no upstream: the demo */
 	return run_daemon(cfg, c->foreground, main_load_config);
 }

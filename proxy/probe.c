@@ -5,6 +5,12 @@
  * header, logs in with the best mechanism the server offers, reports
  * success or failure once, and closes. Nothing on the server changes.
  *
+ * A probe is an upstream (upstream.c: STARTTLS, SASL) without a chain:
+ * this file only connects it, starts the login at the server's features
+ * and reports. An adopting probe (a session's login on a fresh
+ * connection) also restarts the stream and hands the connection to the
+ * session.
+ *
  * A probe belongs to its session: if the session goes first, the probe is
  * cancelled and its callback never runs.
  */
@@ -21,8 +27,7 @@
 #include "login.h"
 #include "session-int.h"
 #include "stanza.h"
-#include "tls.h"
-#include "tls_pin.h"
+#include "upstream.h"
 #include "xmlstream.h"
 
 struct probe {
@@ -30,16 +35,15 @@ struct probe {
 	struct session		*se;
 	struct leg		 leg;
 	struct xmlstream	*xs;
-	struct login		*login;
+	struct upstream		 up;
 	struct event		*timer;
 	struct event		*reaper;
 	session_login_cb	*cb;
 	void			*arg;
-	char			 mech[32];
+	char			 user[ID_JID_MAX];
+	char			*password;	/* until the login starts; wiped */
 	int			 done;
 	int			 adopt;		/* hand the stream to the session */
-	int			 tls;		/* 1 starttls sent, 2 handshake, 3 on */
-	int			 swallow;	/* 1 header, 2 features, after success */
 	int			 guarded;	/* counted by the proxy's idguard */
 	char			 jid[ID_JID_MAX];
 };
@@ -52,16 +56,23 @@ static void	pr_error(struct leg *, void *, const char *, int);
 static void	pr_closed(struct leg *, void *);
 static void	pr_timeout(evutil_socket_t, short, void *);
 static void	pr_reap(evutil_socket_t, short, void *);
-static void	pr_finish(struct probe *, int, const char *);
+static void	pr_finish(struct probe *, int, int, const char *);
 static int	pr_unit(struct probe *, struct xs_unit *);
-static int	pr_adopt_unit(struct probe *, struct xs_unit *);
-static int	pr_tls_proceed(struct probe *, const struct st_node *);
 static int	probe_run(struct session *, const char *, const char *, int,
 		    session_login_cb *, void *);
 static int	pr_guard(struct session *, const char *);
+static void	pr_forget(struct probe *);
+static void	pr_up_nothing(void *);
+static void	pr_up_login_done(void *, int, int, const char *, const char *,
+		    struct stanza *);
+static void	pr_up_fail(void *, const char *, int);
 
 static const struct leg_cbs pr_cbs = {
 	pr_read, pr_drained, pr_connected, pr_eof, pr_error, pr_closed
+};
+
+static const struct upstream_ops pr_up_ops = {
+	pr_up_nothing, pr_up_nothing, pr_up_login_done, pr_up_fail
 };
 
 int
@@ -83,10 +94,8 @@ probe_run(struct session *se, const char *localpart, const char *password,
     int adopt, session_login_cb *cb, void *arg)
 {
 	struct probe		*pr;
-	struct login_opts	 o;
 	struct xs_limits	 lim = { se->opt.max_stanza, se->opt.max_depth, 64 };
 	struct timeval		 tv = { se->opt.connect_timeout * 3, 0 };
-	char			 err[256];
 
 	if (se->r_header == NULL || (pr = calloc(1, sizeof(*pr))) == NULL)
 		return -1;
@@ -99,16 +108,17 @@ probe_run(struct session *se, const char *localpart, const char *password,
 	}
 	pr->guarded = !adopt && se->px->guard != NULL;
 	se->px->nprobes++;
-	memset(&o, 0, sizeof(o));
-	o.max_iterations = se->opt.scram_max_iterations;
-	o.allow_plain_cleartext = se->opt.allow_plain_cleartext;
 	pr->se = se;
 	pr->cb = cb;
 	pr->arg = arg;
 	pr->adopt = adopt;
-	if ((pr->xs = xs_new(&lim)) == NULL ||
-	    (pr->login = login_new(localpart, se->who.domain, password, &o, err,
-	    sizeof(err))) == NULL ||
+	snprintf(pr->user, sizeof(pr->user), "%s", localpart);
+	upstream_init(&pr->up, &pr->leg, &pr->xs, &se->opt, se->px->tls_ctx,
+	    se->who.domain, &se->r_header, &se->r_header_len, &pr_up_ops, pr,
+	    adopt);
+	pr->up.kdf = se->px->kdf;
+	if ((pr->password = strdup(password)) == NULL ||
+	    (pr->xs = xs_new(&lim)) == NULL ||
 	    (pr->timer = evtimer_new(se->px->base, pr_timeout, pr)) == NULL ||
 	    (pr->reaper = event_new(se->px->base, -1, 0, pr_reap, pr)) == NULL)
 		goto fail;
@@ -117,7 +127,7 @@ probe_run(struct session *se, const char *localpart, const char *password,
 	evtimer_add(pr->timer, &tv);
 	if (leg_connect(&pr->leg, se->px->base, se->px->dns,
 	    se->opt.upstream_host, se->opt.upstream_port, &pr_cbs, pr) == -1) {
-		pr_finish(pr, 0, "cannot start the probe connection");
+		pr_finish(pr, 0, 1, "cannot start the probe connection");
 		return 0;
 	}
 	if (!pr->done)
@@ -129,11 +139,22 @@ fail:
 	if (pr->guarded)
 		idguard_end(se->px->guard, pr->jid, se->peer_ip, -1, time(NULL));
 	xs_free(pr->xs);
-	login_free(pr->login);
+	pr_forget(pr);
 	if (pr->timer)
 		event_free(pr->timer);
 	free(pr);
 	return -1;
+}
+
+/* Wipe the password the probe keeps until its login starts. */
+static void
+pr_forget(struct probe *pr)
+{
+	if (pr->password == NULL)
+		return;
+	explicit_bzero(pr->password, strlen(pr->password));
+	free(pr->password);
+	pr->password = NULL;
 }
 
 /*
@@ -143,54 +164,67 @@ fail:
 static int
 pr_guard(struct session *se, const char *jid)
 {
+	if (session_guard_begin(se, jid) == -1)
+		return -1;
+	session_log(se, LOG_LVL_INFO, "login probe for %s started", jid);
+	return 0;
+}
+
+int
+session_guard_begin(struct session *se, const char *jid)
+{
 	unsigned	wait;
 
 	if (se->px->guard == NULL)
 		return 0;
 	if (idguard_begin(se->px->guard, jid, se->peer_ip, time(NULL),
-	    &wait) == 0) {
-		session_log(se, LOG_LVL_INFO, "login probe for %s started", jid);
+	    &wait) == 0)
 		return 0;
-	}
 	if (wait > 0)
-		session_log(se, LOG_LVL_WARN, "login probe for %s refused: "
-		    "backing off after failed probes for this account or from "
+		session_log(se, LOG_LVL_WARN, "password attempt for %s refused: "
+		    "backing off after failed attempts for this account or from "
 		    "%s (%u s left)", jid, se->peer_ip, wait);
 	else
-		session_log(se, LOG_LVL_WARN, "login probe for %s refused: %u "
-		    "probes running (the limit)", jid,
+		session_log(se, LOG_LVL_WARN, "password attempt for %s refused: "
+		    "%u login probes running (the limit)", jid,
 		    idguard_running(se->px->guard));
 	return -1;
 }
 
+void
+session_guard_end(struct session *se, const char *jid, int ok)
+{
+	if (se->px->guard != NULL)
+		idguard_end(se->px->guard, jid, se->peer_ip, ok, time(NULL));
+}
+
 /* Report once, unlink from the session, free from a deferred event. */
 static void
-pr_finish(struct probe *pr, int ok, const char *why)
+pr_finish(struct probe *pr, int ok, int transient, const char *why)
 {
 	struct probe	**pp;
-	int		  transient;
+	const char	 *mech = pr->up.mech;
 
 	if (pr->done)
 		return;
 	pr->done = 1;
-	transient = !ok && (pr->login == NULL || !login_rejected(pr->login));
+	transient = !ok && transient;
+	pr_forget(pr);
+	upstream_clear(&pr->up);
 	pr->se->px->nprobes--;
 	if (pr->guarded)
 		idguard_end(pr->se->px->guard, pr->jid, pr->se->peer_ip,
 		    ok ? 1 : transient ? -1 : 0, time(NULL));
-	if (pr->mech[0] == '\0')
-		snprintf(pr->mech, sizeof(pr->mech), "%s",
-		    pr->login ? login_mech(pr->login) : "?");
 	for (pp = &pr->se->probes; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == pr) {
 			*pp = pr->next;
 			break;
 		}
 	session_log(pr->se, ok ? LOG_LVL_INFO : LOG_LVL_WARN,
-	    "login probe %s (%s)%s%s", ok ? "succeeded" : "failed", pr->mech,
+	    "login probe %s (%s)%s%s", ok ? "succeeded" : "failed", mech,
 	    ok ? "" : ": ", ok ? "" : why);
 	if (pr->cb != NULL)
-		pr->cb(pr->arg, ok, transient, pr->mech, why);
+		pr->cb(pr->arg, ok, transient, mech, why);
 	event_active(pr->reaper, 0, 0);
 }
 
@@ -201,7 +235,7 @@ probe_cancel_all(struct session *se)
 
 	while ((pr = se->probes) != NULL) {
 		pr->cb = NULL;
-		pr_finish(pr, 0, "session closed");
+		pr_finish(pr, 0, 1, "session closed");
 	}
 }
 
@@ -220,7 +254,8 @@ probe_cancel_filters(struct session *se)
 		if (pr->adopt)
 			continue;
 		pr->cb = NULL;
-		pr_finish(pr, 0, "the filter chain that started it was replaced");
+		pr_finish(pr, 0, 1, "the filter chain that started it was "
+		    "replaced");
 	}
 }
 
@@ -231,7 +266,7 @@ pr_reap(evutil_socket_t fd, short what, void *arg)
 
 	leg_free(&pr->leg);
 	xs_free(pr->xs);
-	login_free(pr->login);
+	upstream_clear(&pr->up);
 	event_free(pr->timer);
 	event_free(pr->reaper);
 	free(pr);
@@ -240,107 +275,68 @@ pr_reap(evutil_socket_t fd, short what, void *arg)
 static void
 pr_timeout(evutil_socket_t fd, short what, void *arg)
 {
-	pr_finish(arg, 0, "login probe timed out");
+	pr_finish(arg, 0, 1, "login probe timed out");
 }
 
-/* 1 to go on, 0 when finished. */
+/*
+ * What the upstream did not consume (already drained): the features that
+ * start the login, the end of the stream. 1 to go on, 0 when finished.
+ */
 static int
 pr_unit(struct probe *pr, struct xs_unit *u)
 {
 	const struct st_node	*root;
-	char			 why[1024];
-	int			 r;
+	char			 err[256];
 
-	if (pr->swallow)
-		return pr_adopt_unit(pr, u);
-	if (u->kind == XS_WS || u->kind == XS_HEADER)
-		return 1;
 	if (u->kind == XS_END) {
-		pr_finish(pr, 0, "server closed the stream");
+		pr_finish(pr, 0, 1, "server closed the stream");
 		return 0;
 	}
+	if (u->kind != XS_STANZA)
+		return 1;
 	root = stanza_root(u->st);
-	if (pr->tls == 1)
-		return pr_tls_proceed(pr, root);
-	if (strcmp(root->name, "stream:features") == 0 && pr->tls == 0 &&
-	    tls_offered(root) && pr->se->opt.upstream_tls != UPSTREAM_TLS_NO &&
-	    pr->se->px->tls_ctx != NULL) {
-		evbuffer_add(leg_output(&pr->leg), TLS_STARTTLS,
-		    strlen(TLS_STARTTLS));
-		pr->tls = 1;
-		return 1;
-	}
-	if (strcmp(root->name, "stream:features") == 0 && pr->tls == 0 &&
-	    !tls_offered(root) && tls_pin_stripped(&pr->se->opt, why, sizeof(why))) {
-		pr_finish(pr, 0, why);
+	if (strcmp(root->name, "stream:error") == 0) {
+		pr_finish(pr, 0, 1, "server sent a stream error");
 		return 0;
 	}
-	if (strcmp(root->name, "stream:features") == 0)
-		r = login_features(pr->login, root, leg_output(&pr->leg));
-	else if (strcmp(root->name, "stream:error") == 0) {
-		pr_finish(pr, 0, "server sent a stream error");
-		return 0;
-	} else
-		r = login_input(pr->login, root, leg_output(&pr->leg));
-	if (r == LOGIN_CONTINUE)
+	if (strcmp(root->name, "stream:features") != 0 ||
+	    pr->password == NULL)
 		return 1;
-	if (r == LOGIN_SUCCESS && pr->adopt) {
-		/* Restart the stream here; the session takes it after features. */
-		snprintf(pr->mech, sizeof(pr->mech), "%s", login_mech(pr->login));
-		evbuffer_add(leg_output(&pr->leg), pr->se->r_header,
-		    pr->se->r_header_len);
-		pr->swallow = 1;
-		return 2;
+	if (upstream_login(&pr->up, pr->user, pr->password, root, err,
+	    sizeof(err)) == -1) {
+		pr_finish(pr, 0, 1, err);
+		return 0;
 	}
-	pr_finish(pr, r == LOGIN_SUCCESS, login_error(pr->login));
-	return 0;
+	pr_forget(pr);
+	return !pr->done;
 }
 
-/* <proceed/> (or not) after <starttls/>: 2 to reset the parser, 0 done. */
-static int
-pr_tls_proceed(struct probe *pr, const struct st_node *root)
+static void
+pr_up_nothing(void *arg)
 {
-	const char	*ns = st_xmlns(root);
-	struct session	*se = pr->se;
-	char		 err[256];
-
-	if (strcmp(root->name, "proceed") != 0 || ns == NULL ||
-	    strcmp(ns, TLS_NS) != 0) {
-		pr_finish(pr, 0, "server refused STARTTLS");
-		return 0;
-	}
-	if (tls_wrap(&pr->leg, se->px->tls_ctx, se->opt.upstream_tls_name[0] ?
-	    se->opt.upstream_tls_name : se->who.domain, se->opt.upstream_verify,
-	    err, sizeof(err)) == -1) {
-		pr_finish(pr, 0, err);
-		return 0;
-	}
-	pr->tls = 2;
-	return 2;
 }
 
-/*
- * Adopt mode, after <success/>: the new header, then the features; then
- * the session takes the connection and its parser. 1 to go on, 0 done.
- */
-static int
-pr_adopt_unit(struct probe *pr, struct xs_unit *u)
+static void
+pr_up_login_done(void *arg, int ok, int transient, const char *mech,
+    const char *reason, struct stanza *features)
 {
-	if (u->kind == XS_WS)
-		return 1;
-	if (pr->swallow == 1 && u->kind == XS_HEADER) {
-		pr->swallow = 2;
-		return 1;
+	struct probe	*pr = arg;
+
+	if (ok && pr->adopt) {
+		if (features == NULL) {
+			pr_finish(pr, 0, 1, "no features after the restart");
+			return;
+		}
+		se_adopt_upstream(pr->se, &pr->leg, &pr->xs, features,
+		    pr->up.tls_active);
 	}
-	if (pr->swallow == 2 && u->kind == XS_STANZA &&
-	    strcmp(stanza_root(u->st)->name, "stream:features") == 0) {
-		se_adopt_upstream(pr->se, &pr->leg, &pr->xs, u->st,
-		    pr->tls == 3);
-		pr_finish(pr, 1, "");
-		return 0;
-	}
-	pr_finish(pr, 0, "server did not restart the stream after success");
-	return 0;
+	pr_finish(pr, ok, transient, reason);
+}
+
+static void
+pr_up_fail(void *arg, const char *reason, int clean)
+{
+	pr_finish(arg, 0, 1, reason);
 }
 
 static void
@@ -354,20 +350,19 @@ pr_read(struct leg *l, void *arg)
 	int			 r, go = 1;
 
 	while (go && !pr->done) {
-		while (go && (r = xs_next(pr->xs, &u)) == 1) {
-			/* Drained first: an adopting unit hands `in` over. */
-			evbuffer_drain(in, u.len);
-			go = pr_unit(pr, &u);
-			stanza_free(u.st);
-			if (go == 2 && xs_reset(pr->xs) == -1) {
-				pr_finish(pr, 0, "out of memory");
-				go = 0;
+		while (go && !pr->done && (r = xs_next(pr->xs, &u)) == 1) {
+			if (!upstream_unit(&pr->up, &u, in)) {
+				evbuffer_drain(in, u.len);
+				go = pr_unit(pr, &u);
 			}
+			stanza_free(u.st);
+			if (pr->xs == NULL)	/* adopted: the session owns it */
+				return;
 		}
-		if (pr->xs == NULL)	/* adopted: the session owns it all */
-			return;
+		if (pr->done)
+			break;
 		if (r == -1) {
-			pr_finish(pr, 0, "server sent bad XML");
+			pr_finish(pr, 0, 1, "server sent bad XML");
 			break;
 		}
 		if (!go || evbuffer_get_length(in) <= xs_buffered(pr->xs))
@@ -378,7 +373,7 @@ pr_read(struct leg *l, void *arg)
 			break;
 		if (xs_feed(pr->xs, v.iov_base, v.iov_len < XS_FEED_MAX ?
 		    v.iov_len : XS_FEED_MAX) == -1) {
-			pr_finish(pr, 0, "server sent bad XML");
+			pr_finish(pr, 0, 1, "server sent bad XML");
 			break;
 		}
 	}
@@ -393,41 +388,26 @@ static void
 pr_connected(struct leg *l, void *arg)
 {
 	struct probe	*pr = arg;
-	char		 why[1536];
 
 	/* Finished (maybe with its session gone): only the reaper is left. */
-	if (pr->done || pr->tls != 2)
-		return;
-	if (tls_pin_check(l, &pr->se->opt, why, sizeof(why)) == -1) {
-		pr_finish(pr, 0, why);
-		return;
-	}
-	pr->tls = 3;
-	tls_established(&pr->leg);
-	login_set_tls(pr->login, 1);
-	evbuffer_add(leg_output(&pr->leg), pr->se->r_header,
-	    pr->se->r_header_len);
+	if (!pr->done)
+		(void)upstream_connected(&pr->up);
 }
 
 static void
 pr_eof(struct leg *l, void *arg)
 {
-	pr_finish(arg, 0, "server closed the connection");
+	pr_finish(arg, 0, 1, "server closed the connection");
 }
 
 static void
 pr_error(struct leg *l, void *arg, const char *why, int connecting)
 {
 	struct probe	*pr = arg;
-	char		 buf[256], reason[300];
 
-	if (pr->tls == 2) {
-		snprintf(reason, sizeof(reason), "TLS failed: %s",
-		    *tls_error(l, buf, sizeof(buf)) ? buf : "handshake error");
-		pr_finish(pr, 0, reason);
+	if (pr->done || upstream_error(&pr->up))
 		return;
-	}
-	pr_finish(pr, 0, connecting ? "cannot connect to the server" :
+	pr_finish(pr, 0, 1, connecting ? "cannot connect to the server" :
 	    "connection error");
 }
 

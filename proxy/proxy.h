@@ -18,6 +18,9 @@ struct session;
 struct chainset;
 struct creds;
 struct listener;
+struct ctlreg;
+struct ctl;
+struct metrics;
 
 enum { LOGFMT_NONE = 0, LOGFMT_VM = 1, LOGFMT_RAW = 2, LOGFMT_BOTH = 3 };
 enum { UPSTREAM_TLS_NO = 0, UPSTREAM_TLS_STARTTLS, UPSTREAM_TLS_REQUIRED };
@@ -62,8 +65,12 @@ struct proxy {
 	long long		 creds_mtime_ns;
 	long long		 creds_size;
 	struct idguard		*guard;		/* login probe backoff, cap */
+	struct kdf_pool		*kdf;		/* SCRAM Hi() threads, may be NULL */
 	unsigned		 nprobes;	/* probe connections open */
 	struct listener		*lst;
+	struct ctlreg		*reg;		/* what the control socket shows */
+	struct ctl		*ctl;		/* control socket, may be NULL */
+	struct metrics		*metrics;	/* http-listen, may be NULL */
 	struct session_list	 sessions;
 	unsigned		 nsessions;
 	uint64_t		 next_id;

@@ -429,8 +429,8 @@ sasl_client_step(struct sasl_client *c, const unsigned char *in,
 		return sasl_fail(c, "%s expects no challenge",
 		    sasl_mech_name(c->sc_mech));
 	}
-	if (rv == SASL_FAIL)
-		return SASL_FAIL;
+	if (rv == SASL_FAIL || rv == SASL_PENDING)
+		return rv;
 	if (c->sc_out.sb_err)
 		return sasl_fail(c, "out of memory");
 	*out = (unsigned char *)c->sc_out.sb_data;
@@ -505,6 +505,8 @@ sasl_client_free(struct sasl_client *c)
 	free(c->sc_domain);
 	if (c->sc_cfirst != NULL)
 		sasl_wipefree(c->sc_cfirst, strlen(c->sc_cfirst));
+	if (c->sc_sfm != NULL)
+		sasl_wipefree(c->sc_sfm, c->sc_sfmlen);
 	sasl_buf_free(&c->sc_out);
 	explicit_bzero(c, sizeof(*c));
 	free(c);

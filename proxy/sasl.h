@@ -30,7 +30,8 @@ enum sasl_mech {
 enum sasl_result {
 	SASL_FAIL = -1,		/* reason in sasl_client_error() */
 	SASL_CONTINUE = 0,	/* send *out, await the server's next message */
-	SASL_DONE = 1		/* authenticated, server verified if possible */
+	SASL_DONE = 1,		/* authenticated, server verified if possible */
+	SASL_PENDING = 2	/* SCRAM: derive the key, then resume */
 };
 
 /* Verdicts of sasl_digest_server_verify(); see sasl_digest_strerror(). */
@@ -126,13 +127,39 @@ void		 sasl_client_free(struct sasl_client *);
 /*
  * SCRAM Hi() = PBKDF2-HMAC with the mechanism's hash (SHA-1 or SHA-256),
  * outlen bytes. 0, or -1 for another mech, 0 iterations or an error.
- * The last 64 results are cached (keyed by a hash of all inputs), so a
- * rabbit that reconnects does not cost the loop a full PBKDF2 each time.
+ * Results the server confirmed are cached (16384 slots, keyed by a hash
+ * of all inputs), so a rabbit that reconnects never pays PBKDF2 again.
  */
 int		 sasl_scram_hi(enum sasl_mech, const char *password,
 		    size_t pwlen, const unsigned char *salt, size_t saltlen,
 		    unsigned iterations, unsigned char *out, size_t outlen)
 		    WUNRES;
+/*
+ * SCRAM's key derivation done by the caller, off the event loop. With
+ * set_async on, step() on the server-first message returns SASL_PENDING
+ * (and no *out) when Hi() is not cached; kdf() then gives its inputs
+ * (the password is borrowed until resume or free), the caller derives
+ * Hi() and calls resume() with it, which returns what step() would have
+ * (SASL_CONTINUE with the client-final message, or SASL_FAIL; salted
+ * NULL fails). A derived key enters the cache only once the server
+ * proved it knows the password: wrong passwords never evict right ones.
+ */
+struct sasl_kdf {
+	enum sasl_mech	 mech;
+	const char	*md;		/* "SHA1" or "SHA256" */
+	const char	*password;
+	size_t		 pwlen;
+	unsigned char	 salt[512];
+	size_t		 saltlen;
+	unsigned	 iterations;
+	size_t		 outlen;
+};
+void		 sasl_client_set_async(struct sasl_client *, int on) NONNULL(1);
+int		 sasl_client_kdf(struct sasl_client *, struct sasl_kdf *)
+		    WUNRES NONNULL(1, 2);
+int		 sasl_client_resume(struct sasl_client *,
+		    const unsigned char *salted, size_t len, unsigned char **out,
+		    size_t *outlen) WUNRES NONNULL(1, 4, 5);
 /* Wipe the Hi() cache (at exit). */
 void		 sasl_scram_cache_clear(void);
 /* Cache hits so far (for tests and benchmarks). */

@@ -28,7 +28,8 @@ enum sasl_state {
 	SASL_ST_FINAL = 2,	/* proof sent, waiting for the server's proof */
 	SASL_ST_VERIFIED = 3,	/* server proved itself, waiting for success */
 	SASL_ST_DONE = 4,
-	SASL_ST_FAILED = 5
+	SASL_ST_FAILED = 5,
+	SASL_ST_KDF = 6		/* SCRAM: Hi() runs elsewhere (resume) */
 };
 
 /* Growable byte buffer, always NUL-terminated, wiped when reset or freed. */
@@ -52,6 +53,13 @@ struct sasl_client {
 	char		*sc_cfirst;	/* SCRAM client-first-message-bare */
 	unsigned char	 sc_expect[EVP_MAX_MD_SIZE]; /* server proof awaited */
 	size_t		 sc_expectlen;
+	int		 sc_async;	/* SCRAM: Hi() by the caller (PENDING) */
+	char		*sc_sfm;	/* SCRAM server-first, while PENDING */
+	size_t		 sc_sfmlen;
+	unsigned char	 sc_salted[EVP_MAX_MD_SIZE];	/* cached once verified */
+	size_t		 sc_saltedlen;
+	unsigned char	 sc_hikey[32];	/* its cache key */
+	int		 sc_haskey;
 	struct sasl_buf	 sc_out;
 	char		 sc_err[SASL_ERRMAX];
 };

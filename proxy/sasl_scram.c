@@ -36,6 +36,7 @@ static int	 scram_attr(const char *, size_t, size_t *, char,
 		    const char **, size_t *);
 static int	 scram_parse_first(struct sasl_client *, const char *, size_t,
 		    struct scram_first *);
+static int	 scram_salt(struct sasl_client *, const struct scram_first *);
 static int	 scram_iter(struct sasl_client *, const char *, size_t,
 		    unsigned *);
 static int	 scram_prove(struct sasl_client *, const char *, size_t,
@@ -63,14 +64,17 @@ scram_md(enum sasl_mech mech)
  * iterations outside 1..INT_MAX, oversized lengths or an OpenSSL error.
  */
 /*
- * Hi() costs tens of milliseconds on the event loop at high iteration
- * counts, and a rabbit reconnects with the same password, salt and count
- * again and again: remember the last results. Entries are keyed by a
- * SHA-256 of everything that goes in, hold a password equivalent for one
- * server (as the credential store does), and are wiped on eviction and by
- * sasl_scram_cache_clear(). One event-loop thread: no locking.
+ * A rabbit reconnects with the same password, salt and count again and
+ * again: remember Hi() results. Entries are keyed by a SHA-256 of
+ * everything that goes in, hold a password equivalent for one server (as
+ * the credential store does), enter only once the server proved it knows
+ * the password (so wrong guesses never evict right ones), and are wiped
+ * on eviction and by sasl_scram_cache_clear(). An open-addressed table:
+ * each key may sit in HI_WAYS slots from its hash, the least recently
+ * used of them gives way. Loop thread only: no locking.
  */
-#define HI_CACHE	64
+#define HI_SLOTS	16384		/* a power of two */
+#define HI_WAYS		8
 #define HI_MAX		64
 
 static struct hi_entry {
@@ -78,7 +82,7 @@ static struct hi_entry {
 	unsigned char	out[HI_MAX];
 	size_t		outlen;
 	unsigned long	used;		/* 0: empty */
-} hi_cache[HI_CACHE];
+} hi_cache[HI_SLOTS];
 static unsigned long	hi_tick, hi_hits;
 
 static int
@@ -102,39 +106,57 @@ hi_key(enum sasl_mech mech, const char *pw, size_t pwlen,
 	return ok ? 0 : -1;
 }
 
+static size_t
+hi_slot(const unsigned char key[32], size_t way)
+{
+	size_t	h = (size_t)key[0] | (size_t)key[1] << 8 |
+		    (size_t)key[2] << 16;
+
+	return (h + way) & (HI_SLOTS - 1);
+}
+
 /* The cached Hi() for key into out, or 0 if absent. */
 static int
 hi_lookup(const unsigned char key[32], unsigned char *out, size_t outlen)
 {
-	size_t	i;
+	struct hi_entry	*e;
+	size_t		 w;
 
-	for (i = 0; i < HI_CACHE; i++)
-		if (hi_cache[i].used != 0 && hi_cache[i].outlen == outlen &&
-		    CRYPTO_memcmp(hi_cache[i].key, key, 32) == 0) {
-			memcpy(out, hi_cache[i].out, outlen);
-			hi_cache[i].used = ++hi_tick;
+	for (w = 0; w < HI_WAYS; w++) {
+		e = &hi_cache[hi_slot(key, w)];
+		if (e->used != 0 && e->outlen == outlen &&
+		    CRYPTO_memcmp(e->key, key, 32) == 0) {
+			memcpy(out, e->out, outlen);
+			e->used = ++hi_tick;
 			hi_hits++;
 			return 1;
 		}
+	}
 	return 0;
 }
 
 static void
 hi_store(const unsigned char key[32], const unsigned char *out, size_t outlen)
 {
-	struct hi_entry	*e = &hi_cache[0];
-	size_t		 i;
+	struct hi_entry	*e, *victim = NULL;
+	size_t		 w;
 
 	if (outlen > HI_MAX)
 		return;
-	for (i = 1; i < HI_CACHE; i++)
-		if (hi_cache[i].used < e->used)
-			e = &hi_cache[i];
-	explicit_bzero(e, sizeof(*e));
-	memcpy(e->key, key, 32);
-	memcpy(e->out, out, outlen);
-	e->outlen = outlen;
-	e->used = ++hi_tick;
+	for (w = 0; w < HI_WAYS; w++) {
+		e = &hi_cache[hi_slot(key, w)];
+		if (e->used != 0 && CRYPTO_memcmp(e->key, key, 32) == 0) {
+			victim = e;
+			break;
+		}
+		if (victim == NULL || e->used < victim->used)
+			victim = e;
+	}
+	explicit_bzero(victim, sizeof(*victim));
+	memcpy(victim->key, key, 32);
+	memcpy(victim->out, out, outlen);
+	victim->outlen = outlen;
+	victim->used = ++hi_tick;
 }
 
 void
@@ -170,11 +192,8 @@ sasl_scram_hi(enum sasl_mech mech, const char *password, size_t pwlen,
 	else if (PKCS5_PBKDF2_HMAC(password, (int)pwlen, salt, (int)saltlen,
 	    (int)iterations, md, (int)outlen, out) != 1)
 		rv = -1;
-	else {
-		if (cached)
-			hi_store(key, out, outlen);
+	else
 		rv = 0;
-	}
 	explicit_bzero(key, sizeof(key));
 	return rv;
 }
@@ -235,11 +254,106 @@ sasl_scram_step(struct sasl_client *c, const unsigned char *in, size_t inlen)
 		return sasl_fail(c, "unexpected SCRAM challenge");
 	if (scram_parse_first(c, msg, inlen, &sf) == SASL_FAIL)
 		return SASL_FAIL;
-	rv = scram_prove(c, msg, inlen, &sf);
+	rv = scram_salt(c, &sf);
+	if (rv == SASL_CONTINUE)
+		rv = scram_prove(c, msg, inlen, &sf);
+	else if (rv == SASL_PENDING && (c->sc_sfm = malloc(inlen)) != NULL) {
+		/* Kept for resume(), which parses it again. */
+		memcpy(c->sc_sfm, msg, inlen);
+		c->sc_sfmlen = inlen;
+		c->sc_state = SASL_ST_KDF;
+	} else if (rv == SASL_PENDING)
+		rv = sasl_fail(c, "out of memory");
 	explicit_bzero(&sf, sizeof(sf));
+	if (rv != SASL_CONTINUE)
+		return rv;
+	c->sc_state = SASL_ST_FINAL;
+	return SASL_CONTINUE;
+}
+
+/*
+ * SaltedPassword into c->sc_salted: from the cache, else computed here,
+ * else (async) left to the caller: SASL_CONTINUE, SASL_PENDING or
+ * SASL_FAIL. The cache key is kept for scram_verify().
+ */
+static int
+scram_salt(struct sasl_client *c, const struct scram_first *sf)
+{
+	const EVP_MD	*md = scram_md(c->sc_mech);
+	size_t		 hlen = (size_t)EVP_MD_get_size(md);
+
+	c->sc_saltedlen = hlen;
+	c->sc_haskey = hi_key(c->sc_mech, c->sc_password, c->sc_pwlen,
+	    sf->sf_salt, sf->sf_saltlen, sf->sf_iter, hlen, c->sc_hikey) == 0;
+	if (c->sc_haskey && hi_lookup(c->sc_hikey, c->sc_salted, hlen))
+		return SASL_CONTINUE;
+	if (c->sc_async)
+		return SASL_PENDING;
+	if (PKCS5_PBKDF2_HMAC(c->sc_password, (int)c->sc_pwlen, sf->sf_salt,
+	    (int)sf->sf_saltlen, (int)sf->sf_iter, md, (int)hlen,
+	    c->sc_salted) != 1)
+		return sasl_fail(c, "SCRAM key derivation failed");
+	return SASL_CONTINUE;
+}
+
+void
+sasl_client_set_async(struct sasl_client *c, int on)
+{
+	c->sc_async = on;
+}
+
+int
+sasl_client_kdf(struct sasl_client *c, struct sasl_kdf *k)
+{
+	struct scram_first	sf;
+
+	if (c->sc_state != SASL_ST_KDF || c->sc_sfm == NULL ||
+	    scram_parse_first(c, c->sc_sfm, c->sc_sfmlen, &sf) == SASL_FAIL ||
+	    sf.sf_saltlen > sizeof(k->salt))
+		return -1;
+	memset(k, 0, sizeof(*k));
+	k->mech = c->sc_mech;
+	k->md = c->sc_mech == SASL_MECH_SCRAM_SHA_256 ? "SHA256" : "SHA1";
+	k->password = c->sc_password;
+	k->pwlen = c->sc_pwlen;
+	memcpy(k->salt, sf.sf_salt, sf.sf_saltlen);
+	k->saltlen = sf.sf_saltlen;
+	k->iterations = sf.sf_iter;
+	k->outlen = c->sc_saltedlen;
+	explicit_bzero(&sf, sizeof(sf));
+	return 0;
+}
+
+int
+sasl_client_resume(struct sasl_client *c, const unsigned char *salted,
+    size_t len, unsigned char **out, size_t *outlen)
+{
+	struct scram_first	sf;
+	int			rv;
+
+	*out = NULL;
+	*outlen = 0;
+	if (c->sc_state == SASL_ST_FAILED)
+		return SASL_FAIL;
+	if (c->sc_state != SASL_ST_KDF)
+		return sasl_fail(c, "SCRAM resumed without a pending key");
+	if (salted == NULL || len != c->sc_saltedlen)
+		return sasl_fail(c, "SCRAM key derivation failed");
+	memcpy(c->sc_salted, salted, len);
+	sasl_buf_reset(&c->sc_out);
+	if (scram_parse_first(c, c->sc_sfm, c->sc_sfmlen, &sf) == SASL_FAIL)
+		return SASL_FAIL;
+	rv = scram_prove(c, c->sc_sfm, c->sc_sfmlen, &sf);
+	explicit_bzero(&sf, sizeof(sf));
+	sasl_wipefree(c->sc_sfm, c->sc_sfmlen);
+	c->sc_sfm = NULL;
 	if (rv == SASL_FAIL)
 		return SASL_FAIL;
+	if (c->sc_out.sb_err)
+		return sasl_fail(c, "out of memory");
 	c->sc_state = SASL_ST_FINAL;
+	*out = (unsigned char *)c->sc_out.sb_data;
+	*outlen = c->sc_out.sb_len;
 	return SASL_CONTINUE;
 }
 
@@ -378,9 +492,8 @@ scram_prove(struct sasl_client *c, const char *sfm, size_t sfmlen,
 		(void)sasl_fail(c, "out of memory");
 		goto done;
 	}
-	if (sasl_scram_hi(c->sc_mech, c->sc_password, c->sc_pwlen,
-	    sf->sf_salt, sf->sf_saltlen, sf->sf_iter, salted, hlen) == -1 ||
-	    HMAC(md, salted, (int)hlen, (const unsigned char *)"Client Key",
+	memcpy(salted, c->sc_salted, hlen);
+	if (HMAC(md, salted, (int)hlen, (const unsigned char *)"Client Key",
 	    10, ckey, &l1) == NULL ||
 	    EVP_Digest(ckey, hlen, stored, &l2, md, NULL) != 1 ||
 	    HMAC(md, stored, (int)hlen, (unsigned char *)am.sb_data,
@@ -432,6 +545,9 @@ scram_verify(struct sasl_client *c, const unsigned char *in, size_t inlen)
 	    CRYPTO_memcmp(sig, c->sc_expect, siglen) != 0)
 		return sasl_fail(c, "SCRAM server signature mismatch: the "
 		    "server does not know the password");
+	/* The server knows the password: the derived key is worth keeping. */
+	if (c->sc_haskey && c->sc_state != SASL_ST_VERIFIED)
+		hi_store(c->sc_hikey, c->sc_salted, c->sc_saltedlen);
 	c->sc_state = SASL_ST_VERIFIED;
 	return SASL_CONTINUE;
 }

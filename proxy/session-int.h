@@ -13,32 +13,20 @@
 #include "leg.h"
 #include "proxy.h"
 #include "session.h"
+#include "upstream.h"
 #include "xmlstream.h"
 
 struct login;
 struct st_node;
 struct probe;
 struct rabbitlog;
-
-enum se_tls {
-	SE_TLS_NONE = 0,	/* first features not seen yet */
-	SE_TLS_WAIT,		/* <starttls/> sent */
-	SE_TLS_HANDSHAKE,	/* <proceed/> seen, handshaking */
-	SE_TLS_HEADER,		/* hide the server's second header */
-	SE_TLS_DONE		/* TLS on, or not used */
-};
+struct ctlrec;
 
 /* XEP-0138 compression the rabbit negotiates with the server. */
 enum se_z {
 	SE_Z_NONE = 0,
 	SE_Z_ASKED,		/* <compress/> went up, rabbit paused */
 	SE_Z_ON			/* both legs compressed */
-};
-
-enum se_swallow {
-	SWALLOW_NONE = 0,
-	SWALLOW_HEADER,		/* after our own SASL success */
-	SWALLOW_FEATURES
 };
 
 struct session {
@@ -54,6 +42,7 @@ struct session {
 	struct chain		*chain;
 	struct evbuffer		*held;		/* rabbit -> server, held */
 	struct rabbitlog	*rlog;		/* log-dir file, or NULL */
+	struct ctlrec		*rec;		/* control socket's record */
 	int			 holds;
 	struct event		*timer;		/* connect, idle, linger */
 	struct event		*reaper;	/* deferred free */
@@ -65,21 +54,16 @@ struct session {
 	size_t			 r_header_len;
 	struct stanza		*features;	/* server's latest features */
 
-	/* Upstream login on our own server stream. */
-	struct login		*login;
+	/* The server side's protocol: STARTTLS, our login, its restart. */
+	struct upstream		 up;
+	/* Our login on it (or on a fresh connection): the filter's callback. */
 	session_login_cb	*login_cb;
 	void			*login_arg;
-	char			 login_mech[32];
-	session_login_cb	*pending_cb;	/* while swallowing */
-	void			*pending_arg;
-	enum se_swallow		 swallow;
 	int			 authenticated;
 	int			 restart_rabbit;	/* reset R parser next */
 	int			 eof_deferred;	/* rabbit's FIN waits (se_kick) */
 	int			 registered;	/* in-band registration seen */
-	enum se_tls		 tls_state;
 	enum se_z		 z_state;
-	int			 tls_active;
 	int			 adopting;	/* fresh-connection login runs */
 	struct probe		*probes;
 
@@ -139,9 +123,6 @@ void		 se_send_stanza(struct session *, enum nab_dir d,
 void		 se_send_error(struct session *, enum nab_dir as_from,
 		    const char *cond);
 void		 se_keep_features(struct session *, struct stanza *);
-/* 1 if the server unit was consumed by the login machinery. */
-int		 se_login_unit(struct session *, struct xs_unit *,
-		    const char *bytes);
 void		 se_check_restart(struct session *, const struct xs_unit *);
 void		 se_login_free(struct session *);
 /* 1 if this connection proved localpart@domain (else logged, 0). */
@@ -149,6 +130,12 @@ int		 se_may_act(struct session *, const char *localpart);
 void		 se_reselect(struct session *);
 /* profile = auto: choose now, `by` says what showed the firmware. */
 void		 se_choose_profile(struct session *, const char *by);
+/*
+ * 1 if st is an iq set whose payload (any element child, its prefix
+ * resolved) is in jabber:iq:register or violet:iq:register, or carries a
+ * prefix the unit does not declare (fail closed).
+ */
+int		 se_account_change(const struct st_node *);
 /* An account change on a stream we authenticated: refused, 1. */
 int		 se_refuse_account_change(struct session *,
 		    const struct st_node *);
@@ -161,13 +148,11 @@ void		 se_adopt_upstream(struct session *, struct leg *leg,
 		    struct xmlstream **xs, struct stanza *features, int tls);
 void		 se_detect_firmware(struct session *, const struct st_node *);
 
-/* session_tls.c: STARTTLS on the server stream. */
-/* 1 if the server unit was consumed (and drained from in) by STARTTLS. */
-int		 se_tls_unit(struct session *, struct xs_unit *,
-		    struct evbuffer *in);
-void		 se_tls_connected(struct session *);
-/* 1 if the error was the TLS handshake (session failed with a reason). */
-int		 se_tls_failed(struct session *);
+/* session_upstream.c: the server side is an upstream (upstream.c). */
+void		 se_upstream_init(struct session *);
+/* session_login.c: our login ended (from the upstream or a fresh one). */
+void		 se_login_done(struct session *, int ok, int transient,
+		    const char *mech, const char *reason);
 
 /* 1 while the rabbit's FIN must wait (held stanzas, login, STARTTLS). */
 int		 se_upstream_busy(const struct session *);

@@ -22,6 +22,7 @@
 #include <event2/event.h>
 
 #include "chain.h"
+#include "ctlreg.h"
 #include "leg.h"
 #include "listener.h"
 #include "log.h"
@@ -110,12 +111,14 @@ session_new(struct proxy *px, int fd, const struct sockaddr *sa, int salen)
 	    (se->kick = event_new(px->base, -1, 0, se_kick, se)) == NULL)
 		goto enomem;
 	se_identity_init(se);
+	se_upstream_init(se);
 	if (leg_accept(&se->r, px->base, fd, &se_leg_cbs, se) == -1)
 		goto enomem;
 	fd = -1;
 	TAILQ_INSERT_TAIL(&px->sessions, se, entry);
 	px->nsessions++;
 	se->linked = 1;
+	se->rec = ctlreg_open(px->reg, se, se->id, se->peer);
 	if (px->chains != NULL &&
 	    (se->chain = chain_open(px->chains, se_profile_for(se), se)) ==
 	    NULL) {
@@ -359,12 +362,12 @@ static int
 se_rabbit_stanza(struct session *se, const struct st_node *st)
 {
 	se_detect_firmware(se, st);
+	if (se->we_authenticated && se_account_change(st) &&
+	    se_refuse_account_change(se, st))
+		return 1;
 	if (st_child(st, "query", "jabber:iq:register") != NULL ||
-	    st_child(st, "query", "violet:iq:register") != NULL) {
-		if (se->we_authenticated && se_refuse_account_change(se, st))
-			return 1;
+	    st_child(st, "query", "violet:iq:register") != NULL)
 		se->registered = 1;
-	}
 	if (se->profile_auto) {
 		se->profile_auto = 0;
 		se_choose_profile(se, se->who.firmware[0] ? se->who.firmware :
@@ -387,12 +390,9 @@ se_unit(struct session *se, enum nab_dir d, struct xs_unit *u)
 		session_fail(se, "internal-server-error", "", "out of memory");
 		return;
 	}
-	if (d == NAB_FROM_SERVER && se_tls_unit(se, u, in))
+	ctlreg_unit(se->rec, d == NAB_FROM_SERVER, u);
+	if (d == NAB_FROM_SERVER && upstream_unit(&se->up, u, in))
 		return;
-	if (d == NAB_FROM_SERVER && se_login_unit(se, u, bytes)) {
-		evbuffer_drain(in, u->len);
-		return;
-	}
 	if (d == NAB_FROM_RABBIT)
 		se_log_unit(se, d, bytes, u->len, u->kind, LOGU_PEER);
 	if (u->kind == XS_HEADER)
@@ -416,6 +416,8 @@ se_unit(struct session *se, enum nab_dir d, struct xs_unit *u)
 		    u->st));
 	switch (v) {
 	case NAB_PASS:
+		if (d == NAB_FROM_SERVER && u->kind == XS_STANZA)
+			ctlreg_stanza(se->rec, 1, u->st);
 		se_send_unit(se, d, in, bytes, u->len, u->kind);
 		break;
 	case NAB_REPLACE:
@@ -529,10 +531,8 @@ se_connected(struct leg *l, void *arg)
 {
 	struct session	*se = arg;
 
-	if (se->tls_state == SE_TLS_HANDSHAKE) {
-		se_tls_connected(se);
+	if (l == &se->s && upstream_connected(&se->up))
 		return;
-	}
 	event_base_gettimeofday_cached(se->px->base, &se->last_active);
 	se_arm_timer(se, se->opt.idle_timeout);
 	log_debug("session %llu: connected upstream to %s:%u",
@@ -566,6 +566,8 @@ se_eof(struct leg *l, void *arg)
 	log_info("session %llu: %s closed the connection",
 	    (unsigned long long)se->id,
 	    from == NAB_FROM_RABBIT ? "rabbit" : "server");
+	ctlreg_closing(se->rec, NULL, from == NAB_FROM_RABBIT ?
+	    "rabbit closed the connection" : "server closed the connection");
 	/* Input waiting for an output to drain: se_unpause() passes the FIN. */
 	if (l->pause & (LEG_PAUSE_PEER | LEG_PAUSE_OWN))
 		return;
@@ -599,9 +601,8 @@ se_pass_eof(struct session *se, enum nab_dir from)
 int
 se_upstream_busy(const struct session *se)
 {
-	return se->holds > 0 || se->login != NULL || se->adopting ||
-	    se->swallow != SWALLOW_NONE || se->tls_state == SE_TLS_WAIT ||
-	    se->tls_state == SE_TLS_HANDSHAKE || se->tls_state == SE_TLS_HEADER;
+	return se->holds > 0 || se->adopting || se->login_cb != NULL ||
+	    upstream_busy(&se->up);
 }
 
 static void
@@ -627,7 +628,7 @@ se_error(struct leg *l, void *arg, const char *why, int connecting)
 		session_fail(se, "remote-connection-failed", NULL, reason);
 		return;
 	}
-	if (l == &se->s && se_tls_failed(se))
+	if (l == &se->s && upstream_error(&se->up))
 		return;
 	if (se_z_failed(se, l))
 		return;
@@ -674,6 +675,7 @@ session_fail(struct session *se, const char *to_rabbit, const char *to_server,
 	if (se->failing)
 		return;
 	se->failing = 1;
+	ctlreg_closing(se->rec, to_rabbit, reason);
 	log_info("session %llu: closing (%s%s%s): %s",
 	    (unsigned long long)se->id, se->who.pub.bare_jid[0] ?
 	    se->who.pub.bare_jid : se->peer,
@@ -728,6 +730,8 @@ se_reap(evutil_socket_t fd, short what, void *arg)
 		TAILQ_REMOVE(&se->px->sessions, se, entry);
 		se->px->nsessions--;
 	}
+	ctlreg_close(se->rec);
+	se->rec = NULL;
 	if (se->chain != NULL)
 		chain_close(se->chain);
 	se_login_free(se);

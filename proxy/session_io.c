@@ -3,10 +3,10 @@
  * leg or the hold queue, stream errors, the [vm]/raw traffic log, and the
  * upstream login that runs on the session's own server stream.
  *
- * Redaction is by protocol state, not by pattern over the whole log: the
- * contents of <password> elements and of SASL <auth>/<response> payloads
- * are replaced by "***" before a line is formatted, unless the operator
- * turned redaction off.
+ * Redaction is decided from the parsed unit, not by pattern over the
+ * text (logsafe.c): the contents of password elements and of SASL
+ * payloads are replaced by "***" before a line is formatted, unless the
+ * operator turned redaction off; peer bytes are escaped in every line.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -17,8 +17,10 @@
 #include <event2/event.h>
 
 #include "chain.h"
+#include "ctlreg.h"
 #include "leg.h"
 #include "log.h"
+#include "logsafe.h"
 #include "rabbitlog.h"
 #include "login.h"
 #include "session-int.h"
@@ -29,7 +31,6 @@
 #define NS_SASL		"urn:ietf:params:xml:ns:xmpp-sasl"
 #define NS_STREAMS	"urn:ietf:params:xml:ns:xmpp-streams"
 
-static int	se_redact(struct evbuffer *, const char *, size_t);
 static struct evbuffer *se_out(struct session *, enum nab_dir, int);
 
 void
@@ -86,6 +87,8 @@ session_log(struct session *se, int level, const char *fmt, ...)
 	va_end(ap);
 	log_msg((enum log_level)level, "session %llu: %s",
 	    (unsigned long long)se->id, buf);
+	if (level <= LOG_LVL_WARN)
+		ctlreg_warning(se->rec, buf);
 }
 
 /*
@@ -99,7 +102,7 @@ se_out(struct session *se, enum nab_dir d, int may_hold)
 	struct leg	*dst = se_dst(se, d);
 
 	if (d == NAB_FROM_RABBIT && se->holds > 0 && (may_hold ||
-	    se->tls_state == SE_TLS_WAIT || se->tls_state == SE_TLS_HANDSHAKE))
+	    upstream_tls_pending(&se->up)))
 		return se->held;
 	if (dst->bev == NULL || dst->closing)
 		return NULL;
@@ -137,6 +140,8 @@ se_send_stanza(struct session *se, enum nab_dir d, struct stanza *st,
 		return;
 	}
 	n = evbuffer_get_length(tmp);
+	if (!open_only)
+		ctlreg_stanza(se->rec, d == NAB_FROM_SERVER, st);
 	se_log_unit(se, d, (const char *)evbuffer_pullup(tmp, -1), n,
 	    open_only ? XS_HEADER : XS_STANZA,
 	    d == NAB_FROM_SERVER ? LOGU_PEER : LOGU_REPAIRED);
@@ -154,6 +159,7 @@ session_inject(struct session *se, enum nab_dir as_from, struct stanza *st)
 
 	if (out != NULL && (tmp = evbuffer_new()) != NULL) {
 		if (st_serialize(stanza_root(st), tmp, 0) == 0) {
+			ctlreg_stanza(se->rec, as_from == NAB_FROM_SERVER, st);
 			se_log_unit(se, as_from,
 			    (const char *)evbuffer_pullup(tmp, -1),
 			    evbuffer_get_length(tmp), XS_STANZA, LOGU_PROXY);
@@ -265,110 +271,64 @@ session_close_with(struct session *se, const char *condition,
 }
 
 /*
- * Copy bytes to out with secrets replaced by "***". One pass: every '<' is
- * looked at once, so a unit of many small secret elements costs linear
- * time. An empty or self-closing secret element hides nothing and the scan
- * goes on after it; one never closed hides everything after it. -1 on
- * ENOMEM.
- */
-static int
-se_redact(struct evbuffer *out, const char *b, size_t n)
-{
-	static const char *const tags[] = { "password", "auth", "response",
-	    "challenge", NULL };
-	const char	*p = b, *q = b, *end = b + n, *gt = NULL, *close;
-	char		 ctag[32];
-	size_t		 i, tl;
-
-	while ((q = memchr(q, '<', (size_t)(end - q))) != NULL) {
-		for (i = 0; tags[i] != NULL; i++) {
-			tl = strlen(tags[i]);
-			if ((size_t)(end - q) > tl + 1 &&
-			    memcmp(q + 1, tags[i], tl) == 0 &&
-			    (q[tl + 1] == '>' || q[tl + 1] == ' '))
-				break;
-		}
-		if (tags[i] == NULL) {
-			q++;
-			continue;
-		}
-		/* The first '>' from q: the one found before if still ahead. */
-		if ((gt == NULL || gt < q) &&
-		    (gt = memchr(q, '>', (size_t)(end - q))) == NULL)
-			break;
-		if (gt[-1] == '/') {
-			q++;
-			continue;
-		}
-		snprintf(ctag, sizeof(ctag), "</%s>", tags[i]);
-		close = memmem(gt + 1, (size_t)(end - gt - 1), ctag,
-		    strlen(ctag));
-		if (close == gt + 1) {
-			q = close;
-			continue;
-		}
-		if (evbuffer_add(out, p, (size_t)(gt + 1 - p)) == -1 ||
-		    evbuffer_add(out, "***", 3) == -1)
-			return -1;
-		if (close == NULL)
-			return 0;
-		p = q = close;
-	}
-	return evbuffer_add(out, p, (size_t)(end - p));
-}
-
-/*
  * Log what crosses the proxy in the configured formats. Toward the
  * rabbit, the tree of what it receives; from the rabbit, what it sent
  * (LOGU_PEER), and as a note what nabproxy sent the server instead
- * (LOGU_REPAIRED) or on its own (LOGU_PROXY).
+ * (LOGU_REPAIRED) or on its own (LOGU_PROXY). Secrets are hidden from
+ * the parsed unit (logsafe_redact) and peer bytes escaped before any
+ * sink, the control socket's taps included, sees them.
  */
 void
 se_log_unit(struct session *se, enum nab_dir d, const char *bytes,
     size_t len, enum xs_kind kind, enum logu_origin origin)
 {
 	struct evbuffer	*out, *red = NULL;
-	char		 prefix[64], why[VMLOG_WHY_SIZE];
-	int		 misread = 0;
+	char		 prefix[64];
+	const char	*intro = NULL;
+	enum logsafe_vm	 vm = LOGSAFE_VM_NONE;
 
-	if (se->opt.log_format == LOGFMT_NONE || len == 0)
+	if (len == 0)
 		return;
-	if ((out = evbuffer_new()) == NULL)
-		return;
-	if (se->opt.redact && (red = evbuffer_new()) != NULL &&
-	    se_redact(red, bytes, len) == 0) {
+	if (se->opt.redact) {
+		if ((red = evbuffer_new()) == NULL ||
+		    logsafe_redact(red, bytes, len) == -1) {
+			/* Nothing unredacted is ever logged. */
+			if (red != NULL)
+				evbuffer_free(red);
+			return;
+		}
 		len = evbuffer_get_length(red);
 		bytes = (const char *)evbuffer_pullup(red, -1);
 	}
+	if (origin != LOGU_PEER)
+		intro = d == NAB_FROM_SERVER ? "nabproxy sends the rabbit" :
+		    origin == LOGU_REPAIRED ? "nabproxy repaired that, the "
+		    "server gets" : "nabproxy sends the server";
+	if (d == NAB_FROM_RABBIT && kind != XS_WS)
+		vm = LOGSAFE_VM_SENDING;
+	else if (d == NAB_FROM_SERVER && kind == XS_STANZA)
+		vm = LOGSAFE_VM_RECEIVE;
+	ctlreg_traffic(se->rec, d == NAB_FROM_SERVER, vm, intro, bytes, len);
 	prefix[0] = '\0';
 	if (se->opt.log_prefix)
 		snprintf(prefix, sizeof(prefix), "%s ", se->who.mac[0] ? se->who.mac :
 		    se->peer);
-	if (origin != LOGU_PEER)
-		evbuffer_add_printf(out, "%s[vm] !! %s:\n", prefix,
-		    d == NAB_FROM_SERVER ? "nabproxy sends the rabbit" :
-		    origin == LOGU_REPAIRED ? "nabproxy repaired that, the "
-		    "server gets" : "nabproxy sends the server");
-	if (se->opt.log_format & LOGFMT_RAW)
-		vmlog_raw(out, prefix, d == NAB_FROM_SERVER, bytes, len);
-	if (se->opt.log_format & LOGFMT_VM) {
-		if (d == NAB_FROM_RABBIT && kind != XS_WS)
-			vmlog_sending(out, prefix, bytes, len);
-		else if (d == NAB_FROM_SERVER && kind == XS_STANZA)
-			vmlog_receive(out, prefix, bytes, len, &misread);
+	if (se->opt.log_format == LOGFMT_NONE || (out = evbuffer_new()) == NULL) {
+		if (red != NULL)
+			evbuffer_free(red);
+		return;
 	}
-	/* Say why, so the operator sees what the rabbit got wrong. */
-	if (misread && vmlog_misread(bytes, len, why, sizeof(why)) == 1)
-		evbuffer_add_printf(out, "%s[vm] !! rabbit misreads this "
-		    "stanza: %s\n", prefix, why);
-	log_raw((const char *)evbuffer_pullup(out, -1),
-	    evbuffer_get_length(out));
-	if (se->opt.log_dir[0] != '\0' && se->rlog == NULL)
-		se->rlog = rabbitlog_new(se->opt.log_dir, se->peer_ip);
-	if (se->rlog != NULL)
-		rabbitlog_add(se->rlog, se->who.mac,
-		    (const char *)evbuffer_pullup(out, -1),
+	if (logsafe_render(out, prefix, se->opt.log_format,
+	    d == NAB_FROM_SERVER, vm, intro, bytes, len) == 0) {
+		log_raw((const char *)evbuffer_pullup(out, -1),
 		    evbuffer_get_length(out));
+		if (se->opt.log_dir[0] != '\0' && se->rlog == NULL)
+			se->rlog = rabbitlog_new(se->opt.log_dir, se->peer_ip);
+		if (se->rlog != NULL)
+			rabbitlog_add(se->rlog, se->who.mac,
+			    (const char *)evbuffer_pullup(out, -1),
+			    evbuffer_get_length(out));
+	}
 	evbuffer_free(out);
 	if (red != NULL)
 		evbuffer_free(red);

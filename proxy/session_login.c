@@ -1,12 +1,15 @@
 /*
- * session_login: SASL on the rabbit's behalf on the session's own server
- * stream, and stream restarts the server announces.
+ * session_login: who may log in upstream on the session's behalf, and
+ * the stream restarts around SASL.
  *
- * While a login runs, server units go to the login state machine, not to
- * the chain or the rabbit. On success the proxy re-sends the rabbit's own
- * header upstream, resets the server-side parser at the byte after
- * <success/>, and swallows the new header and features: the rabbit keeps
- * the stream it already has.
+ * A filter's login runs on the session's own server stream (the upstream,
+ * upstream.c: while it runs, server units go to it, not to the chain or
+ * the rabbit, and the restarted header and features are hidden: the
+ * rabbit keeps the stream it already has), or, after an in-band
+ * registration, on a fresh connection that the session adopts. Only a
+ * connection that proved the account's password may log in. Also here:
+ * the restart after the rabbit's own SASL success, and the profile chosen
+ * by what the rabbit showed.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -28,7 +31,6 @@
 
 #define NS_SASL		"urn:ietf:params:xml:ns:xmpp-sasl"
 
-static void	se_login_done(struct session *, int, int, const char *);
 static void	se_login_deadline(struct session *);
 static void	se_login_expired(evutil_socket_t, short, void *);
 static int	se_login_fresh(struct session *, const char *, const char *,
@@ -64,11 +66,9 @@ int
 session_upstream_login(struct session *se, const char *localpart,
     const char *password, session_login_cb *cb, void *arg)
 {
-	struct login_opts	 o;
-	struct st_node		*mechs;
-	char			 err[256];
+	char	err[256];
 
-	if (se->login != NULL || se->swallow != SWALLOW_NONE ||
+	if (se->login_cb != NULL || upstream_busy(&se->up) ||
 	    se->authenticated || se->features == NULL || se->s.bev == NULL ||
 	    se->adopting)
 		return -1;
@@ -76,31 +76,20 @@ session_upstream_login(struct session *se, const char *localpart,
 		return -1;
 	if (se->registered)
 		return se_login_fresh(se, localpart, password, cb, arg);
-	mechs = st_child(stanza_root(se->features), "mechanisms", NS_SASL);
-	if (mechs == NULL)
-		return -1;
-	memset(&o, 0, sizeof(o));
-	o.max_iterations = se->opt.scram_max_iterations;
-	o.allow_plain_cleartext = se->opt.allow_plain_cleartext;
-	o.tls_active = se->tls_active;
-	if ((se->login = login_new(localpart, se->who.domain, password, &o, err,
-	    sizeof(err))) == NULL) {
+	/* Set first: a login that fails at once reports before return. */
+	se->login_cb = cb;
+	se->login_arg = arg;
+	if (upstream_login(&se->up, localpart, password,
+	    stanza_root(se->features), err, sizeof(err)) == -1) {
+		se->login_cb = NULL;
+		se->login_arg = NULL;
 		session_log(se, LOG_LVL_WARN, "upstream login: %s", err);
 		return -1;
 	}
-	se->login_cb = cb;
-	se->login_arg = arg;
-	if (login_features(se->login, stanza_root(se->features),
-	    leg_output(&se->s)) != LOGIN_CONTINUE) {
-		/* Report asynchronously-shaped: the caller gets its callback. */
-		se_login_done(se, 0, !login_rejected(se->login),
-		    login_error(se->login));
+	if (se->up.login == NULL)	/* failed at once, reported */
 		return 0;
-	}
-	snprintf(se->login_mech, sizeof(se->login_mech), "%s",
-	    login_mech(se->login));
 	session_log(se, LOG_LVL_INFO, "upstream login as %s@%s with %s",
-	    localpart, se->who.domain, se->login_mech);
+	    localpart, se->who.domain, se->up.mech);
 	se_login_deadline(se);
 	return 0;
 }
@@ -116,7 +105,7 @@ se_login_expired(evutil_socket_t fd, short what, void *arg)
 	struct session	*se = arg;
 	char		 why[128];
 
-	if (se->failing || (se->login == NULL && se->swallow == SWALLOW_NONE))
+	if (se->failing || se->login_cb == NULL || se->adopting)
 		return;
 	snprintf(why, sizeof(why), "server did not finish the login within "
 	    "%u s", 3 * se->opt.connect_timeout);
@@ -146,7 +135,6 @@ se_login_fresh(struct session *se, const char *localpart,
 {
 	se->login_cb = cb;
 	se->login_arg = arg;
-	snprintf(se->login_mech, sizeof(se->login_mech), "?");
 	session_log(se, LOG_LVL_INFO, "upstream login as %s@%s on a fresh "
 	    "connection (this stream registered an account)", localpart,
 	    se->who.domain);
@@ -171,8 +159,7 @@ se_fresh_done(void *arg, int ok, int transient, const char *mech,
 	se->adopting = 0;
 	if (ok)
 		se->we_authenticated = 1;
-	snprintf(se->login_mech, sizeof(se->login_mech), "%s", mech);
-	se_login_done(se, ok, transient, reason);
+	se_login_done(se, ok, transient, mech, reason);
 }
 
 void
@@ -197,37 +184,36 @@ se_adopt_upstream(struct session *se, struct leg *leg, struct xmlstream **xs,
 	se_keep_features(se, features);
 	se->authenticated = 1;
 	se->we_authenticated = 1;
-	se->tls_active = tls;
+	se->up.tls = UP_TLS_DONE;
+	se->up.tls_active = tls;
 	if (se->chain != NULL)
 		chain_restart(se->chain, NAB_FROM_SERVER);
 	event_active(se->kick, 0, 0);
 }
 
-/* Finish a login attempt and tell the filter; the login object goes. */
-static void
-se_login_done(struct session *se, int ok, int transient, const char *reason)
+/* Our login ended: tell the filter. */
+void
+se_login_done(struct session *se, int ok, int transient, const char *mech,
+    const char *reason)
 {
 	session_login_cb	*cb = se->login_cb;
 	void			*arg = se->login_arg;
-	char			 mech[32], why[256];
+	char			 m[32], why[256];
 
-	snprintf(mech, sizeof(mech), "%s",
-	    se->login ? login_mech(se->login) : se->login_mech);
+	snprintf(m, sizeof(m), "%s", mech != NULL ? mech : "?");
 	snprintf(why, sizeof(why), "%s", reason ? reason : "");
-	login_free(se->login);
-	se->login = NULL;
 	se->login_cb = NULL;
 	se->login_arg = NULL;
 	if (se->login_timer != NULL)
 		evtimer_del(se->login_timer);
 	if (ok)
 		session_log(se, LOG_LVL_INFO, "upstream login succeeded (%s)",
-		    mech);
+		    m);
 	else
 		session_log(se, LOG_LVL_WARN, "upstream login failed (%s): %s",
-		    mech, why);
+		    m, why);
 	if (cb != NULL)
-		cb(arg, ok, transient, mech, why);
+		cb(arg, ok, transient, m, why);
 	if (se->eof_deferred)	/* the rabbit's FIN may go now */
 		event_active(se->kick, 0, 0);
 }
@@ -235,78 +221,7 @@ se_login_done(struct session *se, int ok, int transient, const char *reason)
 void
 se_login_free(struct session *se)
 {
-	login_free(se->login);
-	se->login = NULL;
-}
-
-/* Swallowing the restarted stream's header and features. */
-static int
-se_swallow_unit(struct session *se, struct xs_unit *u)
-{
-	if (u->kind == XS_WS)
-		return 1;
-	if (se->swallow == SWALLOW_HEADER && u->kind == XS_HEADER) {
-		se->swallow = SWALLOW_FEATURES;
-		return 1;
-	}
-	if (se->swallow == SWALLOW_FEATURES && u->kind == XS_STANZA &&
-	    strcmp(stanza_root(u->st)->name, "stream:features") == 0) {
-		se_keep_features(se, u->st);
-		se->swallow = SWALLOW_NONE;
-		se->authenticated = 1;
-		se->we_authenticated = 1;
-		if (se->chain != NULL)
-			chain_restart(se->chain, NAB_FROM_SERVER);
-		se->login_cb = se->pending_cb;
-		se->login_arg = se->pending_arg;
-		se->pending_cb = NULL;
-		se_login_done(se, 1, 0, NULL);
-		return 1;
-	}
-	/* Anything else: stop hiding and let the chain see it. */
-	se->swallow = SWALLOW_NONE;
-	se->login_cb = se->pending_cb;
-	se->login_arg = se->pending_arg;
-	se->pending_cb = NULL;
-	se_login_done(se, 0, 1, "server did not restart the stream after "
-	    "success");
-	return 0;
-}
-
-int
-se_login_unit(struct session *se, struct xs_unit *u, const char *bytes)
-{
-	int	r;
-
-	if (se->swallow != SWALLOW_NONE)
-		return se_swallow_unit(se, u);
-	if (se->login == NULL)
-		return 0;
-	if (u->kind == XS_WS)
-		return 1;
-	if (u->kind != XS_STANZA)
-		return 0;
-	r = login_input(se->login, stanza_root(u->st), leg_output(&se->s));
-	if (r == LOGIN_CONTINUE)
-		return 1;
-	if (r == LOGIN_FAIL) {
-		se_login_done(se, 0, !login_rejected(se->login),
-		    login_error(se->login));
-		/* A stream error is the server's word to the rabbit too. */
-		return strcmp(stanza_root(u->st)->name, "stream:error") != 0;
-	}
-	/* Success: restart our stream at the byte after </success>. */
-	if (xs_reset(se->xs[NAB_FROM_SERVER]) == -1) {
-		session_fail(se, "internal-server-error", "", "out of memory");
-		return 1;
-	}
-	evbuffer_add(leg_output(&se->s), se->r_header, se->r_header_len);
-	se->swallow = SWALLOW_HEADER;
-	se->pending_cb = se->login_cb;
-	se->pending_arg = se->login_arg;
-	login_free(se->login);
-	se->login = NULL;
-	return 1;
+	upstream_clear(&se->up);
 }
 
 /*
@@ -400,8 +315,8 @@ se_switch_chain(struct session *se, const char *want, const char *when)
 	 * their wrappers, so nothing may call them afterwards.
 	 */
 	probe_cancel_filters(se);
-	se->login_cb = se->pending_cb = NULL;
-	se->login_arg = se->pending_arg = NULL;
+	se->login_cb = NULL;
+	se->login_arg = NULL;
 	if (se->chain != NULL)
 		chain_close(se->chain);
 	se->chain = ch;
@@ -447,13 +362,38 @@ se_choose_profile(struct session *se, const char *by)
  * refused.
  */
 int
+se_account_change(const struct st_node *st)
+{
+	const struct st_node	*c;
+	const char		*type = st_attr(st, "type"), *ns;
+
+	if (strcmp(st_local(st), "iq") != 0 || type == NULL ||
+	    strcmp(type, "set") != 0)
+		return 0;
+	for (c = st->first; c != NULL; c = c->next) {
+		if (c->name == NULL)
+			continue;
+		if ((ns = st_ns(c)) == NULL) {
+			/* A prefix this unit does not declare: fail closed. */
+			if (strchr(c->name, ':') != NULL)
+				return 1;
+			continue;
+		}
+		if (strcmp(ns, "jabber:iq:register") == 0 ||
+		    strcmp(ns, "violet:iq:register") == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int
 se_refuse_account_change(struct session *se, const struct st_node *st)
 {
 	struct stanza	*e;
 	struct st_node	*iq, *err, *c;
 	const char	*type = st_attr(st, "type"), *id = st_attr(st, "id");
 
-	if (strcmp(st->name, "iq") != 0 || type == NULL ||
+	if (strcmp(st_local(st), "iq") != 0 || type == NULL ||
 	    strcmp(type, "set") != 0)
 		return 0;
 	session_log(se, LOG_LVL_WARN, "refused an account change (register set "

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -274,6 +275,32 @@ st_xmlns(const struct st_node *n)
 
 	for (; n != NULL; n = n->parent)
 		if (n->name != NULL && (ns = st_attr(n, "xmlns")) != NULL)
+			return ns;
+	return NULL;
+}
+
+const char *
+st_local(const struct st_node *n)
+{
+	const char	*c = strchr(n->name, ':');
+
+	return c != NULL ? c + 1 : n->name;
+}
+
+const char *
+st_ns(const struct st_node *n)
+{
+	const char	*c = strchr(n->name, ':'), *ns;
+	char		 attr[128];
+
+	if (c == NULL)
+		return st_xmlns(n);
+	if ((size_t)(c - n->name) + 7 > sizeof(attr))
+		return NULL;
+	(void)snprintf(attr, sizeof(attr), "xmlns:%.*s", (int)(c - n->name),
+	    n->name);
+	for (; n != NULL; n = n->parent)
+		if (n->name != NULL && (ns = st_attr(n, attr)) != NULL)
 			return ns;
 	return NULL;
 }

@@ -76,6 +76,14 @@ const char	*st_attr(const struct st_node *, const char *name);
 /* Effective default namespace (own or inherited xmlns), NULL if none. */
 const char	*st_xmlns(const struct st_node *);
 /*
+ * An element's own namespace, its prefix resolved: "p:name" looks for
+ * xmlns:p on the element and its ancestors, "name" for xmlns. NULL if
+ * nothing in the unit declares it (it may come from the stream header).
+ */
+const char	*st_ns(const struct st_node *);
+/* The element's name without its prefix. */
+const char	*st_local(const struct st_node *);
+/*
  * First direct child element with this name (prefix included, NULL =
  * any) and, if xmlns is not NULL, this effective namespace.
  */

@@ -7,6 +7,7 @@
  * what it is fed (XML_CONTEXT_BYTES), so resuming a suspended parse needs
  * no caller buffer; a reset simply refeeds from the unit boundary.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,6 +106,34 @@ drop_stanzas(struct xmlstream *xs)
 	xs->cur = NULL;
 }
 
+/*
+ * Bookworm's expat gained reparse deferral in a security update without a
+ * version bump (2.5.0-1+deb12u2), and it would stall tags split across
+ * reads. A binary built against older headers may run on the newer
+ * library: look the switch up at run time too, once (loop thread only).
+ * Every expat parser nabproxy makes goes through here (logsafe.c too).
+ */
+void
+xs_expat_nodefer(XML_Parser p)
+{
+#ifdef HAVE_XML_SETREPARSEDEFERRALENABLED
+	XML_SetReparseDeferralEnabled(p, XML_FALSE);
+#else
+	static XML_Bool	(*fn)(XML_Parser, XML_Bool);
+	static int	 looked;
+	void		*sym;
+
+	if (!looked) {
+		looked = 1;
+		if ((sym = dlsym(RTLD_DEFAULT,
+		    "XML_SetReparseDeferralEnabled")) != NULL)
+			memcpy(&fn, &sym, sizeof(fn));
+	}
+	if (fn != NULL)
+		fn(p, XML_FALSE);
+#endif
+}
+
 /* Fresh expat parser at offset `popped`; -1 on ENOMEM. */
 static int
 parser_create(struct xmlstream *xs)
@@ -113,10 +142,7 @@ parser_create(struct xmlstream *xs)
 
 	if ((p = XML_ParserCreate(NULL)) == NULL)
 		return -1;
-#ifdef HAVE_XML_SETREPARSEDEFERRALENABLED
-	/* Bookworm's backport would otherwise stall tags split across reads. */
-	XML_SetReparseDeferralEnabled(p, XML_FALSE);
-#endif
+	xs_expat_nodefer(p);
 	XML_SetUserData(p, xs);
 	XML_SetElementHandler(p, on_start, on_end);
 	XML_SetCharacterDataHandler(p, on_chars);

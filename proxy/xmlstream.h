@@ -105,4 +105,11 @@ enum xs_error	 xs_error(const struct xmlstream *, const char **why);
 /* RFC 6120 condition element name for an error class. */
 const char	*xs_error_condition(enum xs_error);
 
+/*
+ * Turn expat's reparse deferral off on p (an XML_Parser), whether the
+ * headers this was built with know the switch or only the library does.
+ */
+struct XML_ParserStruct;
+void		 xs_expat_nodefer(struct XML_ParserStruct *p);
+
 #endif /* NAB_XMLSTREAM_H */

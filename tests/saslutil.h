@@ -19,7 +19,7 @@
 
 /*
  * Feed challenge s to c; check the result is want and, for CONTINUE, that
- * the output is exactly out (any output if out is NULL). A failure must
+ * the output is exactly out (any output if out is NULL); PENDING has none. A failure must
  * give a reason, and the reason must not hold the tests' password
  * "pencil".
  */
@@ -38,6 +38,10 @@ su_expect_step(struct sasl_client *c, const char *s, int want,
 		CHECK(*sasl_client_error(c) != '\0', "failure without reason");
 		CHECK(strstr(sasl_client_error(c), "pencil") == NULL,
 		    "error leaks the password: %s", sasl_client_error(c));
+		return;
+	}
+	if (want == SASL_PENDING) {
+		CHECK(o == NULL && ol == 0, "output while PENDING");
 		return;
 	}
 	CHECK(o != NULL, "CONTINUE without output buffer");

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include <cmocka.h>
+#include <openssl/sha.h>
 
 #include "nabtest.h"
 
@@ -254,6 +255,21 @@ test_creds(void **state)
 	nt_clear(f->rabbit);
 	NT_CHECK(identity_prove(&nt_session(&f->w)->who, JID_USER,
 	    "stored") == 0, "identity_prove");
+	/* Proven, but no login probe proved this password: not written. */
+	nt_send(f->rabbit, "<t op='cred-put' jid='" JID "' pw='s3cret'/>"
+	    "<t op='cred-get' jid='" JID "'/>");
+	nt_expect(f->rabbit, "<r op='cred-put' rc='0'></r><r op='cred-get' "
+	    "pw='(null)'></r>", "rabbit (refused: no probe proved it)");
+	nt_clear(f->rabbit);
+	/* What a successful probe of it records. */
+	SHA256((const unsigned char *)"s3cret", 6,
+	    nt_session(&f->w)->who.probed);
+	nt_session(&f->w)->who.has_probed = 1;
+	nt_send(f->rabbit, "<t op='cred-put' jid='" JID "' pw='other'/>"
+	    "<t op='cred-get' jid='" JID "'/>");
+	nt_expect(f->rabbit, "<r op='cred-put' rc='0'></r><r op='cred-get' "
+	    "pw='(null)'></r>", "rabbit (refused: another password)");
+	nt_clear(f->rabbit);
 	nt_send(f->rabbit, "<t op='cred-put' jid='" JID "' pw='s3cret'/>"
 	    "<t op='cred-get' jid='" JID "'/>");
 	nt_expect(f->rabbit, "<r op='cred-put' rc='1'></r><r op='cred-get' "

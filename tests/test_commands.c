@@ -346,6 +346,55 @@ creds_list_replace(void)
 	free(s);
 }
 
+/*
+ * allow-register by MAC finds the stored JID and opens the window (list
+ * shows it); a MAC without a stored password, a bad MAC or bad minutes
+ * are refused and change nothing.
+ */
+static void
+creds_allow(void)
+{
+	struct run	 r;
+	char		*before, *after;
+
+	r = creds_cmd(NULL, "allow-register", "F81EDFEE27C1", "5");
+	CHECK(r.rc == 0 && strncmp(r.out, "f81edfee27c1@almacska may register "
+	    "a new password until ", 56) == 0 && strstr(r.out, "(5 min,") !=
+	    NULL && *r.err == '\0', "allow: rc %d out '%s' err '%s'", r.rc,
+	    r.out, r.err);
+	run_free(&r);
+	r = creds_cmd(NULL, "list", NULL, NULL);
+	CHECK(r.rc == 0 && strstr(r.out, "f81edfee27c1@almacska "
+	    "(allow-register open until ") != NULL && strstr(r.out, "n3w") ==
+	    NULL, "list: '%s'", r.out);
+	run_free(&r);
+	before = tu_slurp(store, NULL);
+	r = creds_cmd(NULL, "allow-register", "0013d3000999", NULL);
+	CHECK(r.rc == 1 && strstr(r.err, "no password stored for "
+	    "0013d3000999@...") != NULL, "unknown MAC: rc %d '%s'", r.rc,
+	    r.err);
+	run_free(&r);
+	r = creds_cmd(NULL, "allow-register", "f81edfee27", NULL);
+	CHECK(r.rc == 1 && strstr(r.err, "neither a MAC") != NULL,
+	    "bad MAC: rc %d '%s'", r.rc, r.err);
+	run_free(&r);
+	r = creds_cmd(NULL, "allow-register", "f81edfee27c1", "0");
+	CHECK(r.rc == 1 && strstr(r.err, "MINUTES must be") != NULL,
+	    "0 minutes: rc %d '%s'", r.rc, r.err);
+	run_free(&r);
+	after = tu_slurp(store, NULL);
+	CHECK(strcmp(before, after) == 0, "a refusal changed the store");
+	free(before);
+	free(after);
+	/* Setting the password closes the window. */
+	r = creds_cmd(NULL, "add", "f81edfee27c1@almacska", "n3w");
+	run_free(&r);
+	r = creds_cmd(NULL, "list", NULL, NULL);
+	CHECK(r.rc == 0 && strcmp(r.out, "b@almacska\n"
+	    "f81edfee27c1@almacska\n") == 0, "list after add: '%s'", r.out);
+	run_free(&r);
+}
+
 /* remove, folded; twice is an error; the mode stays; empty lists nothing. */
 static void
 creds_remove_all(void)
@@ -385,6 +434,7 @@ test_credentials(void **state)
 	creds_add_arg();
 	creds_add_stdin();
 	creds_list_replace();
+	creds_allow();
 	creds_remove_all();
 }
 
@@ -491,7 +541,8 @@ test_credentials_usage(void **state)
 	/* Usage errors. */
 	r = run(NULL, a_none, NULL);
 	CHECK(r.usage && strcmp(usage_msg, "credentials: add JID [PASSWORD] "
-	    "| remove JID | list") == 0, "usage: %d '%s'", r.usage, usage_msg);
+	    "| remove JID | list | allow-register MAC|JID [MINUTES]") == 0,
+	    "usage: %d '%s'", r.usage, usage_msg);
 	run_free(&r);
 	r = run(NULL, a_noop, NULL);
 	CHECK(r.usage, "-c without an operation is not a usage error");

@@ -103,6 +103,8 @@ test_defaults(void **state)
 	assert_int_equal(cfg->allow_plain_cleartext, 0);
 	assert_string_equal(cfg->profile, "auto");
 	assert_int_equal(cfg->verbose, 0);
+	assert_string_equal(cfg->user, "");
+	assert_string_equal(cfg->pid_file, "");
 	/* The implicit passthrough profile, and every built-in filter. */
 	assert_int_equal(cfg->nprofiles, 1);
 	assert_string_equal(cfg->profiles[0].name, "passthrough");
@@ -140,6 +142,8 @@ static const char good_text[] =
     "allow-plain-cleartext = true\n"
     "profile = mine\n"
     "verbose = 1\n"
+    "user = nabproxy\n"
+    "pid-file = /run/nabproxy/nabproxy.pid\n"
     "[filter ext]\n"
     "path = lib/ext.so\n"
     "greeting = hello = world\n"
@@ -187,6 +191,8 @@ test_good_values(void **state)
 	assert_int_equal(cfg->allow_plain_cleartext, 1);
 	assert_string_equal(cfg->profile, "mine");
 	assert_int_equal(cfg->verbose, 1);
+	assert_string_equal(cfg->user, "nabproxy");
+	assert_string_equal(cfg->pid_file, "/run/nabproxy/nabproxy.pid");
 	config_free(cfg);
 	config_errors_free(&errs);
 }
@@ -207,11 +213,11 @@ test_good_sections(void **state)
 	assert_int_equal(cfg->nsections, 4);
 	sec = config_section_find(cfg, CONFIG_FILTER, "ext");
 	EXPECT(sec != NULL, "no [filter ext]");
-	assert_int_equal(sec->line, 25);
+	assert_int_equal(sec->line, 27);
 	assert_int_equal(sec->nentries, 2);
 	assert_string_equal(sec->entries[1].key, "greeting");
 	assert_string_equal(sec->entries[1].value, "hello = world");
-	assert_int_equal(sec->entries[1].line, 27);
+	assert_int_equal(sec->entries[1].line, 29);
 	assert_string_equal(config_section_get(sec, "path"), "lib/ext.so");
 	assert_null(config_section_get(sec, "nope"));
 	EXPECT(config_section_find(cfg, CONFIG_NABPROXY, NULL) != NULL,
@@ -573,8 +579,9 @@ test_every_key(void **state)
 {
 	static const char *const kv[][2] = {
 		{ "allow-plain-cleartext", "no" }, { "connect-timeout", "1" },
+		{ "control-socket", "/run/n.sock" },
 		{ "credentials", "/c" }, { "drain-timeout", "1" },
-		{ "hold-queue", "16M" }, { "idle-timeout", "1h" },
+		{ "hold-queue", "16M" }, { "http-listen", "127.0.0.1:9188" }, { "idle-timeout", "1h" },
 		{ "listen", "0.0.0.0:1" }, { "log-dir", "/l" },
 		{ "log-file", "/f" }, { "log-format", "none" },
 		{ "log-prefix", "on" }, { "max-connections", "100" },
@@ -582,7 +589,8 @@ test_every_key(void **state)
 		{ "max-stanza", "16M" }, { "profile", "passthrough" },
 		{ "redact", "yes" }, { "scram-max-iterations", "10000000" },
 		{ "state-dir", "/s" }, { "upstream", "h:1" },
-		{ "verbose", "off" },
+		{ "verbose", "off" }, { "user", "nobody" },
+		{ "pid-file", "/p.pid" }, { "watch", "0013d3840001" },
 	};
 	struct config_errors	 errs;
 	struct config		*cfg;
@@ -596,6 +604,8 @@ test_every_key(void **state)
 		    sizeof(err)) == 0, "%s = %s: %s", kv[i][0], kv[i][1], err);
 	assert_int_equal(cfg->max_stanza, 16 * 1024 * 1024);
 	assert_int_equal(cfg->idle_timeout, 3600);
+	assert_string_equal(cfg->user, "nobody");
+	assert_string_equal(cfg->pid_file, "/p.pid");
 	config_free(cfg);
 	config_errors_free(&errs);
 }
@@ -643,37 +653,6 @@ test_hostport(void **state)
 	assert_int_equal(config_parse_hostport("abc:1", host, 4, &port), 0);
 }
 
-static void
-test_select(void **state)
-{
-	struct config_errors		 errs;
-	struct config			*cfg;
-	const struct config_profile	*pr;
-
-	tu_put(dir, "p.conf",
-	    "[nabproxy]\nprofile = dflt\n"
-	    "[profile dflt]\nfilters = auth\n"
-	    "[profile vendor]\nfilters = bind\nmatch-mac = 00:13:d3:*\n"
-	    "[profile both]\nmatch-mac = f81edfee27c1\n"
-	    "match-firmware = bootcode-*\n"
-	    "[profile jid]\nmatch-jid = *@Test.Example\n");
-	cfg = load("p.conf", &errs, 1);
-	pr = config_profile_select(cfg, "00:13:D3:01:02:03", NULL, NULL);
-	assert_string_equal(pr->name, "vendor");
-	/* Every kind of list must match: firmware unknown here. */
-	pr = config_profile_select(cfg, "f81edfee27c1", NULL, NULL);
-	assert_string_equal(pr->name, "dflt");
-	pr = config_profile_select(cfg, "f8-1e-df-ee-27-c1", NULL,
-	    "bootcode-18673");
-	assert_string_equal(pr->name, "both");
-	pr = config_profile_select(cfg, "garbage", "x@test.example", NULL);
-	assert_string_equal(pr->name, "jid");
-	pr = config_profile_select(cfg, NULL, NULL, NULL);
-	assert_string_equal(pr->name, "dflt");
-	config_free(cfg);
-	config_errors_free(&errs);
-}
-
 /* The file we ship loads as-is with the documented values. */
 static void
 test_shipped(void **state)
@@ -700,6 +679,9 @@ test_shipped(void **state)
 	assert_string_equal(cfg->credentials,
 	    "/var/lib/nabproxy/credentials");
 	assert_string_equal(cfg->profile, "auto");
+	/* Shipped commented out: the packager or the operator sets them. */
+	assert_string_equal(cfg->user, "");
+	assert_string_equal(cfg->pid_file, "");
 	assert_int_equal(cfg->nprofiles, 3);
 	/*
 	 * The bootcode profile may ship without the filters not built yet,
@@ -747,7 +729,6 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_every_key, setup,
 		    teardown),
 		cmocka_unit_test(test_hostport),
-		cmocka_unit_test_setup_teardown(test_select, setup, teardown),
 		cmocka_unit_test(test_shipped),
 	};
 

@@ -187,6 +187,28 @@ test_refusals(void **state)
 		assert_string_equal(err, want);
 	}
 
+	/*
+	 * creds_open_owner: the owner asked for, not the euid (the daemon
+	 * reads the store as root before it drops to its user).
+	 */
+	put_file(path, text, sizeof(text) - 1, 0600);
+	assert_null(creds_open_owner(path, geteuid() + 1, err, sizeof(err)));
+	snprintf(want, sizeof(want), "%s: owned by uid %u, refused: it must"
+	    " belong to uid %u, which runs nabproxy", path,
+	    (unsigned int)geteuid(), (unsigned int)geteuid() + 1);
+	assert_string_equal(err, want);
+	if (geteuid() == 0) {
+		struct creds	*c;
+
+		EXPECT(chown(path, 1, 1) == 0, "chown");
+		c = creds_open_owner(path, 1, err, sizeof(err));
+		EXPECT(c != NULL, "store of uid 1 for owner 1: %s", err);
+		/* The reload checks the same owner, not the euid. */
+		EXPECT(c != NULL && creds_reload(c, err, sizeof(err)) == 0,
+		    "reload: %s", err);
+		creds_close(c);
+	}
+
 	/* A symbolic link, even to a good file. */
 	{
 		char target[160];
@@ -482,6 +504,97 @@ test_put_keeps_other_writers(void **state)
 	creds_close(c);
 }
 
+/*
+ * allow-register: a window is needed for a rabbit-side password, is good
+ * for one registration, and survives the file; the server's password
+ * stays; creds_put makes the two one again. The '/' lines' refusals.
+ */
+static void
+test_window(void **state)
+{
+	struct creds	*c;
+	char		 err[512], *text;
+	long long	 now = 1000000;
+
+	c = open_ok();
+	assert_int_equal(creds_put(c, "0013d3000801@x", "srv", err,
+	    sizeof(err)), 0);
+	EXPECT(creds_put_rabbit(c, "0013d3000801@x", "new", now, err,
+	    sizeof(err)) == -1, "rabbit password set without a window");
+	EXPECT(strstr(err, "no allow-register window") != NULL, "err %s", err);
+	EXPECT(creds_allow_register(c, "nobody@x", now + 600, err,
+	    sizeof(err)) == -1, "window for an account without a password");
+	assert_int_equal(creds_allow_register(c, "0013D3000801@x", now + 600,
+	    err, sizeof(err)), 0);
+	assert_int_equal(creds_window(c, "0013d3000801@x"), now + 600);
+	/* Closed at its end. */
+	EXPECT(creds_put_rabbit(c, "0013d3000801@x", "new", now + 600, err,
+	    sizeof(err)) == -1, "window used at its end");
+	assert_int_equal(creds_put_rabbit(c, "0013d3000801@x", "new", now,
+	    err, sizeof(err)), 0);
+	assert_string_equal(creds_get(c, "0013d3000801@x"), "srv");
+	assert_string_equal(creds_get_rabbit(c, "0013d3000801@x"), "new");
+	assert_int_equal(creds_window(c, "0013d3000801@x"), 0);
+	EXPECT(creds_put_rabbit(c, "0013d3000801@x", "again", now, err,
+	    sizeof(err)) == -1, "window used twice");
+	creds_close(c);
+	text = tu_slurp(path, NULL);
+	EXPECT(strstr(text, "\n0013d3000801@x srv\n/rabbit 0013d3000801@x "
+	    "new\n") != NULL, "file: %s", text);
+	free(text);
+	c = open_ok();
+	assert_string_equal(creds_get(c, "0013d3000801@x"), "srv");
+	assert_string_equal(creds_get_rabbit(c, "0013d3000801@x"), "new");
+	assert_string_equal(creds_get_rabbit(c, "0013d3000801@X"), "new");
+	assert_int_equal(creds_allow_register(c, "0013d3000801@x", now + 60,
+	    err, sizeof(err)), 0);
+	/* A password the server accepted: one password again, no window. */
+	assert_int_equal(creds_put(c, "0013d3000801@x", "srv2", err,
+	    sizeof(err)), 0);
+	assert_string_equal(creds_get_rabbit(c, "0013d3000801@x"), "srv2");
+	assert_int_equal(creds_window(c, "0013d3000801@x"), 0);
+	assert_int_equal(creds_count(c), 1);
+	creds_close(c);
+}
+
+static void
+test_window_parse_errors(void **state)
+{
+	static const char	*bad[] = {
+		"/rabbit a@x pw\n",				/* no a@x line */
+		"a@x pw\n/rabbit a@x one\n/rabbit a@x two\n",	/* twice */
+		"a@x pw\n/allow-register a@x soon\n",
+		"a@x pw\n/allow-register a@x -5\n",
+		"a@x pw\n/allow-register a@x\n",
+		"a@x pw\n/other a@x 1\n",
+		"a@x pw\n/allow-register a@x 5\n/allow-register a@x 9\n",
+		"a@x pw\n/allow-register a@x +5\n",
+		"a@x pw\n/allow-register a@x  5\n",
+	};
+	struct creds	*c;
+	char		 err[512];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		put_file(path, bad[i], strlen(bad[i]), 0600);
+		c = creds_open(path, err, sizeof(err));
+		EXPECT(c == NULL, "accepted: %s", bad[i]);
+		EXPECT(strstr(err, "pw") == NULL && strstr(err, "one") == NULL,
+		    "err quotes a password: %s", err);
+	}
+	/* A NUL in a /rabbit line would cut the rabbit's password short. */
+	put_file(path, "a@x pw\n/rabbit a@x \0\n", 21, 0600);
+	EXPECT(creds_open(path, err, sizeof(err)) == NULL &&
+	    strstr(err, "NUL") != NULL, "NUL in /rabbit: %s", err);
+	put_file(path, "/rabbit b@x r b\nb@x s s\n/allow-register b@x 77\n",
+	    47, 0600);
+	c = open_ok();
+	assert_string_equal(creds_get(c, "b@x"), "s s");
+	assert_string_equal(creds_get_rabbit(c, "b@x"), "r b");
+	assert_int_equal(creds_window(c, "b@x"), 77);
+	creds_close(c);
+}
+
 int
 main(void)
 {
@@ -504,6 +617,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_write_error, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_put_keeps_other_writers,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_window_parse_errors,
 		    setup, teardown),
 	};
 

@@ -103,7 +103,8 @@ start(struct fixture *f)
 	struct config	*cfg = load(f, 1);
 	char		 err[1024];
 
-	NT_CHECK(daemon_setup(&f->w.px, f->w.base, cfg, err, sizeof(err)) == 0,
+	NT_CHECK(daemon_setup(&f->w.px, f->w.base, cfg, geteuid(), err,
+	    sizeof(err)) == 0,
 	    "daemon_setup: %s", err);
 	f->w.px_port = listener_port(f->w.px.lst, 0);
 	NT_CHECK(f->w.px_port != 0, "no port bound");
@@ -176,7 +177,8 @@ test_setup_refuses_broken_filter(void **state)
 
 	write_conf(f, "t_badmagic", "v1", "");
 	cfg = load(f, 1);
-	NT_CHECK(daemon_setup(&f->w.px, f->w.base, cfg, err, sizeof(err)) == -1,
+	NT_CHECK(daemon_setup(&f->w.px, f->w.base, cfg, geteuid(), err,
+	    sizeof(err)) == -1,
 	    "daemon_setup accepted a broken filter");
 	NT_CHECK(strstr(err, nt_filter_path("t_badmagic")) != NULL &&
 	    strstr(err, "bad magic") != NULL, "error: %s", err);
@@ -194,7 +196,8 @@ test_setup_refuses_busy_port(void **state)
 	snprintf(line, sizeof(line), "listen = 127.0.0.1:%u\n", f->w.srv_port);
 	write_conf(f, "t_host", "v1", line);
 	cfg = load(f, 1);
-	NT_CHECK(daemon_setup(&f->w.px, f->w.base, cfg, err, sizeof(err)) == -1,
+	NT_CHECK(daemon_setup(&f->w.px, f->w.base, cfg, geteuid(), err,
+	    sizeof(err)) == -1,
 	    "daemon_setup bound a busy port");
 	snprintf(line, sizeof(line), "listen 127.0.0.1:%u", f->w.srv_port);
 	NT_CHECK(strstr(err, line) != NULL, "error does not name the address: "

@@ -5,7 +5,8 @@
  * lingering close (every queued byte reaches a peer that keeps sending,
  * then FIN, and the leg closes on the peer's FIN), the reset of
  * leg_abort(), a refused connect, and connects by name through evdns
- * ("localhost" from /etc/hosts, and a name only a test hosts file knows).
+ * ("localhost" and a name only the test knows, from hosts files of its
+ * own).
  *
  * The peer is either another leg or a raw non-blocking socket read and
  * written from events on the same loop. Waiting is always for an event
@@ -622,10 +623,29 @@ test_connect_refused(void **state)
 }
 
 /*
- * Connect by name through evdns: "localhost" from /etc/hosts, whichever
- * address family it gives first, then a name only a test hosts file
- * holds (the system resolver cannot know it), then a leg_close() issued
- * while still connecting, which closes cleanly after the connect.
+ * Write a hosts file of the test's own (the system's /etc/hosts is
+ * outside the repository) into path (a mkstemp template) and load it.
+ */
+static void
+load_hosts(struct evdns_base *dns, char *path, const char *text)
+{
+	FILE	*f;
+	int	 fd;
+
+	fd = mkstemp(path);
+	CHECK(fd != -1 && (f = fdopen(fd, "w")) != NULL, "mkstemp");
+	fputs(text, f);
+	CHECK(fclose(f) == 0, "fclose");
+	CHECK(evdns_base_load_hosts(dns, path) == 0, "load %s", path);
+	unlink(path);
+}
+
+/*
+ * Connect by name through evdns: "localhost" from a hosts file, with
+ * both address families when there is an IPv6 loopback (whichever it
+ * gives first), then a name only the test knows (the system resolver
+ * cannot), then a leg_close() issued while still connecting, which
+ * closes cleanly after the connect.
  */
 static void
 test_connect_by_name(void **state)
@@ -636,14 +656,15 @@ test_connect_by_name(void **state)
 	struct side		 a;
 	unsigned short		 port = 0;
 	char			 hosts[64], c;
-	FILE			*f;
 	int			 l4, l6, fd, cfd;
 
 	CHECK(dns != NULL, "evdns_base_new");
-	CHECK(evdns_base_load_hosts(dns, NULL) == 0, "load /etc/hosts");
 	l4 = listen_on(AF_INET, &port);
 	CHECK(l4 != -1, "listen on 127.0.0.1: %s", strerror(errno));
 	l6 = listen_on(AF_INET6, &port);	/* same port; may not exist */
+	snprintf(hosts, sizeof(hosts), "/tmp/test_leg.hosts.XXXXXX");
+	load_hosts(dns, hosts, l6 != -1 ? "127.0.0.1\tlocalhost\n"
+	    "::1\tlocalhost\n" : "127.0.0.1\tlocalhost\n");
 
 	side_init(&a);
 	CHECK(leg_connect(&a.leg, base, dns, "localhost", port, &cbs, &a) == 0,
@@ -671,12 +692,7 @@ test_connect_by_name(void **state)
 
 	/* A name from a hosts file of our own. */
 	snprintf(hosts, sizeof(hosts), "/tmp/test_leg.hosts.XXXXXX");
-	fd = mkstemp(hosts);
-	CHECK(fd != -1 && (f = fdopen(fd, "w")) != NULL, "mkstemp");
-	fprintf(f, "127.0.0.1\trabbit.nabproxy-test.invalid\n");
-	CHECK(fclose(f) == 0, "fclose");
-	CHECK(evdns_base_load_hosts(dns, hosts) == 0, "load %s", hosts);
-	unlink(hosts);
+	load_hosts(dns, hosts, "127.0.0.1\trabbit.nabproxy-test.invalid\n");
 	side_init(&a);
 	CHECK(leg_connect(&a.leg, base, dns, "rabbit.nabproxy-test.invalid",
 	    port, &cbs, &a) == 0, "leg_connect by test name");

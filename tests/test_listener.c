@@ -6,7 +6,9 @@
  * being v6-only, bind errors naming the address, max-connections,
  * max-per-source and draining refusals (the accepted socket is closed at
  * once, no upstream connection is made, the log says why), and slots
- * coming back through listener_release() when a session ends.
+ * coming back through listener_release() when a session ends. Without
+ * an IPv6 loopback the IPv4 parts run and the program exits 77, which
+ * ctest reports as a skip (SKIP_RETURN_CODE), never as a pass.
  */
 #include <sys/socket.h>
 
@@ -206,20 +208,27 @@ teardown(void **state)
 	return 0;
 }
 
-/* Is there an IPv6 loopback to bind? */
+/* Set when an IPv6 part could not run: main() then exits 77 (skip). */
+static int	ipv6_skipped;
+
+/* Is there an IPv6 loopback to bind? Notes a skip when there is not. */
 static int
 have_ipv6(void)
 {
 	struct sockaddr_in6	sin6;
 	int			fd, ok;
 
-	if ((fd = socket(AF_INET6, SOCK_STREAM, 0)) == -1)
+	if ((fd = socket(AF_INET6, SOCK_STREAM, 0)) == -1) {
+		ipv6_skipped = 1;
 		return 0;
+	}
 	memset(&sin6, 0, sizeof(sin6));
 	sin6.sin6_family = AF_INET6;
 	sin6.sin6_addr = in6addr_loopback;
 	ok = bind(fd, (struct sockaddr *)&sin6, sizeof(sin6)) == 0;
 	close(fd);
+	if (!ok)
+		ipv6_skipped = 1;
 	return ok;
 }
 
@@ -405,7 +414,7 @@ test_v6only(void **state)
 	int			fd;
 
 	if (!have_ipv6()) {
-		skip();
+		print_message("no ::1 here: skipped\n");
 		return;
 	}
 	new_listener(a, 1);
@@ -575,6 +584,9 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_draining, setup, teardown),
 	};
+	int	rc;
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	/* Without IPv6 the run is incomplete: ctest reports a skip. */
+	return rc == 0 && ipv6_skipped ? 77 : rc;
 }

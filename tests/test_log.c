@@ -231,6 +231,50 @@ test_open(void **state)
 	free(buf);
 }
 
+/*
+ * log_reopen (SIGHUP, logrotate): after a rename the next lines go to a
+ * new file of the same name; a failed reopen keeps the old file; stderr
+ * has nothing to reopen.
+ */
+static void
+test_reopen(void **state)
+{
+	char	*buf, *l[8], moved[PATH_MAX + 8];
+
+	CHECK(log_reopen() == 0, "stderr reopened");
+	CHECK(log_open(tmp_path("e.log"), 0) == 0, "log_open");
+	CHECK(strcmp(log_path(), tmp_path("e.log")) == 0, "path %s",
+	    log_path());
+	log_info("before");
+	snprintf(moved, sizeof(moved), "%s.1", tmp_path("e.log"));
+	CHECK(rename(tmp_path("e.log"), moved) == 0, "rename");
+	CHECK(log_reopen() == 1, "reopen: %s", strerror(errno));
+	log_info("after");
+	/* A directory that is gone: the reopen fails, the file stays. */
+	CHECK(mkdir(tmp_path("sub"), 0700) == 0, "mkdir");
+	CHECK(log_open(tmp_path("sub/f.log"), 0) == 0, "log_open sub");
+	CHECK(rename(tmp_path("sub/f.log"), tmp_path("f.log")) == 0 &&
+	    rmdir(tmp_path("sub")) == 0, "move f.log out, remove sub");
+	errno = 0;
+	CHECK(log_reopen() == -1 && errno == ENOENT, "reopen in a gone dir");
+	log_info("still to f");
+	log_close();
+	CHECK(log_path() == NULL, "path after close");
+
+	buf = tu_slurp(moved, NULL);
+	CHECK(split_lines(buf, l, 8) == 1, "e.log.1 is not 1 line");
+	check_line(l[0], "info", "before");
+	free(buf);
+	buf = tu_slurp(tmp_path("e.log"), NULL);
+	CHECK(split_lines(buf, l, 8) == 1, "new e.log is not 1 line");
+	check_line(l[0], "info", "after");
+	free(buf);
+	buf = tu_slurp(tmp_path("f.log"), NULL);
+	CHECK(split_lines(buf, l, 8) == 1, "f.log is not 1 line");
+	check_line(l[0], "info", "still to f");
+	free(buf);
+}
+
 /* An overlong message becomes one truncated line, never more. */
 static void
 test_long_line(void **state)
@@ -543,6 +587,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_levels, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_control_bytes, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_long_line, setup,

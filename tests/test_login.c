@@ -358,7 +358,7 @@ test_plain_policy(void **state)
 {
 	struct world		*w = *state;
 	struct login		*l;
-	struct login_opts	 o = { 0, 0, 0 };
+	struct login_opts	 o = { 0 };
 	const char		*plain[] = { "PLAIN" };
 	const char		*weak[] = { "CRAM-MD5", "ANONYMOUS" };
 

@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -287,16 +288,20 @@ expect_check_ok(const struct child *c, const char *what)
 static int
 setup(void **state)
 {
-	char	text[512];
+	struct passwd	*pw = getpwuid(geteuid());
+	char		 text[512];
 
 	tu_mkdtemp(dir, sizeof(dir), "test_main");
 	snprintf(good, sizeof(good), "%s/good.conf", dir);
+	/* Stay who runs the test: as root that is the explicit user = root. */
+	CHECK(pw != NULL, "getpwuid(%u)", (unsigned int)geteuid());
 	snprintf(text, sizeof(text),
 	    "[nabproxy]\n"
 	    "listen = 192.0.2.1:5222\n"
 	    "upstream = 192.0.2.1:5222\n"
 	    "state-dir = %s\n"
-	    "drain-timeout = 5\n", dir);
+	    "user = %s\n"
+	    "drain-timeout = 5\n", dir, pw->pw_name);
 	tu_put(dir, "good.conf", text);
 	return 0;
 }
@@ -690,7 +695,8 @@ test_daemon_sigterm(void **state)
 	expect_exit(&c, 0, "SIGTERM");
 	CHECK(strstr(c.buf[1], "nabproxy[info]: SIGTERM: draining ") != NULL &&
 	    strstr(c.buf[1], "nabproxy[info]: exiting: 1 accepted, 0 refused, "
-	    "0 still open\n") != NULL, "SIGTERM log:\n%s", c.buf[1]);
+	    "0 still open, 0 key derivations on worker threads\n") != NULL,
+	    "SIGTERM log:\n%s", c.buf[1]);
 	CHECK(c.len[0] == 0, "daemon wrote to stdout:\n%s", c.buf[0]);
 	child_free(&c);
 }
@@ -707,7 +713,8 @@ test_daemon_sigint(void **state)
 	expect_exit(&c, 0, "SIGINT");
 	CHECK(strstr(c.buf[1], "nabproxy[info]: SIGINT: exiting\n") != NULL &&
 	    strstr(c.buf[1], "nabproxy[info]: exiting: 0 accepted, 0 refused, "
-	    "0 still open\n") != NULL, "SIGINT log:\n%s", c.buf[1]);
+	    "0 still open, 0 key derivations on worker threads\n") != NULL,
+	    "SIGINT log:\n%s", c.buf[1]);
 	child_free(&c);
 }
 

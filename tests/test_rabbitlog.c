@@ -1,7 +1,9 @@
 /*
  * Unit tests for rabbitlog: lines wait for the MAC, then go to MAC.log;
  * a session without a MAC ends in unknown-ADDRESS.log; the pending buffer
- * is bounded and says what it dropped; files are 0640 and appended to.
+ * is bounded and says what it dropped; files are 0640 and appended to;
+ * an unwritable directory drops the lines with one warning in the daemon
+ * log.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "log.h"
 #include "rabbitlog.h"
 
 static char	dir[64];
@@ -103,15 +106,36 @@ test_unknown_and_bounded(void **state)
 	assert_null(slurp("unknown-192.0.2.10.log", &mode));
 }
 
+/*
+ * A directory that does not exist: lines are dropped, no file appears,
+ * and the daemon log says so once (not once per line), naming the path.
+ */
 static void
 test_unwritable_dir(void **state)
 {
-	struct rabbitlog	*rl = rabbitlog_new("/nonexistent/dir", "1.2.3.4");
+	struct rabbitlog	*rl;
+	char			 missing[128], logpath[128], want[512], *s;
+	mode_t			 mode;
 
-	/* Errors drop lines, never crash or leak. */
+	snprintf(missing, sizeof(missing), "%s/missing", dir);
+	snprintf(logpath, sizeof(logpath), "%s/daemon.log", dir);
+	assert_int_equal(log_open(logpath, 0), 0);
+	rl = rabbitlog_new(missing, "1.2.3.4");
+	assert_non_null(rl);
 	rabbitlog_add(rl, "aabbccddeeff", "[vm] x\n", 7);
 	rabbitlog_add(rl, "aabbccddeeff", "[vm] y\n", 7);
 	rabbitlog_close(rl, "aabbccddeeff");
+	log_close();
+	assert_null(slurp("missing", &mode));
+	s = slurp("daemon.log", &mode);
+	assert_non_null(s);
+	snprintf(want, sizeof(want), "nabproxy[warning]: rabbit log"
+	    " %s/aabbccddeeff.log: No such file or directory\n", missing);
+	/* One line: the timestamp, then exactly the warning. */
+	assert_non_null(strstr(s, want));
+	assert_int_equal(strlen(strstr(s, want)), strlen(want));
+	assert_ptr_equal(strchr(s, '\n'), s + strlen(s) - 1);
+	free(s);
 }
 
 int
@@ -126,5 +150,7 @@ main(void)
 		    teardown),
 	};
 
+	/* The 0640 the module asks for, whatever the caller's umask. */
+	umask(022);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,8 +3,9 @@
  * the PBKDF2 vectors of RFC 6070, the exchanges of RFC 5802 (SHA-1) and
  * RFC 7677 (SHA-256), a server that cannot prove the password, the
  * iteration cap, malformed server messages, saslname escaping and nonces,
- * and the Hi() result cache: what it keeps, for how long, and that a hit
- * gives the bytes a fresh derivation would.
+ * the Hi() result cache (only keys the server confirmed, as many as
+ * there are accounts, hits give the bytes a fresh derivation would) and
+ * the asynchronous derivation (PENDING, kdf, resume).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,17 +17,11 @@
 
 #include <cmocka.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "sasl.h"
 #include "saslutil.h"
 #include "testutil.h"
-
-/*
- * Hi() results the cache keeps (sasl.h), and the longest result it keeps
- * (HI_MAX in sasl_scram.c; SCRAM itself needs at most 32 bytes).
- */
-#define HI_CACHED	64
-#define HI_KEPTMAX	64
 
 #define S5802_CNONCE	"fyko+d2lbbFgONRv9qkxdawL"
 #define S5802_FIRST	"r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j," \
@@ -36,9 +31,6 @@
 #define S5802_V		"v=rmF9pqV8S7suAoZWja4dJRkFsKQ="
 
 static struct sasl_client *scram_at_final(enum sasl_mech, unsigned);
-static void	 hi_expect(enum sasl_mech, const char *, const char *,
-		    unsigned, size_t, int);
-static void	 hi_nth(unsigned, int);
 
 static void
 test_pbkdf2_rfc6070(void **state UNUSED)
@@ -87,9 +79,9 @@ test_pbkdf2_rfc6070(void **state UNUSED)
 			CHECK(strcmp(hex, v[i].hex) == 0, "round %d vector "
 			    "%zu: %s, want %s", round, i, hex, v[i].hex);
 		}
-		CHECK(sasl_scram_cache_hits() - hits == (round == 0 ? 0 :
-		    sizeof(v) / sizeof(v[0])), "round %d: %lu cache hits",
-		    round, sasl_scram_cache_hits() - hits);
+		/* Hi() alone never fills the cache: only a verified server. */
+		CHECK(sasl_scram_cache_hits() == hits, "round %d: %lu cache "
+		    "hits", round, sasl_scram_cache_hits() - hits);
 	}
 	/* Another mechanism with the same inputs is another entry. */
 	hits = sasl_scram_cache_hits();
@@ -320,109 +312,207 @@ test_scram_names_and_nonce(void **state UNUSED)
 }
 
 /*
- * Hi(pw, salt, iter) into outlen bytes through sasl_scram_hi(): the bytes
- * must be PBKDF2's, computed here by OpenSSL without the cache, nothing
- * past outlen may be written, and the call must have been a cache hit
- * (hit 1) or a miss (hit 0).
+ * A SCRAM server for the tests: knows `pw` (salt, iter), answers the
+ * client's first message with a server-first, checks the client's proof
+ * and gives the server-final "v=...". SHA-1 or SHA-256.
  */
+struct tsrv {
+	enum sasl_mech	 mech;
+	const char	*pw, *salt;
+	unsigned	 iter;
+	char		 first[512];	/* server-first-message */
+	char		 cbare[256];	/* client-first-message-bare */
+};
+
 static void
-hi_expect(enum sasl_mech mech, const char *pw, const char *salt,
-    unsigned iter, size_t outlen, int hit)
+tsrv_first(struct tsrv *t, const unsigned char *cfirst, size_t len)
 {
-	unsigned char	 out[80], want[80];
-	unsigned long	 hits = sasl_scram_cache_hits();
-	const EVP_MD	*md = mech == SASL_MECH_SCRAM_SHA_1 ? EVP_sha1() :
+	char	salt64[128];
+
+	CHECK(len > 3 && len < sizeof(t->cbare) + 3, "client-first of %zu",
+	    len);
+	memcpy(t->cbare, cfirst + 3, len - 3);		/* past "n,," */
+	t->cbare[len - 3] = '\0';
+	CHECK(sasl_b64_encode(t->salt, strlen(t->salt), salt64,
+	    sizeof(salt64)) == 0, "salt");
+	(void)snprintf(t->first, sizeof(t->first), "r=%sSRV,s=%s,i=%u",
+	    strstr(t->cbare, "r=") + 2, salt64, t->iter);
+}
+
+/* The server-final for the client-final `cfinal` (its proof unchecked). */
+static void
+tsrv_final(struct tsrv *t, const unsigned char *cfinal, size_t len,
+    char *out, size_t cap)
+{
+	const EVP_MD	*md = t->mech == SASL_MECH_SCRAM_SHA_1 ? EVP_sha1() :
 			    EVP_sha256();
+	unsigned char	 salted[64], skey[64], sig[64];
+	char		 am[1024], sig64[128];
+	const char	*p;
+	unsigned	 hl = (unsigned)EVP_MD_get_size(md), l;
 
-	CHECK(outlen < sizeof(out), "output of %zu bytes", outlen);
-	CHECK(PKCS5_PBKDF2_HMAC(pw, (int)strlen(pw),
-	    (const unsigned char *)salt, (int)strlen(salt), (int)iter, md,
-	    (int)outlen, want) == 1, "reference PBKDF2 failed");
-	memset(out, 0xa5, sizeof(out));
-	CHECK(sasl_scram_hi(mech, pw, strlen(pw), (const unsigned char *)salt,
-	    strlen(salt), iter, out, outlen) == 0, "Hi(%s, %s, %u) failed",
-	    pw, salt, iter);
-	CHECK(memcmp(out, want, outlen) == 0, "Hi(%s, %s, %u), %zu bytes, "
-	    "differs from PBKDF2", pw, salt, iter, outlen);
-	CHECK(out[outlen] == 0xa5, "Hi(%s, %s, %u) wrote past %zu bytes", pw,
-	    salt, iter, outlen);
-	CHECK(sasl_scram_cache_hits() - hits == (unsigned long)hit,
-	    "Hi(%s, %s, %u), %zu bytes: %lu cache hits, want %d", pw, salt,
-	    iter, outlen, sasl_scram_cache_hits() - hits, hit);
+	p = memmem(cfinal, len, ",p=", 3);
+	CHECK(p != NULL, "client-final without a proof");
+	(void)snprintf(am, sizeof(am), "%s,%s,%.*s", t->cbare, t->first,
+	    (int)(p - (const char *)cfinal), (const char *)cfinal);
+	CHECK(PKCS5_PBKDF2_HMAC(t->pw, (int)strlen(t->pw),
+	    (const unsigned char *)t->salt, (int)strlen(t->salt),
+	    (int)t->iter, md, (int)hl, salted) == 1 &&
+	    HMAC(md, salted, (int)hl, (const unsigned char *)"Server Key", 10,
+	    skey, &l) != NULL && HMAC(md, skey, (int)hl,
+	    (const unsigned char *)am, strlen(am), sig, &l) != NULL &&
+	    sasl_b64_encode(sig, hl, sig64, sizeof(sig64)) == 0,
+	    "server signature");
+	(void)snprintf(out, cap, "v=%s", sig64);
 }
 
 /*
- * A repeat with the same inputs is a hit with the same bytes; any input
- * that differs (the mechanism, the output length, the count, the salt,
- * the password, or only where password ends and salt begins) is a miss;
- * results longer than the cache keeps are derived every time; and
- * sasl_scram_cache_clear() forgets everything.
+ * One exchange of `user` with password `pw` against a server that knows
+ * t->pw; async: Hi() through kdf()/resume(). Returns 1 if the client
+ * accepted the server (SASL_DONE), and sets *pending if step() waited.
  */
-static void
-test_hi_cache_repeat(void **state UNUSED)
+static int
+exchange(struct tsrv *t, const char *pw, int async, int *pending)
 {
-	enum sasl_mech	s1 = SASL_MECH_SCRAM_SHA_1;
-	enum sasl_mech	s256 = SASL_MECH_SCRAM_SHA_256;
+	struct sasl_client	*c;
+	struct sasl_kdf		 k;
+	unsigned char		*o, key[64];
+	size_t			 ol;
+	char			 fin[256];
+	int			 r, done;
 
-	sasl_scram_cache_clear();
-	hi_expect(s1, "pencil", "salt", 4096, 20, 0);
-	hi_expect(s1, "pencil", "salt", 4096, 20, 1);
-	hi_expect(s1, "pencil", "salt", 4096, 16, 0);
-	hi_expect(s1, "pencil", "salt", 4096, 16, 1);
-	hi_expect(s1, "pencil", "salt", 4095, 20, 0);
-	hi_expect(s1, "pencil", "SALT", 4096, 20, 0);
-	hi_expect(s1, "Pencil", "salt", 4096, 20, 0);
-	hi_expect(s256, "pencil", "salt", 4096, 20, 0);
-	hi_expect(s1, "pencils", "alt", 4096, 20, 0);
-	hi_expect(s1, "pencil", "salt", 4096, 20, 1);
-	hi_expect(s256, "pencil", "salt", 4096, HI_KEPTMAX + 1, 0);
-	hi_expect(s256, "pencil", "salt", 4096, HI_KEPTMAX + 1, 0);
-	hi_expect(s256, "pencil", "salt", 4096, HI_KEPTMAX, 0);
-	hi_expect(s256, "pencil", "salt", 4096, HI_KEPTMAX, 1);
-	sasl_scram_cache_clear();
-	hi_expect(s1, "pencil", "salt", 4096, 20, 0);
-	hi_expect(s1, "pencil", "salt", 4096, 20, 1);
-	hi_expect(s256, "pencil", "salt", 4096, HI_KEPTMAX, 0);
-}
-
-/* Hi() of the n-th of many salts (SHA-256, one iteration): hit or miss. */
-static void
-hi_nth(unsigned n, int hit)
-{
-	char	salt[16];
-
-	(void)snprintf(salt, sizeof(salt), "salt-%u", n);
-	hi_expect(SASL_MECH_SCRAM_SHA_256, "pencil", salt, 1, 32, hit);
+	c = sasl_client_new(t->mech, "user", pw, NULL, 0, NULL, 0);
+	CHECK(c != NULL && sasl_client_start(c, &o, &ol) == SASL_CONTINUE,
+	    "setup");
+	sasl_client_set_async(c, async);
+	tsrv_first(t, o, ol);
+	r = sasl_client_step(c, (const unsigned char *)t->first,
+	    strlen(t->first), &o, &ol);
+	*pending = r == SASL_PENDING;
+	if (r == SASL_PENDING) {
+		CHECK(o == NULL && ol == 0, "output while pending");
+		CHECK(sasl_client_kdf(c, &k) == 0, "no kdf inputs");
+		CHECK(k.pwlen == strlen(pw) && memcmp(k.password, pw,
+		    k.pwlen) == 0 && k.saltlen == strlen(t->salt) &&
+		    memcmp(k.salt, t->salt, k.saltlen) == 0 &&
+		    k.iterations == t->iter, "kdf inputs");
+		CHECK(PKCS5_PBKDF2_HMAC(k.password, (int)k.pwlen, k.salt,
+		    (int)k.saltlen, (int)k.iterations, strcmp(k.md, "SHA1") ?
+		    EVP_sha256() : EVP_sha1(), (int)k.outlen, key) == 1,
+		    "PBKDF2");
+		r = sasl_client_resume(c, key, k.outlen, &o, &ol);
+	}
+	CHECK(r == SASL_CONTINUE, "step: %d %s", r, sasl_client_error(c));
+	tsrv_final(t, o, ol, fin, sizeof(fin));
+	done = sasl_client_success(c, (const unsigned char *)fin,
+	    strlen(fin)) == SASL_DONE;
+	sasl_client_free(c);
+	return done;
 }
 
 /*
- * The cache is bounded: it keeps the HI_CACHED most recently used
- * results, and a new one evicts the least recently used, a hit counting
- * as a use.
+ * Only keys the server confirmed enter the cache: a wrong password (the
+ * server's signature does not verify) leaves nothing, so a repeat misses
+ * again; the right one is a hit the second time, async or not.
  */
 static void
-test_hi_cache_bounded(void **state UNUSED)
+test_hi_cache_verified_only(void **state UNUSED)
 {
-	unsigned	i;
+	struct tsrv	t = { SASL_MECH_SCRAM_SHA_256, "right", "NaCl", 64,
+			    "", "" };
+	unsigned long	hits;
+	int		pending;
 
 	sasl_scram_cache_clear();
-	for (i = 0; i < HI_CACHED; i++)
-		hi_nth(i, 0);
-	for (i = 0; i < HI_CACHED; i++)
-		hi_nth(i, 1);
-	/* One more evicts #0, whose return evicts #1, now the oldest. */
-	hi_nth(HI_CACHED, 0);
-	hi_nth(0, 0);
-	for (i = 2; i <= HI_CACHED; i++)
-		hi_nth(i, 1);
-	hi_nth(0, 1);
-	hi_nth(1, 0);
-	/* #1 evicted #2; using #3 first makes #4 the next to go. */
-	hi_nth(3, 1);
-	hi_nth(2, 0);
-	hi_nth(3, 1);
-	hi_nth(4, 0);
+	hits = sasl_scram_cache_hits();
+	CHECK(!exchange(&t, "wrong", 0, &pending), "wrong password verified");
+	CHECK(!exchange(&t, "wrong", 1, &pending) && pending,
+	    "a wrong password's key was cached");
+	CHECK(sasl_scram_cache_hits() == hits, "hits from a wrong password");
+	CHECK(exchange(&t, "right", 1, &pending) && pending, "first login");
+	CHECK(exchange(&t, "right", 1, &pending) && !pending,
+	    "second login not served from the cache");
+	CHECK(exchange(&t, "right", 0, &pending), "sync login");
+	CHECK(sasl_scram_cache_hits() - hits == 2, "%lu hits",
+	    sasl_scram_cache_hits() - hits);
+	t.mech = SASL_MECH_SCRAM_SHA_1;
+	CHECK(exchange(&t, "right", 1, &pending) && pending,
+	    "SHA-1 served from SHA-256's entry");
 	sasl_scram_cache_clear();
+	t.mech = SASL_MECH_SCRAM_SHA_256;
+	CHECK(exchange(&t, "right", 1, &pending) && pending,
+	    "served after cache_clear");
+}
+
+/*
+ * As many accounts as a community server has rabbits stay cached: 2000
+ * logins, then every one again from the cache (the old cache kept 64).
+ */
+static void
+test_hi_cache_many(void **state UNUSED)
+{
+	struct tsrv	t = { SASL_MECH_SCRAM_SHA_1, NULL, "salt", 1, "", "" };
+	char		pw[32];
+	unsigned	i, misses = 0;
+	int		pending;
+
+	sasl_scram_cache_clear();
+	for (i = 0; i < 2000; i++) {
+		(void)snprintf(pw, sizeof(pw), "pw-%u", i);
+		t.pw = pw;
+		CHECK(exchange(&t, pw, 1, &pending) && pending, "login %u", i);
+	}
+	for (i = 0; i < 2000; i++) {
+		(void)snprintf(pw, sizeof(pw), "pw-%u", i);
+		t.pw = pw;
+		CHECK(exchange(&t, pw, 1, &pending), "again %u", i);
+		misses += pending;
+	}
+	CHECK(misses == 0, "%u of 2000 accounts fell out of the cache",
+	    misses);
+	sasl_scram_cache_clear();
+}
+
+/*
+ * The async client gives RFC 5802's exact client-final once resumed
+ * with the right key; a failed derivation fails the login; a challenge
+ * while the key is derived is refused.
+ */
+static void
+test_scram_async_rfc5802(void **state UNUSED)
+{
+	struct sasl_client	*c;
+	struct sasl_kdf		 k;
+	unsigned char		*o, key[20];
+	size_t			 ol;
+	int			 i;
+
+	sasl_scram_cache_clear();
+	for (i = 0; i < 3; i++) {
+		c = sasl_client_new(SASL_MECH_SCRAM_SHA_1, "user", "pencil",
+		    NULL, 0, NULL, 0);
+		CHECK(c != NULL && sasl_client_set_nonce(c, S5802_CNONCE) ==
+		    0 && sasl_client_start(c, &o, &ol) == SASL_CONTINUE,
+		    "setup");
+		sasl_client_set_async(c, 1);
+		su_expect_step(c, S5802_FIRST, SASL_PENDING, NULL);
+		CHECK(sasl_client_kdf(c, &k) == 0 && k.iterations == 4096 &&
+		    k.outlen == 20 && strcmp(k.md, "SHA1") == 0, "kdf");
+		CHECK(PKCS5_PBKDF2_HMAC("pencil", 6, k.salt, (int)k.saltlen,
+		    4096, EVP_sha1(), 20, key) == 1, "PBKDF2");
+		if (i == 0) {
+			CHECK(sasl_client_resume(c, key, 20, &o, &ol) ==
+			    SASL_CONTINUE && ol == strlen(S5802_FINAL) &&
+			    memcmp(o, S5802_FINAL, ol) == 0, "resumed: %.*s",
+			    (int)ol, o);
+		} else if (i == 1) {
+			CHECK(sasl_client_resume(c, NULL, 0, &o, &ol) ==
+			    SASL_FAIL && strstr(sasl_client_error(c),
+			    "derivation") != NULL, "failed derivation");
+		} else
+			su_expect_step(c, S5802_FIRST, SASL_FAIL, NULL);
+		sasl_client_free(c);
+	}
 }
 
 /*
@@ -484,8 +574,9 @@ main(void)
 		cmocka_unit_test(test_scram_iteration_cap),
 		cmocka_unit_test(test_scram_malformed),
 		cmocka_unit_test(test_scram_names_and_nonce),
-		cmocka_unit_test(test_hi_cache_repeat),
-		cmocka_unit_test(test_hi_cache_bounded),
+		cmocka_unit_test(test_hi_cache_verified_only),
+		cmocka_unit_test(test_hi_cache_many),
+		cmocka_unit_test(test_scram_async_rfc5802),
 		cmocka_unit_test(test_hi_cache_scram),
 	};
 

@@ -1,5 +1,5 @@
 /*
- * test_session_tls: STARTTLS on the server stream (proxy/session_tls.c)
+ * test_session_tls: STARTTLS on the server stream (proxy/upstream.c)
  * against a fake server that speaks TLS with a throwaway certificate made
  * here: the rabbit never sees it, what the rabbit sends meanwhile (and
  * what filters inject for the server) waits and goes over TLS after the

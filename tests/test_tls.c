@@ -5,7 +5,7 @@
  * to a scratch directory. nabtest.h's fake server on 127.0.0.1 answers
  * <starttls/> with <proceed/> and turns TLS server on the same connection;
  * a struct leg connects to it and is wrapped by tls_wrap() at the byte
- * after <proceed/>, as session_tls.c does. No sleeps: nt_run() turns the
+ * after <proceed/>, as upstream.c does. No sleeps: nt_run() turns the
  * loop until a condition holds or its deadline fires. tls_pin_check()
  * runs on such legs too, against a pin store in the scratch directory.
  */
@@ -310,7 +310,7 @@ tcli_connected(struct leg *l, void *arg)
 		CHECK(evbuffer_add(leg_output(l), TLS_STARTTLS,
 		    strlen(TLS_STARTTLS)) == 0, "send <starttls/>");
 	else
-		tls_established(l);	/* as session_tls.c and probe.c do */
+		tls_established(l);	/* as upstream.c and probe.c do */
 }
 
 static void

@@ -1,8 +1,9 @@
 /*
- * nabproxy filter ABI, version 1.2 (1.1 appended the services marked
+ * nabproxy filter ABI, version 1.3 (1.1 appended the services marked
  * "ABI 1.1" at the end of struct nab_host; 1.2 those marked "ABI 1.2",
  * the `proof` field of struct nab_identity and the `transient` field of
- * struct nab_login_result).
+ * struct nab_login_result; 1.3 rabbit_password and the proof
+ * "allow-register").
  *
  * This is the only header a filter includes. A filter is a constant
  * descriptor, `struct nab_filter`; built-in filters are linked into the
@@ -33,8 +34,11 @@
 
 #define NAB_FILTER_MAGIC	0x4e414246u	/* "NABF" */
 #define NAB_ABI_MAJOR		1
-#define NAB_ABI_MINOR		2
+#define NAB_ABI_MINOR		3
 #define NAB_FILTER_SYMBOL	"nab_filter"
+/* digest_verify's reason when it judged nothing (ABI 1.3). */
+#define NAB_REASON_BACKOFF	"password attempts for this account or " \
+				"address are backing off"
 
 /* What the chain does with the unit after a hook returns. */
 enum nab_verdict {
@@ -86,7 +90,10 @@ struct nab_identity {
 	 * never change for the rest of the connection: "stored" (matched the
 	 * credential store), "probe" (a login probe with it succeeded),
 	 * "digest" (DIGEST-MD5 verified here against the store), "server"
-	 * (the server accepted the rabbit's own SASL exchange). Only a
+	 * (the server accepted the rabbit's own SASL exchange), ABI 1.3:
+	 * "allow-register" (the password failed, but the operator opened a
+	 * window for this account: it became the rabbit's own password,
+	 * while the server's stays in the store for the upstream login). Only a
 	 * proven session may log in upstream, store a password or repair
 	 * anything on the account's behalf.
 	 */
@@ -198,9 +205,17 @@ struct nab_host {
 		    nab_timer_cb *, void *arg);
 	void	(*timer_del)(struct nab_ctx *, struct nab_timer *);
 
-	/* Credential store: password for a bare JID or NULL (copy it now). */
+	/*
+	 * Credential store: the password nabproxy logs in upstream with for
+	 * a bare JID, or NULL (copy it now). To check what the rabbit proves
+	 * itself with, use rabbit_password (ABI 1.3): the two differ only
+	 * after an operator's allow-register.
+	 */
 	const char *(*cred_get)(struct nab_ctx *, const char *bare_jid);
-	/* Store atomically; -1 on failure (logged). */
+	/*
+	 * Store atomically the password this connection proved for its own
+	 * account (any other is refused); -1 on failure (logged).
+	 */
 	int	(*cred_put)(struct nab_ctx *, const char *bare_jid,
 		    const char *password);
 
@@ -267,7 +282,11 @@ struct nab_host {
 	 * Verify a base64 <response> text for user/password/nonce against
 	 * digest-uri xmpp/DOMAIN (the session's domain). 0 with the base64 of
 	 * "rspauth=..." (for the next <challenge>) in b64out; -1 with a
-	 * static reason (never containing the password).
+	 * static reason (never containing the password). ABI 1.3: attempts
+	 * pass the guard of prove_password (a wrong one backs the account and
+	 * the address off); while it backs off, nothing is judged and the
+	 * reason is NAB_REASON_BACKOFF (compare with strcmp): answer with a
+	 * stream close, not a SASL failure.
 	 */
 	int	(*digest_verify)(struct nab_ctx *, const char *b64,
 		    const char *user, const char *password, const char *nonce,
@@ -279,7 +298,10 @@ struct nab_host {
 	 * Prove that this connection knows the password of LOCALPART@domain
 	 * (the session's domain): compared in constant time with the stored
 	 * password, else proven upstream by a login probe (with per-account
-	 * and per-source backoff and a global cap on concurrent probes). On
+	 * and per-source backoff and a global cap on concurrent probes);
+	 * ABI 1.3: when it is not the stored one and the operator opened an
+	 * allow-register window for the account, it becomes the rabbit's
+	 * own, with no probe (proof and mechanism "allow-register"). On
 	 * success the identity is fixed to that account (see `proof`) and cb
 	 * gets ok=1; on failure ok=0 (transient=1 if nothing was judged). cb
 	 * may run before prove_password returns. -1 if it cannot start
@@ -306,6 +328,17 @@ struct nab_host {
 		    char *out, size_t outcap);
 	int	(*digest_repad)(struct nab_ctx *, const char *b64, char *out,
 		    size_t outcap);
+
+	/* ---- ABI 1.3: check with NAB_HAS_SERVICE(host, member) ---- */
+
+	/*
+	 * The password the rabbit proves itself with for a bare JID (to
+	 * verify its SASL response), or NULL: the stored one, or the
+	 * rabbit's own when the operator let it register a new one with
+	 * `nabproxy credentials allow-register` (cred_get then still gives
+	 * the server's, for the upstream login). Borrowed as cred_get.
+	 */
+	const char *(*rabbit_password)(struct nab_ctx *, const char *bare_jid);
 };
 
 #define NAB_HAS_SERVICE(h, member)					\

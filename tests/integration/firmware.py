@@ -1,6 +1,6 @@
 """A simulator of the Nabaztag/tag bootcode 18673 XMPP client (stdlib only).
 
-It sends the exact bytes of Table A of shared/firmware/bootcode-xmpp.md
+It sends the exact bytes of Table A of docs/firmware/bootcode-xmpp.md
 (A1..A12), with the firmware's DIGEST-MD5 quirks (base64 one '=' short,
 a NUL byte after the 13-digit cnonce, a challenge parser that answers only
 nonce/qop="auth"/charset=utf-8/algorithm=md5-sess without ", "), and reads

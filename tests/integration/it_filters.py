@@ -30,7 +30,7 @@ import sys
 import tempfile
 import time
 
-from nabharness import BIN, SRC, Nabproxy, recv_all
+from nabharness import BIN, SRC, Nabproxy, recv_all, user_line
 
 BUILD = os.environ.get('NAB_BINARY_DIR', os.path.join(SRC, 'build'))
 STAMP_SO = os.path.join(BUILD, 'filters', 'stamp.so')
@@ -81,7 +81,8 @@ class Proxy(Nabproxy):
                     'upstream = %s\n'
                     'state-dir = %s\n'
                     'log-format = vm\n'
-                    'profile = %s\n\n%s' % (self.upstream, self.dir, default, body))
+                    'profile = %s\n%s%s' % (self.upstream, self.dir, default,
+                                            user_line(body) or '\n', body))
         os.replace(tmp, self.conf)
 
     def reload(self, pattern, timeout=10.0):

@@ -462,6 +462,21 @@ def case_remove_account(srv):
     refused_change(srv, raw, 'chg-remove', 'account removal', None, [b'<remove'])
 
 
+def case_change_prefixed(srv):
+    """The same password change and removal with a namespace prefix
+    (`<r:query xmlns:r='jabber:iq:register'>`), which servers read as
+    register sets, and a prefix the stanza does not declare."""
+    raw = ("<iq type='set' id='chg-pfx'><r:query xmlns:r='jabber:iq:register'>"
+           "<r:username>%s</r:username><r:password>%s</r:password></r:query></iq>"
+           % (MAC, NEWPW)).encode()
+    refused_change(srv, raw, 'chg-pfx', 'prefixed password change', NEWPW, [NEWPW.encode()])
+    raw = ("<c:iq xmlns:c='jabber:client' type='set' id='rm-pfx'>"
+           "<r:query xmlns:r='jabber:iq:register'><r:remove/></r:query></c:iq>").encode()
+    refused_change(srv, raw, 'rm-pfx', 'prefixed removal', None, [b'remove'])
+    raw = ("<iq type='set' id='undeclared'><q:query><q:remove/></q:query></iq>").encode()
+    refused_change(srv, raw, 'undeclared', 'undeclared prefix', None, [b'remove'])
+
+
 def case_probe_backoff(srv):
     """50 wrong-password registrations from one address."""
     srv.add_user(MAC, PASSWORD)
@@ -470,7 +485,8 @@ def case_probe_backoff(srv):
     answers, binds = [], []
     try:
         with Relay(srv.port) as relay, \
-                Nabproxy('127.0.0.1:%d' % relay.port, profile='simulator') as px:
+                Nabproxy('127.0.0.1:%d' % relay.port, profile='simulator',
+                         extra='probe-backoff-min = 120\n') as px:
             before = creds_bytes(px)
             for i in range(ATTEMPTS):
                 c = XMPPClient('127.0.0.1', px.port, DOMAIN, timeout=20)
@@ -480,7 +496,15 @@ def case_probe_backoff(srv):
                     c.read_element()                        # features
                     form = ask(c, parts[0], '1')
                     assert form.get('type') == 'result', 'attempt %d: form %s' % (i, form.raw)
-                    reg = ask(c, wrong, '2')
+                    try:
+                        reg = ask(c, wrong, '2')
+                    except StreamError as e:
+                        # A probe refused by the backoff judges nothing:
+                        # the stream is closed, no answer is given.
+                        assert b'remote-connection-failed' in e.element.raw, e
+                        answers.append(('closed', 'remote-connection-failed'))
+                        binds.append('stream')
+                        continue
                     answers.append(('result', None) if reg.get('type') != 'error'
                                    else ('error', condition(reg)[0]))
                     try:
@@ -491,8 +515,9 @@ def case_probe_backoff(srv):
                 finally:
                     c.close(unbind=False)
             bad = [(i, a) for i, a in enumerate(answers)
-                   if a[0] != 'error' or a[1] not in ('conflict', 'not-allowed',
-                                                      'resource-constraint')]
+                   if a not in (('error', 'conflict'), ('closed', 'remote-connection-failed'))]
+            assert answers[0] == ('error', 'conflict'), answers[0]
+            assert ('closed', 'remote-connection-failed') in answers, answers
             assert not bad, 'wrong-password registrations answered %r' % bad
             assert 'result' not in binds, 'a wrong-password connection bound: %r' % binds
             logins = relay.sasl_mechanisms()
@@ -506,6 +531,24 @@ def case_probe_backoff(srv):
             print("probe backoff: %d wrong-password registrations, %d probes "
                   "reached the server" % (ATTEMPTS, started), flush=True)
             px.wait_log(rb'backing off')
+            # During the backoff the right password gets what a wrong one
+            # gets: no oracle (the store was set meanwhile, so a stored
+            # comparison would otherwise answer at once).
+            before = store(px, JID, PASSWORD)
+            c = XMPPClient('127.0.0.1', px.port, DOMAIN, timeout=20)
+            try:
+                c.send(header)
+                c.read_header()
+                c.read_element()
+                ask(c, parts[0], '1')
+                try:
+                    reg = ask(c, parts[1], '2')
+                    raise AssertionError('the right password answered during the '
+                                         'backoff: %s' % reg.raw)
+                except StreamError as e:
+                    assert b'remote-connection-failed' in e.element.raw, e
+            finally:
+                c.close(unbind=False)
             unchanged(px, before, 'wrong-password probes')
             no_password_in_log(px, PASSWORD, WRONG)
             assert logs_in(srv, PASSWORD), 'the account lost its password'
@@ -513,9 +556,46 @@ def case_probe_backoff(srv):
         drop_user(srv, MAC, PASSWORD)
 
 
+def case_window_not_mine(srv):
+    """An operator's allow-register window is for one account and ends: a
+    wrong-password register set for the seed's account is refused while a
+    window is open for another account, and after its own window ended."""
+    other = 'f81edfee27c2@' + DOMAIN
+    srv.add_user(MAC, PASSWORD)
+    try:
+        with Nabproxy('127.0.0.1:%d' % srv.port, profile='simulator') as px:
+            store(px, JID, PASSWORD)
+            store(px, other, 'otherpw')
+            subprocess.run([BIN, 'credentials', '-c', px.conf, 'allow-register', other],
+                           check=True, capture_output=True)
+            for label in ('window open for another account', 'own window ended'):
+                if label == 'own window ended':
+                    path = os.path.join(px.dir, 'credentials')
+                    with open(path, 'ab') as f:
+                        f.write(('/allow-register %s 1000\n' % JID).encode())
+                before = creds_bytes(px)
+                r = Rabbit(px.port)
+                r.open()
+                form = r.ask(r.parts[0], '1')
+                assert form.get('type') == 'result', form.raw
+                try:
+                    reg = r.ask(wrong_register(), '2')
+                    assert reg.get('type') == 'error' and condition(reg)[0] == 'conflict', \
+                        '%s: %s' % (label, reg.raw)
+                except StreamError as e:
+                    # The second attempt may meet the probe backoff: closed.
+                    assert label == 'own window ended' and \
+                        b'remote-connection-failed' in e.element.raw, '%s: %s' % (label, e)
+                r.close()
+                unchanged(px, before, label)
+            no_password_in_log(px, PASSWORD, WRONG, 'otherpw')
+    finally:
+        drop_user(srv, MAC, PASSWORD)
+
+
 CASES = (case_mac_only_bind, case_wrong_register, case_digest_wrong, case_change_password,
-         case_change_violet, case_remove_account, case_probe_backoff,
-         case_same_id)
+         case_change_violet, case_remove_account, case_change_prefixed, case_probe_backoff,
+         case_same_id, case_window_not_mine)
 
 
 def main(argv):

@@ -5,6 +5,7 @@ and the bound port is read from its own "listening on" log line, so no
 port is guessed. Every process started here is stopped by PID.
 """
 import os
+import pwd
 import re
 import select
 import shutil
@@ -28,6 +29,14 @@ def golden(name):
         return f.read()
 
 
+def user_line(extra=''):
+    """`user = ` whoever runs the test (an explicit user = root as root, which
+    the daemon requires), unless the test's own lines set user."""
+    if re.search(r'(?m)^user\s*=', extra):
+        return ''
+    return 'user = %s\n' % pwd.getpwuid(os.geteuid()).pw_name
+
+
 class Nabproxy:
     """A nabproxy process. Use as a context manager."""
 
@@ -45,8 +54,8 @@ class Nabproxy:
                     'log-format = %s\n'
                     'profile = %s\n'
                     'include = %s/etc/profiles/*.conf\n'
-                    '%s\n%s\n' % (upstream, self.dir, log_format, profile, SRC, extra,
-                                  filters_conf))
+                    '%s%s\n%s\n' % (upstream, self.dir, log_format, profile, SRC,
+                                    user_line(extra), extra, filters_conf))
         self.args = list(args)
         self.tee = tee
         self.proc = None
@@ -146,6 +155,8 @@ class Relay:
         self.lock = threading.Lock()
         self.conns = []          # bytearray per connection, nabproxy -> server
         self.socks = []
+        self.accept_only = None  # accept this many connections, close the rest
+        self.refused = 0
 
     def __enter__(self):
         threading.Thread(target=self._accept, daemon=True).start()
@@ -166,6 +177,12 @@ class Relay:
                 down, _ = self.lsock.accept()
             except OSError:
                 return
+            with self.lock:
+                refuse = self.accept_only is not None and len(self.conns) >= self.accept_only
+                self.refused += refuse
+            if refuse:           # the server is away: the connection dies at once
+                down.close()
+                continue
             try:
                 up = socket.create_connection(self.target, timeout=10)
                 up.settimeout(None)
@@ -352,5 +369,9 @@ class ShippedNabproxy(Nabproxy):
         text, n_up = re.subn(r'(?m)^upstream =.*$', 'upstream = %s' % upstream, text)
         text, n_sd = re.subn(r'(?m)^state-dir =.*$', 'state-dir = %s' % self.dir, text)
         assert n_up == 1 and n_sd == 1, 'shipped config lost its upstream or state-dir line'
+        if os.geteuid() == 0:
+            # As root the daemon needs an explicit user: the one running it.
+            text, n_u = re.subn(r'(?m)^#user = .*$', user_line().strip(), text)
+            assert n_u == 1, 'shipped config lost its #user line'
         with open(self.conf, 'w') as f:
             f.write(text)

@@ -1,0 +1,98 @@
+/*
+ * ctlreg internals shared by ctlreg.c (records, stages, taps, watch) and
+ * ctlreg_report.c (list, history, stats and counters). Not a public
+ * interface: nothing else includes it.
+ */
+#ifndef NAB_CTLREG_INT_H
+#define NAB_CTLREG_INT_H
+
+#include <sys/queue.h>
+
+#include <stdint.h>
+#include <time.h>
+
+#include "ctlreg.h"
+
+struct identity;
+
+/* One unit kept for a watched rabbit. */
+struct wunit {
+	TAILQ_ENTRY(wunit)	 entry;
+	int			 from_server;
+	enum logsafe_vm		 vm;
+	const char		*intro;		/* static string or NULL */
+	size_t			 len;
+	char			 bytes[];
+};
+TAILQ_HEAD(wunit_list, wunit);
+
+struct step {
+	enum ctl_stage	stage;
+	long long	ms;		/* since connect */
+};
+
+/* What a record shows; live records fill the identity at report time. */
+struct ctlrec {
+	TAILQ_ENTRY(ctlrec)	 entry;
+	struct ctlreg		*reg;
+	struct session		*se;		/* NULL once ended */
+	uint64_t		 id;
+	char			 peer[64];
+	char			 mac[16], jid[320], firmware[32], profile[64];
+	time_t			 since;		/* wall clock at connect */
+	struct timespec		 t0;		/* monotonic at connect */
+	long long		 ended_ms;	/* -1 while live */
+	struct step		 steps[CTLREG_STEPS];
+	size_t			 nsteps;
+	enum ctl_stage		 stage;
+	unsigned		 seen;		/* stages reached, bit mask */
+	int			 online;
+	int			 header_seen;
+	unsigned long long	 bytes[2];	/* indexed by from_server */
+	char			 error[160];	/* last error from the server */
+	char			 warning[512];	/* last warning logged */
+	char			 hazard[256];	/* last stanza the rabbit misreads */
+	struct identity		*sasl;		/* the rabbit's SASL user */
+	char			*reason;	/* teardown reason */
+	int			 cond;		/* ctlreg_cond_name() index */
+	int			 watched;	/* keeps units (MAC matched) */
+	int			 pending;	/* keeps units until MAC known */
+	struct wunit_list	 units;
+	size_t			 ubytes;
+	unsigned long long	 udropped;
+};
+TAILQ_HEAD(ctlrec_list, ctlrec);
+
+struct ctltap {
+	TAILQ_ENTRY(ctltap)	 entry;
+	int			 all;
+	uint64_t		 id;		/* 0 = by MAC */
+	char			 mac[16];
+	int			 fmt;
+	ctltap_sink		*sink;
+	void			*arg;
+};
+TAILQ_HEAD(ctltap_list, ctltap);
+
+struct ctlreg {
+	struct ctlrec_list	 live;
+	struct ctlrec_list	 history;	/* newest first */
+	size_t			 nhistory;
+	struct ctltap_list	 taps;
+	char			 watch[CTLREG_WATCH_MAX][16];
+	size_t			 nwatch;
+	unsigned long long	 opened, failed, kicked;
+	unsigned long long	 total[2];
+	unsigned long long	 units[2];
+	unsigned long long	 reached[CTL_IDLE + 1];
+	unsigned long long	 auth_failed, refused, stream_errors;
+	unsigned long long	 closed[CTLREG_NCONDS];
+};
+
+/* Fill a record's identity from its live session (and its SASL user). */
+void	ctlreg_rec_identity(struct ctlrec *);
+/* 12 hex digits, ':' or '-' between pairs allowed, to lower case in mac
+   (16 bytes): 0, or -1. mac may be s. */
+int	ctlreg_mac_norm(const char *s, size_t n, char *mac);
+
+#endif /* NAB_CTLREG_INT_H */

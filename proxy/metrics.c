@@ -1,0 +1,246 @@
+/*
+ * metrics: the /metrics endpoint. It owns the HTTP listener and renders
+ * the counters of the proxy, the log and the control socket's registry
+ * (ctlreg_counts) as Prometheus text: every family has its HELP and TYPE
+ * lines first, counters end in _total, label values are fixed words.
+ */
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+
+#include "ctl.h"
+#include "ctlreg.h"
+#include "log.h"
+#include "metrics.h"
+#include "proxy.h"
+#include "web.h"
+
+struct metrics {
+	struct proxy			*px;
+	struct evhttp			*http;
+	struct evhttp_bound_socket	*sock;
+	struct web			*web;		/* the page, /events */
+	unsigned			 port;
+};
+
+static void	metrics_cb(struct evhttp_request *, void *);
+static int	metrics_addr(const char *, char *, size_t, unsigned *);
+
+/* Split host:port and insist on loopback. 0, or -1. */
+static int
+metrics_addr(const char *addr, char *host, size_t hlen, unsigned *port)
+{
+	const char	*colon = strrchr(addr, ':'), *h = addr;
+	size_t		 n;
+	char		*end;
+	unsigned long	 p;
+	struct in_addr	 a4;
+	struct in6_addr	 a6;
+
+	if (colon == NULL)
+		return -1;
+	n = (size_t)(colon - addr);
+	if (n >= 2 && h[0] == '[' && h[n - 1] == ']') {
+		h++;
+		n -= 2;
+	}
+	if (n == 0 || n >= hlen)
+		return -1;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	p = strtoul(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end != '\0' || p > 65535)
+		return -1;
+	*port = (unsigned)p;
+	if (strcmp(host, "localhost") == 0) {
+		snprintf(host, hlen, "127.0.0.1");
+		return 0;
+	}
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127 ? 0 : -1;
+	if (inet_pton(AF_INET6, host, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6) ? 0 : -1;
+	return -1;
+}
+
+int
+metrics_check(const char *addr, char *err, size_t errlen)
+{
+	char		host[64];
+	unsigned	port;
+
+	if (metrics_addr(addr, host, sizeof(host), &port) == 0)
+		return 0;
+	snprintf(err, errlen, "http-listen %s: not a loopback ADDR:PORT "
+	    "(127.0.0.1:PORT, [::1]:PORT or localhost:PORT; the endpoint has "
+	    "no authentication)", addr);
+	return -1;
+}
+
+struct metrics *
+metrics_new(struct proxy *px, const char *addr, char *err, size_t errlen)
+{
+	struct metrics		*m;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sl = sizeof(ss);
+	char			 host[64];
+	unsigned		 port;
+
+	if (metrics_check(addr, err, errlen) == -1 ||
+	    metrics_addr(addr, host, sizeof(host), &port) == -1)
+		return NULL;
+	if ((m = calloc(1, sizeof(*m))) == NULL ||
+	    (m->http = evhttp_new(px->base)) == NULL) {
+		free(m);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	m->px = px;
+	if ((m->web = web_new(px, m->http)) == NULL) {
+		evhttp_free(m->http);
+		free(m);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	evhttp_set_timeout(m->http, 10);
+	evhttp_set_max_headers_size(m->http, 8192);
+	evhttp_set_max_body_size(m->http, 0);
+	evhttp_set_allowed_methods(m->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+	evhttp_set_gencb(m->http, metrics_cb, m);
+	if ((m->sock = evhttp_bind_socket_with_handle(m->http, host,
+	    (ev_uint16_t)port)) == NULL) {
+		snprintf(err, errlen, "http-listen %s: cannot listen there",
+		    addr);
+		metrics_free(m);
+		return NULL;
+	}
+	if (getsockname(evhttp_bound_socket_get_fd(m->sock),
+	    (struct sockaddr *)&ss, &sl) == 0)
+		m->port = ntohs(ss.ss_family == AF_INET6 ?
+		    ((struct sockaddr_in6 *)&ss)->sin6_port :
+		    ((struct sockaddr_in *)&ss)->sin_port);
+	return m;
+}
+
+void
+metrics_free(struct metrics *m)
+{
+	if (m == NULL)
+		return;
+	web_free(m->web);
+	evhttp_free(m->http);
+	free(m);
+}
+
+unsigned
+metrics_port(const struct metrics *m)
+{
+	return m->port;
+}
+
+#define FAMILY(out, name, type, help) \
+	evbuffer_add_printf(out, "# HELP nabproxy_" name " " help "\n" \
+	    "# TYPE nabproxy_" name " " type "\n")
+
+int
+metrics_render(struct proxy *px, struct evbuffer *out)
+{
+	static const char *const dir[] = { "from_rabbit", "from_server" };
+	struct ctlreg_counts	 c;
+	int			 rc = 0, i;
+
+	ctlreg_counts(px->reg, &c);
+	rc |= FAMILY(out, "connections", "gauge", "Rabbit connections open.");
+	rc |= evbuffer_add_printf(out, "nabproxy_connections %u\n",
+	    px->nsessions);
+	rc |= FAMILY(out, "connections_accepted_total", "counter",
+	    "Rabbit connections accepted.");
+	rc |= evbuffer_add_printf(out, "nabproxy_connections_accepted_total "
+	    "%llu\n", (unsigned long long)px->n_accepted);
+	rc |= FAMILY(out, "connections_refused_total", "counter",
+	    "Rabbit connections refused at accept (limits).");
+	rc |= evbuffer_add_printf(out, "nabproxy_connections_refused_total "
+	    "%llu\n", (unsigned long long)px->n_refused);
+	rc |= FAMILY(out, "units_total", "counter",
+	    "Stream units parsed (headers, stanzas, whitespace), by direction.");
+	for (i = 0; i < 2; i++)
+		rc |= evbuffer_add_printf(out, "nabproxy_units_total{direction="
+		    "\"%s\"} %llu\n", dir[i], c.units[i]);
+	rc |= FAMILY(out, "bytes_total", "counter",
+	    "Bytes of parsed units, by direction.");
+	for (i = 0; i < 2; i++)
+		rc |= evbuffer_add_printf(out, "nabproxy_bytes_total{direction="
+		    "\"%s\"} %llu\n", dir[i], c.bytes[i]);
+	rc |= FAMILY(out, "stage_reached_total", "counter",
+	    "Sessions that reached each boot stage.");
+	for (i = 0; i <= CTL_IDLE; i++)
+		rc |= evbuffer_add_printf(out, "nabproxy_stage_reached_total"
+		    "{stage=\"%s\"} %llu\n", ctlreg_stage_name(i),
+		    c.reached[i]);
+	rc |= FAMILY(out, "never_online_total", "counter",
+	    "Sessions that ended without getting online.");
+	rc |= evbuffer_add_printf(out, "nabproxy_never_online_total %llu\n",
+	    c.never_online);
+	rc |= FAMILY(out, "server_errors_total", "counter",
+	    "Errors the rabbits got, by kind.");
+	rc |= evbuffer_add_printf(out, "nabproxy_server_errors_total{kind="
+	    "\"auth\"} %llu\nnabproxy_server_errors_total{kind=\"iq\"} %llu\n"
+	    "nabproxy_server_errors_total{kind=\"stream\"} %llu\n",
+	    c.auth_failed, c.refused, c.stream_errors);
+	rc |= FAMILY(out, "sessions_closed_total", "counter",
+	    "Sessions ended, by the stream error the rabbit got (none: a "
+	    "plain close).");
+	for (i = 0; i < CTLREG_NCONDS; i++)
+		if (i == 0 || c.closed[i] > 0)
+			rc |= evbuffer_add_printf(out, "nabproxy_sessions_closed_"
+			    "total{condition=\"%s\"} %llu\n", ctlreg_cond_name(i),
+			    c.closed[i]);
+	rc |= FAMILY(out, "kicked_total", "counter",
+	    "Sessions ended with ctl kick.");
+	rc |= evbuffer_add_printf(out, "nabproxy_kicked_total %llu\n",
+	    c.kicked);
+	rc |= FAMILY(out, "log_lines_dropped_total", "counter",
+	    "Log lines dropped because the log writer was behind.");
+	rc |= evbuffer_add_printf(out, "nabproxy_log_lines_dropped_total "
+	    "%zu\n", log_dropped());
+	rc |= FAMILY(out, "login_probes", "gauge",
+	    "Login probe connections open.");
+	rc |= evbuffer_add_printf(out, "nabproxy_login_probes %u\n",
+	    px->nprobes);
+	return rc < 0 ? -1 : 0;
+}
+
+static void
+metrics_cb(struct evhttp_request *req, void *arg)
+{
+	struct metrics	*m = arg;
+	struct evbuffer	*out;
+	const char	*uri = evhttp_request_get_uri(req);
+
+	if (uri == NULL || (strcmp(uri, "/metrics") != 0 &&
+	    strncmp(uri, "/metrics?", 9) != 0)) {
+		if (web_handle(m->web, req) == -1)
+			evhttp_send_error(req, HTTP_NOTFOUND, "not here: /, "
+			    "/events and /metrics are");
+		return;
+	}
+	if ((out = evbuffer_new()) == NULL ||
+	    metrics_render(m->px, out) == -1) {
+		if (out != NULL)
+			evbuffer_free(out);
+		evhttp_send_error(req, HTTP_INTERNAL, "out of memory");
+		return;
+	}
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+	evhttp_send_reply(req, HTTP_OK, "OK", out);
+	evbuffer_free(out);
+}
