@@ -11,7 +11,9 @@
 #   valgrind for the benchmarks, for .ci/package.sh lintian, mandoc,
 #   debootstrap (with the archive keyring) and procps, and for
 #   .ci/cross-arm64.sh Debian's arm64 cross compiler and qemu-user, and
-#   chromium (headless, for it_ctl's test of the live page).
+#   chromium (headless, for it_ctl's test of the live page), and clang
+#   with its runtime (libFuzzer, sanitizers) and llvm-symbolizer for the
+#   fuzz targets (tests/fuzz/run.sh).
 #
 # It installs packages and touches nothing else: it never stops, kills or
 # reconfigures a service. Package post-install scripts must not start
@@ -29,6 +31,7 @@ if [ "$what" = test ]; then
 	pkgs="$pkgs lintian mandoc debootstrap debian-archive-keyring gpgv wget procps"
 	pkgs="$pkgs gcc-aarch64-linux-gnu qemu-user"
 	pkgs="$pkgs chromium"
+	pkgs="$pkgs clang libclang-rt-14-dev llvm"
 fi
 missing=""
 for p in $pkgs; do

@@ -382,7 +382,13 @@ st_copy(struct stanza *s, const struct st_node *n)
 	return r;
 }
 
-/* Escape n bytes of s; quotes too only when `quotes` (attribute values). */
+/*
+ * Escape n bytes of s; quotes too only when `quotes` (attribute values).
+ * White space a parser would normalise is written as a character
+ * reference, as in Canonical XML: CR everywhere (it reads back as LF),
+ * and TAB and LF in attribute values (they read back as spaces). So a
+ * rewritten stanza reads back as the tree it came from.
+ */
 static int
 escape(struct evbuffer *out, const char *s, size_t n, int quotes)
 {
@@ -396,6 +402,9 @@ escape(struct evbuffer *out, const char *s, size_t n, int quotes)
 		case '>': rep = "&gt;"; break;
 		case '\'': rep = quotes ? "&apos;" : NULL; break;
 		case '"': rep = quotes ? "&quot;" : NULL; break;
+		case '\r': rep = "&#13;"; break;
+		case '\t': rep = quotes ? "&#9;" : NULL; break;
+		case '\n': rep = quotes ? "&#10;" : NULL; break;
 		default: continue;
 		}
 		if (rep == NULL)

@@ -101,7 +101,8 @@ struct st_node	*st_copy(struct stanza *s, const struct st_node *n) WUNRES;
 
 /*
  * Canonical serialisation: attributes in order, values in single quotes
- * with & < > ' " escaped, text with & < > escaped, and never
+ * with & < > ' " TAB LF CR escaped, text with & < > CR escaped (so the
+ * bytes parse back to the same tree), and never
  * self-closing ("<x></x>"), since the Nabaztag parser misreads "<x/>".
  * With open_only, only the start tag is written (for stream headers).
  * -1 on evbuffer ENOMEM.
@@ -109,11 +110,15 @@ struct st_node	*st_copy(struct stanza *s, const struct st_node *n) WUNRES;
 int		 st_serialize(const struct st_node *, struct evbuffer *out,
 		    int open_only) WUNRES;
 
-/* Escape s for an attribute value (& < > ' ") into out. -1 on ENOMEM. */
+/*
+ * Escape s for an attribute value (& < > ' " and TAB LF CR, which a
+ * parser would turn into spaces) into out. -1 on ENOMEM.
+ */
 int		 st_escape(struct evbuffer *out, const char *s, size_t n) WUNRES;
 /*
- * Escape s for text (& < > only): the Nabaztag firmware decodes no
- * entity, so quotes in text stay quotes. -1 on ENOMEM.
+ * Escape s for text (& < > and CR, which a parser would read as LF): the
+ * Nabaztag firmware decodes no entity, so quotes in text stay quotes.
+ * -1 on ENOMEM.
  */
 int		 st_escape_text(struct evbuffer *out, const char *s, size_t n)
 		    WUNRES;

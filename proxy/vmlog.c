@@ -483,8 +483,11 @@ render_tree(struct vw *w, const struct fw *f)
 	const struct ev	*e;
 	const char	*z;
 	struct vs	 t;
+	size_t		 i;
 
-	for (e = f->ev; e < f->ev + f->nev; e++) {
+	/* By index: f->ev is NULL when there are no nodes. */
+	for (i = 0; i < f->nev; i++) {
+		e = &f->ev[i];
 		t = e->a;
 		if (e->kind == EV_TEXT && t.off != VS_NIL &&
 		    (z = memchr(f->buf + t.off, '\0', t.len)) != NULL)

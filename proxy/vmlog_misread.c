@@ -165,6 +165,7 @@ vmlog_fw_check(const struct fw *f, char *why, size_t whysz)
 {
 	struct sb	 b = { why, whysz, 0 };
 	const struct ev	*e, *amp = NULL;
+	size_t		 k;
 	const char	*p = memmem(f->buf, f->len, STREAM_END, strlen(STREAM_END));
 	size_t		 i = p != NULL ? (size_t)(p - f->buf) : 0;
 
@@ -177,7 +178,9 @@ vmlog_fw_check(const struct fw *f, char *why, size_t whysz)
 		fw_msg(&b, f, f->state, f->what);
 		return 1;
 	}
-	for (e = f->ev; e < f->ev + f->nev; e++) {
+	/* By index: f->ev is NULL when there are no nodes. */
+	for (k = 0; k < f->nev; k++) {
+		e = &f->ev[k];
 		if (mis_node(&b, f, e))
 			return 1;
 		if (amp == NULL && (e->kind == EV_TEXT || e->kind == EV_ATTR) &&

@@ -650,7 +650,10 @@ test_copy(void **state)
 	stanza_free(dst);
 }
 
-/* st_escape: the five characters, in every position, nothing else. */
+/*
+ * st_escape: the five characters, in every position, and the white space
+ * a parser would normalise (TAB, LF, CR) as character references.
+ */
 static void
 test_escape(void **state)
 {
@@ -665,7 +668,8 @@ test_escape(void **state)
 		{ "<<>>", "&lt;&lt;&gt;&gt;" },
 		{ "'x'", "&apos;x&apos;" },
 		{ "&amp;", "&amp;amp;" },
-		{ "\t\n\r;#", "\t\n\r;#" },
+		{ "\t\n\r;#", "&#9;&#10;&#13;;#" },
+		{ " a b ", " a b " },
 		{ "caf\xc3\xa9", "caf\xc3\xa9" },
 	};
 	struct evbuffer	*b;
@@ -685,6 +689,14 @@ test_escape(void **state)
 		    cases[i].in, got);
 		evbuffer_free(b);
 	}
+	/* Text keeps TAB and LF, quotes too; CR would read back as LF. */
+	b = evbuffer_new();
+	CHECK(b != NULL && st_escape_text(b, "\t\n\r'\"<", 6) == 0,
+	    "st_escape_text");
+	CHECK(evbuffer_get_length(b) == 13 &&
+	    memcmp(evbuffer_pullup(b, -1), "\t\n&#13;'\"&lt;", 13) == 0,
+	    "text white space");
+	evbuffer_free(b);
 	/* Only n bytes are read: a NUL inside goes out as is. */
 	b = evbuffer_new();
 	CHECK(b != NULL && st_escape(b, "a\0<", 3) == 0, "st_escape with NUL");
