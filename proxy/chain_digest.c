@@ -96,7 +96,7 @@ h_digest_verify(struct nab_ctx *ctx, const char *b64, const char *user,
 	}
 	/* A connection that proved this account already needs no guard. */
 	guarded = !identity_is(session_who(ctx->ch->se), jid);
-	if (guarded && session_guard_begin(ctx->ch->se, jid) == -1) {
+	if (guarded && session_guard_check(ctx->ch->se, jid) == -1) {
 		explicit_bzero(resp, sizeof(resp));
 		*reason = NAB_REASON_BACKOFF;
 		return -1;
@@ -105,7 +105,7 @@ h_digest_verify(struct nab_ctx *ctx, const char *b64, const char *user,
 	    id->domain, rsp, sizeof(rsp));
 	explicit_bzero(resp, sizeof(resp));
 	if (guarded)
-		session_guard_end(ctx->ch->se, jid, v == SASL_DIGEST_OK);
+		session_guard_note(ctx->ch->se, jid, v == SASL_DIGEST_OK);
 	if (v != SASL_DIGEST_OK) {
 		*reason = sasl_digest_strerror(v);
 		return -1;

@@ -230,7 +230,7 @@ h_prove_password(struct nab_ctx *ctx, const char *localpart,
 			    "window could not be used");
 		return 0;
 	}
-	if (session_guard_begin(se, jid) == -1) {
+	if (session_guard_check(se, jid) == -1) {
 		chain_login_cb(w, 0, 1, "?", "password attempts for this "
 		    "account or address are backing off");
 		return 0;
@@ -238,14 +238,13 @@ h_prove_password(struct nab_ctx *ctx, const char *localpart,
 	stored = chain_rabbit_password(ctx, jid);
 	if (stored != NULL && chain_secret_eq(stored, password) &&
 	    identity_prove(session_who(se), localpart, "stored") == 0) {
-		session_guard_end(se, jid, 1);
+		session_guard_note(se, jid, 1);
 		session_log(se, NAB_LOG_INFO, "%s proved its password: "
 		    "proven by the credential store", jid);
 		chain_login_cb(w, 1, 0, "stored", "");
 		return 0;
 	}
-	/* The probe runs under the guard itself. */
-	session_guard_end(se, jid, -1);
+	/* The probe passes the guard itself (a wrong password backs off). */
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
 		chain_unwrap_failed(ctx->ch, w);
 		return -1;

@@ -101,6 +101,16 @@ int	idguard_begin(struct idguard *, const char *jid, const char *source,
 /* A probe begun ended: ok 1 succeeded, 0 failed, -1 judged nothing. */
 void	idguard_end(struct idguard *, const char *jid, const char *source,
 	    int ok, time_t now);
+/*
+ * For attempts that cost nothing (a stored password compared, a
+ * DIGEST-MD5 response checked here): check: 0, or -1 while the account
+ * or the source backs off (*wait seconds); note: its outcome, as end()
+ * but with nothing running to count down.
+ */
+int	idguard_check(struct idguard *, const char *jid, const char *source,
+	    time_t now, unsigned *wait);
+void	idguard_note(struct idguard *, const char *jid, const char *source,
+	    int ok, time_t now);
 unsigned idguard_running(const struct idguard *);
 
 #endif /* NAB_IDENTITY_H */

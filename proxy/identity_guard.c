@@ -103,14 +103,32 @@ gfail(const struct idguard *g, struct gslot *s, time_t now)
 	s->last = now;
 }
 
+int
+idguard_check(struct idguard *g, const char *jid, const char *source,
+    time_t now, unsigned *wait)
+{
+	unsigned	a = gwait(gfind(g->acct, jid, 0), now);
+	unsigned	b = gwait(gfind(g->src, source, 0), now);
+
+	*wait = a > b ? a : b;
+	return *wait > 0 ? -1 : 0;
+}
+
 void
 idguard_end(struct idguard *g, const char *jid, const char *source, int ok,
     time_t now)
 {
-	struct gslot	*s;
-
 	if (g->running > 0)
 		g->running--;
+	idguard_note(g, jid, source, ok, now);
+}
+
+void
+idguard_note(struct idguard *g, const char *jid, const char *source, int ok,
+    time_t now)
+{
+	struct gslot	*s;
+
 	if (ok == 1) {
 		if ((s = gfind(g->acct, jid, 0)) != NULL)
 			memset(s, 0, sizeof(*s));

@@ -45,6 +45,9 @@ struct probe {
 	int			 done;
 	int			 adopt;		/* hand the stream to the session */
 	int			 guarded;	/* counted by the proxy's idguard */
+	int			 counted;	/* in px->nprobes: connecting */
+	int			 parked;	/* waiting for a slot (the cap) */
+	struct probe		*wait_next;	/* px->probe_wait */
 	char			 jid[ID_JID_MAX];
 };
 
@@ -62,6 +65,9 @@ static int	probe_run(struct session *, const char *, const char *, int,
 		    session_login_cb *, void *);
 static int	pr_guard(struct session *, const char *);
 static void	pr_forget(struct probe *);
+static void	pr_launch(struct probe *);
+static void	pr_unqueue(struct probe *);
+static void	pr_unpark(struct proxy *);
 static void	pr_up_nothing(void *);
 static void	pr_up_login_done(void *, int, int, const char *, const char *,
 		    struct stanza *);
@@ -94,20 +100,28 @@ probe_run(struct session *se, const char *localpart, const char *password,
     int adopt, session_login_cb *cb, void *arg)
 {
 	struct probe		*pr;
+	struct probe		**pp;
 	struct xs_limits	 lim = { se->opt.max_stanza, se->opt.max_depth, 64 };
 	struct timeval		 tv = { se->opt.connect_timeout * 3, 0 };
+	int			 g = 0;
 
 	if (se->r_header == NULL || (pr = calloc(1, sizeof(*pr))) == NULL)
 		return -1;
 	snprintf(pr->jid, sizeof(pr->jid), "%s@%s", localpart, se->who.domain);
-	if (!adopt && pr_guard(se, pr->jid) == -1) {
+	if (!adopt && (g = pr_guard(se, pr->jid)) == -1) {
 		free(pr);
 		cb(arg, 0, 1, "?", "login probes for this account or address "
 		    "are backing off");
 		return 0;
 	}
-	pr->guarded = !adopt && se->px->guard != NULL;
-	se->px->nprobes++;
+	if (g == -2 && se->px->nprobe_wait >= se->opt.max_connections) {
+		free(pr);
+		session_log(se, LOG_LVL_WARN, "login probe for %s refused: %u "
+		    "probes wait already", localpart, se->px->nprobe_wait);
+		cb(arg, 0, 1, "?", "too many login probes waiting");
+		return 0;
+	}
+	pr->guarded = !adopt && se->px->guard != NULL && g == 0;
 	pr->se = se;
 	pr->cb = cb;
 	pr->arg = arg;
@@ -124,18 +138,24 @@ probe_run(struct session *se, const char *localpart, const char *password,
 		goto fail;
 	pr->next = se->probes;
 	se->probes = pr;
+	/* Also bounds the wait for a slot. */
 	evtimer_add(pr->timer, &tv);
-	if (leg_connect(&pr->leg, se->px->base, se->px->dns,
-	    se->opt.upstream_host, se->opt.upstream_port, &pr_cbs, pr) == -1) {
-		pr_finish(pr, 0, 1, "cannot start the probe connection");
+	if (g == -2) {
+		pr->parked = 1;
+		pr->wait_next = NULL;
+		for (pp = &se->px->probe_wait; *pp != NULL;
+		    pp = &(*pp)->wait_next)
+			;
+		*pp = pr;
+		se->px->nprobe_wait++;
+		session_log(se, LOG_LVL_INFO, "login probe for %s waits: %u "
+		    "probes running (the limit)", pr->jid,
+		    idguard_running(se->px->guard));
 		return 0;
 	}
-	if (!pr->done)
-		evbuffer_add(leg_output(&pr->leg), se->r_header,
-		    se->r_header_len);
+	pr_launch(pr);
 	return 0;
 fail:
-	se->px->nprobes--;
 	if (pr->guarded)
 		idguard_end(se->px->guard, pr->jid, se->peer_ip, -1, time(NULL));
 	xs_free(pr->xs);
@@ -159,43 +179,112 @@ pr_forget(struct probe *pr)
 
 /*
  * Probes other than a proven session's own fresh login pass the proxy's
- * guard: backoff per account and per source, a cap on running probes.
+ * guard: backoff per account and per source (-1, logged), and a cap on
+ * running probes (-2: the probe waits for a slot).
  */
 static int
 pr_guard(struct session *se, const char *jid)
-{
-	if (session_guard_begin(se, jid) == -1)
-		return -1;
-	session_log(se, LOG_LVL_INFO, "login probe for %s started", jid);
-	return 0;
-}
-
-int
-session_guard_begin(struct session *se, const char *jid)
 {
 	unsigned	wait;
 
 	if (se->px->guard == NULL)
 		return 0;
 	if (idguard_begin(se->px->guard, jid, se->peer_ip, time(NULL),
-	    &wait) == 0)
+	    &wait) == 0) {
+		session_log(se, LOG_LVL_INFO, "login probe for %s started", jid);
 		return 0;
-	if (wait > 0)
-		session_log(se, LOG_LVL_WARN, "password attempt for %s refused: "
-		    "backing off after failed attempts for this account or from "
-		    "%s (%u s left)", jid, se->peer_ip, wait);
-	else
-		session_log(se, LOG_LVL_WARN, "password attempt for %s refused: "
-		    "%u login probes running (the limit)", jid,
-		    idguard_running(se->px->guard));
+	}
+	if (wait == 0)
+		return -2;
+	session_log(se, LOG_LVL_WARN, "password attempt for %s refused: "
+	    "backing off after failed attempts for this account or from %s "
+	    "(%u s left)", jid, se->peer_ip, wait);
+	return -1;
+}
+
+int
+session_guard_check(struct session *se, const char *jid)
+{
+	unsigned	wait;
+
+	if (se->px->guard == NULL || idguard_check(se->px->guard, jid,
+	    se->peer_ip, time(NULL), &wait) == 0)
+		return 0;
+	session_log(se, LOG_LVL_WARN, "password attempt for %s refused: "
+	    "backing off after failed attempts for this account or from %s "
+	    "(%u s left)", jid, se->peer_ip, wait);
 	return -1;
 }
 
 void
-session_guard_end(struct session *se, const char *jid, int ok)
+session_guard_note(struct session *se, const char *jid, int ok)
 {
 	if (se->px->guard != NULL)
-		idguard_end(se->px->guard, jid, se->peer_ip, ok, time(NULL));
+		idguard_note(se->px->guard, jid, se->peer_ip, ok, time(NULL));
+}
+
+/* Unlink a waiting probe from the proxy's queue. */
+static void
+pr_unqueue(struct probe *pr)
+{
+	struct proxy	*px = pr->se->px;
+	struct probe	**pp;
+
+	if (!pr->parked)
+		return;
+	for (pp = &px->probe_wait; *pp != NULL; pp = &(*pp)->wait_next)
+		if (*pp == pr) {
+			*pp = pr->wait_next;
+			break;
+		}
+	pr->parked = 0;
+	px->nprobe_wait--;
+}
+
+/* A guarded probe ended: start the ones that waited, first come first. */
+static void
+pr_unpark(struct proxy *px)
+{
+	struct probe	*pr;
+	unsigned	 wait;
+
+	if (px->unparking)
+		return;
+	px->unparking = 1;
+	while ((pr = px->probe_wait) != NULL) {
+		if (idguard_begin(px->guard, pr->jid, pr->se->peer_ip,
+		    time(NULL), &wait) == -1 && wait == 0)
+			break;			/* still at the cap */
+		pr_unqueue(pr);
+		if (wait > 0) {
+			pr_finish(pr, 0, 1, "login probes for this account or "
+			    "address are backing off");
+			continue;
+		}
+		pr->guarded = 1;
+		session_log(pr->se, LOG_LVL_INFO, "login probe for %s started "
+		    "(it waited for a slot)", pr->jid);
+		pr_launch(pr);
+	}
+	px->unparking = 0;
+}
+
+/* Connect and send the rabbit's header: the probe runs. */
+static void
+pr_launch(struct probe *pr)
+{
+	struct session	*se = pr->se;
+
+	se->px->nprobes++;
+	pr->counted = 1;
+	if (leg_connect(&pr->leg, se->px->base, se->px->dns,
+	    se->opt.upstream_host, se->opt.upstream_port, &pr_cbs, pr) == -1) {
+		pr_finish(pr, 0, 1, "cannot start the probe connection");
+		return;
+	}
+	if (!pr->done)
+		evbuffer_add(leg_output(&pr->leg), se->r_header,
+		    se->r_header_len);
 }
 
 /* Report once, unlink from the session, free from a deferred event. */
@@ -211,7 +300,9 @@ pr_finish(struct probe *pr, int ok, int transient, const char *why)
 	transient = !ok && transient;
 	pr_forget(pr);
 	upstream_clear(&pr->up);
-	pr->se->px->nprobes--;
+	pr_unqueue(pr);
+	if (pr->counted)
+		pr->se->px->nprobes--;
 	if (pr->guarded)
 		idguard_end(pr->se->px->guard, pr->jid, pr->se->peer_ip,
 		    ok ? 1 : transient ? -1 : 0, time(NULL));
@@ -226,6 +317,9 @@ pr_finish(struct probe *pr, int ok, int transient, const char *why)
 	if (pr->cb != NULL)
 		pr->cb(pr->arg, ok, transient, mech, why);
 	event_active(pr->reaper, 0, 0);
+	/* A slot is free: a waiting probe may start. */
+	if (pr->guarded)
+		pr_unpark(pr->se->px);
 }
 
 void

@@ -54,6 +54,8 @@ struct proxy_opts {
 
 TAILQ_HEAD(session_list, session);
 
+struct probe;
+
 struct proxy {
 	struct event_base	*base;
 	struct evdns_base	*dns;
@@ -68,6 +70,9 @@ struct proxy {
 	struct idguard		*guard;		/* login probe backoff, cap */
 	struct kdf_pool		*kdf;		/* SCRAM Hi() threads, may be NULL */
 	unsigned		 nprobes;	/* probe connections open */
+	struct probe		*probe_wait;	/* probes waiting for a slot */
+	unsigned		 nprobe_wait;
+	int			 unparking;
 	struct listener		*lst;
 	struct ctlreg		*reg;		/* what the control socket shows */
 	struct ctl		*ctl;		/* control socket, may be NULL */

@@ -62,13 +62,13 @@ int	session_login_probe(struct session *, const char *localpart,
 	    const char *password, session_login_cb *, void *arg);
 int	session_upstream_authenticated(struct session *);
 /*
- * The guard on password attempts (identity_guard.c) for jid from this
- * session's address: 0 if an attempt may be judged now (counted as
- * running until session_guard_end), -1 while backing off or at the cap
- * (logged). end: ok 1 right, 0 wrong, -1 judged nothing.
+ * The guard on password attempts that cost nothing (identity_guard.c):
+ * check: 0, or -1 (logged) while jid or this session's address backs
+ * off; note: the attempt's outcome (ok 1 right, 0 wrong). Login probes
+ * pass the same guard, and its cap, by themselves (probe.c).
  */
-int	session_guard_begin(struct session *, const char *jid);
-void	session_guard_end(struct session *, const char *jid, int ok);
+int	session_guard_check(struct session *, const char *jid);
+void	session_guard_note(struct session *, const char *jid, int ok);
 /* Ask for a close after the current unit: condition goes to the rabbit. */
 void	session_close_with(struct session *, const char *condition,
 	    const char *reason);

@@ -280,6 +280,26 @@ test_guard(void **state UNUSED)
 	assert_int_equal(idguard_begin(g, "a@d", "10.0.2.3", t + 600, &wait),
 	    0);
 	idguard_end(g, "a@d", "10.0.2.3", -1, t + 600);
+	/*
+	 * check/note (a stored password compared, a DIGEST-MD5 checked
+	 * here): the backoff without the cap, and nothing left running.
+	 */
+	assert_int_equal(idguard_begin(g, "x@d", "10.0.3.1", t + 700, &wait), 0);
+	assert_int_equal(idguard_begin(g, "y@d", "10.0.3.2", t + 700, &wait), 0);
+	assert_int_equal(idguard_check(g, "c@d", "10.0.3.3", t + 700, &wait), 0);
+	idguard_note(g, "c@d", "10.0.3.3", 0, t + 700);
+	assert_int_equal(idguard_running(g), 2);
+	assert_int_equal(idguard_check(g, "c@d", "10.0.3.4", t + 701, &wait),
+	    -1);
+	assert_int_equal(wait, 1);
+	assert_int_equal(idguard_check(g, "q@d", "10.0.3.3", t + 701, &wait),
+	    -1);
+	assert_int_equal(idguard_check(g, "c@d", "10.0.3.4", t + 702, &wait),
+	    0);
+	idguard_note(g, "c@d", "10.0.3.4", 1, t + 702);
+	idguard_end(g, "x@d", "10.0.3.1", 1, t + 702);
+	idguard_end(g, "y@d", "10.0.3.2", 1, t + 702);
+	assert_int_equal(idguard_running(g), 0);
 	idguard_free(g);
 }
 

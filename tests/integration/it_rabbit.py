@@ -15,9 +15,10 @@ profile auto (the shipped default) and nabrabbit plays:
             Booted again from that state it skips registration; with a
             wrong password it fails at sasl (exit 1) and forgets it, as
             the firmware does.
-  load      --count 20 --rate 50 firmware rabbits on one event loop: 20
-            lines with consecutive MACs, all idle, and a summary line
-            saying so with p50 <= p99.
+  load      --count 20 --rate 1000 firmware rabbits on one event loop,
+            through a nabproxy allowing 2 login probes at once (the rest
+            wait for a slot): 20 lines with consecutive MACs, all idle, and
+            a summary line saying so with p50 <= p99.
   control   the same firmware rabbit through profile passthrough does not
             reach idle (exit 1, a failed step named): nabrabbit is not
             vacuous.
@@ -137,10 +138,12 @@ def case_firmware(srv):
 
 def case_load(srv):
     base = 0x0013d3100000
+    # Two probes at once: the other registrations wait for a slot and
+    # still come online (none gets an error or a close).
     with Nabproxy('127.0.0.1:%d' % srv.port, profile='auto',
-                  extra='max-probes = 64') as px:
+                  extra='max-probes = 2') as px:
         rc, out = nabrabbit(px, '--firmware', '18673', '--mac', '%012x' % base,
-                            '--count', '20', '--rate', '50')
+                            '--count', '20', '--rate', '1000')
         rabbits, summary = out[:-1], out[-1]
         assert rc == 0, out
         assert sorted(r['mac'] for r in rabbits) == ['%012x' % (base + i) for i in range(20)]
@@ -150,6 +153,8 @@ def case_load(srv):
         assert summary['idle'] == 20 and summary['failed'] == 0, summary
         assert summary['failed_by_step'] == {}, summary
         assert 0 < summary['p50_ms'] <= summary['p99_ms'] <= summary['elapsed_ms'], summary
+        assert re.search(rb'login probe for \S+ waits: 2 probes running', px.log()), \
+            'no probe waited for a slot'
 
 
 def case_control(srv):
