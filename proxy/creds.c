@@ -173,8 +173,9 @@ creds_close(struct creds *c)
 	free(c);
 }
 
-const char *
-creds_get(const struct creds *c, const char *bare_jid)
+/* The entry of bare_jid (ASCII case ignored), or NULL. */
+static const struct creds_entry *
+ent_lookup(const struct creds *c, const char *bare_jid)
 {
 	char	key[CREDS_JID_MAX + 1];
 	size_t	idx;
@@ -182,7 +183,15 @@ creds_get(const struct creds *c, const char *bare_jid)
 	if (jid_norm(bare_jid, strlen(bare_jid), key, sizeof(key)) == -1 ||
 	    !ent_find(c, key, &idx))
 		return NULL;
-	return c->cr_ent[idx].ce_pw;
+	return &c->cr_ent[idx];
+}
+
+const char *
+creds_get(const struct creds *c, const char *bare_jid)
+{
+	const struct creds_entry	*e = ent_lookup(c, bare_jid);
+
+	return e != NULL ? e->ce_pw : NULL;
 }
 
 /*
@@ -325,26 +334,19 @@ creds_remove(struct creds *c, const char *jid, char *err, size_t errlen)
 const char *
 creds_get_rabbit(const struct creds *c, const char *bare_jid)
 {
-	char	key[CREDS_JID_MAX + 1];
-	size_t	idx;
+	const struct creds_entry	*e = ent_lookup(c, bare_jid);
 
-	if (jid_norm(bare_jid, strlen(bare_jid), key, sizeof(key)) == -1 ||
-	    !ent_find(c, key, &idx))
+	if (e == NULL)
 		return NULL;
-	return c->cr_ent[idx].ce_rpw != NULL ? c->cr_ent[idx].ce_rpw :
-	    c->cr_ent[idx].ce_pw;
+	return e->ce_rpw != NULL ? e->ce_rpw : e->ce_pw;
 }
 
 long long
 creds_window(const struct creds *c, const char *bare_jid)
 {
-	char	key[CREDS_JID_MAX + 1];
-	size_t	idx;
+	const struct creds_entry	*e = ent_lookup(c, bare_jid);
 
-	if (jid_norm(bare_jid, strlen(bare_jid), key, sizeof(key)) == -1 ||
-	    !ent_find(c, key, &idx))
-		return 0;
-	return c->cr_ent[idx].ce_allow;
+	return e != NULL ? e->ce_allow : 0;
 }
 
 int
