@@ -120,9 +120,9 @@ h_cred_put(struct nab_ctx *ctx, const char *jid, const char *pw)
 }
 
 /*
- * The operator's window, when the password is not the stored one: 1 if
- * the rabbit's password is now stored as its own and the connection
- * proven, 0 if no window is open (or it cannot be used: logged).
+ * The operator's window (open: window_open()), when the password is not
+ * the stored one: 1 if the rabbit's password is now stored as its own
+ * and the connection proven, 0 if it cannot be used (logged).
  */
 static int
 use_window(struct nab_ctx *ctx, const char *user, const char *password)
@@ -134,8 +134,9 @@ use_window(struct nab_ctx *ctx, const char *user, const char *password)
 	long long	 now = (long long)time(NULL);
 
 	if ((size_t)snprintf(jid, sizeof(jid), "%s@%s", user, who->domain) >=
-	    sizeof(jid) || cr == NULL || creds_window(cr, jid) <= now)
+	    sizeof(jid) || cr == NULL)
 		return 0;
+	/* The store checks the window is open (and closes it) itself. */
 	if (creds_put_rabbit(cr, jid, password, now, err, sizeof(err)) ==
 	    -1) {
 		session_log(se, NAB_LOG_WARN, "allow-register window for %s "
@@ -205,6 +206,7 @@ h_prove_password(struct nab_ctx *ctx, const char *localpart,
 	struct prove		*p;
 	const char		*stored;
 	char			 jid[ID_JID_MAX];
+	int			 window;
 
 	if ((size_t)snprintf(jid, sizeof(jid), "%s@%s", localpart,
 	    session_who(se)->domain) >= sizeof(jid))
@@ -218,19 +220,8 @@ h_prove_password(struct nab_ctx *ctx, const char *localpart,
 	 * answer, so the store is no oracle either. An operator's window
 	 * is no oracle (any password gets a result) and needs no guard.
 	 */
-	if (window_open(ctx, jid)) {
-		stored = chain_rabbit_password(ctx, jid);
-		if (stored != NULL && chain_secret_eq(stored, password) &&
-		    identity_prove(session_who(se), localpart, "stored") == 0)
-			chain_login_cb(w, 1, 0, "stored", "");
-		else if (use_window(ctx, localpart, password))
-			chain_login_cb(w, 1, 0, PROOF_WINDOW, "");
-		else
-			chain_login_cb(w, 0, 0, PROOF_WINDOW, "the operator's "
-			    "window could not be used");
-		return 0;
-	}
-	if (session_guard_check(se, jid) == -1) {
+	window = window_open(ctx, jid);
+	if (!window && session_guard_check(se, jid) == -1) {
 		chain_login_cb(w, 0, 1, "?", "password attempts for this "
 		    "account or address are backing off");
 		return 0;
@@ -238,10 +229,19 @@ h_prove_password(struct nab_ctx *ctx, const char *localpart,
 	stored = chain_rabbit_password(ctx, jid);
 	if (stored != NULL && chain_secret_eq(stored, password) &&
 	    identity_prove(session_who(se), localpart, "stored") == 0) {
-		session_guard_note(se, jid, 1);
+		if (!window)
+			session_guard_note(se, jid, 1);
 		session_log(se, NAB_LOG_INFO, "%s proved its password: "
 		    "proven by the credential store", jid);
 		chain_login_cb(w, 1, 0, "stored", "");
+		return 0;
+	}
+	if (window) {
+		if (use_window(ctx, localpart, password))
+			chain_login_cb(w, 1, 0, PROOF_WINDOW, "");
+		else
+			chain_login_cb(w, 0, 0, PROOF_WINDOW, "the operator's "
+			    "window could not be used");
 		return 0;
 	}
 	/* The probe passes the guard itself (a wrong password backs off). */

@@ -46,6 +46,18 @@ harden_conns_fitting(unsigned long limit, unsigned int max_probes,
 	return (limit - fixed) / (log_dir ? 3 : 2);
 }
 
+/* No ptrace and no core by processes of the same user. */
+static int
+undumpable(char *err, size_t errlen)
+{
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1) {
+		snprintf(err, errlen, "prctl(PR_SET_DUMPABLE, 0): %s",
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int
 harden_nocore(char *err, size_t errlen)
 {
@@ -56,11 +68,8 @@ harden_nocore(char *err, size_t errlen)
 		    strerror(errno));
 		return -1;
 	}
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1) {
-		snprintf(err, errlen, "prctl(PR_SET_DUMPABLE, 0): %s",
-		    strerror(errno));
+	if (undumpable(err, errlen) == -1)
 		return -1;
-	}
 	return 0;
 }
 
@@ -417,10 +426,7 @@ harden_drop(const struct harden_user *u, const char *root, char *err,
 	if (drop_verify(u, err, errlen) == -1)
 		return -1;
 	/* A change of ids resets it to fs.suid_dumpable: set it again. */
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1) {
-		snprintf(err, errlen, "prctl(PR_SET_DUMPABLE, 0): %s",
-		    strerror(errno));
+	if (undumpable(err, errlen) == -1)
 		return -1;
-	}
 	return 0;
 }

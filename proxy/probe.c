@@ -66,6 +66,7 @@ static int	probe_run(struct session *, const char *, const char *, int,
 static int	pr_guard(struct session *, const char *);
 static void	pr_forget(struct probe *);
 static void	pr_launch(struct probe *);
+static void	guard_refused(struct session *, const char *, unsigned);
 static void	pr_unqueue(struct probe *);
 static void	pr_unpark(struct proxy *);
 static void	pr_up_nothing(void *);
@@ -196,10 +197,16 @@ pr_guard(struct session *se, const char *jid)
 	}
 	if (wait == 0)
 		return -2;
+	guard_refused(se, jid, wait);
+	return -1;
+}
+
+static void
+guard_refused(struct session *se, const char *jid, unsigned wait)
+{
 	session_log(se, LOG_LVL_WARN, "password attempt for %s refused: "
 	    "backing off after failed attempts for this account or from %s "
 	    "(%u s left)", jid, se->peer_ip, wait);
-	return -1;
 }
 
 int
@@ -210,9 +217,7 @@ session_guard_check(struct session *se, const char *jid)
 	if (se->px->guard == NULL || idguard_check(se->px->guard, jid,
 	    se->peer_ip, time(NULL), &wait) == 0)
 		return 0;
-	session_log(se, LOG_LVL_WARN, "password attempt for %s refused: "
-	    "backing off after failed attempts for this account or from %s "
-	    "(%u s left)", jid, se->peer_ip, wait);
+	guard_refused(se, jid, wait);
 	return -1;
 }
 
