@@ -216,6 +216,20 @@ ds_fail(struct nab_ctx *ctx, struct ds_sess *s)
 	s->state = DS_IDLE;
 }
 
+/*
+ * Nothing was judged about the password: close the stream (the rabbit
+ * reboots and logs in again with its password) instead of ds_fail()'s
+ * <failure>, which would make the firmware throw the password away.
+ */
+static void
+ds_not_judged(struct nab_ctx *ctx, struct ds_sess *s, const char *why)
+{
+	host->close_with(ctx, "remote-connection-failed", why);
+	ds_forget(s);
+	ds_unhold(ctx, s);
+	s->state = DS_IDLE;
+}
+
 /* <auth mechanism='DIGEST-MD5'/>: answer with our challenge. */
 static enum nab_verdict
 ds_auth(struct nab_ctx *ctx, struct ds_sess *s, struct nab_stanza *st)
@@ -340,10 +354,7 @@ ds_verify(struct nab_ctx *ctx, struct ds_sess *s, const char *b64)
 		/* Nothing judged: a <failure> would make it re-register. */
 		host->log(ctx, NAB_LOG_WARN, "DIGEST-MD5 login of %s not "
 		    "checked: %s; closing the rabbit's stream", s->jid, why);
-		host->close_with(ctx, "remote-connection-failed", why);
-		ds_forget(s);
-		ds_unhold(ctx, s);
-		s->state = DS_IDLE;
+		ds_not_judged(ctx, s, why);
 		return NAB_CLOSE;
 	}
 	if (verdict == -1) {
@@ -412,11 +423,7 @@ ds_login_start(struct nab_ctx *ctx, struct ds_sess *s)
 		host->log(ctx, NAB_LOG_WARN, "cannot start the upstream login "
 		    "for %s (no server features yet, or a login already runs): "
 		    "closing the rabbit's stream so it logs in again", s->jid);
-		host->close_with(ctx, "remote-connection-failed",
-		    "cannot start the upstream login");
-		ds_forget(s);
-		ds_unhold(ctx, s);
-		s->state = DS_IDLE;
+		ds_not_judged(ctx, s, "cannot start the upstream login");
 	}
 }
 
@@ -435,11 +442,8 @@ ds_login_done(struct nab_ctx *ctx, const struct nab_login_result *r,
 		    "reboots and logs in again with its stored password",
 		    s->jid, r->mechanism ? r->mechanism : "?",
 		    r->reason ? r->reason : "?");
-		host->close_with(ctx, "remote-connection-failed",
-		    r->reason ? r->reason : "upstream login not judged");
-		ds_forget(s);
-		ds_unhold(ctx, s);
-		s->state = DS_IDLE;
+		ds_not_judged(ctx, s, r->reason ? r->reason :
+		    "upstream login not judged");
 		return;
 	}
 	if (!r->ok) {
