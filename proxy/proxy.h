@@ -31,6 +31,9 @@ struct proxy_opts {
 	unsigned	connect_timeout;	/* seconds */
 	unsigned	idle_timeout;
 	unsigned	login_timeout;		/* seconds to log in, 0 = none */
+	unsigned	header_timeout;		/* accept to stream header */
+	unsigned	write_timeout;		/* output full that long: close */
+	size_t		memory_budget;		/* session bytes, 0 = none */
 	unsigned	drain_timeout;
 	unsigned	max_connections;
 	unsigned	max_per_source;
@@ -42,6 +45,7 @@ struct proxy_opts {
 	char		log_dir[256];		/* per-rabbit files, "" = none */
 	int		redact;			/* hide passwords in logs */
 	unsigned	scram_max_iterations;
+	unsigned	scram_min_iterations;	/* process-wide, see sasl.h */
 	int		allow_plain_cleartext;
 	int		upstream_tls;		/* UPSTREAM_TLS_* */
 	char		upstream_tls_name[256];	/* "" = the stream domain */

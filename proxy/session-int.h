@@ -49,6 +49,7 @@ struct session {
 	struct event		*kick;		/* deferred re-processing */
 	struct event		*login_timer;	/* own-stream login deadline */
 	struct event		*deadline;	/* login-timeout from accept */
+	struct event		*stall;		/* write-timeout */
 	struct timeval		 last_active;
 
 	char			*r_header;	/* rabbit's header bytes */
@@ -86,6 +87,8 @@ struct session {
 	unsigned		 r_header_seen:1;
 	unsigned		 r_has_decl:1;	/* rabbit's header had <?xml?> */
 	unsigned		 rabbit_has_header:1;
+	unsigned		 dialled:1;	/* upstream connect started */
+	unsigned		 bound:1;	/* server's bind result seen */
 	unsigned		 in_process[2];
 	unsigned		 ended[2];	/* </stream:stream> seen */
 	unsigned		 eof_sent[2];	/* FIN passed on */
@@ -148,6 +151,15 @@ int		 se_refuse_account_change(struct session *,
 void		 se_adopt_upstream(struct session *, struct leg *leg,
 		    struct xmlstream **xs, struct stanza *features, int tls);
 void		 se_detect_firmware(struct session *, const struct st_node *);
+
+/* session_guard.c: deadlines, write-timeout, memory (see its comment). */
+/* Start the upstream connection (at the rabbit's header); -1 failed. */
+int		 se_dial(struct session *);
+void		 se_arm_deadline(struct session *);
+void		 se_note_bound(struct session *, const struct xs_unit *);
+void		 se_stall_check(struct session *);
+void		 se_stall_clear(struct session *);
+void		 se_guard_free(struct session *);
 
 /* session_upstream.c: the server side is an upstream (upstream.c). */
 void		 se_upstream_init(struct session *);

@@ -1,0 +1,200 @@
+/*
+ * session_guard: what bounds one session against a hostile or broken peer,
+ * and what the sessions hold together (for the listener's memory budget).
+ *
+ * - The upstream is dialled when the rabbit's stream header arrives, not
+ *   at accept: a connection that never opens a stream costs no server
+ *   connection. Until then the session timer is header-timeout from
+ *   accept (session.c se_timer), which no byte resets.
+ * - login-timeout from accept covers the header, the login and the
+ *   resource bind: a stream that is not bound by then is closed with
+ *   connection-timeout, however much it sends.
+ * - write-timeout: a leg whose output stays above the high-water mark
+ *   (the peer does not read) that long is reset and the session closed;
+ *   its output never grows past the mark meanwhile (se_flow pauses the
+ *   other side).
+ * - session_mem_all(): every session's buffered bytes plus a fixed charge,
+ *   what memory-budget is held against.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "log.h"
+#include "session-int.h"
+#include "stanza.h"
+
+/* Per-session charge on top of its buffers (struct, parsers, events). */
+#define SE_MEM_BASE	(16 * 1024)
+
+#define NS_BIND		"urn:ietf:params:xml:ns:xmpp-bind"
+
+static void	se_deadline(evutil_socket_t, short, void *);
+static void	se_stall(evutil_socket_t, short, void *);
+
+int
+se_dial(struct session *se)
+{
+	se->dialled = 1;
+	se_arm_timer(se, se->opt.connect_timeout);
+	log_debug("session %llu: stream header in, dialling %s:%u",
+	    (unsigned long long)se->id, se->opt.upstream_host,
+	    se->opt.upstream_port);
+	/* Errors may be reported synchronously (se_error, connecting). */
+	if (leg_connect(&se->s, se->px->base, se->px->dns,
+	    se->opt.upstream_host, se->opt.upstream_port, &se_leg_cbs,
+	    se) == -1) {
+		session_fail(se, "remote-connection-failed", NULL,
+		    "cannot start the upstream connection");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * login-timeout: a connection must be logged in (our login or its own
+ * SASL accepted by the server) and have a resource bound this long after
+ * accept, or it is closed, however much it sends: no slowloris holds a
+ * slot or an upstream connection with a header trickled byte by byte, or
+ * by keeping an unauthenticated or unbound stream busy.
+ */
+static void
+se_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct session	*se = arg;
+	char		 why[96];
+
+	if (se->dead || se->failing || se->bound)
+		return;
+	if (!se->authenticated)
+		snprintf(why, sizeof(why), "not logged in within "
+		    "login-timeout (%u s)", se->opt.login_timeout);
+	else
+		snprintf(why, sizeof(why), "no resource bound within "
+		    "login-timeout (%u s)", se->opt.login_timeout);
+	session_fail(se, "connection-timeout", "", why);
+}
+
+void
+se_arm_deadline(struct session *se)
+{
+	struct timeval	tv = { se->opt.login_timeout, 0 };
+
+	if (se->opt.login_timeout == 0 || (se->deadline =
+	    evtimer_new(se->px->base, se_deadline, se)) == NULL)
+		return;
+	evtimer_add(se->deadline, &tv);
+}
+
+/* A server stanza: the result of a resource bind ends the deadline. */
+void
+se_note_bound(struct session *se, const struct xs_unit *u)
+{
+	const struct st_node	*root;
+	const char		*type;
+
+	if (se->bound || u->kind != XS_STANZA || u->st == NULL)
+		return;
+	root = stanza_root(u->st);
+	if (strcmp(root->name, "iq") != 0 ||
+	    (type = st_attr(root, "type")) == NULL ||
+	    strcmp(type, "result") != 0 ||
+	    st_child(root, "bind", NS_BIND) == NULL)
+		return;
+	se->bound = 1;
+	if (se->deadline != NULL)
+		evtimer_del(se->deadline);
+}
+
+/* The leg whose output is above the high-water mark, or NULL. */
+static struct leg *
+se_stuck(struct session *se)
+{
+	if (se->r.bev != NULL && leg_pending(&se->r) > LEG_HIGH_WATER)
+		return &se->r;
+	if (se->s.bev != NULL && leg_pending(&se->s) > LEG_HIGH_WATER)
+		return &se->s;
+	return NULL;
+}
+
+/* After se_flow: a full output starts the write-timeout clock. */
+void
+se_stall_check(struct session *se)
+{
+	struct timeval	tv = { se->opt.write_timeout, 0 };
+
+	if (se->opt.write_timeout == 0 || se->failing || se_stuck(se) == NULL)
+		return;
+	if (se->stall == NULL &&
+	    (se->stall = evtimer_new(se->px->base, se_stall, se)) == NULL)
+		return;
+	if (!evtimer_pending(se->stall, NULL))
+		evtimer_add(se->stall, &tv);
+}
+
+/* After an output drained: no leg full any more stops the clock. */
+void
+se_stall_clear(struct session *se)
+{
+	if (se->stall != NULL && se_stuck(se) == NULL)
+		evtimer_del(se->stall);
+}
+
+static void
+se_stall(evutil_socket_t fd, short what, void *arg)
+{
+	struct session	*se = arg;
+	struct leg	*l;
+	char		 why[160];
+	int		 rabbit;
+
+	if (se->dead || se->failing || (l = se_stuck(se)) == NULL)
+		return;
+	rabbit = l == &se->r;
+	snprintf(why, sizeof(why), "%s did not read for write-timeout "
+	    "(%u s, %zu bytes waiting)", rabbit ? "rabbit" : "server",
+	    se->opt.write_timeout, leg_pending(l));
+	leg_abort(l);
+	session_fail(se, rabbit ? NULL : "connection-timeout",
+	    rabbit ? "" : NULL, why);
+}
+
+/* Bytes one session holds: its buffers and a fixed charge. */
+static size_t
+se_mem(struct session *se)
+{
+	size_t	n = SE_MEM_BASE + se->r_header_len;
+
+	if (se->r.bev != NULL)
+		n += leg_pending(&se->r) +
+		    evbuffer_get_length(leg_input(&se->r));
+	if (se->s.bev != NULL)
+		n += leg_pending(&se->s) +
+		    evbuffer_get_length(leg_input(&se->s));
+	if (se->held != NULL)
+		n += evbuffer_get_length(se->held);
+	return n;
+}
+
+size_t
+session_mem_all(struct proxy *px)
+{
+	struct session	*se;
+	size_t		 n = 0;
+
+	TAILQ_FOREACH(se, &px->sessions, entry)
+		n += se_mem(se);
+	return n;
+}
+
+void
+se_guard_free(struct session *se)
+{
+	if (se->deadline != NULL)
+		event_free(se->deadline);
+	if (se->stall != NULL)
+		event_free(se->stall);
+	se->deadline = se->stall = NULL;
+}
