@@ -12,6 +12,8 @@
  * closed. When accept fails for lack of descriptors the listeners pause
  * for a second instead of spinning (relayd relay.c:1105).
  */
+#include <sys/queue.h>
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
@@ -53,6 +55,24 @@ struct listener {
 	unsigned long		  refused_quiet;	/* not logged since */
 	size_t			  mem;		/* session_mem_all(), cached */
 	struct timeval		  mem_at;
+	unsigned		  nlinger;	/* refused, error being read */
+	TAILQ_HEAD(, linger_fd)	  lingering;
+};
+
+/*
+ * A connection refused with a stream error waits (at most LINGER_MAX of
+ * them, LINGER_SEC each) for the peer's EOF, its input read and dropped:
+ * closing with unread input would send a reset that can overtake the
+ * error on its way.
+ */
+#define LINGER_MAX	64
+#define LINGER_SEC	2
+
+struct linger_fd {
+	TAILQ_ENTRY(linger_fd)	 entry;
+	struct listener	*l;
+	struct event	*ev;
+	int		 fd;
 };
 
 /* The answer to a connection beyond memory-budget (RFC 6120 4.9.1.1). */
@@ -67,6 +87,7 @@ static void	accept_cb(struct evconnlistener *, evutil_socket_t,
 		    struct sockaddr *, int, void *);
 static void	accept_error_cb(struct evconnlistener *, void *);
 static void	retry_cb(evutil_socket_t, short, void *);
+static void	linger_free(struct linger_fd *);
 static unsigned	hash_ip(const char *);
 static struct src_count **src_find(struct listener *, const char *);
 static void	src_key(const char *ip, char *key, size_t len);
@@ -181,6 +202,7 @@ listener_new(struct proxy *px, const struct listen_addr *a, size_t n,
 	}
 	l->px = px;
 	l->n = n;
+	TAILQ_INIT(&l->lingering);
 	for (i = 0; i < n; i++) {
 		if (bind_one(l, i, &a[i], err, errlen) == -1) {
 			listener_free(l);
@@ -215,6 +237,8 @@ listener_free(struct listener *l)
 
 	if (l == NULL)
 		return;
+	while (l->px != NULL && !TAILQ_EMPTY(&l->lingering))
+		linger_free(TAILQ_FIRST(&l->lingering));
 	for (i = 0; l->ev != NULL && i < l->n; i++)
 		if (l->ev[i] != NULL)
 			evconnlistener_free(l->ev[i]);
@@ -319,16 +343,56 @@ log_refusal(struct listener *l, const char *ip, const char *why)
  * the error.
  */
 static void
-refuse_with_error(int fd)
+linger_cb(evutil_socket_t fd, short what, void *arg)
 {
-	char	buf[512];
-	int	i;
+	struct linger_fd	*lf = arg;
+	char			 buf[512];
+	ssize_t			 n = 0;
+	int			 i;
 
-	for (i = 0; i < 8 && recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0; i++)
-		;
+	for (i = 0; (what & EV_READ) && i < 16; i++)
+		if ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) <= 0)
+			break;
+	if ((what & EV_READ) && (n > 0 || (n == -1 && (errno == EAGAIN ||
+	    errno == EINTR))))
+		return;
+	linger_free(lf);
+}
+
+static void
+linger_free(struct linger_fd *lf)
+{
+	TAILQ_REMOVE(&lf->l->lingering, lf, entry);
+	event_free(lf->ev);
+	close(lf->fd);
+	lf->l->nlinger--;
+	free(lf);
+}
+
+/* Send the stream error; the fd is the listener's to close (1) or not. */
+static int
+refuse_with_error(struct listener *l, int fd)
+{
+	struct linger_fd	*lf;
+	struct timeval		 tv = { LINGER_SEC, 0 };
+
 	(void)send(fd, refuse_mem, sizeof(refuse_mem) - 1,
 	    MSG_DONTWAIT | MSG_NOSIGNAL);
 	shutdown(fd, SHUT_WR);
+	if (l->nlinger >= LINGER_MAX || (lf = calloc(1, sizeof(*lf))) == NULL)
+		return 1;
+	if ((lf->ev = event_new(l->px->base, fd, EV_READ | EV_PERSIST,
+	    linger_cb, lf)) == NULL || event_add(lf->ev, &tv) == -1) {
+		if (lf->ev != NULL)
+			event_free(lf->ev);
+		free(lf);
+		return 1;
+	}
+	lf->l = l;
+	lf->fd = fd;
+	l->nlinger++;
+	TAILQ_INSERT_TAIL(&l->lingering, lf, entry);
+	return 0;
 }
 
 static void
@@ -351,9 +415,9 @@ accept_cb(struct evconnlistener *ev, evutil_socket_t fd, struct sockaddr *sa,
 	if ((why = accept_refusal(l, *pp)) != NULL) {
 		px->n_refused++;
 		log_refusal(l, ip, why);
-		if (strcmp(why, "memory-budget reached") == 0)
-			refuse_with_error(fd);
-		close(fd);
+		if (strcmp(why, "memory-budget reached") != 0 ||
+		    refuse_with_error(l, fd))
+			close(fd);
 		return;
 	}
 	if ((s = *pp) == NULL) {
