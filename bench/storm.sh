@@ -3,10 +3,11 @@
 # item 3). bench/run.sh calls it with its results file; it also runs alone.
 #
 #   500 seed-style rabbits (nabrabbit --firmware simulator, profile
-#   simulator) register, then reconnect all at once (register 409, login
-#   probe, login) while a control client pings through the same nabproxy;
-#   then 2,000 bootcode 18673 rabbits (nabrabbit --count, profile auto)
-#   register and reconnect all at once with the passwords they kept.
+#   simulator) register, then reconnect all at once (register 409 answered
+#   from the credential store, login upstream on a fresh connection) while
+#   a control client pings through the same nabproxy; then 2,000 bootcode
+#   18673 rabbits (nabrabbit --count, profile auto) register (100 a second)
+#   and reconnect all at once with the passwords they kept.
 #
 # usage: bench/storm.sh [RESULTS]   appends key=value lines to RESULTS
 #                                   (default: a new /tmp/nabstorm.XXXXXX)
@@ -14,13 +15,18 @@
 #                           build-bench in the tree; built if missing)
 #        STORM_RABBITS=500  seed-style rabbits
 #        STORM_FW_RABBITS=2000  18673 rabbits (0 skips that storm)
+#        STORM_SERVER_BACKLOG=4096  Prosody's accept queue (tcp_backlog;
+#                           Prosody's own default, 128, drops SYNs of a
+#                           2,000-connection storm: TCP retries them after
+#                           1, 3, 7, 15, 31 s, some past login-timeout)
 #
 # Keys written (times in seconds unless _ms):
-#   storm_rabbits storm_first_idle storm_first_s storm_first_cpu_ms_per_login
+#   storm_server_backlog storm_rabbits storm_first_idle storm_first_s storm_first_cpu_ms_per_login
 #   storm_reconnect_idle storm_reconnect_s storm_cpu_ms_per_login (target
 #   <= 0.3) storm_control_pings storm_control_rtt_idle_p50_ms
 #   storm_control_rtt_p50_ms storm_control_rtt_p99_ms (target < 50)
-#   storm_control_rtt_max_ms storm_fw_rabbits storm_fw_first_idle
+#   storm_control_rtt_max_ms storm_direct_rtt_p50_ms storm_direct_rtt_p99_ms
+#   (the same pings straight to the server, beside the storm) storm_fw_rabbits storm_fw_first_idle
 #   storm_fw_first_s storm_fw_idle (target: all) storm_fw_failed_by_step
 #   storm_fw_reconnect_s storm_fw_p99_ms storm_fw_cpu_ms_per_login
 #

@@ -273,7 +273,11 @@ listener_release(struct listener *l, const char *ip)
 	}
 }
 
-/* Bytes the sessions hold: recounted for every accept up to 1024 of them. */
+/*
+ * Bytes the sessions hold: recounted at every accept while there are few
+ * sessions, else at most every 50 ms (a storm of accepts would otherwise
+ * walk every session each time).
+ */
 static size_t
 mem_in_use(struct listener *l)
 {
@@ -281,8 +285,7 @@ mem_in_use(struct listener *l)
 
 	event_base_gettimeofday_cached(l->px->base, &now);
 	timersub(&now, &l->mem_at, &d);
-	if (l->px->nsessions < 1024 || d.tv_sec > 0 || d.tv_usec >= 100000 ||
-	    d.tv_sec < 0) {
+	if (l->px->nsessions < 256 || d.tv_sec != 0 || d.tv_usec >= 50000) {
 		l->mem = session_mem_all(l->px);
 		l->mem_at = now;
 	}
