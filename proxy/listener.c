@@ -90,7 +90,6 @@ static void	retry_cb(evutil_socket_t, short, void *);
 static void	linger_free(struct linger_fd *);
 static unsigned	hash_ip(const char *);
 static struct src_count **src_find(struct listener *, const char *);
-static void	src_key(const char *ip, char *key, size_t len);
 
 static unsigned
 hash_ip(const char *s)
@@ -102,9 +101,8 @@ hash_ip(const char *s)
 	return h % SRC_BUCKETS;
 }
 
-/* What a source counts as: an IPv6 address's /64, else the address. */
-static void
-src_key(const char *ip, char *key, size_t len)
+void
+listener_source_key(const char *ip, char *key, size_t len)
 {
 	struct in6_addr	a;
 	char		buf[INET6_ADDRSTRLEN];
@@ -126,7 +124,7 @@ src_find(struct listener *l, const char *ip)
 	struct src_count	**pp;
 	char			  key[48];
 
-	src_key(ip, key, sizeof(key));
+	listener_source_key(ip, key, sizeof(key));
 	for (pp = &l->src[hash_ip(key)]; *pp != NULL; pp = &(*pp)->next)
 		if (strcmp((*pp)->ip, key) == 0)
 			break;
@@ -428,7 +426,7 @@ accept_cb(struct evconnlistener *ev, evutil_socket_t fd, struct sockaddr *sa,
 			close(fd);
 			return;
 		}
-		src_key(ip, s->ip, sizeof(s->ip));
+		listener_source_key(ip, s->ip, sizeof(s->ip));
 		*pp = s;
 	}
 	s->n++;

@@ -6,7 +6,10 @@
  * being v6-only, bind errors naming the address, max-connections,
  * max-per-source and draining refusals (the accepted socket is closed at
  * once, no upstream connection is made, the log says why), and slots
- * coming back through listener_release() when a session ends. Without
+ * coming back through listener_release() when a session ends, the
+ * memory-budget refusal with its stream error, the refusal log's rate
+ * limit, an IPv6 source counted by its /64, and no upstream connection
+ * before the rabbit's stream header. Without
  * an IPv6 loopback the IPv4 parts run and the program exits 77, which
  * ctest reports as a skip (SKIP_RETURN_CODE), never as a pass.
  */
@@ -638,6 +641,29 @@ test_memory_budget(void **state)
 	hang_up(c1);
 }
 
+/* max-per-source counts an IPv6 source by its /64, IPv4 by address. */
+static void
+test_source_key(void **state)
+{
+	static const char *const kv[][2] = {
+		{ "2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64" },
+		{ "2001:db8:1:2::1", "2001:db8:1:2::/64" },
+		{ "2001:db8:1:3::1", "2001:db8:1:3::/64" },
+		{ "::1", "::/64" },
+		{ "::ffff:192.0.2.7", "::ffff:192.0.2.7" },
+		{ "192.0.2.7", "192.0.2.7" },
+		{ "", "" },
+	};
+	char	key[48];
+	size_t	i;
+
+	for (i = 0; i < sizeof(kv) / sizeof(kv[0]); i++) {
+		listener_source_key(kv[i][0], key, sizeof(key));
+		CHECK(strcmp(key, kv[i][1]) == 0, "%s counts as %s, not %s",
+		    kv[i][0], key, kv[i][1]);
+	}
+}
+
 int
 main(void)
 {
@@ -654,6 +680,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_draining, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_memory_budget, setup,
 		    teardown),
+		cmocka_unit_test(test_source_key),
 	};
 	int	rc;
 
