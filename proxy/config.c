@@ -52,6 +52,7 @@ static const struct config_key keys[] = {
 	{ "max-connections", CT_UINT, 1, 1048576, "1024", 0,
 	    OFF(max_connections), NULL },
 	{ "max-depth", CT_UINT, 4, 256, "32", 0, OFF(max_depth), NULL },
+	{ "max-dials", CT_UINT, 1, 65536, "64", 0, OFF(max_dials), NULL },
 	{ "max-per-source", CT_UINT, 0, 1048576, "32", 0, OFF(max_per_source), NULL },
 	{ "max-probes", CT_UINT, 1, 4096, "16", 0, OFF(max_probes), NULL },
 	{ "max-stanza", CT_SIZE, 1024, 16 * MIB, "65536", 0, OFF(max_stanza), NULL },

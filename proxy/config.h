@@ -129,6 +129,7 @@ struct config {
 	unsigned int		 header_timeout;	/* accept to header */
 	unsigned int		 write_timeout;	/* output stuck full */
 	unsigned int		 memory_budget;	/* bytes, 0: none */
+	unsigned int		 max_dials;	/* upstream streams opening */
 	unsigned int		 drain_timeout;
 	unsigned int		 max_connections;
 	unsigned int		 max_probes;		/* login probes at once */

@@ -83,6 +83,7 @@ daemon_opts(const struct config *cfg, struct proxy_opts *o)
 	o->header_timeout = cfg->header_timeout;
 	o->write_timeout = cfg->write_timeout;
 	o->memory_budget = cfg->memory_budget;
+	o->max_dials = cfg->max_dials;
 	o->drain_timeout = cfg->drain_timeout;
 	o->max_connections = cfg->max_connections;
 	o->max_per_source = cfg->max_per_source;

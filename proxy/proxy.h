@@ -34,6 +34,7 @@ struct proxy_opts {
 	unsigned	header_timeout;		/* accept to stream header */
 	unsigned	write_timeout;		/* output full that long: close */
 	size_t		memory_budget;		/* session bytes, 0 = none */
+	unsigned	max_dials;		/* upstream opening, 0 = any */
 	unsigned	drain_timeout;
 	unsigned	max_connections;
 	unsigned	max_per_source;
@@ -89,6 +90,9 @@ struct proxy {
 	/* Counters, for the shutdown summary and benchmarks. */
 	uint64_t		 n_accepted;
 	uint64_t		 n_refused;
+	/* Upstream streams being opened (max-dials), and who waits (FIFO). */
+	unsigned		 ndialing;
+	struct session		*dial_head, *dial_tail;
 };
 
 /* Called by session.c when a session is freed (drain bookkeeping). */

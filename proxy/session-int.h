@@ -50,6 +50,7 @@ struct session {
 	struct event		*login_timer;	/* own-stream login deadline */
 	struct event		*deadline;	/* login-timeout from accept */
 	struct event		*stall;		/* write-timeout */
+	struct session		*dial_next;	/* px->dial_head FIFO */
 	struct timeval		 last_active;
 
 	char			*r_header;	/* rabbit's header bytes */
@@ -87,7 +88,9 @@ struct session {
 	unsigned		 r_header_seen:1;
 	unsigned		 r_has_decl:1;	/* rabbit's header had <?xml?> */
 	unsigned		 rabbit_has_header:1;
-	unsigned		 dialled:1;	/* upstream connect started */
+	unsigned		 dialled:1;	/* header in: dial (or wait) */
+	unsigned		 dialing:1;	/* holds a max-dials slot */
+	unsigned		 dial_waiting:1;	/* in the FIFO, held */
 	unsigned		 bound:1;	/* server's bind result seen */
 	unsigned		 in_process[2];
 	unsigned		 ended[2];	/* </stream:stream> seen */
@@ -153,8 +156,13 @@ void		 se_adopt_upstream(struct session *, struct leg *leg,
 void		 se_detect_firmware(struct session *, const struct st_node *);
 
 /* session_guard.c: deadlines, write-timeout, memory (see its comment). */
-/* Start the upstream connection (at the rabbit's header); -1 failed. */
+/*
+ * The rabbit's header is in: dial upstream, or (max-dials streams being
+ * opened) hold its units and wait. -1 if the session failed.
+ */
 int		 se_dial(struct session *);
+/* The server's header arrived, or the attempt ended: free the slot. */
+void		 se_dial_done(struct session *);
 void		 se_arm_deadline(struct session *);
 void		 se_note_bound(struct session *, const struct xs_unit *);
 void		 se_stall_check(struct session *);

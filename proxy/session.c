@@ -398,6 +398,8 @@ se_unit(struct session *se, enum nab_dir d, struct xs_unit *u)
 	if (d == NAB_FROM_RABBIT && u->kind == XS_HEADER && !se->dialled &&
 	    se_dial(se) == -1)
 		return;
+	if (d == NAB_FROM_SERVER && u->kind == XS_HEADER)
+		se_dial_done(se);
 	ctlreg_unit(se->rec, d == NAB_FROM_SERVER, u);
 	if (d == NAB_FROM_SERVER && upstream_unit(&se->up, u, in))
 		return;
@@ -624,6 +626,7 @@ se_error(struct leg *l, void *arg, const char *why, int connecting)
 	char		 reason[256];
 
 	if (l == &se->s && connecting) {
+		se_dial_done(se);
 		snprintf(reason, sizeof(reason), "cannot connect to %s:%u: %s",
 		    se->opt.upstream_host, se->opt.upstream_port, why);
 		if (!se->r_header_seen) {

@@ -5,7 +5,12 @@
  * - The upstream is dialled when the rabbit's stream header arrives, not
  *   at accept: a connection that never opens a stream costs no server
  *   connection. Until then the session timer is header-timeout from
- *   accept (session.c se_timer), which no byte resets.
+ *   accept (session.c se_timer), which no byte resets. At most max-dials
+ *   upstream streams are being opened at once (from the dial to the
+ *   server's stream header): beyond that a session waits in a FIFO with
+ *   its stanzas held, so a storm of reconnecting rabbits never overflows
+ *   the server's accept queue (whose dropped SYNs TCP retries only after
+ *   1, 3, 7, 15 s...). Waiting counts against connect-timeout.
  * - login-timeout from accept covers the header, the login and the
  *   resource bind: a stream that is not bound by then is closed with
  *   connection-timeout, however much it sends.
@@ -34,11 +39,77 @@
 static void	se_deadline(evutil_socket_t, short, void *);
 static void	se_stall(evutil_socket_t, short, void *);
 
+static int	se_dial_now(struct session *);
+
 int
 se_dial(struct session *se)
 {
+	struct proxy	*px = se->px;
+
 	se->dialled = 1;
 	se_arm_timer(se, se->opt.connect_timeout);
+	if (se->opt.max_dials == 0 || px->ndialing < se->opt.max_dials)
+		return se_dial_now(se);
+	/* Until a slot is free, the rabbit's units go to the hold queue. */
+	session_hold(se);
+	se->dial_waiting = 1;
+	se->dial_next = NULL;
+	if (px->dial_head == NULL)
+		px->dial_head = se;
+	else
+		px->dial_tail->dial_next = se;
+	px->dial_tail = se;
+	log_debug("session %llu: stream header in, waiting for one of "
+	    "max-dials (%u)", (unsigned long long)se->id, se->opt.max_dials);
+	return 0;
+}
+
+/* Take se out of the FIFO (it was freed or failed while waiting). */
+static void
+se_dial_unqueue(struct session *se)
+{
+	struct proxy	*px = se->px;
+	struct session	**pp, *prev = NULL;
+
+	for (pp = &px->dial_head; *pp != NULL; prev = *pp,
+	    pp = &(*pp)->dial_next)
+		if (*pp == se) {
+			*pp = se->dial_next;
+			if (px->dial_tail == se)
+				px->dial_tail = prev;
+			break;
+		}
+	se->dial_waiting = 0;
+}
+
+void
+se_dial_done(struct session *se)
+{
+	struct proxy	*px = se->px;
+	struct session	*next;
+
+	if (se->dial_waiting)
+		se_dial_unqueue(se);
+	if (!se->dialing)
+		return;
+	se->dialing = 0;
+	px->ndialing--;
+	while ((next = px->dial_head) != NULL &&
+	    (next->opt.max_dials == 0 || px->ndialing < next->opt.max_dials)) {
+		se_dial_unqueue(next);
+		if (next->failing || next->dead || next->px->draining)
+			continue;
+		(void)se_dial_now(next);
+		/* Its held units go out (or are dropped if it failed). */
+		session_release(next);
+	}
+}
+
+static int
+se_dial_now(struct session *se)
+{
+	se->dialing = 1;
+	se->px->ndialing++;
 	log_debug("session %llu: stream header in, dialling %s:%u",
 	    (unsigned long long)se->id, se->opt.upstream_host,
 	    se->opt.upstream_port);
@@ -192,6 +263,7 @@ session_mem_all(struct proxy *px)
 void
 se_guard_free(struct session *se)
 {
+	se_dial_done(se);
 	if (se->deadline != NULL)
 		event_free(se->deadline);
 	if (se->stall != NULL)

@@ -582,6 +582,7 @@ test_every_key(void **state)
 		{ "control-socket", "/run/n.sock" },
 		{ "credentials", "/c" }, { "drain-timeout", "1" },
 		{ "header-timeout", "5" }, { "memory-budget", "1M" },
+		{ "max-dials", "8" },
 		{ "write-timeout", "2m" },
 		{ "hold-queue", "16M" }, { "http-listen", "127.0.0.1:9188" }, { "idle-timeout", "1h" },
 		{ "listen", "0.0.0.0:1" }, { "log-dir", "/l" },

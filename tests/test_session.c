@@ -335,6 +335,53 @@ test_header_timeout(void **state)
 	    "never ended");
 }
 
+static int
+c_dial_waiting(const struct nt_cond *c)
+{
+	struct session	*se;
+
+	TAILQ_FOREACH(se, &c->w->px.sessions, entry)
+		if (se->dial_waiting)
+			return 1;
+	return 0;
+}
+
+/*
+ * max-dials: with one upstream stream being opened, a second rabbit's
+ * header and stanza are held (no server connection) until the server's
+ * header answers the first; then it dials and they arrive, in order.
+ */
+static void
+test_max_dials(void **state)
+{
+	struct nt_world	*w = *state;
+	struct nt_peer	*r1, *r2, *s1, *s2;
+	struct nt_cond	 c = { c_dial_waiting, w, NULL, 0, NULL };
+
+	w->px.opt.max_dials = 1;
+	nt_proxy_start(w);
+	r1 = nt_rabbit(w);
+	nt_send(r1, NT_RHDR);
+	s1 = nt_server(w, 0);
+	nt_expect(s1, NT_RHDR, "server 1 (header)");
+	r2 = nt_rabbit(w);
+	nt_send(r2, NT_RHDR "<presence/>");
+	nt_run(&c, 5 * NT_SEC, "the second rabbit waiting for max-dials");
+	NT_CHECK(w->nsrvc == 1 && w->px.ndialing == 1, "%zu server "
+	    "connections, %u dialing, with max-dials = 1", w->nsrvc,
+	    w->px.ndialing);
+	nt_send(s1, NT_SHDR);
+	nt_expect(r1, NT_SHDR, "rabbit 1 (server header)");
+	s2 = nt_server(w, 1);
+	nt_expect(s2, NT_RHDR "<presence/>", "server 2 (held, then sent)");
+	NT_CHECK(w->px.ndialing == 1 && w->px.dial_head == NULL,
+	    "%u dialing after the first header", w->px.ndialing);
+	nt_send(s2, NT_SHDR);
+	nt_expect(r2, NT_SHDR, "rabbit 2 (server header)");
+	NT_CHECK(w->px.ndialing == 0, "%u dialing after both headers",
+	    w->px.ndialing);
+}
+
 static void
 test_idle_timeout(void **state)
 {
@@ -598,6 +645,7 @@ main(void)
 		T(test_connect_refused),
 		T(test_connect_timeout),
 		T(test_header_timeout),
+		T(test_max_dials),
 		T(test_idle_timeout),
 		T(test_half_close_rabbit_first),
 		T(test_half_close_server_first),
