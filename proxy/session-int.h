@@ -51,6 +51,7 @@ struct session {
 	struct event		*deadline;	/* login-timeout from accept */
 	struct event		*stall;		/* write-timeout */
 	struct session		*dial_next;	/* px->dial_head FIFO */
+	struct xs_unit		 dial_unit;	/* header kept while waiting */
 	struct timeval		 last_active;
 
 	char			*r_header;	/* rabbit's header bytes */
@@ -90,7 +91,8 @@ struct session {
 	unsigned		 rabbit_has_header:1;
 	unsigned		 dialled:1;	/* header in: dial (or wait) */
 	unsigned		 dialing:1;	/* holds a max-dials slot */
-	unsigned		 dial_waiting:1;	/* in the FIFO, held */
+	unsigned		 dial_waiting:1;	/* in the FIFO, not read */
+	unsigned		 dial_go:1;	/* its turn: se_kick dials */
 	unsigned		 bound:1;	/* server's bind result seen */
 	unsigned		 in_process[2];
 	unsigned		 ended[2];	/* </stream:stream> seen */
@@ -157,10 +159,12 @@ void		 se_detect_firmware(struct session *, const struct st_node *);
 
 /* session_guard.c: deadlines, write-timeout, memory (see its comment). */
 /*
- * The rabbit's header is in: dial upstream, or (max-dials streams being
- * opened) hold its units and wait. -1 if the session failed.
+ * The rabbit's header unit is in: dial upstream (0), or (max-dials streams
+ * being opened) keep the unit, stop reading and wait (1); -1 failed.
  */
-int		 se_dial(struct session *);
+int		 se_dial(struct session *, struct xs_unit *);
+/* Its turn came (se_kick): dial; *u is the kept header unit to handle. */
+int		 se_dial_go(struct session *, struct xs_unit *);
 /* The server's header arrived, or the attempt ended: free the slot. */
 void		 se_dial_done(struct session *);
 void		 se_arm_deadline(struct session *);

@@ -224,6 +224,15 @@ se_kick(evutil_socket_t fd, short what, void *arg)
 		session_fail(se, se->close_cond, "", se->close_reason);
 		return;
 	}
+	if (se->dial_go) {
+		struct xs_unit	u;
+
+		if (se_dial_go(se, &u) == 0)
+			se_unit(se, NAB_FROM_RABBIT, &u);
+		stanza_free(u.st);
+		if (se->failing)
+			return;
+	}
 	se_process(se, NAB_FROM_RABBIT);
 	if (!se->failing)
 		se_process(se, NAB_FROM_SERVER);
@@ -396,8 +405,8 @@ se_unit(struct session *se, enum nab_dir d, struct xs_unit *u)
 		return;
 	}
 	if (d == NAB_FROM_RABBIT && u->kind == XS_HEADER && !se->dialled &&
-	    se_dial(se) == -1)
-		return;
+	    se_dial(se, u) != 0)
+		return;		/* failed, or waits for max-dials (unit kept) */
 	if (d == NAB_FROM_SERVER && u->kind == XS_HEADER)
 		se_dial_done(se);
 	ctlreg_unit(se->rec, d == NAB_FROM_SERVER, u);

@@ -10,7 +10,9 @@
  *   server's stream header): beyond that a session waits in a FIFO with
  *   its stanzas held, so a storm of reconnecting rabbits never overflows
  *   the server's accept queue (whose dropped SYNs TCP retries only after
- *   1, 3, 7, 15 s...). Waiting counts against connect-timeout.
+ *   1, 3, 7, 15 s...). A waiting rabbit is not read; its header unit is
+ *   kept and handed on once it dials. Waiting counts against
+ *   connect-timeout.
  * - login-timeout from accept covers the header, the login and the
  *   resource bind: a stream that is not bound by then is closed with
  *   connection-timeout, however much it sends.
@@ -37,21 +39,32 @@
 #define NS_BIND		"urn:ietf:params:xml:ns:xmpp-bind"
 
 static void	se_deadline(evutil_socket_t, short, void *);
+static int	se_dial_now(struct session *);
 static void	se_stall(evutil_socket_t, short, void *);
 
-static int	se_dial_now(struct session *);
-
+/*
+ * The rabbit's header unit u is in: dial now (0), or, with max-dials
+ * streams being opened, keep the unit (its bytes stay at the front of the
+ * input, its tree is taken from u) and stop reading the rabbit until a
+ * slot is free (1: the caller stops; se_kick() runs se_dial_go()). -1 if
+ * the session failed.
+ */
 int
-se_dial(struct session *se)
+se_dial(struct session *se, struct xs_unit *u)
 {
 	struct proxy	*px = se->px;
 
 	se->dialled = 1;
 	se_arm_timer(se, se->opt.connect_timeout);
-	if (se->opt.max_dials == 0 || px->ndialing < se->opt.max_dials)
+	if (se->opt.max_dials == 0 || px->ndialing < se->opt.max_dials) {
+		se->dialing = 1;
+		px->ndialing++;
 		return se_dial_now(se);
-	/* Until a slot is free, the rabbit's units go to the hold queue. */
-	session_hold(se);
+	}
+	se->dial_unit = *u;
+	u->st = NULL;
+	/* LAYER: se_process() takes no further unit while it is set. */
+	leg_pause(&se->r, LEG_PAUSE_LAYER);
 	se->dial_waiting = 1;
 	se->dial_next = NULL;
 	if (px->dial_head == NULL)
@@ -61,10 +74,10 @@ se_dial(struct session *se)
 	px->dial_tail = se;
 	log_debug("session %llu: stream header in, waiting for one of "
 	    "max-dials (%u)", (unsigned long long)se->id, se->opt.max_dials);
-	return 0;
+	return 1;
 }
 
-/* Take se out of the FIFO (it was freed or failed while waiting). */
+/* Take se out of the FIFO (its turn came, or it ended while waiting). */
 static void
 se_dial_unqueue(struct session *se)
 {
@@ -94,22 +107,33 @@ se_dial_done(struct session *se)
 		return;
 	se->dialing = 0;
 	px->ndialing--;
+	/* The slot goes to the first in line; it dials from its own kick. */
 	while ((next = px->dial_head) != NULL &&
 	    (next->opt.max_dials == 0 || px->ndialing < next->opt.max_dials)) {
 		se_dial_unqueue(next);
-		if (next->failing || next->dead || next->px->draining)
+		if (next->failing || next->dead)
 			continue;
-		(void)se_dial_now(next);
-		/* Its held units go out (or are dropped if it failed). */
-		session_release(next);
+		next->dialing = 1;
+		next->dial_go = 1;
+		px->ndialing++;
+		event_active(next->kick, 0, 0);
 	}
+}
+
+/* Its turn (from se_kick): dial, then hand on the header unit it kept. */
+int
+se_dial_go(struct session *se, struct xs_unit *u)
+{
+	se->dial_go = 0;
+	*u = se->dial_unit;
+	memset(&se->dial_unit, 0, sizeof(se->dial_unit));
+	leg_resume(&se->r, LEG_PAUSE_LAYER);
+	return se_dial_now(se);
 }
 
 static int
 se_dial_now(struct session *se)
 {
-	se->dialing = 1;
-	se->px->ndialing++;
 	log_debug("session %llu: stream header in, dialling %s:%u",
 	    (unsigned long long)se->id, se->opt.upstream_host,
 	    se->opt.upstream_port);
@@ -264,6 +288,8 @@ void
 se_guard_free(struct session *se)
 {
 	se_dial_done(se);
+	stanza_free(se->dial_unit.st);
+	se->dial_unit.st = NULL;
 	if (se->deadline != NULL)
 		event_free(se->deadline);
 	if (se->stall != NULL)
