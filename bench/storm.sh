@@ -15,10 +15,9 @@
 #                           build-bench in the tree; built if missing)
 #        STORM_RABBITS=500  seed-style rabbits
 #        STORM_FW_RABBITS=2000  18673 rabbits (0 skips that storm)
-#        STORM_SERVER_BACKLOG=4096  Prosody's accept queue (tcp_backlog;
-#                           Prosody's own default, 128, drops SYNs of a
-#                           2,000-connection storm: TCP retries them after
-#                           1, 3, 7, 15, 31 s, some past login-timeout)
+#        STORM_SERVER_BACKLOG=128  Prosody's accept queue (tcp_backlog,
+#                           Prosody's own default; nabproxy's max-dials
+#                           keeps its connects within it)
 #
 # Keys written (times in seconds unless _ms):
 #   storm_server_backlog storm_rabbits storm_first_idle storm_first_s storm_first_cpu_ms_per_login
