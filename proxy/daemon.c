@@ -630,6 +630,21 @@ daemon_pidfile_gone(struct daemon_run *d)
 	d->pid_file[0] = '\0';
 }
 
+/* The credential writer's outcome (creds_written_cb), for the log. */
+static void
+daemon_creds_written(void *arg, int rc, size_t nops, const char *err)
+{
+	(void)arg;
+	if (rc == 0)
+		log_debug("credentials: %zu change(s) written", nops);
+	else if (rc == -1)
+		log_warnx("credentials: %zu change(s) not written yet, kept in "
+		    "memory and tried again in %d s: %s", nops,
+		    CREDS_RETRY_MS / 1000, err);
+	else
+		log_warnx("credentials: %s", err);
+}
+
 int
 run_daemon(struct config *cfg, int foreground, struct config *(*reload)(void))
 {
@@ -671,6 +686,11 @@ run_daemon(struct config *cfg, int foreground, struct config *(*reload)(void))
 	    sizeof(err))) == NULL)
 		log_warnx("%s: SCRAM key derivation runs on the event loop",
 		    err);
+	if (d.px.creds != NULL && creds_async(d.px.creds, base,
+	    CREDS_RETRY_MS, daemon_creds_written, NULL, err,
+	    sizeof(err)) == -1)
+		log_warnx("%s: the credential store is written on the event "
+		    "loop", err);
 	d.sig[0] = evsignal_new(base, SIGTERM, on_sigterm, &d);
 	d.sig[1] = evsignal_new(base, SIGINT, on_sigint, &d);
 	d.sig[2] = evsignal_new(base, SIGHUP, on_sighup, &d);
