@@ -523,7 +523,7 @@ def case_decode(srv):
     """Decoded payloads in ctl tap (each format) and the log: the sources
     packet of the boot, a violet:packet message another client sends the
     rabbit through the server, and the rabbit's own button and ears."""
-    mac = '0013d3c70003'
+    mac = '0013d3c70007'
     srv.add_user('sender', 'senderpw')
     with Nabproxy('127.0.0.1:%d' % srv.port, profile=FW_PROFILE, log_format='both') as px:
         taps = {f: Tap(px, 'all', '--format', f) for f in ('vm', 'raw', 'both')}
@@ -534,7 +534,8 @@ def case_decode(srv):
         c = XMPPClient('127.0.0.1', srv.port, DOMAIN, timeout=15)
         c.login('sender', 'senderpw')
         # 0x7f, ambient (header, nose 1, left ear 5), sleep, 0xff.
-        c.send(b"<message to='" + fw.jid.encode() + b"' id='p1'><packet "
+        # To the JID the server bound (nabproxy answers the second bind).
+        c.send(b"<message to='" + fw.server_jid.encode() + b"' id='p1'><packet "
                b"xmlns='violet:packet' format='1.0' ttl='60'>"
                b"fwQAAAh////+CAEEBQsAAAEB/w==</packet></message>")
         fw.send("<message from='%s' to='int@xmpp.objects.violet.net/int' id='%s'>"
