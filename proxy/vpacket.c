@@ -132,7 +132,7 @@ blk_ambient(struct lb *b, const unsigned char *d, size_t n)
 
 /* Type 10: the program text, de-obfuscated (first byte skipped). */
 static void
-blk_message(struct lb *b, const unsigned char *d, size_t n)
+blk_program(struct lb *b, const unsigned char *d, size_t n)
 {
 	unsigned char	txt[VPACKET_TEXT_MAX + 1], cur = 35;
 	size_t		i, k = 0;
@@ -141,7 +141,7 @@ blk_message(struct lb *b, const unsigned char *d, size_t n)
 		cur = (unsigned char)((d[i] - 47) * (1 + 2 * cur));
 		txt[k++] = cur;
 	}
-	lb_cat(b, "message(\"");
+	lb_cat(b, "program(\"");
 	lb_text(b, txt, k);
 	lb_cat(b, "\")");
 }
@@ -154,7 +154,7 @@ blk_one(struct lb *b, int type, const unsigned char *d, size_t n)
 	else if (type == 9)
 		lb_cat(b, "reboot");
 	else if (type == 10)
-		blk_message(b, d, n);
+		blk_program(b, d, n);
 	else if (type == 11 && n == 1 && d[0] <= 1)
 		lb_cat(b, d[0] == 0 ? "wake" : "sleep");
 	else {

@@ -7,17 +7,18 @@
  *	packet: ambient(weather=2, left ear=5) reboot
  * one word per block, in order: ambient(SERVICE=VALUE, ...) for type 4
  * (after its 4-byte header, pairs of service and value; service 0 is
- * "disable=SERVICE"), reboot (9), message("TEXT") (10, the program text
- * de-obfuscated as OpenJabNab's server does), wake / sleep (11 with 0 or
- * 1), ping-delay(HEX) (3) and type-N(HEX) otherwise. What is wrong is said
- * in brackets where it is found: [no 0x7f], [block type 4 cut: 3 of 9
- * bytes], [no 0xff], [2 bytes after 0xff], [3 bytes outside base64]. The
+ * "disable=SERVICE"), reboot (9), program("TEXT") (10, the message
+ * program text de-obfuscated as OpenJabNab's server does), wake / sleep
+ * (11 with 0 or 1, else mode(HEX)), ping-delay(HEX) (3) and type-N(HEX)
+ * otherwise. What is wrong is said in brackets where it is found:
+ * [no 0x7f], [block type 4 cut: 3 of 9 bytes], [no 0xff], [2 bytes after
+ * 0xff], [3 bytes outside base64]. The
  * rabbit's own events read "button: 1 click" / "button: 2 clicks" (from
  * <clic>, plus ", event V" when an <event> text follows) and
  * "ears: left=L right=R".
  *
- * Every peer byte in a line is printable ASCII: anything else, '"' and
- * '\\' are escaped as \xNN or \", \\ ; texts are cut at VPACKET_TEXT_MAX
+ * Every peer byte in a line is printable ASCII: a newline is \n, '"' and
+ * '\\' are \" and \\, anything else \xNN; texts are cut at VPACKET_TEXT_MAX
  * bytes ("..."), the whole line at the caller's size. Nothing here
  * allocates except the firmware-parser emulation vpacket_describe() runs;
  * time is linear in the input.

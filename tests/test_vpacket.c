@@ -31,7 +31,7 @@ test_blocks(void **state)
 		    "packet: ambient(nose=1, left ear=5) reboot" },
 		{ "fwQAAAZ////+AA7/", "packet: ambient(disable=taichi)" },
 		{ "fwoAAA0AHltPpsU/+0+ilYgk/w==",
-		    "packet: message(\"ID 7\\nPL 3\\nMW\")" },
+		    "packet: program(\"ID 7\\nPL 3\\nMW\")" },
 		{ "fwQAAAd////+AQID/w==",
 		    "packet: ambient(weather=2, [odd byte 03])" },
 		{ "fwMAAAEFKgAAAqvN/w==",
