@@ -379,6 +379,17 @@ test_errors(void **state)
 		free(got);
 		free(buf);
 	}
+	free(xml);
+	free(vm);
+}
+
+/* The header cut short, the rabbit's side, and nothing to render. */
+static void
+test_errors_edges(void **state)
+{
+	char	*got, err[256];
+	int	 rc;
+
 	/* A stream header cut short: the stream never opens. */
 	got = render("<stream:stream xmlns='jabber:client'", 36, 1, LOGFMT_VM,
 	    "", &rc, err, sizeof(err));
@@ -402,8 +413,6 @@ test_errors(void **state)
 	got = render(" \n\t", 3, 1, LOGFMT_VM, "", &rc, err, sizeof(err));
 	CHECK(rc == 0 && *got == '\0', "blank capture: %d '%s'", rc, got);
 	free(got);
-	free(xml);
-	free(vm);
 #undef NOTE
 }
 
@@ -503,7 +512,6 @@ test_cmd_render(void **state)
 	char	*a_badfmt[] = { "render", "--format", "xml", NULL };
 	char	*a_badarg[] = { "render", "--bogus", NULL };
 	char	*a_help[] = { "render", "--help", NULL };
-	char	*a_one[] = { "render", "--one-read", NULL };
 	size_t	 xl;
 	int	 rc, usage;
 
@@ -539,15 +547,6 @@ test_cmd_render(void **state)
 	    "inside a stanza (7 bytes)\n") == 0, "stderr '%s'", err);
 	free(out);
 	free(err);
-	rc = run_render(2, a_one, "<iq/>", 5, &out, &err, &usage);
-	CHECK(rc == 0 && strcmp(out, "[vm] !! the whole capture as one read "
-	    "(5 bytes)\n[vm] !! firmware parser would stall: element \"iq/\" "
-	    "(\"<x/>\" without attributes) can never end (5 bytes stay in its "
-	    "buffer)\n") == 0 && *err == '\0', "--one-read: rc %d\n%s", rc,
-	    out);
-	free(out);
-	free(err);
-
 	/* An empty capture renders nothing, successfully. */
 	rc = run_render(1, a_default, "", 0, &out, &err, &usage);
 	CHECK(rc == 0 && *out == '\0' && *err == '\0', "empty capture: rc %d "
@@ -575,6 +574,24 @@ test_cmd_render(void **state)
 	free(vm);
 }
 
+/* `nabproxy render --one-read`: the note, then the one read. */
+static void
+test_cmd_render_one(void **state)
+{
+	char	*out, *err;
+	char	*a_one[] = { "render", "--one-read", NULL };
+	int	 rc, usage;
+
+	rc = run_render(2, a_one, "<iq/>", 5, &out, &err, &usage);
+	CHECK(rc == 0 && strcmp(out, "[vm] !! the whole capture as one read "
+	    "(5 bytes)\n[vm] !! firmware parser would stall: element \"iq/\" "
+	    "(\"<x/>\" without attributes) can never end (5 bytes stay in its "
+	    "buffer)\n") == 0 && *err == '\0', "--one-read: rc %d\n%s", rc,
+	    out);
+	free(out);
+	free(err);
+}
+
 int
 main(void)
 {
@@ -585,8 +602,10 @@ main(void)
 		cmocka_unit_test(test_from_rabbit),
 		cmocka_unit_test(test_raw_both_prefix),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_errors_edges),
 		cmocka_unit_test(test_golden_captures),
 		cmocka_unit_test(test_cmd_render),
+		cmocka_unit_test(test_cmd_render_one),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
