@@ -81,6 +81,25 @@ render_unit(struct evbuffer *out, const struct render_opts *o,
 }
 
 /*
+ * "condition (why)", or expat's own "not well-formed (invalid token)"
+ * under the condition's name when why already says the condition.
+ */
+static void
+verdict(struct xpass *x, const char *cond, const char *why)
+{
+	size_t	i, n = strlen(cond);
+
+	for (i = 0; i < n && why[i] != '\0' && (why[i] == cond[i] ||
+	    (why[i] == ' ' && cond[i] == '-')); i++)
+		;
+	if (i == n && why[n] == ' ')
+		snprintf(x->verdict, sizeof(x->verdict), "%s%s", cond,
+		    why + n);
+	else
+		snprintf(x->verdict, sizeof(x->verdict), "%s (%s)", cond, why);
+}
+
+/*
  * Read the capture as an XMPP stream, rendering each unit into out (NULL:
  * only read). Fills x; returns 0, or -1 on ENOMEM.
  */
@@ -133,8 +152,7 @@ xml_pass(struct evbuffer *out, const struct render_opts *o,
 	}
 	x->rest = (size_t)(p - base) > ilen ? (size_t)(p - base) - ilen : 0;
 	if (xs_error(xs, &why) != XS_ERR_NONE)
-		snprintf(x->verdict, sizeof(x->verdict), "%s (%s)",
-		    xs_error_condition(xs_error(xs, NULL)), why);
+		verdict(x, xs_error_condition(xs_error(xs, NULL)), why);
 	else if (left > 0)
 		snprintf(x->verdict, sizeof(x->verdict), "capture ends inside "
 		    "a stanza (%zu bytes)", left);
@@ -161,8 +179,9 @@ fw_read(struct evbuffer *out, const struct render_opts *o, const char *buf,
 	if ((o->format & LOGFMT_RAW) &&
 	    vmlog_raw(out, o->prefix, o->from_server, buf, len) == -1)
 		return -1;
-	if ((o->format & LOGFMT_VM) && !o->from_server)
-		return vmlog_sending(out, o->prefix, buf, len);
+	if (!o->from_server)
+		return (o->format & LOGFMT_VM) && vmlog_sending(out, o->prefix,
+		    buf, len) == -1 ? -1 : render_decoded(out, o, buf, len);
 	if (!header && has_header(buf, len) &&
 	    vmlog_header_end(buf, len, &end) == 0)
 		return evbuffer_add_printf(out, "%s[vm] !! the stream never "

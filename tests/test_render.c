@@ -33,6 +33,7 @@
 #define TU_ERRX_USAGE
 #include "testutil.h"
 
+#define S(s)		(s), strlen(s)
 #define GOLDEN		NAB_SOURCE_DIR "/tests/golden/"
 #define LONG_HEAD	"[vm] Receive : \n[vm]     |message\n[vm]     |..body\n" \
 			"[vm]     !...."
@@ -402,9 +403,20 @@ test_errors_edges(void **state)
 	got = render("<iq/><iq a=b/>", 14, 0, LOGFMT_VM, "", &rc, err,
 	    sizeof(err));
 	CHECK(rc == 1 && strcmp(got, "[vm] Sending : <iq/>(end)\n"
-	    NOTE("not-well-formed (not well-formed (invalid token))")
+	    NOTE("not-well-formed (invalid token)")
 	    "[vm] Sending : <iq a=b/>(end)\n") == 0, "rabbit: %d '%s'", rc,
 	    got);
+	free(got);
+	/* The rabbit's click, decoded after its one read. */
+	one_read = 1;
+	got = render(S("<message to='i@x/int'><button><clic>1</clic></button>"
+	    "</message><ears a=b>"), 0, LOGFMT_VM, "", &rc, err, sizeof(err));
+	one_read = 0;
+	CHECK(rc == 1 && strcmp(got, "[vm] !! the whole capture as one read "
+	    "(73 bytes)\n[vm] !! not XMPP: not-well-formed (invalid token)\n"
+	    "[vm] Sending : <message to='i@x/int'><button><clic>1</clic>"
+	    "</button></message><ears a=b>(end)\n[vm] !! button: 1 click\n") ==
+	    0, "rabbit, one read: %d '%s'", rc, got);
 	free(got);
 	/* Empty and white space only captures are fine and print nothing. */
 	got = render("", 0, 1, LOGFMT_BOTH, "", &rc, err, sizeof(err));
