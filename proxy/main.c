@@ -39,7 +39,7 @@ static const char usage_text[] =
 "usage: nabproxy [-c FILE] [options]          run the proxy\n"
 "       nabproxy --check-config [-c FILE]     validate, load filters, exit\n"
 "       nabproxy render [--from-server|--from-rabbit] [--format vm|raw|both]\n"
-"                [--prefix STR] < capture\n"
+"                [--prefix STR] [--one-read] < capture\n"
 "       nabproxy credentials [-c FILE] add JID [PASSWORD] | remove JID | list\n"
 "                | allow-register MAC|JID [MINUTES]\n"
 "       nabproxy tls-pin [-c FILE] list | forget HOST:PORT\n"
