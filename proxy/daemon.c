@@ -4,7 +4,8 @@
  * system-shutdown), SIGINT cuts at once, SIGHUP reloads: a new config is
  * parsed and its chains and credentials built before anything is swapped,
  * so a broken file leaves the running configuration in force, and the
- * log file is reopened (logrotate). Before serving, run_daemon hardens
+ * log file is reopened (logrotate); SIGUSR1 reopens the per-rabbit files
+ * of log-dir (rabbitlog.c). Before serving, run_daemon hardens
  * the process (harden.c): no core dumps, a descriptor limit that fits,
  * safe state, then, once the listeners are bound, the store read and the
  * pid file written, the drop from root to `user`.
@@ -34,6 +35,7 @@
 #include "log.h"
 #include "main-int.h"
 #include "proxy.h"
+#include "rabbitlog.h"
 #include "sasl.h"
 #include "session.h"
 #include "tls.h"
@@ -52,6 +54,7 @@ struct daemon_run {
 static void	on_sigterm(evutil_socket_t, short, void *);
 static void	on_sigint(evutil_socket_t, short, void *);
 static void	on_sighup(evutil_socket_t, short, void *);
+static void	on_sigusr1(evutil_socket_t, short, void *);
 static void	on_drain_timeout(evutil_socket_t, short, void *);
 static int	daemon_reload(void *, char *, size_t);
 static int	daemon_ctl(struct daemon_run *, const struct config *,
@@ -202,6 +205,7 @@ daemon_setup(struct proxy *px, struct event_base *base,
 	}
 	if (ctlreg_set_watch(px->reg, cfg->watch, err, errlen) == -1)
 		return -1;
+	ctlreg_set_counters(px->reg, &px->cnt);
 	if (px->guard == NULL) {
 		struct idguard_opts go = { cfg->probe_backoff_min,
 		    cfg->probe_backoff_max, cfg->max_probes };
@@ -353,6 +357,14 @@ reload_fits(const struct config *old, const struct config *cfg)
 		break;
 	}
 	return 0;
+}
+
+/* SIGUSR1: the per-rabbit files (log-dir) are opened again by name. */
+static void
+on_sigusr1(evutil_socket_t sig, short what, void *arg)
+{
+	rabbitlog_reopen();
+	log_info("SIGUSR1: per-rabbit log files reopened");
 }
 
 static void
@@ -694,7 +706,8 @@ run_daemon(struct config *cfg, int foreground, struct config *(*reload)(void))
 	d.sig[0] = evsignal_new(base, SIGTERM, on_sigterm, &d);
 	d.sig[1] = evsignal_new(base, SIGINT, on_sigint, &d);
 	d.sig[2] = evsignal_new(base, SIGHUP, on_sighup, &d);
-	for (i = 0; i < 3; i++)
+	d.sig[3] = evsignal_new(base, SIGUSR1, on_sigusr1, &d);
+	for (i = 0; i < 4; i++)
 		if (d.sig[i] == NULL || evsignal_add(d.sig[i], NULL) == -1)
 			fatalx("cannot install signal handlers");
 	if (log_attach(base) == -1)
@@ -712,8 +725,9 @@ run_daemon(struct config *cfg, int foreground, struct config *(*reload)(void))
 	rc = 0;
  done:
 	daemon_teardown(&d.px);
+	rabbitlog_shutdown();	/* after the sessions: their last lines */
 	daemon_pidfile_gone(&d);
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 4; i++)
 		if (d.sig[i] != NULL)
 			event_free(d.sig[i]);
 	if (base != NULL)

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "proxy.h"
+#include "rabbitlog.h"
 #include "web.h"
 
 struct metrics {
@@ -174,6 +175,11 @@ metrics_render(struct proxy *px, struct evbuffer *out)
 	for (i = 0; i < 2; i++)
 		rc |= evbuffer_add_printf(out, "nabproxy_units_total{direction="
 		    "\"%s\"} %llu\n", dir[i], c.units[i]);
+	rc |= FAMILY(out, "stanzas_total", "counter",
+	    "Stanzas parsed, by direction.");
+	for (i = 0; i < 2; i++)
+		rc |= evbuffer_add_printf(out, "nabproxy_stanzas_total{direction="
+		    "\"%s\"} %llu\n", dir[i], c.stanzas[i]);
 	rc |= FAMILY(out, "bytes_total", "counter",
 	    "Bytes of parsed units, by direction.");
 	for (i = 0; i < 2; i++)
@@ -208,13 +214,17 @@ metrics_render(struct proxy *px, struct evbuffer *out)
 	rc |= evbuffer_add_printf(out, "nabproxy_kicked_total %llu\n",
 	    c.kicked);
 	rc |= FAMILY(out, "log_lines_dropped_total", "counter",
-	    "Log lines dropped because the log writer was behind.");
-	rc |= evbuffer_add_printf(out, "nabproxy_log_lines_dropped_total "
-	    "%zu\n", log_dropped());
+	    "Log lines dropped because a log writer was behind, by log (the "
+	    "daemon's log-file, the per-rabbit files of log-dir).");
+	rc |= evbuffer_add_printf(out, "nabproxy_log_lines_dropped_total"
+	    "{log=\"daemon\"} %zu\nnabproxy_log_lines_dropped_total"
+	    "{log=\"rabbit\"} %llu\n", log_dropped(), rabbitlog_dropped());
 	rc |= FAMILY(out, "login_probes", "gauge",
 	    "Login probe connections open.");
 	rc |= evbuffer_add_printf(out, "nabproxy_login_probes %u\n",
 	    px->nprobes);
+	if (rc >= 0)
+		rc = counters_render(&px->cnt, out);
 	return rc < 0 ? -1 : 0;
 }
 
