@@ -40,6 +40,7 @@
 #include "session.h"
 #include "tls.h"
 #include "tls_pin.h"
+#include "webauth.h"
 
 struct daemon_run {
 	struct proxy	  px;
@@ -490,17 +491,23 @@ daemon_ctl(struct daemon_run *d, const struct config *cfg,
 static int
 daemon_metrics(struct daemon_run *d, const struct config *cfg)
 {
-	char	err[512];
+	char	err[512], tok[WEBAUTH_TOKEN_MAX + 1];
 
 	if (cfg->http_listen == NULL || cfg->http_listen[0] == '\0')
 		return 0;
-	if ((d->px.metrics = metrics_new(&d->px, cfg->http_listen, err,
-	    sizeof(err))) == NULL) {
+	/* Read here, as root and before any chroot; only its digest stays. */
+	if (webauth_token(cfg, tok, sizeof(tok), err, sizeof(err)) == 0)
+		d->px.metrics = metrics_new_token(&d->px, cfg->http_listen, tok,
+		    err, sizeof(err));
+	explicit_bzero(tok, sizeof(tok));
+	if (d->px.metrics == NULL) {
 		log_warnx("%s", err);
 		return -1;
 	}
-	log_info("metrics on http://%s/metrics (port %u)", cfg->http_listen,
-	    metrics_port(d->px.metrics));
+	log_info("metrics on http://%s/metrics (port %u)%s", cfg->http_listen,
+	    metrics_port(d->px.metrics), cfg->http_token[0] != '\0' ||
+	    cfg->http_token_file[0] != '\0' ?
+	    ", every request needs the http-token" : "");
 	return 0;
 }
 
