@@ -10,6 +10,7 @@
 
 #include <event2/buffer.h>
 
+#include "config.h"
 #include "counters.h"
 #include "proxy.h"
 #include "session-int.h"
@@ -85,6 +86,21 @@ counters_auth(struct counters *c, enum cnt_side side, const char *mech,
 	c->auth[side != CNT_RABBIT][counters_mech(mech)][o]++;
 	if (side == CNT_RABBIT)
 		named_slot(c->profiles, &c->nprofiles, profile)->n[o]++;
+}
+
+void
+counters_declare(struct counters *c, const struct config *cfg)
+{
+	const struct config_profile	*p;
+	size_t				 i, j;
+
+	for (i = 0; i < cfg->nprofiles; i++) {
+		p = &cfg->profiles[i];
+		(void)named_slot(c->profiles, &c->nprofiles, p->name);
+		for (j = 0; j < p->nfilters; j++)
+			(void)named_slot(c->filters, &c->nfilters,
+			    p->filters[j]->name);
+	}
 }
 
 struct counters *

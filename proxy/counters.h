@@ -17,6 +17,7 @@
 
 #include "attrib.h"
 
+struct config;
 struct evbuffer;
 struct session;
 
@@ -64,6 +65,11 @@ const char	*counters_mech_name(enum cnt_mech);
  * NULL: NULL). The slot stays valid as long as c.
  */
 uint64_t	*counters_filter(struct counters *c, const char *name);
+/*
+ * Give every filter and profile cfg names its series now, at 0, so that
+ * /metrics shows them before their first event (start and reload).
+ */
+void		 counters_declare(struct counters *, const struct config *cfg);
 /* Count an authentication outcome (rabbit side: per profile too). */
 void		 counters_auth(struct counters *c, enum cnt_side,
 		    const char *mech, const char *profile, int ok);

@@ -196,6 +196,7 @@ daemon_setup(struct proxy *px, struct event_base *base,
 	}
 	if ((px->chains = daemon_chains(cfg, err, errlen)) == NULL)
 		return -1;
+	counters_declare(&px->cnt, cfg);
 	if (cfg->upstream_tls != CONFIG_TLS_NO &&
 	    (px->tls_ctx = tls_client_ctx(cfg->upstream_ca,
 	    cfg->upstream_verify, err, errlen)) == NULL)
@@ -444,6 +445,7 @@ daemon_reload(void *arg, char *msg, size_t msglen)
 	}
 	SSL_CTX_free(d->px.tls_ctx);
 	d->px.tls_ctx = ctx;
+	counters_declare(&d->px.cnt, cfg);
 	if (d->px.creds != NULL && creds_reload(d->px.creds, err,
 	    sizeof(err)) == -1)
 		log_warnx("credentials reload failed, keeping the old: %s", err);

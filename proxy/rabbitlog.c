@@ -127,6 +127,8 @@ rabbitlog_add(struct rabbitlog *rl, const char *mac, const char *buf,
     size_t len)
 {
 	rl_report();
+	if (len == 0)
+		return;
 	if (rl->path[0] == '\0' && mac[0] != '\0') {
 		rl_name(rl, "", mac);
 		rl_flush(rl);

@@ -3,7 +3,9 @@
  *
  * An item is in exactly one place: the queue (the mutex guards it, the
  * byte count, the counters and the reopen generation) or the writer's
- * batch (the writer's alone). The writer takes the whole queue at once,
+ * batch (the writer's alone). Each item carries the reopen generation it
+ * was put in: the files are closed before the first item of a newer one,
+ * so what was put before a reopen still goes to the old file. The writer takes the whole queue at once,
  * writes it without the lock, then frees the batch and wakes rlwriter_sync.
  * The open-file cache is the writer thread's alone.
  */
@@ -23,6 +25,7 @@ struct rlitem {
 	STAILQ_ENTRY(rlitem)	 entry;
 	size_t			 len;
 	size_t			 cost;		/* counted in qbytes */
+	unsigned		 gen;		/* reopens before it was put */
 	char			*path;		/* in the same block */
 	char			 bytes[];
 };
@@ -126,7 +129,10 @@ rlwriter_put(struct rlwriter *w, const char *path, const char *buf,
 	struct rlitem	*it;
 	size_t		 plen = strlen(path) + 1;
 	size_t		 cost = sizeof(*it) + len + plen;
+	unsigned	 gen;
 
+	if (len == 0)
+		return 0;
 	pthread_mutex_lock(&w->mu);
 	if (w->qbytes + cost > w->qmax ||
 	    (it = malloc(sizeof(*it) + len + plen)) == NULL) {
@@ -135,10 +141,12 @@ rlwriter_put(struct rlwriter *w, const char *path, const char *buf,
 		return -1;
 	}
 	w->qbytes += cost;
+	gen = w->gen;
 	pthread_mutex_unlock(&w->mu);
 	/* The item is ours until it is linked: fill it without the lock. */
 	it->len = len;
 	it->cost = cost;
+	it->gen = gen;
 	memcpy(it->bytes, buf, len);
 	it->path = it->bytes + len;
 	memcpy(it->path, path, plen);
@@ -215,16 +223,22 @@ rlw_main(void *arg)
 		gen = w->gen;
 		w->busy = 1;
 		pthread_mutex_unlock(&w->mu);
-		if (gen != w->gen_seen) {
-			rlw_close_all(w);
-			w->gen_seen = gen;
-		}
 		cost = 0;
 		while ((it = STAILQ_FIRST(&batch)) != NULL) {
 			STAILQ_REMOVE_HEAD(&batch, entry);
+			/* Lines put after a reopen go to the file by name. */
+			if (it->gen != w->gen_seen) {
+				rlw_close_all(w);
+				w->gen_seen = it->gen;
+			}
 			rlw_write(w, it);
 			cost += it->cost;
 			free(it);
+		}
+		/* Woken by a reopen alone: the files are closed at once. */
+		if (cost == 0 && gen != w->gen_seen) {
+			rlw_close_all(w);
+			w->gen_seen = gen;
 		}
 		pthread_mutex_lock(&w->mu);
 		w->qbytes -= cost;

@@ -34,7 +34,8 @@ struct rlwriter	*rlwriter_new(size_t queue_max, char *err, size_t errlen)
 /* Write what is queued, stop the thread and free. NULL-safe. */
 void		 rlwriter_free(struct rlwriter *);
 /*
- * Queue len bytes for the file at path. 0: queued (copied); -1: dropped
+ * Queue len bytes for the file at path. 0: queued (copied; nothing to
+ * do when len is 0, buf may then be NULL); -1: dropped
  * (queue full or ENOMEM), counted in rlwriter_dropped(). Never blocks on
  * I/O.
  */

@@ -109,6 +109,40 @@ test_reopen(void **state)
 	rlwriter_free(w);
 }
 
+/*
+ * The writer behind (stalled on a FIFO) when the reopen comes: what was
+ * put before it still goes to the old (renamed) file, what came after to
+ * the new one.
+ */
+static void
+test_reopen_behind(void **state)
+{
+	struct rlwriter	*w;
+	char		 err[256], *s, buf[64];
+	int		 fd;
+
+	CHECK(mkfifo(path("stall"), 0600) == 0, "mkfifo");
+	CHECK((w = rlwriter_new(0, err, sizeof(err))) != NULL, "%s", err);
+	EXPECT(rlwriter_put(w, path("m.log"), "A\n", 2) == 0, "put");
+	rlwriter_sync(w);
+	CHECK(rename(path("m.log"), path("m.log.1")) == 0, "rename");
+	EXPECT(rlwriter_put(w, path("stall"), "S\n", 2) == 0, "put");
+	EXPECT(rlwriter_put(w, path("m.log"), "B\n", 2) == 0, "put");
+	rlwriter_reopen(w);
+	EXPECT(rlwriter_put(w, path("m.log"), "C\n", 2) == 0, "put");
+	CHECK((fd = open(path("stall"), O_RDONLY | O_NONBLOCK)) != -1, "open");
+	rlwriter_sync(w);
+	EXPECT(read(fd, buf, sizeof(buf)) == 2, "stall");
+	close(fd);
+	s = tu_slurp(path("m.log.1"), NULL);
+	EXPECT(strcmp(s, "A\nB\n") == 0, "old file: %s", s);
+	free(s);
+	s = tu_slurp(path("m.log"), NULL);
+	EXPECT(strcmp(s, "C\n") == 0, "new file: %s", s);
+	free(s);
+	rlwriter_free(w);
+}
+
 static double
 now(void)
 {
@@ -192,6 +226,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reopen_behind, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_never_blocks, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_open_error, setup,
