@@ -20,8 +20,10 @@ of a real server (Prosody by default; name others as arguments):
   backoff   two wrong-password registrations of the seed rabbit
             (simulator profile, probe-backoff-min = 120): the second is
             refused by the backoff, counted once.
-  reopen    log-dir: a rabbit boots, its file is renamed, SIGUSR1, it
-            boots again: the renamed file holds exactly the traffic lines
+  reopen    log-dir: a rabbit boots, the shipped etc/logrotate.d/nabproxy
+            (pointed at the test's directory and pid) rotates its file
+            with logrotate -f (renames it and sends SIGUSR1; by hand where
+            logrotate is missing), it boots again: the renamed file holds exactly the traffic lines
             logged before the SIGUSR1 line, the new file exactly those
             after it, nothing lost, in order.
   token     http-listen = 0.0.0.0:0 without a token does not start (clear
@@ -33,9 +35,11 @@ of a real server (Prosody by default; name others as arguments):
 Run: /usr/bin/python3 tests/integration/it_ops.py [prosody|ejabberd|jabberd2 ...]
 """
 import base64
+import grp
 import http.client
 import math
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -423,6 +427,37 @@ def traffic_lines(log):
     return [l + b'\n' for l in log.split(b'\n')[:-1] if not DAEMON_LINE.match(l)]
 
 
+def rotate(px, logdir, path):
+    """The shipped etc/logrotate.d/nabproxy, pointed at logdir and this
+    nabproxy's pid instead of systemd's unit, run by logrotate -f; or, where
+    logrotate is not installed, what it does: rename, then SIGUSR1."""
+    lr = shutil.which('logrotate') or (os.path.exists('/usr/sbin/logrotate') and
+                                       '/usr/sbin/logrotate')
+    if not lr:
+        print('note: logrotate not installed: rename and SIGUSR1 by hand')
+        os.rename(path, path + '.1')
+        px.signal(signal.SIGUSR1)
+        return
+    with open(os.path.join(SRC, 'etc', 'logrotate.d', 'nabproxy')) as f:
+        conf = f.read()
+    user = pwd.getpwuid(os.geteuid()).pw_name
+    group = grp.getgrgid(os.getegid()).gr_name
+    for old, new in (('/var/log/nabproxy/', logdir + '/'),
+                     ('su nabproxy nabproxy', 'su %s %s' % (user, group)),
+                     ('systemctl kill --kill-whom=main --signal=USR1 nabproxy.service',
+                      'kill -USR1 %d' % px.proc.pid)):
+        assert old in conf, old
+        conf = conf.replace(old, new)
+    cpath, state = os.path.join(logdir, 'rotate.conf'), os.path.join(logdir, 'rotate.state')
+    with open(cpath, 'w') as f:
+        f.write(conf)
+    r = subprocess.run([lr, '-f', '-s', state, cpath], capture_output=True, timeout=60)
+    os.unlink(cpath)
+    os.unlink(state)
+    assert r.returncode == 0, r
+    assert os.path.exists(path + '.1') and not os.path.exists(path), os.listdir(logdir)
+
+
 def case_reopen(srv):
     mac = '0013d3c70e01'
     logdir = tempfile.mkdtemp(prefix='nabproxy-it-logdir-')
@@ -435,8 +470,7 @@ def case_reopen(srv):
             fw.close()
             sessions_freed(px)
             wait_until(lambda: os.path.exists(path), path)
-            os.rename(path, path + '.1')
-            px.signal(signal.SIGUSR1)
+            rotate(px, logdir, path)
             px.wait_log(rb'SIGUSR1: per-rabbit log files reopened')
             fw = Firmware('127.0.0.1', px.port, mac, DOMAIN, password=fw.password, timeout=15)
             fw.boot()
