@@ -350,6 +350,11 @@ reload_fits(const struct config *old, const struct config *cfg)
 	if (strcmp(old->log_file, cfg->log_file) != 0)
 		log_warnx("reload: log-file changed: needs a restart, still"
 		    " logging to the old one");
+	if (strcmp(old->http_listen, cfg->http_listen) != 0 ||
+	    strcmp(old->http_token, cfg->http_token) != 0 ||
+	    strcmp(old->http_token_file, cfg->http_token_file) != 0)
+		log_warnx("reload: http-listen, http-token or http-token-file "
+		    "changed: needs a restart, the listener and its token stay");
 	switch (harden_nofile(cfg, err, sizeof(err))) {
 	case -1:
 		log_warnx("reload refused, keeping the running one: %s", err);
