@@ -180,7 +180,16 @@ rabbitlog_sync(void)
 void
 rabbitlog_shutdown(void)
 {
-	rabbitlog_sync();
+	if (writer == NULL)
+		return;
+	/* A stalled disk must not keep the daemon from exiting. */
+	if (rlwriter_drain(writer, RABBITLOG_EXIT_WAIT) == -1) {
+		log_warnx("per-rabbit log writer still busy after %d s: exiting "
+		    "without the lines it holds", RABBITLOG_EXIT_WAIT);
+		writer = NULL;
+		return;
+	}
+	rl_report();
 	rlwriter_free(writer);
 	writer = NULL;
 }

@@ -24,6 +24,8 @@
 
 /* Lines kept while the file name is not known yet. */
 #define RABBITLOG_PENDING_MAX	(256 * 1024)
+/* Seconds rabbitlog_shutdown waits for the writer. */
+#define RABBITLOG_EXIT_WAIT	5
 
 struct rabbitlog;
 
@@ -40,7 +42,8 @@ void	rabbitlog_close(struct rabbitlog *, const char *mac);
 void	rabbitlog_reopen(void);
 /* Wait until every line given so far is written (tests, shutdown). */
 void	rabbitlog_sync(void);
-/* Stop the writer after writing what is queued (daemon exit). */
+/* Stop the writer after writing what is queued (daemon exit), waiting
+   at most RABBITLOG_EXIT_WAIT seconds for a stalled disk. */
 void	rabbitlog_shutdown(void);
 /* Lines the writer dropped since start (for /metrics). */
 unsigned long long rabbitlog_dropped(void);

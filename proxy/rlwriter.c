@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "rlwriter.h"
@@ -173,6 +174,25 @@ rlwriter_sync(struct rlwriter *w)
 	while (!STAILQ_EMPTY(&w->queue) || w->busy)
 		pthread_cond_wait(&w->idle, &w->mu);
 	pthread_mutex_unlock(&w->mu);
+}
+
+int
+rlwriter_drain(struct rlwriter *w, unsigned seconds)
+{
+	struct timespec	until;
+	int		rc = 0;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += seconds;
+	pthread_mutex_lock(&w->mu);
+	while ((!STAILQ_EMPTY(&w->queue) || w->busy) && rc == 0)
+		if (pthread_cond_timedwait(&w->idle, &w->mu, &until) ==
+		    ETIMEDOUT)
+			rc = -1;
+	if (STAILQ_EMPTY(&w->queue) && !w->busy)
+		rc = 0;
+	pthread_mutex_unlock(&w->mu);
+	return rc;
 }
 
 unsigned long long

@@ -3,7 +3,7 @@
  * it (path, bytes) items and never touches those files itself: open(2)
  * and write(2) on a slow or sick disk stall the writer, not the rabbits.
  *
- * Threads: rlwriter_put, _reopen, _sync, _dropped, _error and _free are
+ * Threads: rlwriter_put, _reopen, _sync, _drain, _dropped, _error and _free are
  * called from one thread (the event loop); the writer thread does all
  * file I/O. The mutex is held only to move items, never across I/O.
  *
@@ -43,8 +43,11 @@ int		 rlwriter_put(struct rlwriter *, const char *path,
 		    const char *buf, size_t len);
 /* Close every cached file: later items open their path again. */
 void		 rlwriter_reopen(struct rlwriter *);
-/* Wait until everything put so far is written (tests, shutdown). */
+/* Wait until everything put so far is written (tests). */
 void		 rlwriter_sync(struct rlwriter *);
+/* The same, for at most seconds: 0, or -1 if the writer is still busy
+   (a stalled disk: then do not rlwriter_free it, it would wait too). */
+int		 rlwriter_drain(struct rlwriter *, unsigned seconds);
 /* Lines dropped since start: queue full, ENOMEM, open or write errors. */
 unsigned long long rlwriter_dropped(struct rlwriter *);
 /*
