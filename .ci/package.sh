@@ -133,7 +133,7 @@ st=$(in_root stat -c '%a %U %G' /var/lib/nabproxy)
 	{ echo "package: FAIL /var/lib/nabproxy is '$st'"; exit 1; }
 ok "nabproxy user, /var/lib/nabproxy $st"
 conf=$(in_root dpkg-query -W -f='${Conffiles}' nabproxy | awk '{print $1}' | sort | tr '\n' ' ')
-[ "$conf" = "/etc/nabproxy/nabproxy.conf /etc/nabproxy/profiles/bootcode-18673.conf /etc/nabproxy/profiles/passthrough.conf /etc/nabproxy/profiles/simulator.conf " ] ||
+[ "$conf" = "/etc/logrotate.d/nabproxy /etc/nabproxy/nabproxy.conf /etc/nabproxy/profiles/bootcode-18673.conf /etc/nabproxy/profiles/passthrough.conf /etc/nabproxy/profiles/simulator.conf " ] ||
 	{ echo "package: FAIL conffiles: $conf"; exit 1; }
 ok "conffiles: $conf"
 out=$(in_root /usr/sbin/nabproxy --check-config 2>&1)

@@ -60,6 +60,7 @@ struct chain_slot {
 	struct cs_filter	*cf;
 	struct nab_ctx		 ctx;
 	void			*data;		/* set_data() */
+	uint64_t		*repairs;	/* counters_filter(), or NULL */
 };
 
 struct nab_timer;

@@ -18,6 +18,7 @@
 
 #include "chain.h"
 #include "chain-int.h"
+#include "counters.h"
 #include "log.h"
 #include "session.h"
 #include "stanza.h"
@@ -438,6 +439,8 @@ chain_open(struct chainset *cs, const char *profile, struct session *se)
 		ch->slots[i].cf = p->filters[i];
 		ch->slots[i].ctx.ch = ch;
 		ch->slots[i].ctx.slot = &ch->slots[i];
+		ch->slots[i].repairs = counters_filter(session_counters(se),
+		    p->filters[i]->name);
 	}
 	for (i = 0; i < ch->nslots; i++) {
 		if (ch->slots[i].cf->f->open != NULL &&
@@ -484,7 +487,9 @@ run_hook(struct chain *ch, struct chain_slot *sl, enum nab_dir d,
 	struct timespec		 t0, t1;
 	enum nab_verdict	 v = NAB_PASS;
 	long			 ms;
+	int			 edited = ch->edited;
 
+	ch->edited = 0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	switch (u->kind) {
 	case XS_HEADER:
@@ -521,6 +526,11 @@ run_hook(struct chain *ch, struct chain_slot *sl, enum nab_dir d,
 		    "filter returned an invalid verdict");
 		return NAB_CLOSE;
 	}
+	/* A repair: this hook edited, replaced, dropped or answered. */
+	if (sl->repairs != NULL && (ch->edited || (v != NAB_PASS &&
+	    v != NAB_CLOSE)))
+		(*sl->repairs)++;
+	ch->edited |= edited;
 	return v;
 }
 

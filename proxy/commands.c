@@ -26,16 +26,23 @@
 #include "main-int.h"
 #include "metrics.h"
 #include "tls_pin.h"
+#include "webauth.h"
 
-/* watch and http-listen, which only the daemon reads: 0, or -1 (err). */
+/* watch, http-listen and its token, which only the daemon reads: 0, or
+   -1 (err). */
 static int
 cmd_check_ctl(const struct config *cfg, char *err, size_t errlen)
 {
 	struct ctlreg	*reg;
+	char		 tok[WEBAUTH_TOKEN_MAX + 1];
 	int		 rc = 0;
 
-	if (cfg->http_listen != NULL && cfg->http_listen[0] != '\0' &&
-	    metrics_check(cfg->http_listen, err, errlen) == -1)
+	if (webauth_token(cfg, tok, sizeof(tok), err, errlen) == -1)
+		return -1;
+	rc = cfg->http_listen != NULL && cfg->http_listen[0] != '\0' &&
+	    metrics_check(cfg->http_listen, tok[0] != '\0', err, errlen) == -1;
+	explicit_bzero(tok, sizeof(tok));
+	if (rc)
 		return -1;
 	if ((reg = ctlreg_new()) == NULL) {
 		snprintf(err, errlen, "out of memory");

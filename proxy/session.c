@@ -196,6 +196,8 @@ se_timer(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (!se->s.connected) {
+		if (!se->s.closed)	/* not counted by se_error already */
+			se->px->cnt.upstream_connect_failed++;
 		session_fail(se, "remote-connection-failed", NULL,
 		    "upstream connect timed out");
 		return;
@@ -330,8 +332,12 @@ se_parse_error(struct session *se, enum nab_dir d)
 {
 	const char	*why, *cond;
 	char		 reason[256];
+	enum xs_error	 e;
 
-	cond = xs_error_condition(xs_error(se->xs[d], &why));
+	e = xs_error(se->xs[d], &why);
+	if ((unsigned)e < COUNTERS_PARSE_CLASSES)
+		se->px->cnt.parse_errors[d != NAB_FROM_RABBIT][e]++;
+	cond = xs_error_condition(e);
 	snprintf(reason, sizeof(reason), "%s sent bad XML: %s (%s)",
 	    d == NAB_FROM_RABBIT ? "rabbit" : "server", cond, why);
 	if (d == NAB_FROM_RABBIT)
@@ -646,6 +652,7 @@ se_error(struct leg *l, void *arg, const char *why, int connecting)
 	char		 reason[256];
 
 	if (l == &se->s && connecting) {
+		se->px->cnt.upstream_connect_failed++;
 		snprintf(reason, sizeof(reason), "cannot connect to %s:%u: %s",
 		    se->opt.upstream_host, se->opt.upstream_port, why);
 		if (!se->r_header_seen) {
