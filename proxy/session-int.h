@@ -77,6 +77,7 @@ struct session {
 	const char		*close_cond;	/* set by a filter, or NULL */
 	char			 close_cond_buf[48];
 	char			*close_reason;
+	char			 end_reason[256];	/* for on_close */
 	const char		*upstream_failed;
 	char			 upstream_failed_buf[256];
 

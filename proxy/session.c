@@ -196,6 +196,7 @@ se_timer(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (!se->s.connected) {
+		session_end_reason(se, "timeout", "upstream connect timed out");
 		session_fail(se, "remote-connection-failed", NULL,
 		    "upstream connect timed out");
 		return;
@@ -602,6 +603,8 @@ se_eof(struct leg *l, void *arg)
 	    from == NAB_FROM_RABBIT ? "rabbit" : "server");
 	ctlreg_closing(se->rec, NULL, from == NAB_FROM_RABBIT ?
 	    "rabbit closed the connection" : "server closed the connection");
+	session_end_reason(se, from == NAB_FROM_RABBIT ? "rabbit closed" :
+	    "server closed", NULL);
 	/* Input waiting for an output to drain: se_unpause() passes the FIN. */
 	if (l->pause & (LEG_PAUSE_PEER | LEG_PAUSE_OWN))
 		return;
@@ -672,6 +675,8 @@ se_error(struct leg *l, void *arg, const char *why, int connecting)
 	leg_free(l);
 	l->closed = 1;
 	leg_abort(l == &se->r ? &se->s : &se->r);
+	session_end_reason(se, l == &se->r ? "rabbit closed" : "server closed",
+	    reason);
 	session_fail(se, NULL, NULL, reason);
 }
 
@@ -697,6 +702,17 @@ se_maybe_done(struct session *se)
 	}
 }
 
+void
+session_end_reason(struct session *se, const char *category,
+    const char *detail)
+{
+	if (se->end_reason[0] != '\0')
+		return;
+	snprintf(se->end_reason, sizeof(se->end_reason), "%s%s%s", category,
+	    detail != NULL && *detail != '\0' ? ": " : "",
+	    detail != NULL ? detail : "");
+}
+
 /*
  * The only way a session ends. to_rabbit / to_server: stream error
  * condition for that side, "" for a plain </stream:stream>, NULL for
@@ -709,6 +725,15 @@ session_fail(struct session *se, const char *to_rabbit, const char *to_server,
 	if (se->failing)
 		return;
 	se->failing = 1;
+	if (to_rabbit != NULL && strcmp(to_rabbit, "connection-timeout") == 0)
+		session_end_reason(se, "timeout", reason);
+	else if (to_rabbit != NULL && *to_rabbit != '\0') {
+		char	d[240];
+
+		snprintf(d, sizeof(d), "%s: %s", to_rabbit, reason ? reason : "");
+		session_end_reason(se, "stream error", d);
+	} else
+		session_end_reason(se, "closed", reason);
 	ctlreg_closing(se->rec, to_rabbit, reason);
 	log_info("session %llu: closing (%s%s%s): %s",
 	    (unsigned long long)se->id, se->who.pub.bare_jid[0] ?
@@ -729,6 +754,7 @@ session_fail(struct session *se, const char *to_rabbit, const char *to_server,
 void
 session_shutdown(struct session *se, const char *condition)
 {
+	session_end_reason(se, "shutdown", NULL);
 	session_fail(se, condition, "", "proxy shutting down");
 }
 
@@ -767,7 +793,8 @@ se_reap(evutil_socket_t fd, short what, void *arg)
 	ctlreg_close(se->rec);
 	se->rec = NULL;
 	if (se->chain != NULL)
-		chain_close(se->chain);
+		chain_close(se->chain, se->end_reason[0] ? se->end_reason :
+		    "closed");
 	se_login_free(se);
 	probe_cancel_all(se);
 	leg_free(&se->r);

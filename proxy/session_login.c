@@ -318,7 +318,7 @@ se_switch_chain(struct session *se, const char *want, const char *when)
 	se->login_cb = NULL;
 	se->login_arg = NULL;
 	if (se->chain != NULL)
-		chain_close(se->chain);
+		chain_close(se->chain, "profile changed");
 	se->chain = ch;
 	/* Holds belonged to the old chain's filters: nobody would release them. */
 	if (se->holds > 0) {
