@@ -224,13 +224,13 @@ settings_filter(struct cs_filter *cf, const struct chain_filter_conf *fc,
 
 	if (settings_check_desc(f, where, err, errlen) == -1)
 		return -1;
-	if (!NAB_FILTER_HAS(f, state_size) || f->state_size == 0)
-		return 0;
-	if ((cf->state = calloc(1, f->state_size)) == NULL) {
-		errf(err, errlen, "%s: out of memory", where);
-		return -1;
+	if (NAB_FILTER_HAS(f, state_size) && f->state_size > 0) {
+		if ((cf->state = calloc(1, f->state_size)) == NULL) {
+			errf(err, errlen, "%s: out of memory", where);
+			return -1;
+		}
+		cf->host_state = 1;
 	}
-	cf->host_state = 1;
 	snprintf(who, sizeof(who), "filter %s%s%s", fc->name, fc->path ?
 	    " in " : "", fc->path ? fc->path : "");
 	if (settings_of(f) != NULL &&

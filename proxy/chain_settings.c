@@ -272,7 +272,7 @@ settings_check_desc(const struct nab_filter *f, const char *where, char *err,
 	if (t == NULL)
 		return 0;
 	state_size = NAB_FILTER_HAS(f, state_size) ? f->state_size : 0;
-	if (state_size == 0) {
+	if (state_size == 0 && t[0].name != NULL) {
 		serr(err, errlen, "%s: filter has settings but no state_size "
 		    "to hold them", where);
 		return -1;
@@ -305,8 +305,6 @@ names_list(const struct nab_setting *t, char *buf, size_t len)
 	for (i = 0; t[i].name != NULL && used < len; i++)
 		used += (size_t)snprintf(buf + used, len - used, "%s%s",
 		    i ? ", " : "", t[i].name);
-	if (i == 0)
-		snprintf(buf, len, "none: the filter has no settings");
 	return buf;
 }
 
@@ -334,7 +332,10 @@ settings_apply(const struct nab_filter *f, void *state,
 		for (i = 0; t[i].name != NULL; i++)
 			if (strcmp(kv->key, t[i].name) == 0)
 				break;
-		if (t[i].name == NULL)
+		if (t[i].name == NULL && t[0].name == NULL)
+			snprintf(why, sizeof(why), "unknown setting (this "
+			    "filter has no settings)");
+		else if (t[i].name == NULL)
 			snprintf(why, sizeof(why), "unknown setting (allowed: "
 			    "%s)", names_list(t, names, sizeof(names)));
 		else if (seen[i] != NULL)

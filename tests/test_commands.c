@@ -214,7 +214,7 @@ test_check_broken(void **state)
 	    "\n"					/* 5 */
 	    "[filter auth]\n"				/* 6 */
 	    "backoff-min = soon\n"			/* 7 */
-	    "\n"					/* 8 */
+	    "backoff-max = 90000\n"			/* 8 */
 	    "[filter bind]\n"				/* 9 */
 	    "color = blue\n"				/* 10 */
 	    "\n"					/* 11 */
@@ -228,10 +228,12 @@ test_check_broken(void **state)
 	CHECK(r.rc == 1, "broken config: rc %d", r.rc);
 	CHECK(*r.out == '\0', "broken config printed '%s' on stdout", r.out);
 	snprintf(want, sizeof(want),
-	    "%s:7: filter auth: backoff-min must be 0..86400 seconds\n"
-	    "%s:10: filter bind: unknown key 'color' (bind has no settings)\n"
+	    "%s:7: filter auth: backoff-min: 'soon' is not an integer\n"
+	    "%s:8: filter auth: backoff-max: 90000 is out of range 0..86400\n"
+	    "%s:10: filter bind: color: unknown setting (this filter has no "
+	    "settings)\n"
 	    "%s:12: filter ext in %s/missing.so: cannot load: ",
-	    path, path, path, dir);
+	    path, path, path, path, dir);
 	CHECK(strncmp(r.err, want, strlen(want)) == 0,
 	    "stderr:\n%s\nwant it to start with:\n%s", r.err, want);
 	nl = strchr(r.err + strlen(want), '\n');

@@ -470,7 +470,7 @@ struct nab_filter {
 	 * the settings filled in), hands it to init() already in *state
 	 * (init() may complete it but must not replace it), returns it from
 	 * filter_state(), and frees it after fini(). init() may then be
-	 * NULL. A settings table needs state_size.
+	 * NULL. A settings table with entries needs state_size.
 	 */
 	size_t		 state_size;
 	/*
