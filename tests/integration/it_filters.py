@@ -318,17 +318,20 @@ def test_check_config(tmp):
     # The example's own settings: file:line of the offending key.
     bad = [
         ('attribute = x-proxy\nvalue = a\ncolour = red\n', 8,
-         "unknown key 'colour', allowed attribute, value, stanzas and overwrite"),
+         "colour: unknown setting (allowed: attribute, value, stanzas, overwrite)"),
         ('attribute = xmlns:evil\nvalue = a\n', 6,
-         "attribute 'xmlns:evil' is not allowed"),
+         "attribute: 'xmlns:evil' is not allowed"),
         ('attribute = x\nvalue = a{bogus}\n', 7,
-         "value has an unknown placeholder at '{bogus}'"),
+         "value: has an unknown placeholder at '{bogus}'"),
         ('attribute = x\nvalue = a\noverwrite = maybe\n', 8,
-         "overwrite 'maybe', allowed yes or no"),
-        ('attribute = x\nvalue = a\nstanzas =\n', 8, "stanzas '' is not a list"),
+         "overwrite: 'maybe' is not a boolean (yes or no)"),
+        ('attribute = x\nvalue = a\nstanzas =\n', 8,
+         "stanzas: is 0 bytes long, allowed 1..255"),
+        ('attribute = x\nvalue = a\nstanzas = iq 9lives\n', 8,
+         "stanzas: 'iq 9lives' is not a list of 1 to 8 element names"),
         ('attribute = x\nvalue = a\nvalue = b\n', 8,
-         "'value' is already set at line 7, allowed once"),
-        ('attribute = x\n', 4, "'value' is not set: stamp needs attribute and value"),
+         "value: already set at line 7, allowed once"),
+        ('attribute = x\n', 4, "value: required, not set"),
     ]
     for keys, line, why in bad:
         conf = os.path.join(tmp, 'stamp-bad.conf')
@@ -368,7 +371,7 @@ def test_reload(tmp):
         # A setting the filter refuses: refused too, at its line.
         px.write_conf(stamp_section('{nope}') + profile, default='stamped')
         px.reload(rb'reload refused, keeping the running one: .*:11: filter stamp '
-                  rb'in .*: value has an unknown placeholder')
+                  rb'in .*: value: has an unknown placeholder')
         # A config that does not parse.
         px.write_conf(stamp_section('B') + profile + 'no-such-key = 1\n', default='stamped')
         px.reload(rb'reload refused: configuration has errors, keeping the running one')
