@@ -195,10 +195,18 @@ struct nab_host {
 	/*
 	 * Send st as if `as_from` had sent it: NAB_FROM_SERVER goes to the
 	 * rabbit, NAB_FROM_RABBIT to the server. Injected stanzas skip the
-	 * chain and the hold queue. Takes ownership. -1 on ENOMEM.
+	 * chain and the hold queue, but not the serialisation: they leave in
+	 * the same canonical, firmware-safe form as every edited or replaced
+	 * unit (never self-closing, single quotes; what firmware-guard makes
+	 * of a server stanza), logged the same way. Takes ownership. -1 on
+	 * ENOMEM.
 	 */
 	int	(*inject)(struct nab_ctx *, enum nab_dir as_from, struct nab_stanza *st);
-	/* Raw bytes variant of inject (for headers, keep-alives). */
+	/*
+	 * Raw bytes variant of inject (for headers, keep-alives). The bytes
+	 * go out as given, unchecked: toward the rabbit, build stanzas with
+	 * inject() (or serialize() them) instead.
+	 */
 	int	(*inject_raw)(struct nab_ctx *, enum nab_dir as_from,
 		    const char *bytes, size_t len);
 
