@@ -299,6 +299,27 @@ test_old_filter(void **state)
 	free(buf);
 }
 
+/* The pkg-config file's Version is the header's filter ABI. */
+static void
+test_pkgconfig(void **state)
+{
+	FILE	*f = fopen(NAB_BINARY_DIR "/nabproxy-filter.pc", "r");
+	char	 line[256], want[64], wvar[64];
+	int	 version = 0, var = 0;
+
+	NT_CHECK(f != NULL, "no nabproxy-filter.pc in the build tree");
+	snprintf(want, sizeof(want), "Version: %d.%d\n", NAB_ABI_MAJOR,
+	    NAB_ABI_MINOR);
+	snprintf(wvar, sizeof(wvar), "abi_minor=%d\n", NAB_ABI_MINOR);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		version |= strcmp(line, want) == 0;
+		var |= strcmp(line, wvar) == 0;
+	}
+	fclose(f);
+	NT_CHECK(version && var, "nabproxy-filter.pc lacks \"%s\" or \"%s\"",
+	    want, wvar);
+}
+
 int
 main(void)
 {
@@ -310,6 +331,7 @@ main(void)
 		T(test_bad_tables),
 		T(test_print),
 		T(test_old_filter),
+		T(test_pkgconfig),
 #undef T
 	};
 
