@@ -9,6 +9,7 @@
  */
 #include "nabfixture.h"
 #include "chain-int.h"
+#include "ctlreg.h"
 
 #define LOGFILE	NAB_BINARY_DIR "/tests/test_chain_settings.log"
 
@@ -109,6 +110,99 @@ test_reasons(void **state)
 	hang_up(w, srv, rabbit);
 	NT_CHECK(strcmp(reasons, "rabbit closed|server closed|") == 0,
 	    "reasons: %s", reasons);
+}
+
+/* A session through t-set, past one <t/>. */
+static void
+open_set(struct nt_world *w, struct nt_peer **rabbit, struct nt_peer **srv)
+{
+	static const struct nab_kv	kv = { "word", "zz", "t.conf", 2 };
+	struct chain_filter_conf	fc = fconf("t_set", &kv, 1);
+
+	nt_chain(w, &fc, 1);
+	nt_proxy_start(w);
+	nt_open(w, rabbit, srv);
+	nt_send(*rabbit, "<t/>");
+	nt_expect(*rabbit, "<conf v='0 3 1500 zz slow 1'></conf>", "rabbit");
+	nt_clear(*rabbit);
+}
+
+/* The control socket's kick, then the daemon's shutdown. */
+static void
+test_reasons_kick_shutdown(void **state)
+{
+	struct nt_world	*w = *state;
+	struct nt_peer	*rabbit, *srv;
+
+	NT_CHECK((w->px.reg = ctlreg_new()) != NULL, "ctlreg_new");
+	open_set(w, &rabbit, &srv);
+	NT_CHECK(ctlreg_kick(w->px.reg, nt_session(w)->id) == 0, "kick");
+	nt_expect(rabbit, NT_ERR("reset"), "rabbit (kicked)");
+	hang_up(w, rabbit, srv);
+	nt_open(w, &rabbit, &srv);
+	nt_send(rabbit, "<t/>");
+	nt_expect(rabbit, "<conf v='0 3 1500 zz slow 1'></conf>", "rabbit");
+	nt_clear(rabbit);
+	session_shutdown_all(&w->px, "system-shutdown");
+	nt_expect(rabbit, NT_ERR("system-shutdown"), "rabbit (shutdown)");
+	hang_up(w, rabbit, srv);
+	ctlreg_free(w->px.reg);
+	w->px.reg = NULL;
+	NT_CHECK(strcmp(reasons, "kicked|shutdown|") == 0, "reasons: %s",
+	    reasons);
+}
+
+/* A profile change at a stream restart closes the old chain, not the session. */
+static void
+test_reason_profile_changed(void **state)
+{
+	static const char *const fw[] = { "bootcode-*" };
+	static const char *const set[] = { "s" };
+	struct nt_world			*w = *state;
+	struct nt_peer			*rabbit, *srv;
+	struct nab_kv			 kv = { "word", "zz", "t.conf", 2 };
+	struct chain_filter_conf	 fc = fconf("t_set", &kv, 1);
+	struct chain_profile_conf	 pc[2];
+
+	memset(pc, 0, sizeof(pc));
+	pc[0].name = "firmware";
+	pc[0].match_firmware = fw;
+	pc[0].nmatch_firmware = 1;
+	pc[1].name = "plain";
+	pc[1].filters = set;
+	pc[1].nfilters = 1;
+	w->px.chains = nt_build(&fc, 1, pc, 2, "plain");
+	nt_proxy_start(w);
+	nt_open(w, &rabbit, &srv);
+	nt_send(rabbit, "<iq type='set' id='r'><query xmlns='violet:iq:"
+	    "register'/></iq>");
+	nt_expect(srv, "<iq type='set' id='r'><query xmlns='violet:iq:"
+	    "register'/></iq>", "server");
+	nt_send(srv, "<success xmlns='" NT_NS_SASL "'/>");
+	nt_expect(rabbit, "<success xmlns='" NT_NS_SASL "'/>", "rabbit");
+	NT_CHECK(strcmp(chain_profile(nt_session(w)->chain), "firmware") == 0,
+	    "profile after the restart: %s",
+	    chain_profile(nt_session(w)->chain));
+	NT_CHECK(strcmp(reasons, "profile changed|") == 0, "reasons: %s",
+	    reasons);
+	hang_up(w, rabbit, srv);
+	NT_CHECK(strcmp(reasons, "profile changed|") == 0, "closed twice: %s",
+	    reasons);
+}
+
+/* idle-timeout (1 s here). */
+static void
+test_reason_timeout(void **state)
+{
+	struct nt_world	*w = *state;
+	struct nt_peer	*rabbit, *srv;
+
+	w->px.opt.idle_timeout = 1;
+	open_set(w, &rabbit, &srv);
+	nt_expect(rabbit, NT_ERR("connection-timeout"), "rabbit (idle)");
+	hang_up(w, rabbit, srv);
+	NT_CHECK(strcmp(reasons, "timeout: idle timeout, no traffic for the "
+	    "configured idle-timeout|") == 0, "reasons: %s", reasons);
 }
 
 static void
@@ -327,6 +421,9 @@ main(void)
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, nt_teardown)
 		T(test_values),
 		T(test_reasons),
+		T(test_reasons_kick_shutdown),
+		T(test_reason_timeout),
+		T(test_reason_profile_changed),
 		T(test_errors),
 		T(test_bad_tables),
 		T(test_print),
