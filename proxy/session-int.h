@@ -100,6 +100,9 @@ void		 se_arm_timer(struct session *, unsigned);
 void		 se_propagate_eof(struct session *, enum nab_dir);
 void		 session_fail(struct session *, const char *to_rabbit,
 		    const char *to_server, const char *reason);
+/* session_login.c: the on_close reason of a session_fail(). */
+void		 se_end_failed(struct session *, const char *to_rabbit,
+		    const char *reason);
 
 /* session_io.c */
 enum logu_origin {

@@ -702,17 +702,6 @@ se_maybe_done(struct session *se)
 	}
 }
 
-void
-session_end_reason(struct session *se, const char *category,
-    const char *detail)
-{
-	if (se->end_reason[0] != '\0')
-		return;
-	snprintf(se->end_reason, sizeof(se->end_reason), "%s%s%s", category,
-	    detail != NULL && *detail != '\0' ? ": " : "",
-	    detail != NULL ? detail : "");
-}
-
 /*
  * The only way a session ends. to_rabbit / to_server: stream error
  * condition for that side, "" for a plain </stream:stream>, NULL for
@@ -725,15 +714,7 @@ session_fail(struct session *se, const char *to_rabbit, const char *to_server,
 	if (se->failing)
 		return;
 	se->failing = 1;
-	if (to_rabbit != NULL && strcmp(to_rabbit, "connection-timeout") == 0)
-		session_end_reason(se, "timeout", reason);
-	else if (to_rabbit != NULL && *to_rabbit != '\0') {
-		char	d[240];
-
-		snprintf(d, sizeof(d), "%s: %s", to_rabbit, reason ? reason : "");
-		session_end_reason(se, "stream error", d);
-	} else
-		session_end_reason(se, "closed", reason);
+	se_end_failed(se, to_rabbit, reason);
 	ctlreg_closing(se->rec, to_rabbit, reason);
 	log_info("session %llu: closing (%s%s%s): %s",
 	    (unsigned long long)se->id, se->who.pub.bare_jid[0] ?
