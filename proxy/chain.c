@@ -568,8 +568,13 @@ chain_close(struct chain *ch, const char *reason)
 			f->close(&ch->slots[i - 1].ctx);
 	}
 	chain_host_cleanup(ch);
+	/* Wiped: a session block may have held a password. */
 	for (i = 0; i < ch->nslots; i++)
-		free(ch->slots[i].sdata);
+		if (ch->slots[i].sdata != NULL) {
+			explicit_bzero(ch->slots[i].sdata,
+			    ch->slots[i].cf->f->session_size);
+			free(ch->slots[i].sdata);
+		}
 	free(ch->slots);
 	chainset_unref(ch->cs);
 	free(ch);

@@ -483,8 +483,8 @@ struct nab_filter {
 	size_t		 state_size;
 	/*
 	 * With session_size > 0 the host allocates that many zeroed bytes per
-	 * session before open() and frees them after the session's last
-	 * hook; get_data() returns them. open() and close() may be NULL.
+	 * session before open() and frees them (wiped) after the session's
+	 * last hook; get_data() returns them. open() and close() may be NULL.
 	 */
 	size_t		 session_size;
 	/*
