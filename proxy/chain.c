@@ -96,6 +96,8 @@ chain_describe(FILE *out, const char *name, const char *path, char *err,
 			errf(err, errlen, "%s: no such built-in filter", name);
 			return -1;
 		}
+		if (settings_check_desc(f, name, err, errlen) == -1)
+			return -1;
 		settings_print(out, f, "built-in");
 		return 0;
 	}

@@ -242,6 +242,8 @@ check_entry(const struct nab_setting *s, size_t state_size, const char *where,
 	if (*s->name == '\0' || *p != '\0' || strcmp(s->name, "path") == 0)
 		snprintf(why, sizeof(why), "is not a usable setting name "
 		    "([a-z0-9-]+, not path)");
+	else if (n == 0 && s->type == NAB_SET_STRING)
+		snprintf(why, sizeof(why), "is a string field of size 0");
 	else if (n == 0)
 		snprintf(why, sizeof(why), "has unknown type %d", (int)s->type);
 	else if (s->offset > state_size || n > state_size - s->offset)
