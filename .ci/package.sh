@@ -89,6 +89,12 @@ cflags=$(pkg-config --define-variable=prefix="$root/x/usr" --cflags "$pc")
 cc -shared -fPIC -fvisibility=hidden -Wall -Werror $cflags -o "$root/stamp.so" \
     "$root/x/usr/share/doc/nabproxy/examples/stamp.c"
 ok "example filter built with pkg-config nabproxy-filter ($cflags)"
+abi=$(pkg-config --define-variable=prefix="$root/x/usr" --modversion "$pc")
+hdr=$(sed -n 's/^#define[[:space:]]*NAB_ABI_M[AI][JN]OR[[:space:]]*\([0-9]*\).*/\1/p' \
+    "$root/x/usr/include/nabproxy/filter.h" | paste -sd. -)
+[ "$abi" = "$hdr" ] ||
+	{ echo "package: FAIL nabproxy-filter.pc says ABI $abi, the header $hdr"; exit 1; }
+ok "nabproxy-filter.pc: filter ABI $abi, as the installed header"
 if command -v systemd-analyze >/dev/null; then
 	# The installed binary is not on this machine: verify a copy of the
 	# unit whose nabproxy is the one just built.

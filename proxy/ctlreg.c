@@ -624,6 +624,7 @@ ctlreg_kick(struct ctlreg *reg, uint64_t id)
 	TAILQ_FOREACH(r, &reg->live, entry)
 		if (r->id == id && r->se != NULL) {
 			reg->kicked++;
+			session_end_reason(r->se, "kicked", NULL);
 			session_close_with(r->se, "reset",
 			    "kicked by the control socket");
 			return 0;
