@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
+#include "counters.h"
+
 struct event_base;
 struct evdns_base;
 struct event;
@@ -90,6 +92,7 @@ struct proxy {
 	/* Counters, for the shutdown summary and benchmarks. */
 	uint64_t		 n_accepted;
 	uint64_t		 n_refused;
+	struct counters		 cnt;		/* /metrics (counters.h) */
 	/* Upstream streams being opened (max-dials), and who waits (FIFO). */
 	unsigned		 ndialing;
 	struct session		*dial_head, *dial_tail;

@@ -252,6 +252,7 @@ se_stall(evutil_socket_t fd, short what, void *arg)
 	    "(%u s, %zu bytes waiting)", rabbit ? "rabbit" : "server",
 	    se->opt.write_timeout, leg_pending(l));
 	leg_abort(l);
+	session_end_reason(se, "timeout", why);
 	session_fail(se, rabbit ? NULL : "connection-timeout",
 	    rabbit ? "" : NULL, why);
 }
