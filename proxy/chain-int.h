@@ -102,6 +102,9 @@ void			 chain_host_after_unit(struct chain *);
 void			 chain_host_cleanup(struct chain *);
 
 /* chain_host.c, for chain_digest.c and chain_proof.c */
+/* Append one "message\n" to err (len bytes, NUL-terminated). */
+void		 chain_errf(char *err, size_t len, const char *fmt, ...)
+		    PRINTF(3, 4);
 struct creds	*chain_creds(struct nab_ctx *);
 const char	*chain_cred_get(struct nab_ctx *, const char *jid);
 struct chain_cbw *chain_wrap(struct nab_ctx *, nab_login_cb *, void *);

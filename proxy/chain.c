@@ -46,7 +46,6 @@ static const struct nab_filter *const builtins[] = {
 
 static const char	*builtin_names[sizeof(builtins) / sizeof(builtins[0])];
 
-static void	errf(char *, size_t, const char *, ...) PRINTF(3, 4);
 static int	load_filter(struct cs_filter *, const struct chain_filter_conf *,
 		    char *, size_t);
 static int	check_desc(const struct nab_filter *, const char *, char *,
@@ -94,7 +93,7 @@ chain_describe(FILE *out, const char *name, const char *path, char *err,
 	err[0] = '\0';
 	if (path == NULL) {
 		if ((f = chain_builtin(name)) == NULL) {
-			errf(err, errlen, "%s: no such built-in filter", name);
+			chain_errf(err, errlen, "%s: no such built-in filter", name);
 			return -1;
 		}
 		if (settings_check_desc(f, name, err, errlen) == -1)
@@ -105,9 +104,9 @@ chain_describe(FILE *out, const char *name, const char *path, char *err,
 	snprintf(file, sizeof(file), "%s%s", strchr(path, '/') ? "" : "./",
 	    path);
 	if ((dl = dlopen(file, RTLD_NOW | RTLD_LOCAL)) == NULL)
-		errf(err, errlen, "%s: cannot load: %s", path, dlerror());
+		chain_errf(err, errlen, "%s: cannot load: %s", path, dlerror());
 	else if ((f = dlsym(dl, NAB_FILTER_SYMBOL)) == NULL)
-		errf(err, errlen, "%s: not a nabproxy filter: no symbol '%s' "
+		chain_errf(err, errlen, "%s: not a nabproxy filter: no symbol '%s' "
 		    "exported", path, NAB_FILTER_SYMBOL);
 	else if (check_desc(f, path, err, errlen) == 0 &&
 	    settings_check_desc(f, path, err, errlen) == 0) {
@@ -119,9 +118,9 @@ chain_describe(FILE *out, const char *name, const char *path, char *err,
 	return rc;
 }
 
-/* Append one "message\n" to err. */
-static void
-errf(char *err, size_t len, const char *fmt, ...)
+/* Append one "message\n" to err (chain-int.h). */
+void
+chain_errf(char *err, size_t len, const char *fmt, ...)
 {
 	size_t	used = strlen(err);
 	va_list	ap;
@@ -142,25 +141,25 @@ check_desc(const struct nab_filter *f, const char *where, char *err,
     size_t errlen)
 {
 	if (f->magic != NAB_FILTER_MAGIC) {
-		errf(err, errlen, "%s: not a nabproxy filter (bad magic 0x%08x)",
+		chain_errf(err, errlen, "%s: not a nabproxy filter (bad magic 0x%08x)",
 		    where, f->magic);
 		return -1;
 	}
 	if (f->abi_major != NAB_ABI_MAJOR) {
-		errf(err, errlen, "%s: filter ABI %u.%u, this nabproxy speaks "
+		chain_errf(err, errlen, "%s: filter ABI %u.%u, this nabproxy speaks "
 		    "ABI %u.x: rebuild the filter with this nabproxy's "
 		    "<nabproxy/filter.h>", where, f->abi_major, f->abi_minor,
 		    NAB_ABI_MAJOR);
 		return -1;
 	}
 	if (f->struct_size < NAB_FILTER_SIZE_1_0) {
-		errf(err, errlen, "%s: filter descriptor struct_size %u is "
+		chain_errf(err, errlen, "%s: filter descriptor struct_size %u is "
 		    "smaller than the ABI %u.0 descriptor (%zu bytes)", where,
 		    f->struct_size, NAB_ABI_MAJOR, NAB_FILTER_SIZE_1_0);
 		return -1;
 	}
 	if (f->name == NULL || *f->name == '\0') {
-		errf(err, errlen, "%s: filter descriptor has no name", where);
+		chain_errf(err, errlen, "%s: filter descriptor has no name", where);
 		return -1;
 	}
 	return 0;
@@ -178,7 +177,7 @@ load_filter(struct cs_filter *cf, const struct chain_filter_conf *fc,
 	    fc->path ? fc->path : "");
 	/* Named even when refused: find_filter() walks every slot. */
 	if ((cf->name = strdup(fc->name)) == NULL) {
-		errf(err, errlen, "%s: out of memory", where);
+		chain_errf(err, errlen, "%s: out of memory", where);
 		return -1;
 	}
 	if (fc->path != NULL) {
@@ -189,25 +188,25 @@ load_filter(struct cs_filter *cf, const struct chain_filter_conf *fc,
 		snprintf(file, sizeof(file), "%s%s", strchr(fc->path, '/') ?
 		    "" : "./", fc->path);
 		if ((cf->dl = dlopen(file, RTLD_NOW | RTLD_LOCAL)) == NULL) {
-			errf(err, errlen, "%s: cannot load: %s", where, dlerror());
+			chain_errf(err, errlen, "%s: cannot load: %s", where, dlerror());
 			return -1;
 		}
 		if ((f = dlsym(cf->dl, NAB_FILTER_SYMBOL)) == NULL) {
-			errf(err, errlen, "%s: not a nabproxy filter: no symbol "
+			chain_errf(err, errlen, "%s: not a nabproxy filter: no symbol "
 			    "'%s' exported (declare the descriptor with "
 			    "__attribute__((visibility(\"default\"))))", where,
 			    NAB_FILTER_SYMBOL);
 			return -1;
 		}
 	} else if ((f = chain_builtin(fc->name)) == NULL) {
-		errf(err, errlen, "%s: unknown built-in filter (add 'path = "
+		chain_errf(err, errlen, "%s: unknown built-in filter (add 'path = "
 		    "FILE.so' for an external one)", where);
 		return -1;
 	}
 	if (check_desc(f, where, err, errlen) == -1)
 		return -1;
 	if (strcmp(f->name, fc->name) != 0 && fc->path == NULL) {
-		errf(err, errlen, "%s: descriptor is named '%s'", where, f->name);
+		chain_errf(err, errlen, "%s: descriptor is named '%s'", where, f->name);
 		return -1;
 	}
 	cf->f = f;
@@ -229,7 +228,7 @@ settings_filter(struct cs_filter *cf, const struct chain_filter_conf *fc,
 		return -1;
 	if (NAB_FILTER_HAS(f, state_size) && f->state_size > 0) {
 		if ((cf->state = calloc(1, f->state_size)) == NULL) {
-			errf(err, errlen, "%s: out of memory", where);
+			chain_errf(err, errlen, "%s: out of memory", where);
 			return -1;
 		}
 		cf->host_state = 1;
@@ -270,17 +269,17 @@ init_filter(struct cs_filter *cf, const struct chain_filter_conf *fc,
 				break;
 		}
 		if (i < fc->nkv)
-			errf(err, errlen, "%.*sfilter %s%s%s: %s", (int)n, ierr,
+			chain_errf(err, errlen, "%.*sfilter %s%s%s: %s", (int)n, ierr,
 			    fc->name, fc->path ? " in " : "", fc->path ?
 			    fc->path : "", ierr + n);
 		else
-			errf(err, errlen, "%s: %s", where, ierr[0] ? ierr :
+			chain_errf(err, errlen, "%s: %s", where, ierr[0] ? ierr :
 			    "initialisation failed");
 		return -1;
 	}
 	cf->inited = 1;
 	if (cf->host_state && st != cf->state) {
-		errf(err, errlen, "%s: init() replaced the state the host "
+		chain_errf(err, errlen, "%s: init() replaced the state the host "
 		    "allocated (state_size): leave *state as it is", where);
 		return -1;
 	}
@@ -349,7 +348,7 @@ chainset_build(const struct chain_filter_conf *fc, size_t nfc,
 	if ((cs = calloc(1, sizeof(*cs))) == NULL ||
 	    (cs->profiles = calloc(npc + 1, sizeof(*cs->profiles))) == NULL) {
 		free(cs);
-		errf(err, errlen, "out of memory");
+		chain_errf(err, errlen, "out of memory");
 		return NULL;
 	}
 	cs->refs = 1;
@@ -374,7 +373,7 @@ chainset_build(const struct chain_filter_conf *fc, size_t nfc,
 	    "passthrough");
 	if (npc > 0 && strcmp(cs->default_profile, "auto") != 0 &&
 	    chainset_profile(cs, cs->default_profile) == NULL) {
-		errf(err, errlen, "default profile '%s' is not defined",
+		chain_errf(err, errlen, "default profile '%s' is not defined",
 		    cs->default_profile);
 		bad = 1;
 	}

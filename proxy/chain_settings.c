@@ -33,26 +33,6 @@ static const char *const type_names[] = {
 	"?", "bool", "int", "duration", "string", "enum"
 };
 
-/* Append one "message\n" to err (as chain.c's errf). */
-static void
-serr(char *err, size_t len, const char *fmt, ...) PRINTF(3, 4);
-
-static void
-serr(char *err, size_t len, const char *fmt, ...)
-{
-	size_t	used = strlen(err);
-	va_list	ap;
-
-	if (used + 2 >= len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err + used, len - used - 1, fmt, ap);
-	va_end(ap);
-	used = strlen(err);
-	err[used] = '\n';
-	err[used + 1] = '\0';
-}
-
 /* The settings table of f if it has one (ABI 1.4), else NULL. */
 const struct nab_setting *
 settings_of(const struct nab_filter *f)
@@ -260,7 +240,7 @@ check_entry(const struct nab_setting *s, size_t state_size, const char *where,
 		what = "default ";
 	else
 		return 0;
-	serr(err, errlen, "%s: setting '%s' %s%s", where, s->name, what, why);
+	chain_errf(err, errlen, "%s: setting '%s' %s%s", where, s->name, what, why);
 	return -1;
 }
 
@@ -275,13 +255,13 @@ settings_check_desc(const struct nab_filter *f, const char *where, char *err,
 		return 0;
 	state_size = NAB_FILTER_HAS(f, state_size) ? f->state_size : 0;
 	if (state_size == 0 && t[0].name != NULL) {
-		serr(err, errlen, "%s: filter has settings but no state_size "
+		chain_errf(err, errlen, "%s: filter has settings but no state_size "
 		    "to hold them", where);
 		return -1;
 	}
 	for (i = 0; t[i].name != NULL; i++) {
 		if (i == NAB_SETTINGS_MAX) {
-			serr(err, errlen, "%s: more than %d settings", where,
+			chain_errf(err, errlen, "%s: more than %d settings", where,
 			    NAB_SETTINGS_MAX);
 			return -1;
 		}
@@ -289,7 +269,7 @@ settings_check_desc(const struct nab_filter *f, const char *where, char *err,
 			return -1;
 		for (j = 0; j < i; j++)
 			if (strcmp(t[i].name, t[j].name) == 0) {
-				serr(err, errlen, "%s: setting '%s' is declared "
+				chain_errf(err, errlen, "%s: setting '%s' is declared "
 				    "twice", where, t[i].name);
 				return -1;
 			}
@@ -346,13 +326,13 @@ settings_apply(const struct nab_filter *f, void *state,
 		else if (seen[i] = kv, parse_value(&t[i], kv->value, state,
 		    why, sizeof(why)) == 0)
 			continue;
-		serr(err, errlen, "%s:%d: %s: %s: %s", kv->file ? kv->file :
+		chain_errf(err, errlen, "%s:%d: %s: %s: %s", kv->file ? kv->file :
 		    "(built-in)", kv->line, who, kv->key, why);
 		bad = 1;
 	}
 	for (i = 0; t[i].name != NULL; i++)
 		if (t[i].def == NULL && seen[i] == NULL) {
-			serr(err, errlen, "%s:%d: %s: %s: required, not set",
+			chain_errf(err, errlen, "%s:%d: %s: %s: required, not set",
 			    fc->file ? fc->file : "(built-in)", fc->line, who,
 			    t[i].name);
 			bad = 1;
