@@ -1,0 +1,355 @@
+"""The events filter (docs/events.md) against a real Mosquitto broker.
+
+Mosquitto from Debian is started on a free loopback port with a throwaway
+config (no persistence), Prosody likewise; nabproxy runs the bootcode
+profile plus the events filter (build/filters/events.so) with a webhook
+to a local HTTP server. tests/integration/firmware.py (the bootcode 18673
+simulator) boots through it and:
+
+  1. reaches idle: nabaztag/MAC/status is `online`, retained (a fresh
+     subscriber gets it with the retain flag), the stage topic says idle,
+     bridge/status is online; Home Assistant discovery configs (retained)
+     for the online binary_sensor, both ear sensors and both button
+     triggers carry only keys of Home Assistant's MQTT schemas, and every
+     required one;
+  2. a click arrives as {"clicks":1}, a double click with an event as
+     {"clicks":2,"event":"v"}, ears as {"left":L,"right":R} (retained);
+     the webhook gets the same events as JSON POSTs;
+  3. set/ears and set/sleep published with mosquitto_pub reach the rabbit
+     as a violet:packet <message> whose decoded blocks are OpenJabNab's
+     (ambient 7f ff ff fe 04 L 05 R; mode 1); a command for a MAC that is
+     not online is dropped with a log line; a bad payload too;
+  4. a webhook endpoint answering 500 is retried (three POSTs of the same
+     event, then dropped); one that hangs times out and is retried, while
+     the rabbit's clicks still reach MQTT at once and a command still
+     reaches the rabbit;
+  5. the broker is stopped: a second rabbit boots to idle meanwhile (the
+     loop is not blocked); the broker is started again on the same port:
+     nabproxy reconnects and republishes both rabbits' retained status,
+     and commands work again;
+  6. the rabbit disconnects: status becomes offline (retained).
+
+Run: /usr/bin/python3 tests/integration/it_events.py
+"""
+import base64
+import http.server
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from firmware import Firmware, encode_packet  # noqa: E402
+from nabharness import CaseSkipped, Nabproxy, run_per_server  # noqa: E402
+from xmppservers import free_port  # noqa: E402
+
+DOMAIN = 'almacska'
+BUILD = os.environ.get('NAB_BINARY_DIR', os.path.join(os.getcwd()))
+EVENTS_SO = os.path.join(BUILD, 'filters', 'events.so')
+MOSQUITTO = shutil.which('mosquitto') or '/usr/sbin/mosquitto'
+MOSQ_SUB = shutil.which('mosquitto_sub')
+MOSQ_PUB = shutil.which('mosquitto_pub')
+BOOT_FILTERS = ('firmware-guard digest-server auth register bind presence-echo '
+                'sources iq-answer')
+
+# Home Assistant MQTT discovery: the keys these components accept (the
+# abbreviations aside) and the ones they require.
+HA_DEVICE = {'identifiers', 'connections', 'name', 'manufacturer', 'model',
+             'sw_version', 'hw_version', 'via_device', 'suggested_area',
+             'configuration_url'}
+HA_COMMON = {'name', 'unique_id', 'object_id', 'device', 'qos', 'icon',
+             'availability_topic', 'payload_available', 'payload_not_available',
+             'availability', 'availability_mode', 'enabled_by_default',
+             'entity_category', 'json_attributes_topic', 'expire_after',
+             'force_update', 'value_template'}
+HA_SCHEMA = {
+    'binary_sensor': (HA_COMMON | {'state_topic', 'payload_on', 'payload_off',
+                                   'device_class', 'off_delay'}, {'state_topic'}),
+    'sensor': (HA_COMMON | {'state_topic', 'unit_of_measurement', 'device_class',
+                            'state_class'}, {'state_topic'}),
+    'device_automation': ({'automation_type', 'topic', 'type', 'subtype', 'payload',
+                           'value_template', 'qos', 'device'},
+                          {'automation_type', 'topic', 'type', 'subtype', 'device'}),
+}
+
+
+class Broker:
+    """A mosquitto process on a fixed loopback port, no persistence."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix='nabproxy-it-mqtt-')
+        self.port = free_port()
+        self.conf = os.path.join(self.dir, 'mosquitto.conf')
+        with open(self.conf, 'w') as f:
+            f.write('listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n'
+                    'log_dest file %s/mosquitto.log\n' % (self.port, self.dir))
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen([MOSQUITTO, '-c', self.conf],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            out = subprocess.run([MOSQ_PUB, '-h', '127.0.0.1', '-p', str(self.port),
+                                  '-t', 'probe', '-m', 'x'], capture_output=True)
+            if out.returncode == 0:
+                return
+            time.sleep(0.05)   # polling readiness with a deadline
+        raise AssertionError('mosquitto did not start')
+
+    def stop(self):
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(10)
+            self.proc = None
+
+    def close(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Sub:
+    """mosquitto_sub on a topic filter: (retained, topic, payload) lines."""
+
+    def __init__(self, broker, topic='#'):
+        self.msgs = []
+        self.proc = subprocess.Popen(
+            [MOSQ_SUB, '-h', '127.0.0.1', '-p', str(broker.port), '-t', topic,
+             '-q', '1', '-F', '%r %t %p'], stdout=subprocess.PIPE)
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            r, t, p = line.decode().rstrip('\n').split(' ', 2)
+            self.msgs.append((r == '1', t, p))
+
+    def wait(self, topic, payload=None, retained=None, timeout=10.0, after=0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for m in self.msgs[after:]:
+                if m[1] == topic and (payload is None or m[2] == payload) and \
+                        (retained is None or m[0] == retained):
+                    return m
+            time.sleep(0.01)   # polling a condition with a deadline
+        raise AssertionError('no %s %r on MQTT; got %r' % (topic, payload, self.msgs[-30:]))
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait(5)
+
+
+def retained(broker, topic):
+    """What a new subscriber gets at once for topic: (retain flag, payload)."""
+    out = subprocess.run([MOSQ_SUB, '-h', '127.0.0.1', '-p', str(broker.port), '-t', topic,
+                          '-C', '1', '-W', '5', '-F', '%r %p'], capture_output=True)
+    r, _, p = out.stdout.decode().rstrip('\n').partition(' ')
+    return r == '1', p
+
+
+def publish(broker, topic, payload):
+    subprocess.run([MOSQ_PUB, '-h', '127.0.0.1', '-p', str(broker.port), '-q', '1',
+                    '-t', topic, '-m', payload], check=True)
+
+
+class Hook(http.server.ThreadingHTTPServer):
+    """The webhook endpoint: mode ok (204), fail (500 for `fails` POSTs)
+    or hang (never answers until released)."""
+    daemon_threads = True
+
+    def __init__(self):
+        self.posts = []
+        self.mode, self.fails = 'ok', 0
+        self.release = threading.Event()
+        super().__init__(('127.0.0.1', 0), HookHandler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def events(self, **match):
+        return [p for p in self.posts if all(p.get(k) == v for k, v in match.items())]
+
+    def wait(self, n=1, timeout=10.0, **match):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(self.events(**match)) >= n:
+                return self.events(**match)
+            time.sleep(0.01)   # polling a condition with a deadline
+        raise AssertionError('webhook: %d x %r not posted; got %r' % (n, match, self.posts[-10:]))
+
+
+class HookHandler(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a):
+        pass
+
+    def do_POST(self):
+        srv = self.server
+        body = self.rfile.read(int(self.headers.get('Content-Length', '0')))
+        assert self.headers.get('Content-Type') == 'application/json'
+        srv.posts.append(json.loads(body))
+        if srv.mode == 'hang':
+            srv.release.wait(30)
+            return
+        code = 204
+        if srv.mode == 'fail' and srv.fails > 0:
+            srv.fails -= 1
+            code = 500
+        self.send_response(code)
+        self.send_header('Content-Length', '0')
+        self.end_headers()
+
+
+def proxy(srv, broker, hook):
+    px = Nabproxy('127.0.0.1:%d' % srv.port, profile='ev',
+                  filters_conf='[filter events]\npath = %s\nbroker = 127.0.0.1\nport = %d\n'
+                  'webhook = http://127.0.0.1:%d/hook\nwebhook-timeout = 1\n'
+                  'webhook-retries = 2\n[profile ev]\nfilters = %s events\n'
+                  % (EVENTS_SO, broker.port, hook.server_address[1], BOOT_FILTERS))
+    with open(px.conf) as f:
+        text = f.read()
+    with open(px.conf, 'w') as f:      # only our profile: no bootcode-18673 match
+        f.write('\n'.join(l for l in text.split('\n') if not l.startswith('include =')))
+    return px
+
+
+def boot(px, mac):
+    fw = Firmware('127.0.0.1', px.port, mac, DOMAIN, timeout=15)
+    try:
+        fw.boot()
+    except AssertionError:
+        fw.close()
+        sys.stderr.write('--- rabbit ---\n%s\n' % '\n'.join(fw.lines[-30:]))
+        raise
+    return fw
+
+
+def check_discovery(sub, mac):
+    want = {('binary_sensor', 'online'), ('sensor', 'ear_left'), ('sensor', 'ear_right'),
+            ('device_automation', 'click'), ('device_automation', 'double_click')}
+    for comp, obj in want:
+        r, _, p = sub.wait('homeassistant/%s/nabaztag_%s/%s/config' % (comp, mac, obj))
+        cfg = json.loads(p)
+        allowed, required = HA_SCHEMA[comp]
+        assert set(cfg) <= allowed, '%s: keys outside the schema: %r' % (comp, set(cfg) - allowed)
+        assert required <= set(cfg), '%s: missing %r' % (comp, required - set(cfg))
+        assert set(cfg['device']) <= HA_DEVICE, cfg['device']
+        assert cfg['device']['identifiers'] == ['nabaztag_' + mac]
+        assert cfg['device']['connections'] == [['mac', ':'.join(
+            mac[i:i + 2] for i in range(0, 12, 2))]]
+        if comp == 'device_automation':
+            assert cfg['topic'] == 'nabaztag/%s/button' % mac
+            assert cfg['payload'] == ('1' if obj == 'click' else '2')
+        else:
+            assert cfg['state_topic'].startswith('nabaztag/%s/' % mac)
+        assert retained(sub.broker, 'homeassistant/%s/nabaztag_%s/%s/config'
+                        % (comp, mac, obj))[0], 'discovery not retained'
+
+
+def command(fw, broker, mac, what, payload):
+    publish(broker, 'nabaztag/%s/set/%s' % (mac, what), payload)
+    got = fw.packets(10.0)
+    assert got, 'set/%s never reached the rabbit' % what
+    blocks, msg = got[0]
+    assert msg.attr(b'to').startswith(('%s@%s/' % (mac, DOMAIN)).encode()), msg.raw
+    return blocks
+
+
+def case_events(srv):
+    for b in (MOSQUITTO, MOSQ_SUB, MOSQ_PUB):
+        if not b or not os.path.exists(b):
+            raise CaseSkipped('mosquitto / mosquitto-clients not installed')
+    if not os.path.exists(EVENTS_SO):
+        raise CaseSkipped('events.so not built (libmosquitto-dev missing)')
+    mac, mac2 = '0013d3000e01', '0013d3000e02'
+    broker, hook = Broker(), Hook()
+    broker.start()
+    sub = Sub(broker)
+    sub.broker = broker
+    try:
+        with proxy(srv, broker, hook) as px:
+            # 1. idle: online (retained), stage, bridge, discovery
+            fw = boot(px, mac)
+            sub.wait('nabaztag/%s/status' % mac, 'online')
+            assert retained(broker, 'nabaztag/%s/status' % mac) == (True, 'online')
+            assert retained(broker, 'nabaztag/%s/stage' % mac) == (True, 'idle')
+            assert retained(broker, 'nabaztag/bridge/status') == (True, 'online')
+            check_discovery(sub, mac)
+            hook.wait(mac=mac, event='status', status='online')
+            # 2. button, ears; the same on the webhook
+            fw.button(1)
+            sub.wait('nabaztag/%s/button' % mac, '{"clicks":1}', retained=False)
+            fw.button(2, event='v')
+            sub.wait('nabaztag/%s/button' % mac, '{"clicks":2,"event":"v"}')
+            fw.ears(3, 12)
+            sub.wait('nabaztag/%s/ears' % mac, '{"left":3,"right":12}')
+            assert retained(broker, 'nabaztag/%s/ears' % mac) == (True, '{"left":3,"right":12}')
+            hook.wait(mac=mac, event='button', clicks=1)
+            hook.wait(mac=mac, event='ears', left=3, right=12)
+            # 3. commands
+            blocks = command(fw, broker, mac, 'ears', '{"left":3,"right":10}')
+            assert blocks == [(4, b'\x7f\xff\xff\xfe\x04\x03\x05\x0a')], blocks
+            blocks = command(fw, broker, mac, 'sleep', '')
+            assert blocks == [(11, b'\x01')], blocks
+            blocks = command(fw, broker, mac, 'wake', '')
+            assert blocks == [(11, b'\x00')], blocks
+            raw = encode_packet([(4, b'\x7f\xff\xff\xfe\x08\x01')])
+            blocks = command(fw, broker, mac, 'packet', base64.b64encode(raw).decode())
+            assert blocks == [(4, b'\x7f\xff\xff\xfe\x08\x01')], blocks
+            publish(broker, 'nabaztag/0013d3000fff/set/ears', '{"left":1,"right":1}')
+            px.wait_log(rb'command ears for 0013d3000fff dropped: that rabbit is not online')
+            publish(broker, 'nabaztag/%s/set/ears' % mac, '{"left":"x"}')
+            px.wait_log(rb'command ears for ' + mac.encode() + rb' dropped: the payload')
+            # 4. webhook failing, then hanging; the rabbit is unaffected
+            hook.mode, hook.fails = 'fail', 10
+            n0 = len(hook.events(event='button', clicks=2))
+            fw.button(2)
+            sub.wait('nabaztag/%s/button' % mac, '{"clicks":2}')
+            hook.wait(n0 + 3, timeout=15, mac=mac, event='button', clicks=2)
+            px.wait_log(rb'webhook: HTTP status 500, try 1 of 3')
+            px.wait_log(rb'webhook: event dropped after 3 tries \(HTTP status 500\)')
+            hook.mode = 'hang'
+            fw.ears(5, 6)
+            hook.wait(mac=mac, event='ears', left=5, right=6)   # hanging now
+            t0 = time.monotonic()
+            fw.button(1)
+            n1 = len(sub.msgs)
+            sub.wait('nabaztag/%s/button' % mac, '{"clicks":1}', after=n1 - 1, timeout=3)
+            assert time.monotonic() - t0 < 1.0, 'a hanging webhook slowed the rabbit'
+            blocks = command(fw, broker, mac, 'ears', '{"left":0,"right":0}')
+            assert blocks == [(4, b'\x7f\xff\xff\xfe\x04\x00\x05\x00')], blocks
+            px.wait_log(rb'webhook: timed out, try 1 of 3')
+            hook.mode = 'ok'
+            hook.release.set()
+            # 5. the broker goes away and comes back
+            sub.close()
+            broker.stop()
+            px.wait_log(rb'MQTT broker 127\.0\.0\.1:%d: ' % broker.port)
+            fw2 = boot(px, mac2)            # the loop is not blocked meanwhile
+            broker.start()
+            sub = Sub(broker)
+            sub.broker = broker
+            sub.wait('nabaztag/%s/status' % mac, 'online', timeout=70)
+            sub.wait('nabaztag/%s/status' % mac2, 'online', timeout=10)
+            assert retained(broker, 'nabaztag/%s/status' % mac2) == (True, 'online')
+            blocks = command(fw2, broker, mac2, 'sleep', '')
+            assert blocks == [(11, b'\x01')], blocks
+            fw.keepalive()
+            # 6. offline
+            fw.close()
+            sub.wait('nabaztag/%s/status' % mac, 'offline')
+            assert retained(broker, 'nabaztag/%s/status' % mac) == (True, 'offline')
+            fw2.close()
+            sub.wait('nabaztag/%s/status' % mac2, 'offline')
+    finally:
+        hook.release.set()
+        hook.shutdown()
+        sub.close()
+        broker.close()
+
+
+if __name__ == '__main__':
+    sys.exit(run_per_server(sys.argv[:1] + (sys.argv[1:] or ['prosody']), DOMAIN,
+                            [case_events]))
