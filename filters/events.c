@@ -225,14 +225,17 @@ ev_on_stanza(struct nab_ctx *ctx, enum nab_dir d, struct nab_stanza *s)
 		    ((clic = strtol(t, &end, 10)) != 1 && clic != 2) || *end)
 			return NAB_PASS;
 		snprintf(js, sizeof(js), "{\"clicks\":%ld", clic);
+		snprintf(hk, sizeof(hk), "\"clicks\":%ld", clic);
 		if ((c = host->child(b, "event", NULL)) != NULL &&
 		    (t = host->text(ctx, c)) != NULL && *t != '\0') {
+			/* the webhook's "event" is the kind: "value" there */
 			strcat(js, ",\"event\":");
-			if (ev_json_quote(js, sizeof(js) - 1, t) == -1)
+			strcat(hk, ",\"value\":");
+			if (ev_json_quote(js, sizeof(js) - 1, t) == -1 ||
+			    ev_json_quote(hk, sizeof(hk), t) == -1)
 				return NAB_PASS;
 		}
 		strcat(js, "}");
-		snprintf(hk, sizeof(hk), "%.*s", (int)strlen(js) - 2, js + 1);
 		emit(st, who->mac, "button", js, 0, hk);
 		return NAB_PASS;
 	}

@@ -287,6 +287,7 @@ def case_events(srv):
             sub.wait('nabaztag/%s/ears' % mac, '{"left":3,"right":12}')
             assert retained(broker, 'nabaztag/%s/ears' % mac) == (True, '{"left":3,"right":12}')
             hook.wait(mac=mac, event='button', clicks=1)
+            hook.wait(mac=mac, event='button', clicks=2, value='v')
             hook.wait(mac=mac, event='ears', left=3, right=12)
             # 3. commands
             blocks = command(fw, broker, mac, 'ears', '{"left":3,"right":10}')
