@@ -9,17 +9,21 @@
  * is no libmosquitto thread. A lost or refused connection is retried
  * with backoff (1 s doubling to 60 s); QoS 1 throughout; the will is
  * PREFIX/bridge/status = offline (retained), and online is published on
- * every connect. With tls the certificate is checked against the broker
- * name as written (OpenSSL's host check on libmosquitto's SSL object,
- * set before the handshake can complete).
+ * every connect. With tls libmosquitto gets our own OpenSSL context,
+ * which checks the certificate against the broker name as written.
  */
+#include <sys/socket.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+
 #include <mosquitto.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "events-int.h"
 
@@ -38,10 +42,17 @@ struct ev_mqtt {
 	int			 connected;
 	int			 connecting;
 	char			 will[300];
+	struct ev_mqtt		*next;		/* in all */
 };
 
 static int	lib_users;
 static unsigned	client_seq;
+/*
+ * After a reload the old instance lives on with the sessions that still
+ * use the old chain: only the newest takes commands (each would send the
+ * packet otherwise), and only the last one says the bridge is offline.
+ */
+static struct ev_mqtt	*all;		/* every live instance, newest first */
 
 static void	mq_update(struct ev_mqtt *);
 static void	mq_lost(struct ev_mqtt *, const char *why);
@@ -130,7 +141,6 @@ static void
 mq_resolved(const char *addr, const char *why, void *arg)
 {
 	struct ev_mqtt	*m = arg;
-	SSL		*ssl;
 	int		 rc;
 
 	m->res = NULL;
@@ -144,12 +154,6 @@ mq_resolved(const char *addr, const char *why, void *arg)
 	if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_CONN_PENDING) {
 		mq_lost(m, rc == MOSQ_ERR_ERRNO ? "cannot connect" :
 		    mosquitto_strerror(rc));
-		return;
-	}
-	/* The certificate must name the broker as configured, not addr. */
-	if (m->st->c.tls && (ssl = mosquitto_ssl_get(m->mosq)) != NULL &&
-	    SSL_set1_host(ssl, m->st->c.broker) != 1) {
-		mq_lost(m, "cannot set the TLS host check");
 		return;
 	}
 	mq_update(m);
@@ -193,8 +197,56 @@ on_message(struct mosquitto *mosq, void *obj,
     const struct mosquitto_message *msg)
 {
 	(void)mosq;
+	if (obj != all)
+		return;
 	ev_command(((struct ev_mqtt *)obj)->st, msg->topic, msg->payload,
 	    msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0);
+}
+
+/*
+ * Our own TLS context for libmosquitto (MOSQ_OPT_SSL_CTX, no defaults):
+ * peer verification against tls-ca or the system store, and the broker
+ * name as configured (its IP names when it is an address) set on the
+ * context, so every SSL object libmosquitto makes from it checks it from
+ * the first byte, whatever address it connects to. NULL on error.
+ */
+static SSL_CTX *
+mq_tls_ctx(const struct ev_conf *c)
+{
+	SSL_CTX			*ctx;
+	X509_VERIFY_PARAM	*vp;
+	unsigned char		 a[16];
+	int			 ip;
+
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL)
+		return NULL;
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	vp = SSL_CTX_get0_param(ctx);
+	ip = inet_pton(AF_INET, c->broker, a) == 1 ||
+	    inet_pton(AF_INET6, c->broker, a) == 1;
+	if ((c->ca[0] != '\0' ? SSL_CTX_load_verify_locations(ctx, c->ca,
+	    NULL) : SSL_CTX_set_default_verify_paths(ctx)) != 1 ||
+	    (ip ? X509_VERIFY_PARAM_set1_ip_asc(vp, c->broker) :
+	    X509_VERIFY_PARAM_set1_host(vp, c->broker, 0)) != 1) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+static int
+mq_tls(struct ev_mqtt *m)
+{
+	SSL_CTX	*ctx;
+	int	 rc;
+
+	if ((ctx = mq_tls_ctx(&m->st->c)) == NULL)
+		return -1;
+	rc = mosquitto_int_option(m->mosq, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 0) ||
+	    mosquitto_void_option(m->mosq, MOSQ_OPT_SSL_CTX, ctx) ? -1 : 0;
+	SSL_CTX_free(ctx);	/* libmosquitto holds its own reference */
+	return rc;
 }
 
 struct ev_mqtt *
@@ -219,16 +271,14 @@ ev_mqtt_new(struct ev_state *st, char *err, size_t errlen)
 	    mosquitto_will_set(m->mosq, m->will, 7, "offline", 1, true) ||
 	    (c->username[0] != '\0' && mosquitto_username_pw_set(m->mosq,
 	    c->username, c->password[0] ? c->password : NULL)) ||
-	    (c->tls && mosquitto_tls_set(m->mosq, c->ca[0] ? c->ca : NULL,
-	    c->ca[0] ? NULL : "/etc/ssl/certs", NULL, NULL, NULL)) ||
-	    (c->tls && mosquitto_tls_insecure_set(m->mosq, true))) {
-		/* insecure only skips libmosquitto's check of the address:
-		   the chain and the name are checked by OpenSSL (above). */
+	    (c->tls && mq_tls(m) == -1)) {
 		snprintf(err, errlen, "cannot set up the MQTT client%s",
-		    c->tls ? " (tls: CA file?)" : "");
+		    c->tls ? " (tls: tls-ca?)" : "");
 		ev_mqtt_free(m);
 		return NULL;
 	}
+	m->next = all;
+	all = m;
 	mosquitto_connect_callback_set(m->mosq, on_connect);
 	mosquitto_message_callback_set(m->mosq, on_message);
 	return m;
@@ -263,6 +313,8 @@ ev_mqtt_publish(struct ev_mqtt *m, const char *topic, const char *payload,
 void
 ev_mqtt_free(struct ev_mqtt *m)
 {
+	struct ev_mqtt	**mp;
+
 	if (m == NULL)
 		return;
 	if (m->w != NULL)
@@ -271,7 +323,7 @@ ev_mqtt_free(struct ev_mqtt *m)
 	H(m)->ftimer_del(m->retry);
 	H(m)->resolve_cancel(m->res);
 	if (m->mosq != NULL) {
-		if (m->connected) {
+		if (m->connected && lib_users == 1) {
 			/* A clean goodbye: the bridge is offline, no will. */
 			(void)mosquitto_publish(m->mosq, NULL, m->will, 7,
 			    "offline", 1, true);
@@ -281,6 +333,11 @@ ev_mqtt_free(struct ev_mqtt *m)
 		(void)mosquitto_loop_write(m->mosq, 1);
 		mosquitto_destroy(m->mosq);
 	}
+	for (mp = &all; *mp != NULL; mp = &(*mp)->next)
+		if (*mp == m) {
+			*mp = m->next;
+			break;
+		}
 	if (--lib_users == 0)
 		mosquitto_lib_cleanup();
 	free(m);

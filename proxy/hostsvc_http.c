@@ -3,10 +3,12 @@
  * daemon's loop: libevent's evhttp client over a plain or an OpenSSL
  * bufferevent (https: peer verification against ca_file or the system
  * store, and the URL's host name checked with SSL_set1_host, sent as
- * SNI). Names are resolved by the daemon's evdns base. A timer bounds the
+ * SNI; an address is checked against the certificate's IP names). Names are resolved by the daemon's evdns base. A timer bounds the
  * whole exchange. The callback runs on a later turn of the loop, after
  * the connection is freed, so it may post again or cancel nothing.
  */
+#include <sys/socket.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/util.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -102,6 +105,16 @@ http_timeout(evutil_socket_t fd, short what, void *arg)
 	http_finish(h, 0, "timed out");
 }
 
+/* An IPv4 or IPv6 address (checked against the certificate's IP names). */
+static int
+numeric(const char *host)
+{
+	unsigned char	a[16];
+
+	return evutil_inet_pton(AF_INET, host, a) == 1 ||
+	    evutil_inet_pton(AF_INET6, host, a) == 1;
+}
+
 /* The bufferevent for the URL's scheme; NULL with *why. */
 static struct bufferevent *
 http_bev(struct nab_http *h, int https, const char *host, const char *ca,
@@ -119,9 +132,10 @@ http_bev(struct nab_http *h, int https, const char *host, const char *ca,
 		*why = "cannot set up TLS (CA file?)";
 		return NULL;
 	}
-	if ((ssl = SSL_new(h->ctx)) == NULL ||
+	if ((ssl = SSL_new(h->ctx)) == NULL || (numeric(host) ?
+	    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host) != 1 :
 	    SSL_set_tlsext_host_name(ssl, host) != 1 ||
-	    SSL_set1_host(ssl, host) != 1) {
+	    SSL_set1_host(ssl, host) != 1)) {
 		SSL_free(ssl);
 		*why = "cannot set up TLS";
 		return NULL;

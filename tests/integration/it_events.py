@@ -17,8 +17,10 @@ simulator) boots through it and:
      the webhook gets the same events as JSON POSTs;
   3. set/ears and set/sleep published with mosquitto_pub reach the rabbit
      as a violet:packet <message> whose decoded blocks are OpenJabNab's
-     (ambient 7f ff ff fe 04 L 05 R; mode 1); a command for a MAC that is
-     not online is dropped with a log line; a bad payload too;
+     (ambient 7f ff ff fe 04 L 05 R; mode 1), wake and a raw packet too;
+     after a reload (SIGHUP: a second filter instance) a command still
+     reaches the rabbit exactly once; a command for a MAC that is not
+     online is dropped with a log line; a bad payload too;
   4. a webhook endpoint answering 500 is retried (three POSTs of the same
      event, then dropped); one that hangs times out and is retried, while
      the rabbit's clicks still reach MQTT at once and a command still
@@ -29,14 +31,20 @@ simulator) boots through it and:
      and commands work again;
   6. the rabbit disconnects: status becomes offline (retained).
 
+case_tls: MQTT over TLS and an https webhook against certificates that
+name 127.0.0.1 work; against certificates naming only localhost (same CA
+file given) nothing is published or posted.
+
 Run: /usr/bin/python3 tests/integration/it_events.py
 """
 import base64
 import http.server
 import json
 import os
+import pwd
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -82,13 +90,22 @@ HA_SCHEMA = {
 class Broker:
     """A mosquitto process on a fixed loopback port, no persistence."""
 
-    def __init__(self):
+    def __init__(self, tls=()):
+        """tls: (cert, key) pairs, one TLS listener each (self.tls_ports)."""
         self.dir = tempfile.mkdtemp(prefix='nabproxy-it-mqtt-')
         self.port = free_port()
+        self.tls_ports = [free_port() for _ in tls]
         self.conf = os.path.join(self.dir, 'mosquitto.conf')
         with open(self.conf, 'w') as f:
-            f.write('listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n'
-                    'log_dest file %s/mosquitto.log\n' % (self.port, self.dir))
+            # user: as root mosquitto would switch to its own user, which
+            # cannot read this directory.
+            f.write('user %s\nper_listener_settings false\nallow_anonymous true\n'
+                    'persistence false\nlog_dest file %s/mosquitto.log\n'
+                    'listener %d 127.0.0.1\n' % (pwd.getpwuid(os.geteuid()).pw_name,
+                                                 self.dir, self.port))
+            for port, (cert, key) in zip(self.tls_ports, tls):
+                f.write('listener %d 127.0.0.1\ncertfile %s\nkeyfile %s\n'
+                        % (port, cert, key))
         self.proc = None
 
     def start(self):
@@ -159,14 +176,18 @@ def publish(broker, topic, payload):
 
 class Hook(http.server.ThreadingHTTPServer):
     """The webhook endpoint: mode ok (204), fail (500 for `fails` POSTs)
-    or hang (never answers until released)."""
+    or hang (never answers until released); https with (cert, key)."""
     daemon_threads = True
 
-    def __init__(self):
+    def __init__(self, tls=None):
         self.posts = []
         self.mode, self.fails = 'ok', 0
         self.release = threading.Event()
         super().__init__(('127.0.0.1', 0), HookHandler)
+        if tls is not None:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self.socket = ctx.wrap_socket(self.socket, server_side=True)
         threading.Thread(target=self.serve_forever, daemon=True).start()
 
     def events(self, **match):
@@ -202,17 +223,29 @@ class HookHandler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
 
 
-def proxy(srv, broker, hook):
+def proxy(srv, broker, hook, port=None, https=False, extra=''):
     px = Nabproxy('127.0.0.1:%d' % srv.port, profile='ev',
                   filters_conf='[filter events]\npath = %s\nbroker = 127.0.0.1\nport = %d\n'
-                  'webhook = http://127.0.0.1:%d/hook\nwebhook-timeout = 1\n'
-                  'webhook-retries = 2\n[profile ev]\nfilters = %s events\n'
-                  % (EVENTS_SO, broker.port, hook.server_address[1], BOOT_FILTERS))
+                  'webhook = http%s://127.0.0.1:%d/hook\nwebhook-timeout = 1\n'
+                  'webhook-retries = 2\n%s[profile ev]\nfilters = %s events\n'
+                  % (EVENTS_SO, port or broker.port, 's' if https else '',
+                     hook.server_address[1], extra, BOOT_FILTERS))
     with open(px.conf) as f:
         text = f.read()
     with open(px.conf, 'w') as f:      # only our profile: no bootcode-18673 match
         f.write('\n'.join(l for l in text.split('\n') if not l.startswith('include =')))
     return px
+
+
+def make_cert(d, name, san):
+    """A self-signed certificate (its own CA) for subjectAltName san."""
+    cert, key = os.path.join(d, name + '.crt'), os.path.join(d, name + '.key')
+    subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes',
+                    '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=' + name,
+                    '-addext', 'subjectAltName=' + san, '-addext',
+                    'basicConstraints=critical,CA:TRUE'],
+                   check=True, capture_output=True, timeout=60)
+    return cert, key
 
 
 def boot(px, mac):
@@ -299,6 +332,15 @@ def case_events(srv):
             raw = encode_packet([(4, b'\x7f\xff\xff\xfe\x08\x01')])
             blocks = command(fw, broker, mac, 'packet', base64.b64encode(raw).decode())
             assert blocks == [(4, b'\x7f\xff\xff\xfe\x08\x01')], blocks
+            # a reload: the old instance keeps its sessions, the new one
+            # takes the commands: the rabbit gets each command once
+            px.signal(signal.SIGHUP)
+            px.wait_log(rb'reload done')
+            px.wait_log(rb'(?s)MQTT broker 127\.0\.0\.1:\d+ connected.*'
+                        rb'MQTT broker 127\.0\.0\.1:\d+ connected')
+            publish(broker, 'nabaztag/%s/set/ears' % mac, '{"left":7,"right":8}')
+            got = fw.packets(3.0, count=2)
+            assert [b for b, _ in got] == [[(4, b'\x7f\xff\xff\xfe\x04\x07\x05\x08')]], got
             publish(broker, 'nabaztag/0013d3000fff/set/ears', '{"left":1,"right":1}')
             px.wait_log(rb'command ears for 0013d3000fff dropped: that rabbit is not online')
             publish(broker, 'nabaztag/%s/set/ears' % mac, '{"left":"x"}')
@@ -351,6 +393,54 @@ def case_events(srv):
         broker.close()
 
 
+def case_tls(srv):
+    """MQTT over TLS and an https webhook, verified: certificates naming
+    127.0.0.1 are accepted (bridge online, status, the webhook's POST);
+    certificates naming only `localhost` are refused for broker =
+    127.0.0.1 and the webhook's https://127.0.0.1 (nothing published or
+    posted, a log line each)."""
+    for b in (MOSQUITTO, MOSQ_SUB, MOSQ_PUB):
+        if not b or not os.path.exists(b):
+            raise CaseSkipped('mosquitto / mosquitto-clients not installed')
+    if not os.path.exists(EVENTS_SO):
+        raise CaseSkipped('events.so not built (libmosquitto-dev missing)')
+    d = tempfile.mkdtemp(prefix='nabproxy-it-tls-')
+    good = make_cert(d, 'good', 'IP:127.0.0.1')
+    bad = make_cert(d, 'bad', 'DNS:localhost')
+    broker = Broker(tls=(good, bad))
+    broker.start()
+    sub = Sub(broker)
+    hooks = (Hook(tls=good), Hook(tls=bad))
+    try:
+        with proxy(srv, broker, hooks[0], port=broker.tls_ports[0], https=True,
+                   extra='tls = on\ntls-ca = %s\nwebhook-ca = %s\n'
+                   % (good[0], good[0])) as px:
+            sub.wait('nabaztag/bridge/status', 'online')
+            fw = boot(px, '0013d3000e11')
+            sub.wait('nabaztag/0013d3000e11/status', 'online')
+            hooks[0].wait(mac='0013d3000e11', event='status', status='online')
+            fw.close()
+        n = len(sub.msgs)
+        with proxy(srv, broker, hooks[1], port=broker.tls_ports[1], https=True,
+                   extra='tls = on\ntls-ca = %s\nwebhook-ca = %s\nwebhook-retries = 0\n'
+                   % (bad[0], bad[0])) as px:
+            fw = boot(px, '0013d3000e12')
+            px.wait_log(rb'MQTT broker 127\.0\.0\.1:%d: ' % broker.tls_ports[1])
+            px.wait_log(rb'webhook: event dropped after 1 tries \(no answer')
+            fw.close()
+            assert b'MQTT broker 127.0.0.1:%d connected' % broker.tls_ports[1] \
+                not in px.log()
+        assert not [m for m in sub.msgs[n:] if m[1].startswith('nabaztag/0013d3000e12')], \
+            sub.msgs[n:]
+        assert not hooks[1].posts, hooks[1].posts
+    finally:
+        for h in hooks:
+            h.shutdown()
+        sub.close()
+        broker.close()
+        shutil.rmtree(d, ignore_errors=True)
+
+
 if __name__ == '__main__':
     sys.exit(run_per_server(sys.argv[:1] + (sys.argv[1:] or ['prosody']), DOMAIN,
-                            [case_events]))
+                            [case_events, case_tls]))
