@@ -25,8 +25,8 @@ struct ev_rabbit {
 	char	domain[256];
 	char	stage[16];
 	int	online;
+	unsigned nonline;		/* its sessions that got online */
 	int	left, right;		/* ears, -1 unknown */
-	int	announced;		/* discovery sent on this connection */
 };
 
 struct ev_conf {
@@ -49,8 +49,6 @@ struct ev_conf {
 struct ev_state {
 	const struct nab_host	*h;
 	struct ev_conf		 c;
-	struct ev_rabbit	*rabbits;
-	size_t			 nrabbits;
 	struct ev_mqtt		*mqtt;
 	struct ev_webhook	*wh;
 	struct nab_ftimer	*start;

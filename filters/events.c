@@ -24,6 +24,15 @@
 #include "events-int.h"
 
 static const struct nab_host	*host;
+/*
+ * What the filter knows of each rabbit, shared by every instance of the
+ * filter (a reload makes a new one while the old one keeps its sessions):
+ * a rabbit whose old connection is on the old instance and new one on the
+ * new instance is still one rabbit. Freed with the last instance.
+ */
+static struct ev_rabbit	*rabbits;
+static size_t		 nrabbits;
+static unsigned		 instances;
 
 static struct ev_rabbit *
 rabbit_find(struct ev_state *st, const char *mac, int add)
@@ -31,14 +40,15 @@ rabbit_find(struct ev_state *st, const char *mac, int add)
 	struct ev_rabbit	*r;
 	size_t			 i;
 
-	for (i = 0; i < st->nrabbits; i++)
-		if (strcmp(st->rabbits[i].mac, mac) == 0)
-			return &st->rabbits[i];
-	if (!add || st->nrabbits == EV_MAX_RABBITS ||
-	    (r = realloc(st->rabbits, (st->nrabbits + 1) * sizeof(*r))) == NULL)
+	(void)st;
+	for (i = 0; i < nrabbits; i++)
+		if (strcmp(rabbits[i].mac, mac) == 0)
+			return &rabbits[i];
+	if (!add || nrabbits == EV_MAX_RABBITS ||
+	    (r = realloc(rabbits, (nrabbits + 1) * sizeof(*r))) == NULL)
 		return NULL;
-	st->rabbits = r;
-	r = &st->rabbits[st->nrabbits++];
+	rabbits = r;
+	r = &rabbits[nrabbits++];
 	memset(r, 0, sizeof(*r));
 	snprintf(r->mac, sizeof(r->mac), "%s", mac);
 	r->left = r->right = -1;
@@ -160,8 +170,8 @@ ev_broker_up(struct ev_state *st)
 {
 	size_t	i;
 
-	for (i = 0; i < st->nrabbits; i++)
-		republish(st, &st->rabbits[i]);
+	for (i = 0; i < nrabbits; i++)
+		republish(st, &rabbits[i]);
 }
 
 static void
@@ -179,28 +189,61 @@ set_online(struct ev_state *st, struct ev_rabbit *r, int online)
 	emit(st, r->mac, "status", online ? "online" : "offline", 1, js);
 }
 
+/* Per session: which MAC it counted online (a rabbit may reconnect
+   before its old connection is gone: it stays online until both are). */
+struct ev_sess {
+	char	mac[13];
+	int	online;
+};
+
 static void
 ev_on_stage(struct nab_ctx *ctx, const char *stage)
 {
 	struct ev_state			*st = host->filter_state(ctx);
 	const struct nab_identity	*who = host->identity(ctx);
+	struct ev_sess			*sd = host->get_data(ctx);
 	struct ev_rabbit		*r;
 	char				 js[64];
-	int				 sim;
+	int				 sim, off = strcmp(stage, "offline") == 0;
 
-	if (who->mac == NULL || !is_mac(who->mac) ||
-	    (r = rabbit_find(st, who->mac, 1)) == NULL)
+	if (sd != NULL && sd->online)
+		r = rabbit_find(st, sd->mac, 0);
+	else if (who->mac == NULL || !is_mac(who->mac))
 		return;
+	else
+		r = rabbit_find(st, who->mac, 1);
+	if (r == NULL)
+		return;
+	if (off && sd != NULL && sd->online) {
+		sd->online = 0;
+		r->nonline--;
+	}
+	if (off && r->nonline > 0)
+		return;		/* its newer connection is the one to show */
 	if (who->domain != NULL && *who->domain != '\0')
 		snprintf(r->domain, sizeof(r->domain), "%s", who->domain);
 	snprintf(r->stage, sizeof(r->stage), "%s", stage);
 	snprintf(js, sizeof(js), "\"stage\":\"%s\"", r->stage);
 	emit(st, r->mac, "stage", r->stage, 1, js);
 	sim = who->firmware != NULL && strcmp(who->firmware, "simulator") == 0;
-	if (strcmp(stage, "idle") == 0 || (sim && strcmp(stage, "session") == 0))
+	if (strcmp(stage, "idle") == 0 || (sim && strcmp(stage, "session") == 0)) {
+		if (sd == NULL && (sd = calloc(1, sizeof(*sd))) != NULL)
+			host->set_data(ctx, sd);
+		if (sd != NULL && !sd->online) {
+			sd->online = 1;
+			snprintf(sd->mac, sizeof(sd->mac), "%s", r->mac);
+			r->nonline++;
+		}
 		set_online(st, r, 1);
-	else if (strcmp(stage, "offline") == 0)
+	} else if (off)
 		set_online(st, r, 0);
+}
+
+static void
+ev_close(struct nab_ctx *ctx)
+{
+	free(host->get_data(ctx));
+	host->set_data(ctx, NULL);
 }
 
 /* The rabbit's button (A13) and ears (A14) messages. */
@@ -312,7 +355,21 @@ init(const struct nab_host *h, const struct nab_kv *cfg, size_t n,
     void **state, char *err, size_t errlen)
 {
 	host = h;
-	return ev_init(h, cfg, n, state, err, errlen);
+	if (ev_init(h, cfg, n, state, err, errlen) == -1)
+		return -1;
+	instances++;
+	return 0;
+}
+
+static void
+fini(void *state)
+{
+	ev_fini(state);
+	if (--instances == 0) {
+		free(rabbits);
+		rabbits = NULL;
+		nrabbits = 0;
+	}
 }
 
 __attribute__((visibility("default")))
@@ -323,7 +380,8 @@ const struct nab_filter nab_filter = {
 	.description = "rabbits' button, ears and status to MQTT (Home "
 	    "Assistant discovery) and webhooks; commands from MQTT",
 	.init = init,
-	.fini = ev_fini,
+	.fini = fini,
 	.on_stanza = ev_on_stanza,
+	.close = ev_close,
 	.on_stage = ev_on_stage,
 };

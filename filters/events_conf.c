@@ -209,7 +209,6 @@ ev_fini(void *arg)
 	st->h->ftimer_del(st->start);
 	ev_mqtt_free(st->mqtt);
 	ev_webhook_free(st->wh);
-	free(st->rabbits);
 	explicit_bzero(st->c.password, sizeof(st->c.password));
 	free(st);
 }

@@ -29,7 +29,9 @@ simulator) boots through it and:
      loop is not blocked); the broker is started again on the same port:
      nabproxy reconnects and republishes both rabbits' retained status,
      and commands work again;
-  6. the rabbit disconnects: status becomes offline (retained).
+  6. the rabbit reboots (its new connection online before the old one
+     ends): it stays online; it disconnects: status becomes offline
+     (retained).
 
 case_tls: MQTT over TLS and an https webhook against certificates that
 name 127.0.0.1 work; against certificates naming only localhost (same CA
@@ -248,8 +250,8 @@ def make_cert(d, name, san):
     return cert, key
 
 
-def boot(px, mac):
-    fw = Firmware('127.0.0.1', px.port, mac, DOMAIN, timeout=15)
+def boot(px, mac, **kw):
+    fw = Firmware('127.0.0.1', px.port, mac, DOMAIN, timeout=15, **kw)
     try:
         fw.boot()
     except AssertionError:
@@ -380,7 +382,18 @@ def case_events(srv):
             blocks = command(fw2, broker, mac2, 'sleep', '')
             assert blocks == [(11, b'\x01')], blocks
             fw.keepalive()
-            # 6. offline
+            # 6. a reboot: the new connection is online before the old one
+            # ends, which must not make the rabbit offline; then offline
+            freed = px.log().count(b': freed')
+            fw_new = boot(px, mac, password=fw.password)
+            fw.close()
+            deadline = time.monotonic() + 10
+            while px.log().count(b': freed') == freed and time.monotonic() < deadline:
+                time.sleep(0.01)   # polling a condition with a deadline
+            assert px.log().count(b': freed') > freed, 'the old connection never ended'
+            assert retained(broker, 'nabaztag/%s/status' % mac) == (True, 'online')
+            assert retained(broker, 'nabaztag/%s/stage' % mac) == (True, 'idle')
+            fw = fw_new
             fw.close()
             sub.wait('nabaztag/%s/status' % mac, 'offline')
             assert retained(broker, 'nabaztag/%s/status' % mac) == (True, 'offline')
