@@ -33,6 +33,9 @@ simulator) boots through it and:
      ends): it stays online; it disconnects: status becomes offline
      (retained).
 
+case_simulator: the seed simulator is online at its session (it never
+binds idle), a set/sleep reaches it, its end publishes offline.
+
 case_tls: MQTT over TLS and an https webhook against certificates that
 name 127.0.0.1 work; against certificates naming only localhost (same CA
 file given) nothing is published or posted.
@@ -55,11 +58,12 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from firmware import Firmware, encode_packet  # noqa: E402
-from nabharness import CaseSkipped, Nabproxy, run_per_server  # noqa: E402
+from firmware import Firmware, decode_packet, encode_packet  # noqa: E402
+from nabharness import CaseSkipped, Nabproxy, Rabbit, run_per_server  # noqa: E402
 from xmppservers import free_port  # noqa: E402
 
 DOMAIN = 'almacska'
+SEED_MAC = 'f81edfee27c1'     # the seed simulator's
 BUILD = os.environ.get('NAB_BINARY_DIR', os.path.join(os.getcwd()))
 EVENTS_SO = os.path.join(BUILD, 'filters', 'events.so')
 MOSQUITTO = shutil.which('mosquitto') or '/usr/sbin/mosquitto'
@@ -406,6 +410,43 @@ def case_events(srv):
         broker.close()
 
 
+def case_simulator(srv):
+    """The seed simulator (profile auth register bind events) is online
+    at its session (it never reaches idle), gets a command, goes offline."""
+    if not all(b and os.path.exists(b) for b in (MOSQUITTO, MOSQ_SUB, MOSQ_PUB)) or \
+            not os.path.exists(EVENTS_SO):
+        raise CaseSkipped('mosquitto or events.so missing')
+    broker, hook = Broker(), Hook()
+    broker.start()
+    sub = Sub(broker)
+    try:
+        px = proxy(srv, broker, hook)
+        with open(px.conf) as f:
+            text = f.read().replace('filters = %s events' % BOOT_FILTERS,
+                                    'filters = auth register bind events')
+        with open(px.conf, 'w') as f:
+            f.write(text)
+        with px:
+            r = Rabbit(px.port)
+            r.open()
+            assert r.register().get('type') == 'result'
+            assert r.ask(r.parts[2], '3').get('type') == 'result'
+            assert r.ask(r.parts[3], '4').get('type') == 'result'
+            sub.wait('nabaztag/%s/status' % SEED_MAC, 'online')
+            assert retained(broker, 'nabaztag/%s/stage' % SEED_MAC) == (True, 'session')
+            publish(broker, 'nabaztag/%s/set/sleep' % SEED_MAC, '')
+            msg = r.c.read_element()
+            pkt = msg.find('{violet:packet}packet')
+            assert msg.tag.endswith('message') and pkt is not None, msg.raw
+            assert decode_packet(base64.b64decode(pkt.text)) == [(11, b'\x01')], msg.raw
+            r.close()
+            sub.wait('nabaztag/%s/status' % SEED_MAC, 'offline')
+    finally:
+        hook.shutdown()
+        sub.close()
+        broker.close()
+
+
 def case_tls(srv):
     """MQTT over TLS and an https webhook, verified: certificates naming
     127.0.0.1 are accepted (bridge online, status, the webhook's POST);
@@ -456,4 +497,4 @@ def case_tls(srv):
 
 if __name__ == '__main__':
     sys.exit(run_per_server(sys.argv[:1] + (sys.argv[1:] or ['prosody']), DOMAIN,
-                            [case_events, case_tls]))
+                            [case_events, case_simulator, case_tls]))
