@@ -117,6 +117,8 @@ ev_command(struct ev_state *st, const char *topic, const char *pl,
 	size_t		 plen = strlen(st->c.prefix);
 	int		 n;
 
+	if (pl == NULL)		/* an empty message (mosquitto_pub -n) */
+		pl = "", len = 0;
 	/* PREFIX/MAC/set/CMD, MAC 12 lowercase hex digits. */
 	if (strncmp(topic, st->c.prefix, plen) != 0 || topic[plen] != '/')
 		return;

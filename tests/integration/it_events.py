@@ -36,6 +36,9 @@ simulator) boots through it and:
 case_simulator: the seed simulator is online at its session (it never
 binds idle), a set/sleep reaches it, its end publishes offline.
 
+case_nabrabbit: nabrabbit --firmware 18673 --events plays clicks and
+ears (they reach MQTT) and prints the packet a set/ears sent it.
+
 case_tls: MQTT over TLS and an https webhook against certificates that
 name 127.0.0.1 work; against certificates naming only localhost (same CA
 file given) nothing is published or posted.
@@ -447,6 +450,43 @@ def case_simulator(srv):
         broker.close()
 
 
+def case_nabrabbit(srv):
+    """nabrabbit --firmware 18673 --events: its clicks and ears reach MQTT,
+    and a set/ears published while it waits is printed as the packet it
+    received (type 4, 7f ff ff fe 04 L 05 R)."""
+    nabrabbit = os.path.join(BUILD, 'nabrabbit')
+    if not all(b and os.path.exists(b) for b in (MOSQUITTO, MOSQ_SUB, MOSQ_PUB)) or \
+            not os.path.exists(EVENTS_SO) or not os.path.exists(nabrabbit):
+        raise CaseSkipped('mosquitto, events.so or nabrabbit missing')
+    mac = '0013d3000e21'
+    broker, hook = Broker(), Hook()
+    broker.start()
+    sub = Sub(broker)
+    try:
+        with proxy(srv, broker, hook) as px:
+            nr = subprocess.Popen([nabrabbit, '--firmware', '18673', '--connect',
+                                   '127.0.0.1:%d' % px.port, '--mac', mac, '--events',
+                                   'click 1; click 2 v; ears 4 9; wait 60'],
+                                  stdout=subprocess.PIPE)
+            try:
+                sub.wait('nabaztag/%s/status' % mac, 'online', timeout=20)
+                sub.wait('nabaztag/%s/button' % mac, '{"clicks":1}')
+                sub.wait('nabaztag/%s/button' % mac, '{"clicks":2,"event":"v"}')
+                sub.wait('nabaztag/%s/ears' % mac, '{"left":4,"right":9}')
+                publish(broker, 'nabaztag/%s/set/ears' % mac, '{"left":1,"right":2}')
+                line = json.loads(nr.stdout.readline())
+                assert line == {'mac': mac, 'packet': [[4, '7ffffffe04010502']]}, line
+            finally:
+                nr.terminate()
+                nr.wait(10)
+                nr.stdout.close()
+            sub.wait('nabaztag/%s/status' % mac, 'offline')
+    finally:
+        hook.shutdown()
+        sub.close()
+        broker.close()
+
+
 def case_tls(srv):
     """MQTT over TLS and an https webhook, verified: certificates naming
     127.0.0.1 are accepted (bridge online, status, the webhook's POST);
@@ -497,4 +537,4 @@ def case_tls(srv):
 
 if __name__ == '__main__':
     sys.exit(run_per_server(sys.argv[:1] + (sys.argv[1:] or ['prosody']), DOMAIN,
-                            [case_events, case_simulator, case_tls]))
+                            [case_events, case_simulator, case_nabrabbit, case_tls]))
