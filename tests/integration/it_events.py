@@ -39,6 +39,9 @@ binds idle), a set/sleep reaches it, its end publishes offline.
 case_nabrabbit: nabrabbit --firmware 18673 --events plays clicks and
 ears (they reach MQTT) and prints the packet a set/ears sent it.
 
+case_config: --check-config accepts a good section (connecting nowhere)
+and refuses each bad key at its file:line.
+
 case_tls: MQTT over TLS and an https webhook against certificates that
 name 127.0.0.1 work; against certificates naming only localhost (same CA
 file given) nothing is published or posted.
@@ -487,6 +490,47 @@ def case_nabrabbit(srv):
         broker.close()
 
 
+def case_config(srv):
+    """nabproxy --check-config with the events filter: a good section is
+    OK and connects nowhere; each bad key is refused at its file:line."""
+    if not os.path.exists(EVENTS_SO):
+        raise CaseSkipped('events.so not built (libmosquitto-dev missing)')
+    d = tempfile.mkdtemp(prefix='nabproxy-it-evconf-')
+    bin_ = os.environ.get('NABPROXY', os.path.join(BUILD, 'nabproxy'))
+    bad = [
+        ('broker = 127.0.0.1\ncolour = red\n', 7, "unknown key 'colour' (broker, port"),
+        ('broker = 127.0.0.1\nport = 0\n', 7, "port '0', allowed 1 to 65535"),
+        ('broker = 127.0.0.1\ntls = maybe\n', 7, "tls 'maybe', allowed on or off"),
+        ('broker = 127.0.0.1\ntopic-prefix = a/#\n', 7,
+         "topic-prefix 'a/#': a topic without +, # or a trailing /"),
+        ('webhook = ftp://x/\n', 6, 'webhook must be an http:// or https:// URL'),
+        ('webhook = http://x/\nwebhook-timeout = 0\n', 7,
+         "webhook-timeout '0', allowed 1 to 300"),
+        ('discovery = 1\n', 6, "discovery '1', allowed on or off"),
+    ]
+    try:
+        for keys, line, why in bad + [('broker = 127.0.0.1\nwebhook = http://127.0.0.1:9/\n'
+                                       'tls = off\ndiscovery = off\n', 0, None),
+                                      ('topic-prefix = x\n', 0, 'set broker (MQTT), webhook')]:
+            conf = os.path.join(d, 'events.conf')
+            with open(conf, 'w') as f:
+                f.write('[nabproxy]\nupstream = 127.0.0.1:1\nstate-dir = %s\n'
+                        '[filter events]\npath = %s\n%s[profile p]\nfilters = events\n'
+                        % (d, EVENTS_SO, keys))
+            p = subprocess.run([bin_, '--check-config', '-c', conf], capture_output=True,
+                               timeout=30)
+            out, err = p.stdout.decode(), p.stderr.decode()
+            if why is None:
+                assert p.returncode == 0 and out == 'configuration OK\n', (p.returncode, out, err)
+                continue
+            want = ('%s:%d: filter events in %s: %s' % (conf, line, EVENTS_SO, why)
+                    if line else why)
+            assert p.returncode == 1 and want in err, 'expected\n  %s\ngot %d\n%s%s' % (
+                want, p.returncode, out, err)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def case_tls(srv):
     """MQTT over TLS and an https webhook, verified: certificates naming
     127.0.0.1 are accepted (bridge online, status, the webhook's POST);
@@ -537,4 +581,5 @@ def case_tls(srv):
 
 if __name__ == '__main__':
     sys.exit(run_per_server(sys.argv[:1] + (sys.argv[1:] or ['prosody']), DOMAIN,
-                            [case_events, case_simulator, case_nabrabbit, case_tls]))
+                            [case_events, case_simulator, case_nabrabbit, case_config,
+                             case_tls]))
