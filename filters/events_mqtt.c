@@ -6,8 +6,8 @@
  * filter timer runs mosquitto_loop_misc (keep-alive), and the broker's
  * name is resolved by the host's asynchronous resolver so libmosquitto
  * only ever gets a numeric address (its own lookup would block). There
- * is no libmosquitto thread. A lost or refused connection is retried
- * with backoff (1 s doubling to 60 s); QoS 1 throughout; the will is
+ * is no libmosquitto thread. A lost or refused connection, or one not
+ * accepted within 15 s, is retried with backoff (1 s doubling to 60 s); QoS 1 throughout; the will is
  * PREFIX/bridge/status = offline (retained), and online is published on
  * every connect. With tls libmosquitto gets our own OpenSSL context,
  * which checks the certificate against the broker name as written.
@@ -29,6 +29,7 @@
 
 #define MQ_KEEPALIVE	60
 #define MQ_BACKOFF_MAX	60000
+#define MQ_CONNECT_S	15	/* connect and CONNACK within this */
 
 struct ev_mqtt {
 	struct ev_state		*st;
@@ -39,6 +40,7 @@ struct ev_mqtt {
 	struct nab_ftimer	*retry;
 	struct nab_resolve	*res;
 	unsigned		 backoff;	/* ms */
+	unsigned		 waited;	/* s connecting without CONNACK */
 	int			 connected;
 	int			 connecting;
 	char			 will[300];
@@ -108,6 +110,11 @@ mq_tick(void *arg)
 	m->tick = H(m)->ftimer_add(1000, mq_tick, m);
 	if (!m->connecting && !m->connected)
 		return;
+	/* A broker that takes the connection but never answers it. */
+	if (m->connecting && !m->connected && ++m->waited > MQ_CONNECT_S) {
+		mq_lost(m, "no answer to CONNECT");
+		return;
+	}
 	if (mosquitto_loop_misc(m->mosq) != MOSQ_ERR_SUCCESS &&
 	    m->connected) {
 		mq_lost(m, "keep-alive failed");
@@ -149,6 +156,7 @@ mq_resolved(const char *addr, const char *why, void *arg)
 		return;
 	}
 	m->connecting = 1;
+	m->waited = 0;
 	rc = mosquitto_connect_async(m->mosq, addr, m->st->c.port,
 	    MQ_KEEPALIVE);
 	if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_CONN_PENDING) {

@@ -158,15 +158,20 @@ http_request(struct nab_http *h, const struct evhttp_uri *u,
 	struct evkeyvalq	*hd;
 	const char		*path = evhttp_uri_get_path(u);
 	const char		*query = evhttp_uri_get_query(u);
-	char			 target[2048], clen[32];
+	char			 target[2048], clen[32], hostport[300];
 
 	snprintf(target, sizeof(target), "%s%s%s", path && *path ? path :
 	    "/", query ? "?" : "", query ? query : "");
 	snprintf(clen, sizeof(clen), "%zu", len);
+	if (evhttp_uri_get_port(u) != -1)
+		snprintf(hostport, sizeof(hostport), "%s:%d", host,
+		    evhttp_uri_get_port(u));
+	else
+		snprintf(hostport, sizeof(hostport), "%s", host);
 	if ((h->req = evhttp_request_new(http_done, h)) == NULL)
 		return -1;
 	hd = evhttp_request_get_output_headers(h->req);
-	if (evhttp_add_header(hd, "Host", host) == -1 ||
+	if (evhttp_add_header(hd, "Host", hostport) == -1 ||
 	    evhttp_add_header(hd, "Content-Type", ctype) == -1 ||
 	    evhttp_add_header(hd, "Content-Length", clen) == -1 ||
 	    evhttp_add_header(hd, "Connection", "close") == -1 ||

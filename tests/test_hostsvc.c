@@ -249,6 +249,10 @@ test_http(void **state)
 	assert_non_null(strstr(req_seen, "POST /hook?a=1 HTTP/1.1\r\n"));
 	assert_non_null(strstr(req_seen, "Content-Type: application/json\r\n"));
 	assert_non_null(strstr(req_seen, "Content-Length: 5\r\n"));
+	snprintf(url, sizeof(url), "Host: 127.0.0.1:%u\r\n", ntohs(sin.sin_port));
+	assert_non_null(strstr(req_seen, url));
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/hook?a=1",
+	    ntohs(sin.sin_port));
 	/* a server that never answers: the deadline */
 	answer = 0;
 	assert_non_null(hostsvc_http_post(url, "application/json", "hello", 5,

@@ -39,6 +39,9 @@ binds idle), a set/sleep reaches it, its end publishes offline.
 case_nabrabbit: nabrabbit --firmware 18673 --events plays clicks and
 ears (they reach MQTT) and prints the packet a set/ears sent it.
 
+case_silent_broker: a broker that never answers CONNECT is given up after
+15 s and retried, while a rabbit boots.
+
 case_config: --check-config accepts a good section (connecting nowhere)
 and refuses each bad key at its file:line.
 
@@ -55,6 +58,7 @@ import os
 import pwd
 import shutil
 import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -490,6 +494,29 @@ def case_nabrabbit(srv):
         broker.close()
 
 
+def case_silent_broker(srv):
+    """A "broker" that takes the TCP connection and never answers: after
+    15 s nabproxy gives up on that attempt and retries; rabbits boot
+    meanwhile."""
+    if not os.path.exists(EVENTS_SO):
+        raise CaseSkipped('events.so not built (libmosquitto-dev missing)')
+    lsock = socket.socket()
+    lsock.bind(('127.0.0.1', 0))
+    lsock.listen(8)          # the kernel completes connections; none answered
+    hook = Hook()
+    fake = type('B', (), {'port': lsock.getsockname()[1]})()
+    try:
+        with proxy(srv, fake, hook) as px:
+            fw = boot(px, '0013d3000e31')
+            px.wait_log(rb'MQTT broker 127\.0\.0\.1:%d: no answer to CONNECT; '
+                        rb'retrying' % fake.port, timeout=25)
+            fw.keepalive()
+            fw.close()
+    finally:
+        hook.shutdown()
+        lsock.close()
+
+
 def case_config(srv):
     """nabproxy --check-config with the events filter: a good section is
     OK and connects nowhere; each bad key is refused at its file:line."""
@@ -582,4 +609,4 @@ def case_tls(srv):
 if __name__ == '__main__':
     sys.exit(run_per_server(sys.argv[:1] + (sys.argv[1:] or ['prosody']), DOMAIN,
                             [case_events, case_simulator, case_nabrabbit, case_config,
-                             case_tls]))
+                             case_silent_broker, case_tls]))
