@@ -40,6 +40,8 @@ static const struct config_key keys[] = {
 	{ "drain-timeout", CT_DURATION, 0, 3600, "30", 0, OFF(drain_timeout), NULL },
 	{ "hold-queue", CT_SIZE, 1024, 64 * MIB, "65536", 0, OFF(hold_queue), NULL },
 	{ "http-listen", CT_STR, 0, 0, "", 0, OFF(http_listen), NULL },
+	{ "http-token", CT_STR, 0, 0, "", 0, OFF(http_token), NULL },
+	{ "http-token-file", CT_STR, 0, 0, "", 0, OFF(http_token_file), NULL },
 	{ "idle-timeout", CT_DURATION, 1, 86400, "300", 0, OFF(idle_timeout), NULL },
 	{ "listen", CT_LISTEN, 0, 0, "0.0.0.0:5222", 1, OFF(listen), NULL },
 	{ "log-dir", CT_STR, 0, 0, "", 0, OFF(log_dir), NULL },
@@ -438,6 +440,10 @@ config_free(struct config *cfg)
 	free(cfg->control_socket);
 	free(cfg->watch);
 	free(cfg->http_listen);
+	if (cfg->http_token != NULL)
+		explicit_bzero(cfg->http_token, strlen(cfg->http_token));
+	free(cfg->http_token);
+	free(cfg->http_token_file);
 	free(cfg->state_dir);
 	free(cfg->credentials);
 	free(cfg->profile);

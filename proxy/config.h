@@ -140,6 +140,8 @@ struct config {
 	char			*control_socket;	/* "" = default, "none" */
 	char			*watch;		/* MACs, space separated */
 	char			*http_listen;	/* "" = no /metrics */
+	char			*http_token;	/* "" = none (webauth.c) */
+	char			*http_token_file;	/* "" = none */
 	int			 log_format;	/* enum config_log_format */
 	int			 log_prefix;
 	int			 redact;

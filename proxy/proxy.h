@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
+#include "counters.h"
+
 struct event_base;
 struct evdns_base;
 struct event;
@@ -85,6 +87,7 @@ struct proxy {
 	/* Counters, for the shutdown summary and benchmarks. */
 	uint64_t		 n_accepted;
 	uint64_t		 n_refused;
+	struct counters		 cnt;		/* /metrics (counters.h) */
 };
 
 /* Called by session.c when a session is freed (drain bookkeeping). */

@@ -77,6 +77,7 @@ struct session {
 	const char		*close_cond;	/* set by a filter, or NULL */
 	char			 close_cond_buf[48];
 	char			*close_reason;
+	char			 end_reason[256];	/* for on_close */
 	const char		*upstream_failed;
 	char			 upstream_failed_buf[256];
 
@@ -99,6 +100,9 @@ void		 se_arm_timer(struct session *, unsigned);
 void		 se_propagate_eof(struct session *, enum nab_dir);
 void		 session_fail(struct session *, const char *to_rabbit,
 		    const char *to_server, const char *reason);
+/* session_login.c: the on_close reason of a session_fail(). */
+void		 se_end_failed(struct session *, const char *to_rabbit,
+		    const char *reason);
 
 /* session_io.c */
 enum logu_origin {

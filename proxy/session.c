@@ -196,6 +196,9 @@ se_timer(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (!se->s.connected) {
+		if (!se->s.closed)	/* not counted by se_error already */
+			se->px->cnt.upstream_connect_failed++;
+		session_end_reason(se, "timeout", "upstream connect timed out");
 		session_fail(se, "remote-connection-failed", NULL,
 		    "upstream connect timed out");
 		return;
@@ -330,8 +333,12 @@ se_parse_error(struct session *se, enum nab_dir d)
 {
 	const char	*why, *cond;
 	char		 reason[256];
+	enum xs_error	 e;
 
-	cond = xs_error_condition(xs_error(se->xs[d], &why));
+	e = xs_error(se->xs[d], &why);
+	if ((unsigned)e < COUNTERS_PARSE_CLASSES)
+		se->px->cnt.parse_errors[d != NAB_FROM_RABBIT][e]++;
+	cond = xs_error_condition(e);
 	snprintf(reason, sizeof(reason), "%s sent bad XML: %s (%s)",
 	    d == NAB_FROM_RABBIT ? "rabbit" : "server", cond, why);
 	if (d == NAB_FROM_RABBIT)
@@ -602,6 +609,8 @@ se_eof(struct leg *l, void *arg)
 	    from == NAB_FROM_RABBIT ? "rabbit" : "server");
 	ctlreg_closing(se->rec, NULL, from == NAB_FROM_RABBIT ?
 	    "rabbit closed the connection" : "server closed the connection");
+	session_end_reason(se, from == NAB_FROM_RABBIT ? "rabbit closed" :
+	    "server closed", NULL);
 	/* Input waiting for an output to drain: se_unpause() passes the FIN. */
 	if (l->pause & (LEG_PAUSE_PEER | LEG_PAUSE_OWN))
 		return;
@@ -646,6 +655,7 @@ se_error(struct leg *l, void *arg, const char *why, int connecting)
 	char		 reason[256];
 
 	if (l == &se->s && connecting) {
+		se->px->cnt.upstream_connect_failed++;
 		snprintf(reason, sizeof(reason), "cannot connect to %s:%u: %s",
 		    se->opt.upstream_host, se->opt.upstream_port, why);
 		if (!se->r_header_seen) {
@@ -672,6 +682,8 @@ se_error(struct leg *l, void *arg, const char *why, int connecting)
 	leg_free(l);
 	l->closed = 1;
 	leg_abort(l == &se->r ? &se->s : &se->r);
+	session_end_reason(se, l == &se->r ? "rabbit closed" : "server closed",
+	    reason);
 	session_fail(se, NULL, NULL, reason);
 }
 
@@ -709,6 +721,7 @@ session_fail(struct session *se, const char *to_rabbit, const char *to_server,
 	if (se->failing)
 		return;
 	se->failing = 1;
+	se_end_failed(se, to_rabbit, reason);
 	ctlreg_closing(se->rec, to_rabbit, reason);
 	log_info("session %llu: closing (%s%s%s): %s",
 	    (unsigned long long)se->id, se->who.pub.bare_jid[0] ?
@@ -729,6 +742,7 @@ session_fail(struct session *se, const char *to_rabbit, const char *to_server,
 void
 session_shutdown(struct session *se, const char *condition)
 {
+	session_end_reason(se, "shutdown", NULL);
 	session_fail(se, condition, "", "proxy shutting down");
 }
 
@@ -767,7 +781,8 @@ se_reap(evutil_socket_t fd, short what, void *arg)
 	ctlreg_close(se->rec);
 	se->rec = NULL;
 	if (se->chain != NULL)
-		chain_close(se->chain);
+		chain_close(se->chain, se->end_reason[0] ? se->end_reason :
+		    "closed");
 	se_login_free(se);
 	probe_cancel_all(se);
 	leg_free(&se->r);

@@ -69,6 +69,12 @@ int	session_upstream_authenticated(struct session *);
  */
 int	session_guard_check(struct session *, const char *jid);
 void	session_guard_note(struct session *, const char *jid, int ok);
+/*
+ * Why the session ends, for the filters' on_close (filter.h lists the
+ * categories): the first call wins; detail may be NULL.
+ */
+void	session_end_reason(struct session *, const char *category,
+	    const char *detail);
 /* Ask for a close after the current unit: condition goes to the rabbit. */
 void	session_close_with(struct session *, const char *condition,
 	    const char *reason);
