@@ -46,7 +46,27 @@ struct ev_conf {
 	unsigned	 webhook_queue;
 };
 
+/* The settings as the host fills them (ABI 1.4 table, events_conf.c). */
+struct ev_settings {
+	char		 broker[256];
+	long long	 port;
+	int		 tls;
+	char		 ca[512];
+	char		 username[128];
+	char		 password[256];
+	char		 prefix[128];
+	int		 discovery;
+	char		 disc_prefix[128];
+	char		 webhook[1024];
+	char		 webhook_ca[512];
+	long long	 webhook_timeout;	/* ms */
+	long long	 webhook_retries;
+	long long	 webhook_queue;
+};
+
+/* Per load, allocated by the host (state_size): settings first. */
 struct ev_state {
+	struct ev_settings	 set;
 	const struct nab_host	*h;
 	struct ev_conf		 c;
 	struct ev_mqtt		*mqtt;
@@ -63,7 +83,8 @@ void	ev_command(struct ev_state *, const char *topic, const char *payload,
 int	ev_send_packet(struct ev_state *, const char *mac,
 	    const unsigned char *pkt, size_t n, const char *resource);
 
-/* events_conf.c: the filter's init and fini. */
+/* events_conf.c: the settings table, the filter's init and fini. */
+extern const struct nab_setting ev_settings_table[];
 int	ev_init(const struct nab_host *, const struct nab_kv *, size_t,
 	    void **, char *, size_t);
 void	ev_fini(void *);

@@ -383,5 +383,7 @@ const struct nab_filter nab_filter = {
 	.fini = fini,
 	.on_stanza = ev_on_stanza,
 	.close = ev_close,
+	.settings = ev_settings_table,
+	.state_size = sizeof(struct ev_state),
 	.on_stage = ev_on_stage,
 };
