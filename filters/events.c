@@ -189,8 +189,9 @@ set_online(struct ev_state *st, struct ev_rabbit *r, int online)
 	emit(st, r->mac, "status", online ? "online" : "offline", 1, js);
 }
 
-/* Per session: which MAC it counted online (a rabbit may reconnect
-   before its old connection is gone: it stays online until both are). */
+/* Per session (host-allocated, session_size): which MAC it counted
+   online (a rabbit may reconnect before its old connection is gone: it
+   stays online until both are). */
 struct ev_sess {
 	char	mac[13];
 	int	online;
@@ -227,8 +228,6 @@ ev_on_stage(struct nab_ctx *ctx, const char *stage)
 	emit(st, r->mac, "stage", r->stage, 1, js);
 	sim = who->firmware != NULL && strcmp(who->firmware, "simulator") == 0;
 	if (strcmp(stage, "idle") == 0 || (sim && strcmp(stage, "session") == 0)) {
-		if (sd == NULL && (sd = calloc(1, sizeof(*sd))) != NULL)
-			host->set_data(ctx, sd);
 		if (sd != NULL && !sd->online) {
 			sd->online = 1;
 			snprintf(sd->mac, sizeof(sd->mac), "%s", r->mac);
@@ -237,13 +236,6 @@ ev_on_stage(struct nab_ctx *ctx, const char *stage)
 		set_online(st, r, 1);
 	} else if (off)
 		set_online(st, r, 0);
-}
-
-static void
-ev_close(struct nab_ctx *ctx)
-{
-	free(host->get_data(ctx));
-	host->set_data(ctx, NULL);
 }
 
 /* The rabbit's button (A13) and ears (A14) messages. */
@@ -382,8 +374,8 @@ const struct nab_filter nab_filter = {
 	.init = init,
 	.fini = fini,
 	.on_stanza = ev_on_stanza,
-	.close = ev_close,
 	.settings = ev_settings_table,
 	.state_size = sizeof(struct ev_state),
+	.session_size = sizeof(struct ev_sess),
 	.on_stage = ev_on_stage,
 };
