@@ -66,6 +66,18 @@ is_mac(const char *s)
 	return s[12] == '\0';
 }
 
+/*
+ * Only a connection that proved the account's password speaks for that
+ * rabbit (filter.h, `proof`): before that, its MAC is only claimed, and
+ * anyone could claim it.
+ */
+static int
+proven(const struct nab_identity *who)
+{
+	return who->mac != NULL && is_mac(who->mac) && who->proof != NULL &&
+	    who->proof[0] != '\0';
+}
+
 /* Publish P/M/what; a webhook gets {"mac":M,"event":what,...json}. */
 static void
 emit(struct ev_state *st, const char *mac, const char *what,
@@ -209,8 +221,8 @@ ev_on_stage(struct nab_ctx *ctx, const char *stage)
 
 	if (sd != NULL && sd->online)
 		r = rabbit_find(st, sd->mac, 0);
-	else if (who->mac == NULL || !is_mac(who->mac))
-		return;
+	else if (!proven(who))
+		return;		/* a claimed MAC is not a rabbit's word */
 	else
 		r = rabbit_find(st, who->mac, 1);
 	if (r == NULL)
@@ -252,7 +264,7 @@ ev_on_stanza(struct nab_ctx *ctx, enum nab_dir d, struct nab_stanza *s)
 	char				*end;
 
 	if (d != NAB_FROM_RABBIT || strcmp(host->name(s), "message") != 0 ||
-	    who->mac == NULL || !is_mac(who->mac))
+	    !proven(who))
 		return NAB_PASS;
 	if ((b = host->child(s, "button", "violet:nabaztag:button")) != NULL) {
 		if ((c = host->child(b, "clic", NULL)) == NULL ||
