@@ -479,6 +479,48 @@ creds_put_rabbit(struct creds *c, const char *jid, const char *password,
 	return end(lk, commit(c, idx, 1, &e, err, errlen));
 }
 
+/* 1 if the two strings (either may be NULL) are the same. */
+static int
+str_same(const char *a, const char *b)
+{
+	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
+/*
+ * Entries of fresh that equal one of c (both sorted) take c's strings,
+ * and c gets fresh's copies to free: a pointer creds_get() lent stays
+ * valid across a reload that did not change that entry (the daemon
+ * reloads after each of its own writes).
+ */
+static void
+keep_unchanged(struct creds *c, struct creds *fresh)
+{
+	struct creds_entry	*o, *f, t;
+	size_t			 i = 0, j = 0;
+	int			 r;
+
+	while (i < c->cr_n && j < fresh->cr_n) {
+		o = &c->cr_ent[i];
+		f = &fresh->cr_ent[j];
+		if ((r = strcmp(o->ce_jid, f->ce_jid)) < 0) {
+			i++;
+			continue;
+		}
+		if (r > 0) {
+			j++;
+			continue;
+		}
+		if (str_same(o->ce_pw, f->ce_pw) &&
+		    str_same(o->ce_rpw, f->ce_rpw) && o->ce_allow == f->ce_allow) {
+			t = *o;
+			*o = *f;
+			*f = t;
+		}
+		i++;
+		j++;
+	}
+}
+
 int
 creds_reload(struct creds *c, char *err, size_t errlen)
 {
@@ -494,6 +536,7 @@ creds_reload(struct creds *c, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: out of memory", c->cr_path);
 		return -1;
 	}
+	keep_unchanged(c, &fresh);
 	ents_clear(c);
 	c->cr_ent = fresh.cr_ent;
 	c->cr_n = fresh.cr_n;

@@ -60,7 +60,8 @@ void		 creds_close(struct creds *c);
 /*
  * Password of bare_jid (ASCII case ignored), or NULL if there is none or
  * bare_jid is not a valid bare JID. The pointer is borrowed: valid until
- * the next creds_put, creds_remove, creds_reload or creds_close.
+ * the next creds_put, creds_remove or creds_close, or a creds_reload
+ * that found this entry changed.
  */
 const char	*creds_get(const struct creds *c, const char *bare_jid)
 		    NONNULL(1, 2);

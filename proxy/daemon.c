@@ -85,6 +85,10 @@ daemon_opts(const struct config *cfg, struct proxy_opts *o)
 	o->connect_timeout = cfg->connect_timeout;
 	o->idle_timeout = cfg->idle_timeout;
 	o->login_timeout = cfg->login_timeout;
+	o->header_timeout = cfg->header_timeout;
+	o->write_timeout = cfg->write_timeout;
+	o->memory_budget = cfg->memory_budget;
+	o->max_dials = cfg->max_dials;
 	o->drain_timeout = cfg->drain_timeout;
 	o->max_connections = cfg->max_connections;
 	o->max_per_source = cfg->max_per_source;
@@ -97,6 +101,9 @@ daemon_opts(const struct config *cfg, struct proxy_opts *o)
 	    cfg->log_dir ? cfg->log_dir : "");
 	o->redact = cfg->redact;
 	o->scram_max_iterations = cfg->scram_max_iterations;
+	o->scram_min_iterations = cfg->scram_min_iterations;
+	/* SCRAM clients read it at each exchange: process-wide. */
+	sasl_scram_set_min_iterations(cfg->scram_min_iterations);
 	o->allow_plain_cleartext = cfg->allow_plain_cleartext;
 	o->upstream_tls = cfg->upstream_tls == CONFIG_TLS_REQUIRED ?
 	    UPSTREAM_TLS_REQUIRED : cfg->upstream_tls == CONFIG_TLS_NO ?

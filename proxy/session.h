@@ -34,6 +34,8 @@ const char *session_peer(const struct session *);
 void	session_shutdown_all(struct proxy *, const char *condition);
 /* Abort and free every session now (process exit only). */
 void	session_free_all(struct proxy *);
+/* Bytes all sessions hold (buffers plus a fixed charge each). */
+size_t	session_mem_all(struct proxy *);
 
 /* ---- host services for chain.c ---- */
 

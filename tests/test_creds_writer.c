@@ -149,6 +149,19 @@ test_put_reaches_file(void **state)
 	free(t);
 	EXPECT(stat(path, &st) == 0, "stat");
 	assert_int_equal(st.st_mode & 07777, 0600);
+	/* A lent pointer survives a reload that did not change its entry. */
+	{
+		const char	*lent = creds_get(c, "a@x");
+
+		assert_int_equal(creds_put(c, "b@x", "pb", err, sizeof(err)),
+		    0);
+		seen.oks = 0;
+		run_until_written(c);
+		assert_int_equal(creds_reload(c, err, sizeof(err)), 0);
+		assert_ptr_equal(creds_get(c, "a@x"), lent);
+		assert_string_equal(lent, "pa");
+		assert_int_equal(creds_remove(c, "b@x", err, sizeof(err)), 0);
+	}
 	assert_int_equal(creds_remove(c, "a@x", err, sizeof(err)), 0);
 	assert_null(creds_get(c, "a@x"));
 	seen.oks = 0;

@@ -155,13 +155,16 @@ class Session:
 
     def __init__(self, px, up):
         self.c = px.connect()
-        self.s = up.accept()
+        self.upstream = up
+        self.s = None
         self.id = int(px.wait_log(rb'session (\d+): accepted from 127\.0\.0\.1:%d,' %
                                   self.c.getsockname()[1]).group(1))
 
     def open(self):
-        """Stream headers both ways, features to the rabbit; all verbatim."""
+        """Stream headers both ways, features to the rabbit; all verbatim.
+        The proxy dials the server when the rabbit's header arrives."""
         self.c.sendall(HEADER)
+        self.s = self.upstream.accept()
         expect(self.s, HEADER, what='server')
         self.s.sendall(SERVER_HEADER + FEATURES)
         expect(self.c, SERVER_HEADER + FEATURES, what='rabbit')
