@@ -28,11 +28,13 @@ build|test) ;;
 *) echo "usage: sh .ci/deps.sh [build|test]" >&2; exit 2 ;;
 esac
 pkgs="build-essential cmake pkg-config libevent-dev libexpat1-dev zlib1g-dev libssl-dev prosody lua-bitop file"
+pkgs="$pkgs libmosquitto-dev"	# the events filter (MQTT)
 if [ "$what" = test ]; then
 	pkgs="$pkgs libcmocka-dev python3 ejabberd jabberd2 sqlite3 haproxy valgrind openssl"
 	pkgs="$pkgs lintian mandoc debootstrap debian-archive-keyring gpgv wget procps"
 	pkgs="$pkgs gcc-aarch64-linux-gnu qemu-user"
 	pkgs="$pkgs chromium"
+	pkgs="$pkgs mosquitto mosquitto-clients"	# it_events.py
 	pkgs="$pkgs clang libclang-rt-14-dev llvm"
 	pkgs="$pkgs prometheus logrotate"
 fi

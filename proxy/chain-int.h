@@ -69,6 +69,7 @@ struct nab_timer;
 struct chain_cbw;
 
 #define CHAIN_SCRATCH	16
+#define CHAIN_STAGEQ	8	/* ABI 1.4 (events): stages not yet delivered */
 
 struct chain {
 	struct chainset		*cs;
@@ -91,6 +92,10 @@ struct chain {
 	 * Per-hook memory is freed only when the outermost one returns.
 	 */
 	int			 running;
+	/* ABI 1.4 (events): boot stages for on_stage (hostsvc.c). */
+	struct event		*stage_ev;
+	char			 stage_q[CHAIN_STAGEQ][16];
+	unsigned		 nstage;
 };
 
 const struct nab_host	*chain_host(void);

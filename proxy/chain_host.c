@@ -19,6 +19,7 @@
 
 #include "chain-int.h"
 #include "creds.h"
+#include "hostsvc.h"
 #include "identity.h"
 #include "log.h"
 #include "proxy.h"
@@ -598,6 +599,18 @@ static const struct nab_host host = {
 	.digest_relay_challenge = h_digest_relay_challenge,
 	.digest_repad = h_digest_repad,
 	.rabbit_password = h_rabbit_password,
+	/* ABI 1.4 (events): hostsvc.c */
+	.ftimer_add = hostsvc_ftimer_add,
+	.ftimer_del = hostsvc_ftimer_del,
+	.watch_add = hostsvc_watch_add,
+	.watch_set = hostsvc_watch_set,
+	.watch_del = hostsvc_watch_del,
+	.resolve = hostsvc_resolve,
+	.resolve_cancel = hostsvc_resolve_cancel,
+	.rabbit_call = hostsvc_rabbit_call,
+	.http_post = hostsvc_http_post,
+	.http_cancel = hostsvc_http_cancel,
+	.flog = hostsvc_flog,
 };
 
 const struct nab_host *
@@ -635,6 +648,9 @@ chain_host_cleanup(struct chain *ch)
 		ch->cbws = w->next;
 		free(w);
 	}
+	if (ch->stage_ev != NULL)
+		event_free(ch->stage_ev);
+	ch->stage_ev = NULL;
 	chain_host_after_unit(ch);
 	if (ch->ser != NULL)
 		evbuffer_free(ch->ser);

@@ -22,6 +22,7 @@
 
 #include "ctlreg.h"
 #include "ctlreg-int.h"
+#include "hostsvc.h"
 #include "identity.h"
 #include "proxy.h"
 #include "session.h"
@@ -223,6 +224,7 @@ rec_step(struct ctlrec *r, enum ctl_stage s)
 	if (r->nsteps == CTLREG_STEPS)
 		r->nsteps--;
 	r->steps[r->nsteps++] = (struct step){ s, rec_ms(r) };
+	hostsvc_stage(r->se, ctlreg_stage_name(s));	/* filters' on_stage */
 }
 
 /* Note the server's latest error: what, and its condition if any. */
@@ -540,6 +542,7 @@ ctlreg_close(struct ctlrec *r)
 		return;
 	reg = r->reg;
 	ctlreg_rec_identity(r);
+	hostsvc_offline(r->se);		/* filters' on_stage("offline") */
 	r->se = NULL;
 	r->ended_ms = rec_ms(r);
 	TAILQ_REMOVE(&reg->live, r, entry);

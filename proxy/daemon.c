@@ -28,6 +28,7 @@
 #include "ctlreg.h"
 #include "kdf.h"
 #include "daemon.h"
+#include "hostsvc.h"
 #include "harden.h"
 #include "identity.h"
 #include "listener.h"
@@ -201,6 +202,7 @@ daemon_setup(struct proxy *px, struct event_base *base,
 		snprintf(err, errlen, "cannot set up the DNS resolver");
 		return -1;
 	}
+	hostsvc_attach(px);	/* filter-level services (ABI 1.4, events) */
 	if ((px->chains = daemon_chains(cfg, err, errlen)) == NULL)
 		return -1;
 	counters_declare(&px->cnt, cfg);
@@ -275,6 +277,7 @@ daemon_teardown(struct proxy *px)
 	/* After the sessions: their logins cancelled their jobs. */
 	kdf_pool_free(px->kdf);
 	px->kdf = NULL;
+	hostsvc_detach();
 	if (px->dns != NULL)
 		evdns_base_free(px->dns, 0);
 	px->dns = NULL;

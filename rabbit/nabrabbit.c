@@ -30,6 +30,7 @@ static const char usage_text[] =
 "usage: nabrabbit [--firmware simulator|18673] [--connect HOST:PORT]\n"
 "                 [--mac MAC] [--domain DOMAIN] [--password PW]\n"
 "                 [--state FILE] [--timeout SEC] [--count N] [--rate R]\n"
+"                 [--events SCRIPT]\n"
 "\n"
 "Plays Nabaztag rabbits byte for byte and prints one JSON line per rabbit.\n"
 "\n"
@@ -47,6 +48,9 @@ static const char usage_text[] =
 "  -t, --timeout SEC     each rabbit's time to reach idle (default 30)\n"
 "  -n, --count N         rabbits to play (default 1)\n"
 "  -r, --rate R          rabbits started per second (default 100)\n"
+"  -e, --events SCRIPT   18673: once idle, play SCRIPT (\"click 1; click 2;\n"
+"                        ears 3 12; wait 5\") and print each Violet packet\n"
+"                        received meanwhile as a JSON line\n"
 "  -h, --help, -V, --version\n"
 "\n"
 "Exit status: 0 if every rabbit reached idle, 1 if not, 2 usage error.\n";
@@ -133,6 +137,20 @@ parse_mac(const char *s)
 	return strtoull(hex, &end, 16);
 }
 
+/* --events: each Violet packet the rabbit got, as one JSON line. */
+static void
+on_packet(const char *mac, const unsigned char *pkt, size_t n, void *arg)
+{
+	char	line[16384];
+	int	len;
+
+	(void)arg;
+	if ((len = rabbit_packet_json(mac, pkt, n, line, sizeof(line))) == -1)
+		return;
+	printf("%.*s\n", len, line);
+	fflush(stdout);
+}
+
 static void
 parse_cli(int argc, char **argv, struct run *run)
 {
@@ -146,6 +164,7 @@ parse_cli(int argc, char **argv, struct run *run)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "count", required_argument, NULL, 'n' },
 		{ "rate", required_argument, NULL, 'r' },
+		{ "events", required_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -157,7 +176,7 @@ parse_cli(int argc, char **argv, struct run *run)
 	run->count = 1;
 	run->rate = 100;
 	snprintf(run->opts.ro_domain, sizeof(run->opts.ro_domain), "almacska");
-	while ((ch = getopt_long(argc, argv, "f:c:m:d:p:s:t:n:r:hV", opts,
+	while ((ch = getopt_long(argc, argv, "f:c:m:d:p:s:t:n:r:e:hV", opts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'f':
@@ -192,6 +211,7 @@ parse_cli(int argc, char **argv, struct run *run)
 		    "--count wants 1 .. 1000000"); break;
 		case 'r': run->rate = num(optarg, 0.01, 1e6,
 		    "--rate wants rabbits per second (0.01 .. 1e6)"); break;
+		case 'e': run->opts.ro_events = optarg; break;
 		case 'h': fputs(usage_text, stdout); exit(0);
 		case 'V': printf("nabrabbit %s\n", NABPROXY_VERSION); exit(0);
 		default: fputs(usage_text, stderr); exit(2);
@@ -199,6 +219,16 @@ parse_cli(int argc, char **argv, struct run *run)
 	}
 	if (optind != argc)
 		usage_error("unexpected argument", argv[optind]);
+	if (run->opts.ro_events != NULL) {
+		char	err[256];
+
+		if (run->opts.ro_firmware != RABBIT_18673)
+			usage_error("--events needs --firmware 18673", NULL);
+		if (rabbit_events_check(run->opts.ro_events, err,
+		    sizeof(err)) == -1)
+			usage_error(err, NULL);
+		run->opts.ro_packet = on_packet;
+	}
 	if (mac == NULL)
 		mac = run->opts.ro_firmware == RABBIT_18673 ? "0013d3000001" :
 		    "f81edfee27c1";

@@ -35,6 +35,7 @@ enum rabbit_state {
 	ST_SESSION_IDLE,
 	ST_PRESENCE,
 	ST_UNBIND,
+	ST_FREE,		/* 18673 idle, playing ro_events */
 	ST_DONE,		/* idle or failed: finish at the next chance */
 };
 
@@ -60,6 +61,8 @@ struct rabbit {
 	char				 r_out[RABBIT_OUT_MAX];
 	size_t				 r_outlen;
 	struct report_rabbit		 r_rep;
+	const char			*r_ev;		/* next event step */
+	struct event			*r_evt;		/* its timer */
 };
 
 /* rabbit.c */
@@ -71,6 +74,14 @@ void	rabbit_send(struct rabbit *, const char *tmpl, const char *res,
 	    const char *b64);
 /* The element's bytes, escaped for a reason line (at most ~160 bytes). */
 const char *rabbit_show(const char *el, size_t n);
+
+/* Raw bytes to the server; end the rabbit (report, goodbye, free). */
+void	rabbit_put(struct rabbit *, const char *, size_t);
+void	rabbit_finish(struct rabbit *);
+
+/* rabbit_live.c: the free rabbit's events and the packets it gets. */
+void	rabbit_events_start(struct rabbit *);
+void	rabbit_free_element(struct rabbit *, const char *el, size_t n);
 
 /* rabbit_fw.c: one element in a bootcode 18673 state. */
 void	rabbit_fw_element(struct rabbit *, const char *el, size_t n);

@@ -119,6 +119,18 @@ put(struct rabbit *r, const char *s, size_t n)
 }
 
 void
+rabbit_put(struct rabbit *r, const char *s, size_t n)
+{
+	put(r, s, n);
+}
+
+void
+rabbit_finish(struct rabbit *r)
+{
+	finish(r);
+}
+
+void
 rabbit_send(struct rabbit *r, const char *tmpl, const char *res,
     const char *b64)
 {
@@ -424,6 +436,8 @@ finish(struct rabbit *r)
 		event_free(r->r_wev);
 	if (r->r_tmo)
 		event_free(r->r_tmo);
+	if (r->r_evt)
+		event_free(r->r_evt);
 	if (r->r_fd != -1)
 		close(r->r_fd);
 	explicit_bzero(r->r_pw, sizeof(r->r_pw));

@@ -26,7 +26,28 @@ struct rabbit_opts {
 	socklen_t		ro_addrlen;
 	char			ro_domain[256];
 	double			ro_timeout;	/* seconds, start to idle */
+	/*
+	 * 18673 only, NULL for none: once idle, play this script of events
+	 * (rabbit_live.c: "click 1; click 2 v; ears 3 12; wait 2") before
+	 * saying goodbye, and hand every violet:packet <message> received
+	 * meanwhile to ro_packet (the decoded bytes, 0x7f .. 0xff).
+	 */
+	const char		*ro_events;
+	void			(*ro_packet)(const char *mac,
+				    const unsigned char *pkt, size_t n,
+				    void *arg);
+	void			*ro_packet_arg;
 };
+
+/*
+ * Check an events script: 0, or -1 with err naming the bad step. Steps,
+ * separated by ';': "click 1", "click 2", "click N EVENT" (the firmware's
+ * <event>), "ears L R" (0..255), "wait SEC" (0..3600, reading).
+ */
+int	rabbit_events_check(const char *script, char *err, size_t errlen);
+/* A packet as a JSON line body: {"mac":M,"packet":[[type,"hex"],...]}. */
+int	rabbit_packet_json(const char *mac, const unsigned char *pkt, size_t n,
+	    char *out, size_t cap);
 
 /*
  * Called once per rabbit when it reached idle or failed: its report, and

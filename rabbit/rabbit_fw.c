@@ -372,6 +372,11 @@ rabbit_fw_element(struct rabbit *r, const char *el, size_t n)
 		snprintf(r->r_prev, sizeof(r->r_prev), "%s", r->r_res);
 		r->r_rep.rr_idle = 1;
 		r->r_state = ST_DONE;
+		if (r->r_opts->ro_events != NULL)
+			rabbit_events_start(r);	/* ST_FREE */
+		break;
+	case ST_FREE:
+		rabbit_free_element(r, el, n);
 		break;
 	}
 }

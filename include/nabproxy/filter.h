@@ -9,7 +9,10 @@
  *      (`settings`, `state_size`), host-allocated per-session state
  *      (`session_size`) and `on_close`, which gets the reason the session
  *      ended. A 1.1 to 1.3 filter loads unchanged and keeps getting its
- *      `nab_kv` list in init().
+ *      `nab_kv` list in init(). Also in 1.4, marked "ABI 1.4 (events)":
+ *      the `on_stage` hook and, at the end of struct nab_host, services
+ *      that work outside any session (filter timers, descriptor watches,
+ *      name resolution, rabbit_call, http_post, flog).
  *
  * This is the only header a filter includes. A filter is a constant
  * descriptor, `struct nab_filter`; built-in filters are linked into the
@@ -73,6 +76,7 @@ enum nab_loglevel {
 struct nab_ctx;		/* one session as seen by one filter */
 struct nab_stanza;	/* one element (or the root of a stanza tree) */
 struct nab_timer;
+struct nab_filter;	/* ABI 1.4 (events): rabbit_call names its caller */
 
 /* One `key = value` line of the filter's config section. */
 struct nab_kv {
@@ -123,6 +127,19 @@ struct nab_login_result {
 typedef void nab_login_cb(struct nab_ctx *, const struct nab_login_result *,
     void *arg);
 typedef void nab_timer_cb(struct nab_ctx *, void *arg);
+
+/* ABI 1.4 (events): filter-level services (see struct nab_host). */
+struct nab_ftimer;
+struct nab_watch;
+struct nab_resolve;
+struct nab_http;
+#define NAB_FD_READ	0x1u
+#define NAB_FD_WRITE	0x2u
+typedef void nab_ftimer_cb(void *arg);
+typedef void nab_fd_cb(int fd, unsigned what, void *arg);
+typedef void nab_resolve_cb(const char *addr, const char *why, void *arg);
+typedef int nab_rabbit_cb(struct nab_ctx *, void *arg);
+typedef void nab_http_cb(int status, const char *why, void *arg);
 
 /*
  * Services the host offers, passed to init(). Check NAB_HAS_SERVICE
@@ -358,6 +375,78 @@ struct nab_host {
 	 * the server's, for the upstream login). Borrowed as cred_get.
 	 */
 	const char *(*rabbit_password)(struct nab_ctx *, const char *bare_jid);
+
+	/* ---- ABI 1.4 (events): check with NAB_HAS_SERVICE(host, member) ---- */
+
+	/*
+	 * Filter-level services: they work outside any session, on the
+	 * daemon's event loop, for a filter that keeps its own connections
+	 * (an MQTT client, webhooks). Each returns NULL (or -1) when there is
+	 * no loop (`--check-config`, the unit tests): a filter starts them
+	 * from a timer set in init(), never in init() itself (the daemon may
+	 * still fork after init). Callbacks run on the loop, outside any hook;
+	 * fini() must cancel what it still holds.
+	 *
+	 * A one-shot timer; NULL on ENOMEM or without a loop.
+	 */
+	struct nab_ftimer *(*ftimer_add)(unsigned msec, nab_ftimer_cb *,
+		    void *arg);
+	void	(*ftimer_del)(struct nab_ftimer *);
+	/*
+	 * Watch a non-blocking descriptor: cb runs with NAB_FD_READ and/or
+	 * NAB_FD_WRITE while it is ready for what `what` asks (persistent;
+	 * watch_set changes `what`, 0 pauses). The descriptor stays the
+	 * filter's to close, after watch_del.
+	 */
+	struct nab_watch *(*watch_add)(int fd, unsigned what, nab_fd_cb *,
+		    void *arg);
+	int	(*watch_set)(struct nab_watch *, unsigned what);
+	void	(*watch_del)(struct nab_watch *);
+	/*
+	 * Resolve a host name with the daemon's asynchronous resolver (an
+	 * address is returned as is, at once). cb gets a numeric address
+	 * ("192.0.2.7", "2001:db8::1") or NULL with a reason; it may run
+	 * before resolve returns. NULL when it cannot start (cb not called).
+	 * resolve_cancel before cb: cb is never called.
+	 */
+	struct nab_resolve *(*resolve)(const char *name, nab_resolve_cb *,
+		    void *arg);
+	void	(*resolve_cancel)(struct nab_resolve *);
+	/*
+	 * Reach the online rabbit with this MAC (12 lowercase hex digits)
+	 * from outside a hook: cb runs at once with a ctx of that rabbit's
+	 * session for filter `self` (its profile must include self), as a
+	 * hook would, so stanza_new, inject(NAB_FROM_SERVER, ...) and the
+	 * rest work and the stanza goes through the same serialisation as
+	 * everything the rabbit receives. "Online": past its session
+	 * request (bound, the last boot stage is session or later) and not
+	 * closing; the newest such session if several. Returns cb's value,
+	 * or -1 without calling cb when no such rabbit is online.
+	 */
+	int	(*rabbit_call)(const struct nab_filter *self, const char *mac,
+		    nab_rabbit_cb *cb, void *arg);
+	/*
+	 * One HTTP/1.1 POST of body to url ("http://host[:port]/path" or
+	 * "https://...", then verified against ca_file, or the system's
+	 * trust store when ca_file is NULL, and the host name). The whole
+	 * exchange (resolution, connect, TLS, answer) is bounded by
+	 * timeout_ms. cb gets the HTTP status, or 0 with a reason (timeout,
+	 * refused, TLS); it never runs before http_post returns. NULL when it
+	 * cannot start (bad URL: *why says so). http_cancel before cb: cb is
+	 * never called. Queueing and retries are the filter's.
+	 */
+	struct nab_http *(*http_post)(const char *url, const char *content_type,
+		    const char *body, size_t len, unsigned timeout_ms,
+		    const char *ca_file, nab_http_cb *cb, void *arg,
+		    const char **why);
+	void	(*http_cancel)(struct nab_http *);
+	/*
+	 * Log a line tagged with the filter's name, outside any session (a
+	 * broker or webhook event). Never blocks. Peer bytes must be escaped
+	 * by the caller.
+	 */
+	void	(*flog)(const struct nab_filter *self, enum nab_loglevel,
+		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 };
 
 #define NAB_HAS_SERVICE(h, member)					\
@@ -500,6 +589,20 @@ struct nab_filter {
 	 * detail is for logs. Borrowed for the call.
 	 */
 	void	(*on_close)(struct nab_ctx *, const char *reason);
+
+	/* ---- ABI 1.4 (events) ---- */
+
+	/*
+	 * The rabbit's boot stage changed, as the host tracks it from what
+	 * the rabbit asks and gets (whatever filter answered it): "stream",
+	 * "register", "auth", "bind-boot", "bind" (a bind with another
+	 * resource: the simulator), "session", "sources", "bind-idle",
+	 * "presence", "idle" (a bootcode rabbit is free), and "offline" once
+	 * when the connection ends (after which no hook but close runs).
+	 * Called outside the unit hooks, on the next turn of the loop (but
+	 * "offline" at once), in chain order. NULL: not interested.
+	 */
+	void	(*on_stage)(struct nab_ctx *, const char *stage);
 };
 
 /* 1 if descriptor f (of any 1.x) has member. */

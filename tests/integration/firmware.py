@@ -70,6 +70,13 @@ A11 = ("<iq from='{MAC}@{DOM}/{PREV}' to='{DOM}' type='set' id='{N}'>"
        "<unbind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>{PREV}"
        "</resource></unbind></iq>")
 A12 = ' '
+# A13 (button: 1 click or 2, optional <event>) and A14 (ears), to the
+# `int` address (section 9).
+A13 = ("<message from='{JID}' to='int@xmpp.objects.violet.net/int' id='{N}'>"
+       "<button xmlns=\"violet:nabaztag:button\"><clic>{C}</clic>{EV}</button></message>")
+A14 = ("<message from='{JID}' to='int@xmpp.objects.violet.net/int' id='{N}'>"
+       "<ears xmlns=\"violet:nabaztag:ears\"><left>{L}</left><right>{R}</right>"
+       "</ears></message>")
 
 VIOLET_DOMAINS = ('xmpp.platform.violet.net', 'xmpp.objects.violet.net',
                   'xmpp.applet.violet.net')
@@ -649,6 +656,31 @@ class Firmware:
     # -- section 5: free ---------------------------------------------------
     def keepalive(self):
         self.send(A12)
+
+    def button(self, clicks, event=None):
+        """A13: a click (1) or a double click (2), with <event>v</event>,
+        <event/> (event='') or nothing (None)."""
+        ev = '' if event is None else ('<event/>' if event == '' else
+                                       '<event>%s</event>' % event)
+        self.send(fill(A13, JID=self.jid, N=self.next_id(), C=str(clicks), EV=ev))
+
+    def ears(self, left, right):
+        """A14: the ears were moved by hand."""
+        self.send(fill(A14, JID=self.jid, N=self.next_id(), L=str(left), R=str(right)))
+
+    def packets(self, seconds, count=1):
+        """Read as a free rabbit until `count` violet:packet messages came
+        (or `seconds` passed): the decoded blocks of each, and the messages."""
+        got, out = [], []
+        deadline = time.monotonic() + seconds
+        while len(out) < count and time.monotonic() < deadline:
+            for n in self.idle(min(0.5, max(0.05, deadline - time.monotonic()))):
+                got.append(n)
+                p = n.child(b'packet') if n.name == b'message' else None
+                if p is not None and p.attr(b'xmlns') == b'violet:packet' \
+                        and p.attr(b'format') == b'1.0':
+                    out.append((decode_packet(fw_b64decode(p.text() or b'')), n))
+        return out
 
     def idle(self, seconds):
         """Read for `seconds` as a free rabbit; returns what it received
