@@ -5,7 +5,8 @@
  * Resolution goes through the daemon's evdns base and always answers on
  * a later turn of the loop, so a caller holds its handle before the
  * callback. rabbit_call finds the newest online session of a MAC whose
- * chain holds the calling filter and runs the callback as a hook would
+ * connection proved the account's password and whose chain holds the
+ * calling filter and runs the callback as a hook would
  * (per-hook memory freed after). Stages are queued per chain and
  * delivered on the next turn (never inside another filter's hook); the
  * end of a session flushes them and adds "offline" at once.
@@ -311,6 +312,10 @@ hostsvc_rabbit_call(const struct nab_filter *self, const char *mac,
 		if (se->chain == NULL || se->rec == NULL ||
 		    se->rec->stage < CTL_SESSION || se->r.closing ||
 		    se->r.bev == NULL)
+			continue;
+		/* Only a connection that proved the account's password. */
+		if (session_identity(se)->proof == NULL ||
+		    *session_identity(se)->proof == '\0')
 			continue;
 		m = session_identity(se)->mac;
 		if (m == NULL || strcmp(m, mac) != 0 ||
