@@ -126,7 +126,10 @@ int	ev_json_str(const char *js, size_t n, const char *key, char *out,
 	    size_t cap);
 int	ev_json_each_int(const char *js, size_t n,
 	    int (*cb)(const char *key, long v, void *arg), void *arg);
-/* Append s as a JSON string (quoted, escaped) to out; -1 if it does not fit. */
+/*
+ * Append s as a JSON string (quoted, escaped) to out; -1 (out as it
+ * was) if it does not fit.
+ */
 int	ev_json_quote(char *out, size_t cap, const char *s);
 
 #endif /* NAB_EVENTS_INT_H */

@@ -397,7 +397,7 @@ ev_json_each_int(const char *js, size_t n,
 int
 ev_json_quote(char *out, size_t cap, const char *s)
 {
-	size_t	o = strlen(out);
+	size_t	o = strlen(out), o0 = o;
 	char	esc[8];
 
 	if (o + 1 >= cap)
@@ -414,8 +414,10 @@ ev_json_quote(char *out, size_t cap, const char *s)
 			esc[0] = (char)c;
 			esc[1] = '\0';
 		}
-		if (o + strlen(esc) + 2 > cap)
+		if (o + strlen(esc) + 2 > cap) {
+			out[o0] = '\0';	/* out as it was */
 			return -1;
+		}
 		memcpy(out + o, esc, strlen(esc));
 		o += strlen(esc);
 	}
