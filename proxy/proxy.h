@@ -85,9 +85,12 @@ struct proxy {
 	/* Counters, for the shutdown summary and benchmarks. */
 	uint64_t		 n_accepted;
 	uint64_t		 n_refused;
+	struct event		*doze_ev;	/* idle sweep (session_io.c) */
 };
 
 /* Called by session.c when a session is freed (drain bookkeeping). */
 void	proxy_session_gone(struct proxy *);
+/* session_io.c: the idle sweep's timer goes with the last session. */
+void	proxy_doze_gone(struct proxy *);
 
 #endif /* NAB_PROXY_H */

@@ -32,11 +32,61 @@
 #define NS_STREAMS	"urn:ietf:params:xml:ns:xmpp-streams"
 
 static struct evbuffer *se_out(struct session *, enum nab_dir, int);
+static void	se_doze_sweep(evutil_socket_t, short, void *);
+
+/*
+ * Idle sessions give their parsers back (xs_doze): a proxy-wide timer,
+ * armed while sessions exist, walks them every SE_DOZE_EVERY seconds and
+ * puts to sleep the streams of every session quiet for SE_DOZE_AFTER.
+ * One timer rather than one per session: an idle rabbit costs no event.
+ */
+#define SE_DOZE_EVERY	2
+#define SE_DOZE_AFTER	2
 
 void
 se_identity_init(struct session *se)
 {
+	struct proxy	*px = se->px;
+	struct timeval	 tv = { SE_DOZE_EVERY, 0 };
+
 	identity_init(&se->who, se->peer, se->id);
+	if (px->doze_ev == NULL)
+		px->doze_ev = evtimer_new(px->base, se_doze_sweep, px);
+	if (px->doze_ev != NULL && !evtimer_pending(px->doze_ev, NULL))
+		evtimer_add(px->doze_ev, &tv);
+}
+
+static void
+se_doze_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct proxy	*px = arg;
+	struct session	*se;
+	struct timeval	 now, tv = { SE_DOZE_EVERY, 0 };
+
+	event_base_gettimeofday_cached(px->base, &now);
+	TAILQ_FOREACH(se, &px->sessions, entry) {
+		if (se->dead || se->failing || se->in_process[0] ||
+		    se->in_process[1] ||
+		    now.tv_sec - se->last_active.tv_sec < SE_DOZE_AFTER)
+			continue;
+		if (se->xs[NAB_FROM_RABBIT] != NULL)
+			(void)xs_doze(se->xs[NAB_FROM_RABBIT]);
+		if (se->xs[NAB_FROM_SERVER] != NULL)
+			(void)xs_doze(se->xs[NAB_FROM_SERVER]);
+	}
+	if (px->nsessions > 0)
+		evtimer_add(px->doze_ev, &tv);
+	else
+		proxy_doze_gone(px);	/* not pending: safe in its callback */
+}
+
+void
+proxy_doze_gone(struct proxy *px)
+{
+	if (px->nsessions == 0 && px->doze_ev != NULL) {
+		event_free(px->doze_ev);
+		px->doze_ev = NULL;
+	}
 }
 
 struct identity *

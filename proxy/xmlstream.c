@@ -19,8 +19,18 @@
 #include "xmlstream.h"
 
 #define XS_QUEUE	4
-/* Tree arena cap as a multiple of max_stanza: node overhead on tiny tags. */
-#define XS_ARENA_MULT	16
+/*
+ * Tree arena cap as a multiple of max_stanza. The tree's node overhead
+ * counts against the stanza budget: a stanza of tiny tags (28 KB of
+ * <a/>, some 25 bytes of tree per byte) runs into the cap, while text
+ * and ordinary markup take 1-1.5 bytes of tree per byte (stanza.c grows
+ * text without leaving copies behind). So one direction holds at most
+ * max_stanza of input plus 2 x max_stanza of tree (docs/limits).
+ */
+#define XS_ARENA_MULT	2
+/* What a dozing stream's new parser is primed with (no unit is made). */
+#define XS_PRIMER	"<stream:stream>"
+#define XS_PRIMER_LEN	(sizeof(XS_PRIMER) - 1)
 
 struct xmlstream {
 	XML_Parser	 p;
@@ -33,6 +43,9 @@ struct xmlstream {
 	unsigned	 depth;		/* 0 before header, 1 in stream */
 	int		 suspended;
 	int		 has_decl;
+	int		 dozing;	/* parser freed while idle */
+	int		 priming;	/* feeding XS_PRIMER to a new parser */
+	char		 enc[32];	/* encoding the header declared, or "" */
 	struct stanza	*cur;		/* stanza being built */
 	struct st_node	*node;		/* its current element */
 	struct xs_unit	 q[XS_QUEUE];
@@ -62,6 +75,7 @@ static void	on_entity(void *, const XML_Char *, int, const XML_Char *,
 		    int, const XML_Char *, const XML_Char *, const XML_Char *,
 		    const XML_Char *);
 static int	parse_status(struct xmlstream *, enum XML_Status);
+static int	xs_wake(struct xmlstream *);
 
 struct xmlstream *
 xs_new(const struct xs_limits *lim)
@@ -140,7 +154,8 @@ parser_create(struct xmlstream *xs)
 {
 	XML_Parser	p;
 
-	if ((p = XML_ParserCreate(NULL)) == NULL)
+	if ((p = XML_ParserCreate(xs->enc[0] != '\0' ? xs->enc : NULL)) ==
+	    NULL)
 		return -1;
 	xs_expat_nodefer(p);
 	XML_SetUserData(p, xs);
@@ -167,8 +182,11 @@ xs_reset(struct xmlstream *xs)
 		return -1;
 	drop_stanzas(xs);
 	xs->node = NULL;
-	XML_ParserFree(xs->p);
+	if (xs->p != NULL)
+		XML_ParserFree(xs->p);
 	xs->p = NULL;
+	xs->dozing = 0;
+	xs->enc[0] = '\0';
 	if (parser_create(xs) == -1) {
 		fail(xs, XS_ERR_NOMEM, "out of memory");
 		return -1;
@@ -265,6 +283,11 @@ on_start(void *arg, const XML_Char *name, const XML_Char **atts)
 
 	if (xs->err != XS_ERR_NONE)
 		return;
+	if (xs->depth == 0 && xs->priming) {
+		/* A dozing stream wakes up inside its stream element. */
+		xs->depth = 1;
+		return;
+	}
 	if (xs->depth == 0) {
 		local = strchr(name, ':');
 		local = local != NULL ? local + 1 : name;
@@ -370,6 +393,9 @@ on_decl(void *arg, const XML_Char *version, const XML_Char *encoding,
 	struct xmlstream	*xs = arg;
 
 	xs->has_decl = 1;
+	/* Kept for the parser that replaces this one after a doze. */
+	if (encoding != NULL && strlen(encoding) < sizeof(xs->enc))
+		memcpy(xs->enc, encoding, strlen(encoding) + 1);
 }
 
 static void
@@ -445,6 +471,8 @@ xs_feed(struct xmlstream *xs, const char *p, size_t n)
 	}
 	if (n == 0)
 		return 0;
+	if (xs->dozing && xs_wake(xs) == -1)
+		return -1;
 	xs->fed += n;
 	return parse_status(xs, XML_Parse(xs->p, p, (int)n, XML_FALSE));
 }
@@ -499,4 +527,57 @@ xs_error_condition(enum xs_error e)
 		break;
 	}
 	return "undefined-condition";
+}
+
+int
+xs_doze(struct xmlstream *xs)
+{
+	if (xs->dozing)
+		return 1;
+	if (xs->err != XS_ERR_NONE || xs->p == NULL || xs->qlen > 0 ||
+	    xs->suspended || xs->cur != NULL || xs->fed != xs->popped ||
+	    xs->depth > 1)
+		return 0;
+	XML_ParserFree(xs->p);
+	xs->p = NULL;
+	xs->dozing = 1;
+	return 1;
+}
+
+int
+xs_dozing(const struct xmlstream *xs)
+{
+	return xs->dozing;
+}
+
+/*
+ * A fresh parser for a dozing stream, in the state the old one was left
+ * in: before the header (depth 0), or inside the stream element, which
+ * the primer opens without making a unit. Element names keep their
+ * prefixes and no namespace processing is done, so a stanza parses the
+ * same whatever the stream header declared; the header's encoding is
+ * kept (xs->enc). Offsets stay absolute: expat's byte 0 is the primer's.
+ */
+static int
+xs_wake(struct xmlstream *xs)
+{
+	unsigned	depth = xs->depth;
+
+	xs->dozing = 0;
+	if (parser_create(xs) == -1) {
+		fail(xs, XS_ERR_NOMEM, "out of memory");
+		return -1;
+	}
+	if (depth == 0)
+		return 0;
+	xs->priming = 1;
+	if (XML_Parse(xs->p, XS_PRIMER, (int)XS_PRIMER_LEN, XML_FALSE) !=
+	    XML_STATUS_OK || xs->depth != 1) {
+		xs->priming = 0;
+		fail(xs, XS_ERR_NOMEM, "cannot restore the stream context");
+		return -1;
+	}
+	xs->priming = 0;
+	xs->pbase = xs->popped - XS_PRIMER_LEN;
+	return 0;
 }
