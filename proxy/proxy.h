@@ -92,5 +92,11 @@ struct proxy {
 void	proxy_session_gone(struct proxy *);
 /* session_io.c: the idle sweep's timer goes with the last session. */
 void	proxy_doze_gone(struct proxy *);
+/*
+ * session_io.c: put to sleep the parsers of every session quiet for at
+ * least `quiet` seconds (xs_doze); the number of streams now dozing.
+ * The sweep timer calls it; tests call it with 0.
+ */
+unsigned session_doze_idle(struct proxy *, unsigned quiet);
 
 #endif /* NAB_PROXY_H */

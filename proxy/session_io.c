@@ -9,6 +9,9 @@
  * operator turned redaction off; peer bytes are escaped in every line.
  */
 #include <ctype.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +45,7 @@ static void	se_doze_sweep(evutil_socket_t, short, void *);
  */
 #define SE_DOZE_EVERY	2
 #define SE_DOZE_AFTER	2
+#define SE_DOZE_TRIM	16	/* streams put to sleep before a malloc_trim */
 
 void
 se_identity_init(struct session *se)
@@ -60,24 +64,43 @@ static void
 se_doze_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	struct proxy	*px = arg;
+	struct timeval	 tv = { SE_DOZE_EVERY, 0 };
+
+	session_doze_idle(px, SE_DOZE_AFTER);
+	if (px->nsessions > 0)
+		evtimer_add(px->doze_ev, &tv);
+	else
+		proxy_doze_gone(px);	/* not pending: safe in its callback */
+}
+
+unsigned
+session_doze_idle(struct proxy *px, unsigned quiet)
+{
 	struct session	*se;
-	struct timeval	 now, tv = { SE_DOZE_EVERY, 0 };
+	struct timeval	 now;
+	unsigned	 d, n = 0;
 
 	event_base_gettimeofday_cached(px->base, &now);
 	TAILQ_FOREACH(se, &px->sessions, entry) {
 		if (se->dead || se->failing || se->in_process[0] ||
 		    se->in_process[1] ||
-		    now.tv_sec - se->last_active.tv_sec < SE_DOZE_AFTER)
+		    now.tv_sec - se->last_active.tv_sec < (time_t)quiet)
 			continue;
-		if (se->xs[NAB_FROM_RABBIT] != NULL)
-			(void)xs_doze(se->xs[NAB_FROM_RABBIT]);
-		if (se->xs[NAB_FROM_SERVER] != NULL)
-			(void)xs_doze(se->xs[NAB_FROM_SERVER]);
+		for (d = 0; d < 2; d++)
+			if (se->xs[d] != NULL && !xs_dozing(se->xs[d]) &&
+			    xs_doze(se->xs[d]))
+				n++;
 	}
-	if (px->nsessions > 0)
-		evtimer_add(px->doze_ev, &tv);
-	else
-		proxy_doze_gone(px);	/* not pending: safe in its callback */
+#ifdef __GLIBC__
+	/*
+	 * The parsers freed leave holes inside the heap, which glibc keeps
+	 * mapped: hand whole free pages back, so that idle rabbits really
+	 * cost no memory (a walk of the heap, once per sweep that freed some).
+	 */
+	if (n >= SE_DOZE_TRIM)
+		malloc_trim(0);
+#endif
+	return n;
 }
 
 void
