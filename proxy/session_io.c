@@ -362,6 +362,17 @@ se_log_unit(struct session *se, enum nab_dir d, const char *bytes,
 
 	if (len == 0)
 		return;
+	/*
+	 * Nobody reads the line (no log, no watch, no tap): only a server
+	 * stanza's parser hazard is noted, and nothing is redacted or
+	 * formatted (the hot path of log-format none).
+	 */
+	if (se->opt.log_format == LOGFMT_NONE &&
+	    !ctlreg_wants_traffic(se->rec)) {
+		if (d == NAB_FROM_SERVER && kind == XS_STANZA)
+			ctlreg_hazard(se->rec, bytes, len, se->opt.redact);
+		return;
+	}
 	if (se->opt.redact) {
 		if ((red = evbuffer_new()) == NULL ||
 		    logsafe_redact(red, bytes, len) == -1) {
