@@ -35,6 +35,7 @@
 #define NS_STREAMS	"urn:ietf:params:xml:ns:xmpp-streams"
 
 static struct evbuffer *se_out(struct session *, enum nab_dir, int);
+static int	se_may_hide(const char *, size_t);
 static void	se_doze_sweep(evutil_socket_t, short, void *);
 
 /*
@@ -373,7 +374,12 @@ se_log_unit(struct session *se, enum nab_dir d, const char *bytes,
 			ctlreg_hazard(se->rec, bytes, len, se->opt.redact);
 		return;
 	}
-	if (se->opt.redact) {
+	/*
+	 * A peer unit is well-formed (xmlstream parsed it): if none of its
+	 * elements has a secret's local name, logsafe_redact() would return
+	 * it unchanged, so its parser is spared.
+	 */
+	if (se->opt.redact && (origin != LOGU_PEER || se_may_hide(bytes, len))) {
 		if ((red = evbuffer_new()) == NULL ||
 		    logsafe_redact(red, bytes, len) == -1) {
 			/* Nothing unredacted is ever logged. */
@@ -416,6 +422,38 @@ se_log_unit(struct session *se, enum nab_dir d, const char *bytes,
 	evbuffer_free(out);
 	if (red != NULL)
 		evbuffer_free(red);
+}
+
+/*
+ * 1 if some tag in b names an element whose content logsafe.h calls
+ * secret (local name password, digest, auth, response, challenge or
+ * success, whatever the prefix or namespace): a superset of what
+ * logsafe_redact() hides, decided from the tag names alone.
+ */
+static int
+se_may_hide(const char *b, size_t n)
+{
+	static const char *const names[] = { "password", "digest", "auth",
+	    "response", "challenge", "success" };
+	const char	*p = b, *end = b + n, *name, *local;
+	size_t		 i, len;
+
+	while ((p = memchr(p, '<', (size_t)(end - p))) != NULL) {
+		name = ++p;
+		if (name < end && *name == '/')
+			name++;
+		local = name;
+		for (p = name; p < end && *p != '>' && *p != '/' && *p != ' ' &&
+		    *p != '\t' && *p != '\r' && *p != '\n'; p++)
+			if (*p == ':')
+				local = p + 1;
+		len = (size_t)(p - local);
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (strlen(names[i]) == len &&
+			    memcmp(names[i], local, len) == 0)
+				return 1;
+	}
+	return 0;
 }
 
 void
