@@ -292,6 +292,25 @@ test_doze_context(void **state)
 	assert_int_equal(xs_next(xs, &u), 0);
 	assert_int_equal(xs_doze(xs), 0);
 	xs_free(xs);
+	/* A restart (SASL, STARTTLS, compression), a doze, a new header. */
+	xs = xs_new(&lim);
+	assert_int_equal(xs_feed(xs, "<stream:stream><success/>", 25), 0);
+	assert_int_equal(xs_next(xs, &u), 1);
+	stanza_free(u.st);
+	assert_int_equal(xs_next(xs, &u), 1);
+	assert_string_equal(stanza_root(u.st)->name, "success");
+	stanza_free(u.st);
+	assert_int_equal(xs_reset(xs), 0);
+	assert_int_equal(xs_doze(xs), 1);
+	assert_int_equal(xs_feed(xs, "<?xml version='1.0'?><stream:stream "
+	    "id='2'>", 43), 0);
+	assert_int_equal(xs_next(xs, &u), 1);
+	assert_int_equal(u.kind, XS_HEADER);
+	assert_int_equal(u.len, 43);
+	assert_int_equal(u.has_decl, 1);
+	assert_string_equal(st_attr(stanza_root(u.st), "id"), "2");
+	stanza_free(u.st);
+	xs_free(xs);
 	/* A stream that dozed before its header refuses a stanza first. */
 	xs = xs_new(&lim);
 	assert_int_equal(xs_doze(xs), 1);
