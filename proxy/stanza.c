@@ -25,6 +25,13 @@ struct st_chunk {
 	/* data follows, aligned */
 };
 
+/*
+ * One spare ST_CHUNK chunk per thread: a stanza a second costs no
+ * malloc/free pair for its first chunk, and no heap churn between the
+ * longer-lived blocks of idle sessions.
+ */
+static _Thread_local struct st_chunk	*st_spare;
+
 struct stanza {
 	struct st_chunk	*chunks;
 	size_t		 cap;
@@ -61,7 +68,10 @@ stanza_free(struct stanza *s)
 		return;
 	for (c = s->chunks; c != NULL; c = n) {
 		n = c->next;
-		free(c);
+		if (c->size == ST_CHUNK && st_spare == NULL)
+			st_spare = c;
+		else
+			free(c);
 	}
 	free(s);
 }
@@ -100,7 +110,10 @@ st_alloc(struct stanza *s, size_t n)
 			return NULL;
 		if (s->used + csize > s->cap)
 			csize = want;
-		if ((c = malloc(chunk_hdr() + csize)) == NULL)
+		if (csize == ST_CHUNK && st_spare != NULL) {
+			c = st_spare;
+			st_spare = NULL;
+		} else if ((c = malloc(chunk_hdr() + csize)) == NULL)
 			return NULL;
 		c->size = csize;
 		c->used = 0;

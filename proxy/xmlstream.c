@@ -28,6 +28,27 @@
  * max_stanza of input plus 2 x max_stanza of tree (docs/limits).
  */
 #define XS_ARENA_MULT	2
+/*
+ * Each parser's memory comes from one slab (a single malloc) until it is
+ * full, then from malloc. Freed at a doze in one piece, a slab leaves
+ * whole pages that malloc_trim() hands back, where expat's dozen small
+ * blocks would leave holes between other sessions' data. Expat's
+ * allocator takes no context: xs_mm names the slab of the parser being
+ * called, set around every expat call that may allocate or free
+ * (create, parse, resume, free; the loop thread only).
+ */
+#define XS_SLAB		12288
+#define XS_MM_HDR	16		/* size header, keeps 16-byte alignment */
+#define XS_MM_NONE	((size_t)-1)
+struct xs_slab {
+	size_t		used;
+	size_t		last;		/* header offset of the newest block */
+	_Alignas(16) char data[XS_SLAB];
+};
+static struct xs_slab	*xs_mm;
+#define XS_ENTER(xs)	struct xs_slab *xs_prev_ = xs_mm; xs_mm = (xs)->slab
+#define XS_LEAVE()	(xs_mm = xs_prev_)
+
 /* What a dozing stream's new parser is primed with (no unit is made). */
 #define XS_PRIMER	"<stream:stream>"
 #define XS_PRIMER_LEN	(sizeof(XS_PRIMER) - 1)
@@ -44,6 +65,7 @@ struct xmlstream {
 	int		 suspended;
 	int		 has_decl;
 	int		 dozing;	/* parser freed while idle */
+	struct xs_slab	*slab;		/* the parser's memory, first */
 	int		 priming;	/* feeding XS_PRIMER to a new parser */
 	char		 enc[32];	/* encoding the header declared, or "" */
 	struct stanza	*cur;		/* stanza being built */
@@ -55,6 +77,14 @@ struct xmlstream {
 };
 
 static void	drop_stanzas(struct xmlstream *);
+static void	parser_free(struct xmlstream *);
+static void	*mm_malloc(size_t);
+static void	*mm_realloc(void *, size_t);
+static void	 mm_free(void *);
+
+static const XML_Memory_Handling_Suite xs_mem = {
+	mm_malloc, mm_realloc, mm_free
+};
 static int	parser_create(struct xmlstream *);
 static void	fail(struct xmlstream *, enum xs_error, const char *);
 static size_t	ev_start(struct xmlstream *);
@@ -98,9 +128,90 @@ xs_free(struct xmlstream *xs)
 	if (xs == NULL)
 		return;
 	drop_stanzas(xs);
-	if (xs->p != NULL)
-		XML_ParserFree(xs->p);
+	parser_free(xs);
 	free(xs);
+}
+
+static int
+in_slab(const struct xs_slab *s, const void *p)
+{
+	return s != NULL && (const char *)p >= s->data &&
+	    (const char *)p < s->data + XS_SLAB;
+}
+
+static void *
+mm_malloc(size_t n)
+{
+	struct xs_slab	*s = xs_mm;
+	size_t		 w = XS_MM_HDR + ((n + 15) & ~(size_t)15);
+	char		*h;
+
+	if (s == NULL || n > XS_SLAB || XS_SLAB - s->used < w)
+		return malloc(n);
+	h = s->data + s->used;
+	memcpy(h, &n, sizeof(n));
+	s->last = s->used;
+	s->used += w;
+	return h + XS_MM_HDR;
+}
+
+static void
+mm_free(void *p)
+{
+	struct xs_slab	*s = xs_mm;
+
+	if (p == NULL)
+		return;
+	if (!in_slab(s, p)) {
+		free(p);
+		return;
+	}
+	/* The newest block gives its room back; others wait for the slab. */
+	if (s->last != XS_MM_NONE && (char *)p - XS_MM_HDR == s->data + s->last) {
+		s->used = s->last;
+		s->last = XS_MM_NONE;
+	}
+}
+
+static void *
+mm_realloc(void *p, size_t n)
+{
+	struct xs_slab	*s = xs_mm;
+	size_t		 old, w;
+	char		*q;
+
+	if (p == NULL)
+		return mm_malloc(n);
+	if (!in_slab(s, p))
+		return realloc(p, n);
+	memcpy(&old, (char *)p - XS_MM_HDR, sizeof(old));
+	w = XS_MM_HDR + ((n + 15) & ~(size_t)15);
+	if (s->last != XS_MM_NONE &&
+	    (char *)p - XS_MM_HDR == s->data + s->last && n <= XS_SLAB &&
+	    XS_SLAB - s->last >= w) {
+		memcpy((char *)p - XS_MM_HDR, &n, sizeof(n));
+		s->used = s->last + w;
+		return p;
+	}
+	if ((q = mm_malloc(n)) == NULL)
+		return NULL;
+	memcpy(q, p, old < n ? old : n);
+	mm_free(p);
+	return q;
+}
+
+/* Free the parser and its slab (none is fine). */
+static void
+parser_free(struct xmlstream *xs)
+{
+	if (xs->p != NULL) {
+		XS_ENTER(xs);
+		XML_ParserFree(xs->p);
+		XS_LEAVE();
+	}
+	free(xs->slab);
+	xs->slab = NULL;
+	xs->p = NULL;
 }
 
 /*
@@ -154,9 +265,21 @@ parser_create(struct xmlstream *xs)
 {
 	XML_Parser	p;
 
-	if ((p = XML_ParserCreate(xs->enc[0] != '\0' ? xs->enc : NULL)) ==
-	    NULL)
+	if ((xs->slab = malloc(sizeof(*xs->slab))) == NULL)
 		return -1;
+	xs->slab->used = 0;
+	xs->slab->last = XS_MM_NONE;
+	{
+		XS_ENTER(xs);
+		p = XML_ParserCreate_MM(xs->enc[0] != '\0' ? xs->enc : NULL,
+		    &xs_mem, NULL);
+		XS_LEAVE();
+	}
+	if (p == NULL) {
+		free(xs->slab);
+		xs->slab = NULL;
+		return -1;
+	}
 	xs_expat_nodefer(p);
 	XML_SetUserData(p, xs);
 	XML_SetElementHandler(p, on_start, on_end);
@@ -182,9 +305,7 @@ xs_reset(struct xmlstream *xs)
 		return -1;
 	drop_stanzas(xs);
 	xs->node = NULL;
-	if (xs->p != NULL)
-		XML_ParserFree(xs->p);
-	xs->p = NULL;
+	parser_free(xs);
 	xs->dozing = 0;
 	xs->enc[0] = '\0';
 	if (parser_create(xs) == -1) {
@@ -474,7 +595,14 @@ xs_feed(struct xmlstream *xs, const char *p, size_t n)
 	if (xs->dozing && xs_wake(xs) == -1)
 		return -1;
 	xs->fed += n;
-	return parse_status(xs, XML_Parse(xs->p, p, (int)n, XML_FALSE));
+	{
+		enum XML_Status	st;
+		XS_ENTER(xs);
+
+		st = XML_Parse(xs->p, p, (int)n, XML_FALSE);
+		XS_LEAVE();
+		return parse_status(xs, st);
+	}
 }
 
 int
@@ -492,8 +620,15 @@ xs_next(struct xmlstream *xs, struct xs_unit *u)
 		}
 		if (!xs->suspended)
 			return 0;
-		if (parse_status(xs, XML_ResumeParser(xs->p)) == -1)
-			return -1;
+		{
+			enum XML_Status	st;
+			XS_ENTER(xs);
+
+			st = XML_ResumeParser(xs->p);
+			XS_LEAVE();
+			if (parse_status(xs, st) == -1)
+				return -1;
+		}
 	}
 }
 
@@ -538,8 +673,7 @@ xs_doze(struct xmlstream *xs)
 	    xs->suspended || xs->cur != NULL || xs->fed != xs->popped ||
 	    xs->depth > 1)
 		return 0;
-	XML_ParserFree(xs->p);
-	xs->p = NULL;
+	parser_free(xs);
 	xs->dozing = 1;
 	return 1;
 }
@@ -562,6 +696,7 @@ static int
 xs_wake(struct xmlstream *xs)
 {
 	unsigned	depth = xs->depth;
+	int		ok;
 
 	xs->dozing = 0;
 	if (parser_create(xs) == -1) {
@@ -571,8 +706,15 @@ xs_wake(struct xmlstream *xs)
 	if (depth == 0)
 		return 0;
 	xs->priming = 1;
-	if (XML_Parse(xs->p, XS_PRIMER, (int)XS_PRIMER_LEN, XML_FALSE) !=
-	    XML_STATUS_OK || xs->depth != 1) {
+	{
+		enum XML_Status	st;
+		XS_ENTER(xs);
+
+		st = XML_Parse(xs->p, XS_PRIMER, (int)XS_PRIMER_LEN, XML_FALSE);
+		XS_LEAVE();
+		ok = st == XML_STATUS_OK && xs->depth == 1;
+	}
+	if (!ok) {
 		xs->priming = 0;
 		fail(xs, XS_ERR_NOMEM, "cannot restore the stream context");
 		return -1;
