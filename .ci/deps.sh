@@ -13,7 +13,9 @@
 #   .ci/cross-arm64.sh Debian's arm64 cross compiler and qemu-user, and
 #   chromium (headless, for it_ctl's test of the live page), and clang
 #   with its runtime (libFuzzer, sanitizers) and llvm-symbolizer for the
-#   fuzz targets (tests/fuzz/run.sh).
+#   fuzz targets (tests/fuzz/run.sh), and prometheus for promtool (it_ops
+#   checks /metrics with `promtool check metrics`) and logrotate (it_ops
+#   runs the shipped etc/logrotate.d/nabproxy).
 #
 # It installs packages and touches nothing else: it never stops, kills or
 # reconfigures a service. Package post-install scripts must not start
@@ -32,6 +34,7 @@ if [ "$what" = test ]; then
 	pkgs="$pkgs gcc-aarch64-linux-gnu qemu-user"
 	pkgs="$pkgs chromium"
 	pkgs="$pkgs clang libclang-rt-14-dev llvm"
+	pkgs="$pkgs prometheus logrotate"
 fi
 missing=""
 for p in $pkgs; do

@@ -89,6 +89,12 @@ cflags=$(pkg-config --define-variable=prefix="$root/x/usr" --cflags "$pc")
 cc -shared -fPIC -fvisibility=hidden -Wall -Werror $cflags -o "$root/stamp.so" \
     "$root/x/usr/share/doc/nabproxy/examples/stamp.c"
 ok "example filter built with pkg-config nabproxy-filter ($cflags)"
+abi=$(pkg-config --define-variable=prefix="$root/x/usr" --modversion "$pc")
+hdr=$(sed -n 's/^#define[[:space:]]*NAB_ABI_M[AI][JN]OR[[:space:]]*\([0-9]*\).*/\1/p' \
+    "$root/x/usr/include/nabproxy/filter.h" | paste -sd. -)
+[ "$abi" = "$hdr" ] ||
+	{ echo "package: FAIL nabproxy-filter.pc says ABI $abi, the header $hdr"; exit 1; }
+ok "nabproxy-filter.pc: filter ABI $abi, as the installed header"
 if command -v systemd-analyze >/dev/null; then
 	# The installed binary is not on this machine: verify a copy of the
 	# unit whose nabproxy is the one just built.
@@ -133,7 +139,7 @@ st=$(in_root stat -c '%a %U %G' /var/lib/nabproxy)
 	{ echo "package: FAIL /var/lib/nabproxy is '$st'"; exit 1; }
 ok "nabproxy user, /var/lib/nabproxy $st"
 conf=$(in_root dpkg-query -W -f='${Conffiles}' nabproxy | awk '{print $1}' | sort | tr '\n' ' ')
-[ "$conf" = "/etc/nabproxy/nabproxy.conf /etc/nabproxy/profiles/bootcode-18673.conf /etc/nabproxy/profiles/passthrough.conf /etc/nabproxy/profiles/simulator.conf " ] ||
+[ "$conf" = "/etc/logrotate.d/nabproxy /etc/nabproxy/nabproxy.conf /etc/nabproxy/profiles/bootcode-18673.conf /etc/nabproxy/profiles/passthrough.conf /etc/nabproxy/profiles/simulator.conf " ] ||
 	{ echo "package: FAIL conffiles: $conf"; exit 1; }
 ok "conffiles: $conf"
 out=$(in_root /usr/sbin/nabproxy --check-config 2>&1)

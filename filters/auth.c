@@ -19,8 +19,8 @@
  * proved) is passed through unrepaired and gets exactly what the server
  * gives an unauthenticated stream.
  *
- * Config keys ([filter auth]): backoff-min (seconds, default 2),
- * backoff-max (default 300).
+ * Settings ([filter auth], ABI 1.4 table below): backoff-min and
+ * backoff-max, in seconds.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -46,7 +46,7 @@ struct backoff {
 };
 
 struct auth_state {
-	unsigned	min, max;
+	long long	min, max;	/* settings */
 	struct backoff	slot[BACKOFF_SLOTS];
 };
 
@@ -57,67 +57,21 @@ struct auth_sess {
 	char	jid[128];
 };
 
+static const struct nab_setting auth_settings[] = {
+	NAB_SETTING_INT("backoff-min", struct auth_state, min, 0, 86400, "2",
+	    "seconds an account waits after its first failed upstream login "
+	    "(doubled after each further failure)"),
+	NAB_SETTING_INT("backoff-max", struct auth_state, max, 0, 86400, "300",
+	    "the longest wait, in seconds"),
+	NAB_SETTINGS_END
+};
+
 static int
 auth_init(const struct nab_host *h, const struct nab_kv *kv, size_t n,
     void **state, char *err, size_t errlen)
 {
-	struct auth_state	*st;
-	size_t			 i;
-	char			*end;
-	unsigned long		 v;
-
 	host = h;
-	if ((st = calloc(1, sizeof(*st))) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	st->min = 2;
-	st->max = 300;
-	for (i = 0; i < n; i++) {
-		v = strtoul(kv[i].value, &end, 10);
-		if (*kv[i].value == '\0' || *end != '\0' || v > 86400) {
-			snprintf(err, errlen, "%s:%d: %s must be 0..86400 seconds",
-			    kv[i].file, kv[i].line, kv[i].key);
-			free(st);
-			return -1;
-		}
-		if (strcmp(kv[i].key, "backoff-min") == 0)
-			st->min = (unsigned)v;
-		else if (strcmp(kv[i].key, "backoff-max") == 0)
-			st->max = (unsigned)v;
-		else {
-			snprintf(err, errlen, "%s:%d: unknown key '%s' (allowed: "
-			    "backoff-min, backoff-max)", kv[i].file, kv[i].line,
-			    kv[i].key);
-			free(st);
-			return -1;
-		}
-	}
-	*state = st;
 	return 0;
-}
-
-static void
-auth_fini(void *state)
-{
-	free(state);
-}
-
-static int
-auth_open(struct nab_ctx *ctx)
-{
-	struct auth_sess	*s;
-
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return -1;
-	host->set_data(ctx, s);
-	return 0;
-}
-
-static void
-auth_close(struct nab_ctx *ctx)
-{
-	free(host->get_data(ctx));
 }
 
 static struct backoff *
@@ -195,9 +149,9 @@ login_done(struct nab_ctx *ctx, const struct nab_login_result *r, void *arg)
 		host->log(ctx, NAB_LOG_INFO, "authenticated upstream as %s "
 		    "with %s on the rabbit's behalf", s->jid, r->mechanism);
 	} else if ((b = backoff_find(st, s->jid, 1)) != NULL) {
-		wait = st->min << (b->failures < 16 ? b->failures : 16);
+		wait = (unsigned)st->min << (b->failures < 16 ? b->failures : 16);
 		if (wait > st->max || wait == 0)
-			wait = st->max;
+			wait = (unsigned)st->max;
 		b->failures++;
 		b->until = time(NULL) + wait;
 		host->log(ctx, NAB_LOG_WARN, "upstream login for %s failed "
@@ -299,8 +253,8 @@ const struct nab_filter nab_builtin_auth = {
 	.version = "1.1",
 	.description = "SASL on the rabbit's behalf: hold, log in upstream, release",
 	.init = auth_init,
-	.fini = auth_fini,
-	.open = auth_open,
-	.close = auth_close,
 	.on_stanza = auth_stanza,
+	.settings = auth_settings,
+	.state_size = sizeof(struct auth_state),
+	.session_size = sizeof(struct auth_sess),
 };

@@ -47,10 +47,6 @@ struct bind_sess {
 	int	local_session;		/* answer the next session here */
 };
 
-static int	bind_init(const struct nab_host *, const struct nab_kv *,
-		    size_t, void **, char *, size_t);
-static int	bind_open(struct nab_ctx *);
-static void	bind_close(struct nab_ctx *);
 static int	answer(struct nab_ctx *, struct nab_stanza *, const char *);
 static enum nab_verdict local_bind(struct nab_ctx *, struct bind_sess *,
 		    struct nab_stanza *, struct nab_stanza *);
@@ -63,35 +59,14 @@ static void	server_result(struct nab_ctx *, struct bind_sess *,
 static enum nab_verdict bind_stanza(struct nab_ctx *, enum nab_dir,
 		    struct nab_stanza *);
 
+static const struct nab_setting bind_settings[] = { NAB_SETTINGS_END };
+
 static int
 bind_init(const struct nab_host *h, const struct nab_kv *kv, size_t n,
     void **state, char *err, size_t errlen)
 {
 	host = h;
-	if (n > 0) {
-		snprintf(err, errlen, "%s:%d: unknown key '%s' (bind has no "
-		    "settings)", kv[0].file, kv[0].line, kv[0].key);
-		return -1;
-	}
-	*state = NULL;
 	return 0;
-}
-
-static int
-bind_open(struct nab_ctx *ctx)
-{
-	struct bind_sess	*s;
-
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return -1;
-	host->set_data(ctx, s);
-	return 0;
-}
-
-static void
-bind_close(struct nab_ctx *ctx)
-{
-	free(host->get_data(ctx));
 }
 
 /*
@@ -261,7 +236,7 @@ const struct nab_filter nab_builtin_bind = {
 	.description = "repair bind and session requests; answer resource "
 	    "changes and unbind locally",
 	.init = bind_init,
-	.open = bind_open,
-	.close = bind_close,
 	.on_stanza = bind_stanza,
+	.settings = bind_settings,
+	.session_size = sizeof(struct bind_sess),
 };

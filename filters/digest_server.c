@@ -83,8 +83,7 @@ static const struct nab_host	*host;
 
 static int	ds_init(const struct nab_host *, const struct nab_kv *, size_t,
 		    void **, char *, size_t);
-static int	ds_open(struct nab_ctx *);
-static void	ds_close(struct nab_ctx *);
+static void	ds_close(struct nab_ctx *, const char *);
 static void	ds_unhold(struct nab_ctx *, struct ds_sess *);
 static enum nab_verdict ds_auth(struct nab_ctx *, struct ds_sess *,
 		    struct nab_stanza *);
@@ -105,9 +104,9 @@ static enum nab_verdict ds_stanza(struct nab_ctx *, enum nab_dir,
 static enum nab_verdict ds_header(struct nab_ctx *, enum nab_dir,
 		    struct nab_stanza *);
 
-/*
- * Needs the ABI 1.1 services; refuses any setting. 0, or -1 with err.
- */
+static const struct nab_setting ds_settings[] = { NAB_SETTINGS_END };
+
+/* Needs the ABI 1.1 services. 0, or -1 with err. */
 static int
 ds_init(const struct nab_host *h, const struct nab_kv *kv, size_t n,
     void **state, char *err, size_t errlen)
@@ -119,35 +118,18 @@ ds_init(const struct nab_host *h, const struct nab_kv *kv, size_t n,
 		    h->abi_minor);
 		return -1;
 	}
-	if (n > 0) {
-		snprintf(err, errlen, "%s:%d: unknown key '%s' (digest-server "
-		    "has no settings)", kv[0].file, kv[0].line, kv[0].key);
-		return -1;
-	}
 	dr_init(h);
-	*state = NULL;
 	return 0;
 }
 
-static int
-ds_open(struct nab_ctx *ctx)
-{
-	struct ds_sess	*s;
-
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return -1;
-	host->set_data(ctx, s);
-	return 0;
-}
-
-/* Session end: the host cancels our login callback; wipe the password. */
+/*
+ * Session end: the host cancels our login callback and frees the session
+ * block; wipe the password in it.
+ */
 static void
-ds_close(struct nab_ctx *ctx)
+ds_close(struct nab_ctx *ctx, const char *reason)
 {
-	struct ds_sess	*s = host->get_data(ctx);
-
-	ds_forget(s);
-	free(s);
+	ds_forget(host->get_data(ctx));
 }
 
 void
@@ -636,8 +618,9 @@ const struct nab_filter nab_builtin_digest_server = {
 	.description = "terminate the firmware's DIGEST-MD5 and log in upstream "
 	    "for it",
 	.init = ds_init,
-	.open = ds_open,
-	.close = ds_close,
+	.settings = ds_settings,
+	.session_size = sizeof(struct ds_sess),
+	.on_close = ds_close,
 	.on_header = ds_header,
 	.on_stanza = ds_stanza,
 };

@@ -42,24 +42,18 @@
 
 static const struct nab_host	*host;
 
-static int	guard_init(const struct nab_host *, const struct nab_kv *,
-		    size_t, void **, char *, size_t);
 static enum nab_verdict guard_ws(struct nab_ctx *, enum nab_dir,
 		    const char *, size_t);
 static enum nab_verdict guard_stanza(struct nab_ctx *, enum nab_dir,
 		    struct nab_stanza *);
+
+static const struct nab_setting guard_settings[] = { NAB_SETTINGS_END };
 
 static int
 guard_init(const struct nab_host *h, const struct nab_kv *kv, size_t n,
     void **state, char *err, size_t errlen)
 {
 	host = h;
-	if (n > 0) {
-		snprintf(err, errlen, "%s:%d: unknown key '%s' (firmware-guard "
-		    "has no settings)", kv[0].file, kv[0].line, kv[0].key);
-		return -1;
-	}
-	*state = NULL;
 	return 0;
 }
 
@@ -99,4 +93,5 @@ const struct nab_filter nab_builtin_firmware_guard = {
 	.init = guard_init,
 	.on_stanza = guard_stanza,
 	.on_whitespace = guard_ws,
+	.settings = guard_settings,
 };

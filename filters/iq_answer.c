@@ -20,8 +20,8 @@
  * requests). The answer carries no `from`: the server stamps the
  * rabbit's bound JID.
  *
- * Config keys ([filter iq-answer]): version, the version string reported
- * (default 18673).
+ * Settings ([filter iq-answer], ABI 1.4 table below): version, the
+ * version string reported.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,9 +42,6 @@ struct ia_state {
 	char	version[64];
 };
 
-static int	ia_init(const struct nab_host *, const struct nab_kv *, size_t,
-		    void **, char *, size_t);
-static void	ia_fini(void *);
 static int	from_violet(const char *);
 static struct nab_stanza *ia_reply(struct nab_ctx *, struct nab_stanza *,
 		    const char *);
@@ -56,45 +53,18 @@ static int	ia_content(struct nab_ctx *, struct ia_state *,
 static enum nab_verdict ia_stanza(struct nab_ctx *, enum nab_dir,
 		    struct nab_stanza *);
 
+static const struct nab_setting ia_settings[] = {
+	NAB_SETTING_STRING("version", struct ia_state, version, 1, "18673",
+	    NULL, "the version reported to jabber:iq:version queries"),
+	NAB_SETTINGS_END
+};
+
 static int
 ia_init(const struct nab_host *h, const struct nab_kv *kv, size_t n,
     void **state, char *err, size_t errlen)
 {
-	struct ia_state	*st;
-	size_t		 i;
-
 	host = h;
-	if ((st = calloc(1, sizeof(*st))) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	snprintf(st->version, sizeof(st->version), "18673");
-	for (i = 0; i < n; i++) {
-		if (strcmp(kv[i].key, "version") != 0) {
-			snprintf(err, errlen, "%s:%d: unknown key '%s' "
-			    "(allowed: version)", kv[i].file, kv[i].line,
-			    kv[i].key);
-			free(st);
-			return -1;
-		}
-		if (*kv[i].value == '\0' ||
-		    strlen(kv[i].value) >= sizeof(st->version)) {
-			snprintf(err, errlen, "%s:%d: version must be 1..%zu "
-			    "bytes", kv[i].file, kv[i].line,
-			    sizeof(st->version) - 1);
-			free(st);
-			return -1;
-		}
-		snprintf(st->version, sizeof(st->version), "%s", kv[i].value);
-	}
-	*state = st;
 	return 0;
-}
-
-static void
-ia_fini(void *state)
-{
-	free(state);
 }
 
 /* 1 if the firmware itself answers iqs from this address (x@D/y). */
@@ -257,6 +227,7 @@ const struct nab_filter nab_builtin_iq_answer = {
 	.version = "1.0",
 	.description = "answer ping, version and disco for the rabbit",
 	.init = ia_init,
-	.fini = ia_fini,
 	.on_stanza = ia_stanza,
+	.settings = ia_settings,
+	.state_size = sizeof(struct ia_state),
 };

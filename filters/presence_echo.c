@@ -11,8 +11,7 @@
  * it fires cancels it (the firmware does not look at `from`); otherwise
  * the rabbit gets its presence back from nabproxy.
  *
- * Config keys ([filter presence-echo]): timeout-ms, how long to wait for
- * the server's own echo (1..60000, default 1000).
+ * Settings ([filter presence-echo], ABI 1.4 table below): timeout-ms.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +22,7 @@
 static const struct nab_host	*host;
 
 struct pe_state {
-	unsigned	timeout_ms;
+	long long	timeout_ms;
 };
 
 struct pe_sess {
@@ -32,74 +31,18 @@ struct pe_sess {
 	int			 has_id;
 };
 
-static int	pe_init(const struct nab_host *, const struct nab_kv *, size_t,
-		    void **, char *, size_t);
-static void	pe_fini(void *);
-static int	pe_open(struct nab_ctx *);
-static void	pe_close(struct nab_ctx *);
-static void	pe_fire(struct nab_ctx *, void *);
-static enum nab_verdict pe_stanza(struct nab_ctx *, enum nab_dir,
-		    struct nab_stanza *);
+static const struct nab_setting pe_settings[] = {
+	NAB_SETTING_INT("timeout-ms", struct pe_state, timeout_ms, 1, 60000,
+	    "1000", "milliseconds to wait for the server's own echo"),
+	NAB_SETTINGS_END
+};
 
 static int
 pe_init(const struct nab_host *h, const struct nab_kv *kv, size_t n,
     void **state, char *err, size_t errlen)
 {
-	struct pe_state	*st;
-	unsigned long	 v;
-	char		*end;
-	size_t		 i;
-
 	host = h;
-	if ((st = calloc(1, sizeof(*st))) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	st->timeout_ms = 1000;
-	for (i = 0; i < n; i++) {
-		if (strcmp(kv[i].key, "timeout-ms") != 0) {
-			snprintf(err, errlen, "%s:%d: unknown key '%s' "
-			    "(allowed: timeout-ms)", kv[i].file, kv[i].line,
-			    kv[i].key);
-			free(st);
-			return -1;
-		}
-		v = strtoul(kv[i].value, &end, 10);
-		if (*kv[i].value == '\0' || *end != '\0' || v < 1 ||
-		    v > 60000) {
-			snprintf(err, errlen, "%s:%d: timeout-ms must be "
-			    "1..60000 milliseconds", kv[i].file, kv[i].line);
-			free(st);
-			return -1;
-		}
-		st->timeout_ms = (unsigned)v;
-	}
-	*state = st;
 	return 0;
-}
-
-static void
-pe_fini(void *state)
-{
-	free(state);
-}
-
-static int
-pe_open(struct nab_ctx *ctx)
-{
-	struct pe_sess	*s;
-
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return -1;
-	host->set_data(ctx, s);
-	return 0;
-}
-
-/* The host cancels pending timers at close; only our memory is left. */
-static void
-pe_close(struct nab_ctx *ctx)
-{
-	free(host->get_data(ctx));
 }
 
 /*
@@ -126,7 +69,7 @@ pe_fire(struct nab_ctx *ctx, void *arg)
 		return;
 	}
 	host->log(ctx, NAB_LOG_INFO, "the server did not echo the rabbit's "
-	    "presence within %u ms: echoed it", cf->timeout_ms);
+	    "presence within %lld ms: echoed it", cf->timeout_ms);
 }
 
 static enum nab_verdict
@@ -154,7 +97,7 @@ pe_stanza(struct nab_ctx *ctx, enum nab_dir d, struct nab_stanza *st)
 		snprintf(s->id, sizeof(s->id), "%s", id);
 	if (s->timer != NULL)
 		host->timer_del(ctx, s->timer);
-	if ((s->timer = host->timer_add(ctx, cf->timeout_ms, pe_fire,
+	if ((s->timer = host->timer_add(ctx, (unsigned)cf->timeout_ms, pe_fire,
 	    NULL)) == NULL)
 		host->log(ctx, NAB_LOG_WARN, "cannot arm the presence echo "
 		    "timer: out of memory");
@@ -167,8 +110,8 @@ const struct nab_filter nab_builtin_presence_echo = {
 	.version = "1.0",
 	.description = "echo the rabbit's presence when the server does not",
 	.init = pe_init,
-	.fini = pe_fini,
-	.open = pe_open,
-	.close = pe_close,
 	.on_stanza = pe_stanza,
+	.settings = pe_settings,
+	.state_size = sizeof(struct pe_state),
+	.session_size = sizeof(struct pe_sess),
 };

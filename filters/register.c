@@ -80,17 +80,13 @@ struct reg_sess {
 	unsigned	 v_count;
 };
 
+static const struct nab_setting reg_settings[] = { NAB_SETTINGS_END };
+
 static int
 reg_init(const struct nab_host *h, const struct nab_kv *kv, size_t n,
     void **state, char *err, size_t errlen)
 {
 	host = h;
-	if (n > 0) {
-		snprintf(err, errlen, "%s:%d: unknown key '%s' (register has "
-		    "no settings)", kv[0].file, kv[0].line, kv[0].key);
-		return -1;
-	}
-	*state = NULL;
 	return 0;
 }
 
@@ -128,25 +124,14 @@ forget(struct reg_sess *s)
 	s->pending = 0;
 }
 
-static int
-reg_open(struct nab_ctx *ctx)
-{
-	struct reg_sess	*s;
-
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return -1;
-	host->set_data(ctx, s);
-	return 0;
-}
-
+/* The host frees the session block; the passwords in it are wiped here. */
 static void
-reg_close(struct nab_ctx *ctx)
+reg_close(struct nab_ctx *ctx, const char *reason)
 {
 	struct reg_sess	*s = host->get_data(ctx);
 
 	forget(s);
 	v_forget(s);
-	free(s);
 }
 
 static int
@@ -608,7 +593,8 @@ const struct nab_filter nab_builtin_register = {
 	.description = "learn rabbit passwords from registration; repair 409 "
 	    "for existing accounts; answer violet:iq:register",
 	.init = reg_init,
-	.open = reg_open,
-	.close = reg_close,
+	.settings = reg_settings,
+	.session_size = sizeof(struct reg_sess),
+	.on_close = reg_close,
 	.on_stanza = reg_stanza,
 };

@@ -14,9 +14,9 @@
  * 0xff) whose type-11 block with value 0 wakes the rabbit up, so it binds
  * `idle`. This filter sends exactly that and never forwards the query.
  *
- * Config keys ([filter sources]): packet, the base64 packet to send
- * instead (for example OpenJabNab's init packet with an ambient block);
- * ttl, its ttl attribute in seconds (default 604800, as OpenJabNab).
+ * Settings ([filter sources], ABI 1.4 table below): packet, the base64
+ * packet to send instead (for example OpenJabNab's init packet with an
+ * ambient block); ttl, its ttl attribute in seconds.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,57 +32,35 @@
 static const struct nab_host	*host;
 
 struct src_state {
-	char	packet[PACKET_MAX + 1];	/* base64 */
-	char	ttl[16];
+	char		packet[PACKET_MAX + 1];	/* base64 */
+	long long	ttl;
 };
 
-static int	src_init(const struct nab_host *, const struct nab_kv *, size_t,
-		    void **, char *, size_t);
-static void	src_fini(void *);
-static void	b64_encode(const unsigned char *, size_t, char *);
-static int	b64_valid(const char *);
-static enum nab_verdict src_stanza(struct nab_ctx *, enum nab_dir,
-		    struct nab_stanza *);
+static int	b64_valid(const char *, char *, size_t);
 
-/* Standard base64 with padding; out needs 4 * ceil(n / 3) + 1 bytes. */
-static void
-b64_encode(const unsigned char *in, size_t n, char *out)
-{
-	static const char	 a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-				    "abcdefghijklmnopqrstuvwxyz0123456789+/";
-	unsigned long		 v;
-	size_t			 i;
-
-	for (i = 0; i + 2 < n; i += 3) {
-		v = (unsigned long)in[i] << 16 | in[i + 1] << 8 | in[i + 2];
-		*out++ = a[v >> 18 & 63];
-		*out++ = a[v >> 12 & 63];
-		*out++ = a[v >> 6 & 63];
-		*out++ = a[v & 63];
-	}
-	if (i < n) {
-		v = (unsigned long)in[i] << 16 |
-		    (i + 1 < n ? (unsigned long)in[i + 1] << 8 : 0);
-		*out++ = a[v >> 18 & 63];
-		*out++ = a[v >> 12 & 63];
-		*out++ = i + 1 < n ? a[v >> 6 & 63] : '=';
-		*out++ = '=';
-	}
-	*out = '\0';
-}
+/*
+ * The default: 0x7f, block type 11 (mode), length 1, value 0 (wake up),
+ * 0xff, in base64.
+ */
+static const struct nab_setting src_settings[] = {
+	NAB_SETTING_STRING("packet", struct src_state, packet, 4, "fwsAAAEA/w==",
+	    b64_valid, "the base64 Violet packet to answer with (default: "
+	    "wake up, a type-11 block 0)"),
+	NAB_SETTING_INT("ttl", struct src_state, ttl, 0, 100000000, "604800",
+	    "the packet's ttl attribute in seconds (OpenJabNab's: a week)"),
+	NAB_SETTINGS_END
+};
 
 /*
  * A packet the firmware can decode: base64 alphabet only (it skips other
  * bytes but they shift its 4-byte grouping), padding only at the end,
- * length a multiple of 4. 1 if valid.
+ * length a multiple of 4. 0, or -1 with why.
  */
 static int
-b64_valid(const char *s)
+b64_valid(const char *s, char *why, size_t whylen)
 {
 	size_t	n = strlen(s), i, pad = 0;
 
-	if (n == 0 || n % 4 != 0 || n > PACKET_MAX)
-		return 0;
 	for (i = 0; i < n; i++) {
 		if (s[i] == '=') {
 			pad++;
@@ -90,69 +68,21 @@ b64_valid(const char *s)
 		}
 		if (pad > 0 || strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmno"
 		    "pqrstuvwxyz0123456789+/", s[i]) == NULL)
-			return 0;
+			break;
 	}
-	return pad <= 2;
+	if (n % 4 == 0 && i == n && pad <= 2)
+		return 0;
+	snprintf(why, whylen, "must be base64 (A-Z a-z 0-9 + /, '=' padding, "
+	    "a multiple of 4 long)");
+	return -1;
 }
 
 static int
 src_init(const struct nab_host *h, const struct nab_kv *kv, size_t n,
     void **state, char *err, size_t errlen)
 {
-	/* 0x7f, block type 11 (mode), length 1, value 0 (wake up), 0xff. */
-	static const unsigned char	 wake[] = { 0x7f, 0x0b, 0x00, 0x00,
-					    0x01, 0x00, 0xff };
-	struct src_state		*st;
-	char				*end;
-	unsigned long			 v;
-	size_t				 i;
-
 	host = h;
-	if ((st = calloc(1, sizeof(*st))) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	b64_encode(wake, sizeof(wake), st->packet);
-	snprintf(st->ttl, sizeof(st->ttl), "604800");
-	for (i = 0; i < n; i++) {
-		if (strcmp(kv[i].key, "packet") == 0) {
-			if (!b64_valid(kv[i].value)) {
-				snprintf(err, errlen, "%s:%d: packet must be "
-				    "base64 (A-Z a-z 0-9 + /, '=' padding, a "
-				    "multiple of 4 long, at most %d bytes)",
-				    kv[i].file, kv[i].line, PACKET_MAX);
-				free(st);
-				return -1;
-			}
-			snprintf(st->packet, sizeof(st->packet), "%s",
-			    kv[i].value);
-		} else if (strcmp(kv[i].key, "ttl") == 0) {
-			v = strtoul(kv[i].value, &end, 10);
-			if (*kv[i].value == '\0' || *end != '\0' ||
-			    v > 100000000) {
-				snprintf(err, errlen, "%s:%d: ttl must be "
-				    "0..100000000 seconds", kv[i].file,
-				    kv[i].line);
-				free(st);
-				return -1;
-			}
-			snprintf(st->ttl, sizeof(st->ttl), "%lu", v);
-		} else {
-			snprintf(err, errlen, "%s:%d: unknown key '%s' "
-			    "(allowed: packet, ttl)", kv[i].file, kv[i].line,
-			    kv[i].key);
-			free(st);
-			return -1;
-		}
-	}
-	*state = st;
 	return 0;
-}
-
-static void
-src_fini(void *state)
-{
-	free(state);
 }
 
 static enum nab_verdict
@@ -162,7 +92,7 @@ src_stanza(struct nab_ctx *ctx, enum nab_dir d, struct nab_stanza *st)
 	struct src_state		*cf = host->filter_state(ctx);
 	struct nab_stanza		*iq, *q, *p;
 	const char			*type, *id, *to, *from;
-	char				 platform[512], rabbit[512];
+	char				 platform[512], rabbit[512], ttl[24];
 
 	if (d != NAB_FROM_RABBIT || strcmp(host->name(st), "iq") != 0 ||
 	    (type = host->attr(st, "type")) == NULL ||
@@ -185,6 +115,7 @@ src_stanza(struct nab_ctx *ctx, enum nab_dir d, struct nab_stanza *st)
 	else
 		snprintf(rabbit, sizeof(rabbit), "%s/sources",
 		    ident->bare_jid);
+	snprintf(ttl, sizeof(ttl), "%lld", cf->ttl);
 	if ((iq = host->stanza_new(ctx, "iq")) == NULL ||
 	    host->set_attr(ctx, iq, "from", platform) == -1 ||
 	    host->set_attr(ctx, iq, "to", rabbit) == -1 ||
@@ -195,7 +126,7 @@ src_stanza(struct nab_ctx *ctx, enum nab_dir d, struct nab_stanza *st)
 	    (p = host->add_child(ctx, q, "packet")) == NULL ||
 	    host->set_attr(ctx, p, "xmlns", NS_PACKET) == -1 ||
 	    host->set_attr(ctx, p, "format", "1.0") == -1 ||
-	    host->set_attr(ctx, p, "ttl", cf->ttl) == -1 ||
+	    host->set_attr(ctx, p, "ttl", ttl) == -1 ||
 	    host->add_text(ctx, p, cf->packet) == -1 ||
 	    host->inject(ctx, NAB_FROM_SERVER, iq) == -1) {
 		host->log(ctx, NAB_LOG_WARN, "cannot answer the rabbit's "
@@ -213,6 +144,7 @@ const struct nab_filter nab_builtin_sources = {
 	.version = "1.0",
 	.description = "answer the firmware's violet:iq:sources query locally",
 	.init = src_init,
-	.fini = src_fini,
 	.on_stanza = src_stanza,
+	.settings = src_settings,
+	.state_size = sizeof(struct src_state),
 };

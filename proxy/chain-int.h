@@ -26,6 +26,7 @@ struct cs_filter {
 	void			*state;
 	void			*dl;		/* dlopen handle or NULL */
 	int			 inited;
+	int			 host_state;	/* state is ours (state_size) */
 };
 
 struct cs_profile {
@@ -60,6 +61,8 @@ struct chain_slot {
 	struct cs_filter	*cf;
 	struct nab_ctx		 ctx;
 	void			*data;		/* set_data() */
+	uint64_t		*repairs;	/* counters_filter(), or NULL */
+	void			*sdata;		/* session_size block or NULL */
 };
 
 struct nab_timer;
@@ -112,6 +115,15 @@ int		 h_cred_put(struct nab_ctx *, const char *, const char *);
 int		 h_prove_password(struct nab_ctx *, const char *,
 		    const char *, nab_login_cb *, void *);
 const char	*h_rabbit_password(struct nab_ctx *, const char *);
+
+/* chain_settings.c: the declarative settings of ABI 1.4. */
+const struct nab_setting *settings_of(const struct nab_filter *);
+int	settings_check_desc(const struct nab_filter *, const char *where,
+	    char *err, size_t errlen);
+int	settings_apply(const struct nab_filter *, void *state,
+	    const struct chain_filter_conf *, const char *who, char *err,
+	    size_t errlen);
+void	settings_print(FILE *, const struct nab_filter *, const char *origin);
 
 /* chain_digest.c: the DIGEST-MD5 services of the host table. */
 int	h_digest_challenge(struct nab_ctx *, char *, size_t, char *, size_t);

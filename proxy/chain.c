@@ -18,6 +18,7 @@
 
 #include "chain.h"
 #include "chain-int.h"
+#include "counters.h"
 #include "log.h"
 #include "session.h"
 #include "stanza.h"
@@ -50,6 +51,8 @@ static int	load_filter(struct cs_filter *, const struct chain_filter_conf *,
 		    char *, size_t);
 static int	check_desc(const struct nab_filter *, const char *, char *,
 		    size_t);
+static int	init_filter(struct cs_filter *, const struct chain_filter_conf *,
+		    const char *, char *, size_t);
 static struct cs_filter *find_filter(struct chainset *, const char *);
 static char	**strv_dup(const char *const *, size_t);
 static void	strv_free(char **, size_t);
@@ -77,6 +80,43 @@ chain_builtin(const char *name)
 		if (strcmp(builtins[i]->name, name) == 0)
 			return builtins[i];
 	return NULL;
+}
+
+int
+chain_describe(FILE *out, const char *name, const char *path, char *err,
+    size_t errlen)
+{
+	const struct nab_filter	*f;
+	void			*dl = NULL;
+	char			 file[4096];
+	int			 rc = -1;
+
+	err[0] = '\0';
+	if (path == NULL) {
+		if ((f = chain_builtin(name)) == NULL) {
+			errf(err, errlen, "%s: no such built-in filter", name);
+			return -1;
+		}
+		if (settings_check_desc(f, name, err, errlen) == -1)
+			return -1;
+		settings_print(out, f, "built-in");
+		return 0;
+	}
+	snprintf(file, sizeof(file), "%s%s", strchr(path, '/') ? "" : "./",
+	    path);
+	if ((dl = dlopen(file, RTLD_NOW | RTLD_LOCAL)) == NULL)
+		errf(err, errlen, "%s: cannot load: %s", path, dlerror());
+	else if ((f = dlsym(dl, NAB_FILTER_SYMBOL)) == NULL)
+		errf(err, errlen, "%s: not a nabproxy filter: no symbol '%s' "
+		    "exported", path, NAB_FILTER_SYMBOL);
+	else if (check_desc(f, path, err, errlen) == 0 &&
+	    settings_check_desc(f, path, err, errlen) == 0) {
+		settings_print(out, f, path);
+		rc = 0;
+	}
+	if (dl != NULL)
+		dlclose(dl);
+	return rc;
 }
 
 /* Append one "message\n" to err. */
@@ -131,8 +171,7 @@ load_filter(struct cs_filter *cf, const struct chain_filter_conf *fc,
     char *err, size_t errlen)
 {
 	const struct nab_filter	*f;
-	char			 where[512], ierr[1024], file[4096];
-	size_t			 i, n = 0;
+	char			 where[512], file[4096];
 
 	snprintf(where, sizeof(where), "%s:%d: filter %s%s%s", fc->file ?
 	    fc->file : "(built-in)", fc->line, fc->name, fc->path ? " in " : "",
@@ -172,9 +211,53 @@ load_filter(struct cs_filter *cf, const struct chain_filter_conf *fc,
 		return -1;
 	}
 	cf->f = f;
+	return init_filter(cf, fc, where, err, errlen);
+}
+
+/*
+ * ABI 1.4: the host's state block with the settings filled in (none for
+ * an older filter). 0, or -1 with every settings problem in err.
+ */
+static int
+settings_filter(struct cs_filter *cf, const struct chain_filter_conf *fc,
+    const char *where, char *err, size_t errlen)
+{
+	const struct nab_filter	*f = cf->f;
+	char			 who[512];
+
+	if (settings_check_desc(f, where, err, errlen) == -1)
+		return -1;
+	if (NAB_FILTER_HAS(f, state_size) && f->state_size > 0) {
+		if ((cf->state = calloc(1, f->state_size)) == NULL) {
+			errf(err, errlen, "%s: out of memory", where);
+			return -1;
+		}
+		cf->host_state = 1;
+	}
+	snprintf(who, sizeof(who), "filter %s%s%s", fc->name, fc->path ?
+	    " in " : "", fc->path ? fc->path : "");
+	if (settings_of(f) != NULL &&
+	    settings_apply(f, cf->state, fc, who, err, errlen) == -1)
+		return -1;
+	return 0;
+}
+
+/* Settings, then init(): 0, or -1 with err appended. */
+static int
+init_filter(struct cs_filter *cf, const struct chain_filter_conf *fc,
+    const char *where, char *err, size_t errlen)
+{
+	const struct nab_filter	*f = cf->f;
+	void			*st;
+	char			 ierr[1024], file[4096];
+	size_t			 i, n = 0;
+
+	if (settings_filter(cf, fc, where, err, errlen) == -1)
+		return -1;
 	ierr[0] = '\0';
+	st = cf->state;
 	if (f->init != NULL && f->init(chain_host(), fc->kv, fc->nkv,
-	    &cf->state, ierr, sizeof(ierr)) == -1) {
+	    &st, ierr, sizeof(ierr)) == -1) {
 		/*
 		 * "FILE:LINE: why" naming one of its keys is shown at that
 		 * line instead of the section's.
@@ -196,6 +279,12 @@ load_filter(struct cs_filter *cf, const struct chain_filter_conf *fc,
 		return -1;
 	}
 	cf->inited = 1;
+	if (cf->host_state && st != cf->state) {
+		errf(err, errlen, "%s: init() replaced the state the host "
+		    "allocated (state_size): leave *state as it is", where);
+		return -1;
+	}
+	cf->state = st;
 	return 0;
 }
 
@@ -313,6 +402,8 @@ chainset_unref(struct chainset *cs)
 		struct cs_filter *cf = &cs->filters[i];
 		if (cf->inited && cf->f->fini != NULL)
 			cf->f->fini(cf->state);
+		if (cf->host_state)
+			free(cf->state);
 		if (cf->dl != NULL)
 			dlclose(cf->dl);
 		free(cf->name);
@@ -431,13 +522,26 @@ chain_open(struct chainset *cs, const char *profile, struct session *se)
 	ch->nslots = p ? p->nfilters : 0;
 	if (ch->nslots > 0 &&
 	    (ch->slots = calloc(ch->nslots, sizeof(*ch->slots))) == NULL) {
-		chain_close(ch);
+		ch->nslots = 0;
+		chain_close(ch, "closed: out of memory");
 		return NULL;
 	}
 	for (i = 0; i < ch->nslots; i++) {
-		ch->slots[i].cf = p->filters[i];
-		ch->slots[i].ctx.ch = ch;
-		ch->slots[i].ctx.slot = &ch->slots[i];
+		struct chain_slot *sl = &ch->slots[i];
+		const struct nab_filter *f = p->filters[i]->f;
+
+		sl->cf = p->filters[i];
+		sl->ctx.ch = ch;
+		sl->ctx.slot = sl;
+		sl->repairs = counters_filter(session_counters(se),
+		    p->filters[i]->name);
+		/* ABI 1.4: the host's zeroed per-session block. */
+		if (NAB_FILTER_HAS(f, session_size) && f->session_size > 0 &&
+		    (sl->data = sl->sdata = calloc(1, f->session_size)) ==
+		    NULL) {
+			chain_close(ch, "closed: out of memory");
+			return NULL;
+		}
 	}
 	for (i = 0; i < ch->nslots; i++) {
 		if (ch->slots[i].cf->f->open != NULL &&
@@ -445,7 +549,8 @@ chain_open(struct chainset *cs, const char *profile, struct session *se)
 			log_warnx("filter %s refused to open a session",
 			    ch->slots[i].cf->name);
 			ch->nopened = i;
-			chain_close(ch);
+			chain_close(ch, "closed: a filter refused to open the "
+			    "session");
 			return NULL;
 		}
 		ch->nopened = i + 1;
@@ -454,14 +559,27 @@ chain_open(struct chainset *cs, const char *profile, struct session *se)
 }
 
 void
-chain_close(struct chain *ch)
+chain_close(struct chain *ch, const char *reason)
 {
-	size_t	i;
+	const struct nab_filter	*f;
+	size_t			 i;
 
-	for (i = ch->nopened; i > 0; i--)
-		if (ch->slots[i - 1].cf->f->close != NULL)
-			ch->slots[i - 1].cf->f->close(&ch->slots[i - 1].ctx);
+	for (i = ch->nopened; i > 0; i--) {
+		f = ch->slots[i - 1].cf->f;
+		if (NAB_FILTER_HAS(f, on_close) && f->on_close != NULL)
+			f->on_close(&ch->slots[i - 1].ctx, reason != NULL ?
+			    reason : "closed");
+		else if (f->close != NULL)
+			f->close(&ch->slots[i - 1].ctx);
+	}
 	chain_host_cleanup(ch);
+	/* Wiped: a session block may have held a password. */
+	for (i = 0; i < ch->nslots; i++)
+		if (ch->slots[i].sdata != NULL) {
+			explicit_bzero(ch->slots[i].sdata,
+			    ch->slots[i].cf->f->session_size);
+			free(ch->slots[i].sdata);
+		}
 	free(ch->slots);
 	chainset_unref(ch->cs);
 	free(ch);
@@ -484,7 +602,9 @@ run_hook(struct chain *ch, struct chain_slot *sl, enum nab_dir d,
 	struct timespec		 t0, t1;
 	enum nab_verdict	 v = NAB_PASS;
 	long			 ms;
+	int			 edited = ch->edited;
 
+	ch->edited = 0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	switch (u->kind) {
 	case XS_HEADER:
@@ -521,6 +641,11 @@ run_hook(struct chain *ch, struct chain_slot *sl, enum nab_dir d,
 		    "filter returned an invalid verdict");
 		return NAB_CLOSE;
 	}
+	/* A repair: this hook edited, replaced, dropped or answered. */
+	if (sl->repairs != NULL && (ch->edited || (v != NAB_PASS &&
+	    v != NAB_CLOSE)))
+		(*sl->repairs)++;
+	ch->edited |= edited;
 	return v;
 }
 

@@ -12,6 +12,7 @@
 #define NAB_CHAIN_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include <nabproxy/filter.h>
 
@@ -50,6 +51,13 @@ struct chain_profile_conf {
 const char *const *chain_builtin_names(void);
 /* Descriptor of a built-in filter or NULL. */
 const struct nab_filter *chain_builtin(const char *name);
+/*
+ * `nabproxy filters`: print a filter's name, version, description and
+ * settings to out: the built-in NAME when path is NULL, else the .so at
+ * path (loaded, never initialised). 0, or -1 with why in err.
+ */
+int	chain_describe(FILE *out, const char *name, const char *path,
+	    char *err, size_t errlen);
 
 /*
  * Load and initialise filters and profiles. Returns a chainset with one
@@ -72,7 +80,12 @@ const char *chainset_select(const struct chainset *, const char *mac,
 /* Instantiate a profile's chain for one session. NULL on failure. */
 struct chain *chain_open(struct chainset *, const char *profile,
     struct session *) WUNRES;
-void	chain_close(struct chain *);
+/*
+ * Close every filter of the chain, last first: on_close(reason) for a
+ * filter that has it (ABI 1.4), close() otherwise; reason as filter.h
+ * documents it ("rabbit closed", "stream error: COND: why", ...).
+ */
+void	chain_close(struct chain *, const char *reason);
 const char *chain_profile(const struct chain *);
 
 /*

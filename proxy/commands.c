@@ -1,8 +1,8 @@
 /*
  * commands: the offline subcommands that are not the daemon:
  * --check-config, credentials (add/remove/list/allow-register; the
- * password read without echo from a terminal) and tls-pin (list/forget);
- * the demo is demo.c. As root with `user` set, credentials and tls-pin
+ * password read without echo from a terminal), tls-pin (list/forget) and
+ * filters (every filter's settings, filter ABI 1.4); the demo is demo.c. As root with `user` set, credentials and tls-pin
  * act as that user.
  * Each prints to stdout/stderr and returns an exit status; none touches
  * the network.
@@ -26,16 +26,23 @@
 #include "main-int.h"
 #include "metrics.h"
 #include "tls_pin.h"
+#include "webauth.h"
 
-/* watch and http-listen, which only the daemon reads: 0, or -1 (err). */
+/* watch, http-listen and its token, which only the daemon reads: 0, or
+   -1 (err). */
 static int
 cmd_check_ctl(const struct config *cfg, char *err, size_t errlen)
 {
 	struct ctlreg	*reg;
+	char		 tok[WEBAUTH_TOKEN_MAX + 1];
 	int		 rc = 0;
 
-	if (cfg->http_listen != NULL && cfg->http_listen[0] != '\0' &&
-	    metrics_check(cfg->http_listen, err, errlen) == -1)
+	if (webauth_token(cfg, tok, sizeof(tok), err, errlen) == -1)
+		return -1;
+	rc = cfg->http_listen != NULL && cfg->http_listen[0] != '\0' &&
+	    metrics_check(cfg->http_listen, tok[0] != '\0', err, errlen) == -1;
+	explicit_bzero(tok, sizeof(tok));
+	if (rc)
 		return -1;
 	if ((reg = ctlreg_new()) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -451,4 +458,54 @@ cmd_tls_pin(int argc, char **argv)
 	if (rc != 0)
 		fprintf(stderr, "nabproxy: %s\n", err);
 	return rc != 0;
+}
+
+/*
+ * nabproxy filters [-c FILE] [FILE.so ...]: every built-in filter with
+ * its settings, then the external filters of FILE (with -c) and the
+ * shared objects named; each is loaded but never initialised.
+ */
+int
+cmd_filters(int argc, char **argv)
+{
+	const char *const	*names = chain_builtin_names();
+	struct config		*cfg = NULL;
+	const char		*conf;
+	char			 err[4096];
+	size_t			 i;
+	int			 a, rc = 0;
+
+	conf = conf_arg(argc, argv, &a);
+	for (i = (size_t)a; i < (size_t)argc; i++)
+		if (argv[i][0] == '-')
+			errx_usage("filters: [-c FILE] [FILE.so ...]");
+	if (a == 3 && (cfg = load_config(conf)) == NULL)
+		return 1;
+	for (i = 0; names[i] != NULL; i++) {
+		if (chain_describe(stdout, names[i], NULL, err,
+		    sizeof(err)) == -1) {
+			fputs(err, stderr);
+			rc = 1;
+		}
+		putchar('\n');
+	}
+	for (i = 0; cfg != NULL && i < cfg->nfilters; i++)
+		if (cfg->filters[i].path != NULL) {
+			if (chain_describe(stdout, cfg->filters[i].name,
+			    cfg->filters[i].path, err, sizeof(err)) == -1) {
+				fputs(err, stderr);
+				rc = 1;
+			}
+			putchar('\n');
+		}
+	for (; a < argc; a++) {
+		if (chain_describe(stdout, NULL, argv[a], err,
+		    sizeof(err)) == -1) {
+			fputs(err, stderr);
+			rc = 1;
+		}
+		putchar('\n');
+	}
+	config_free(cfg);
+	return rc;
 }

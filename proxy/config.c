@@ -38,8 +38,12 @@ static const struct config_key keys[] = {
 	{ "control-socket", CT_STR, 0, 0, "", 0, OFF(control_socket), NULL },
 	{ "credentials", CT_STR, 0, 0, "", 0, OFF(credentials), NULL },
 	{ "drain-timeout", CT_DURATION, 0, 3600, "30", 0, OFF(drain_timeout), NULL },
+	{ "header-timeout", CT_DURATION, 1, 3600, "10", 0,
+	    OFF(header_timeout), NULL },
 	{ "hold-queue", CT_SIZE, 1024, 64 * MIB, "65536", 0, OFF(hold_queue), NULL },
 	{ "http-listen", CT_STR, 0, 0, "", 0, OFF(http_listen), NULL },
+	{ "http-token", CT_STR, 0, 0, "", 0, OFF(http_token), NULL },
+	{ "http-token-file", CT_STR, 0, 0, "", 0, OFF(http_token_file), NULL },
 	{ "idle-timeout", CT_DURATION, 1, 86400, "300", 0, OFF(idle_timeout), NULL },
 	{ "listen", CT_LISTEN, 0, 0, "0.0.0.0:5222", 1, OFF(listen), NULL },
 	{ "log-dir", CT_STR, 0, 0, "", 0, OFF(log_dir), NULL },
@@ -50,9 +54,12 @@ static const struct config_key keys[] = {
 	{ "max-connections", CT_UINT, 1, 1048576, "1024", 0,
 	    OFF(max_connections), NULL },
 	{ "max-depth", CT_UINT, 4, 256, "32", 0, OFF(max_depth), NULL },
+	{ "max-dials", CT_UINT, 1, 65536, "64", 0, OFF(max_dials), NULL },
 	{ "max-per-source", CT_UINT, 0, 1048576, "32", 0, OFF(max_per_source), NULL },
 	{ "max-probes", CT_UINT, 1, 4096, "16", 0, OFF(max_probes), NULL },
 	{ "max-stanza", CT_SIZE, 1024, 16 * MIB, "65536", 0, OFF(max_stanza), NULL },
+	{ "memory-budget", CT_SIZE, 0, 4095 * MIB, "256M", 0,
+	    OFF(memory_budget), NULL },
 	{ "pid-file", CT_STR, 0, 0, "", 0, OFF(pid_file), NULL },
 	{ "probe-backoff-max", CT_DURATION, 1, 86400, "300", 0,
 	    OFF(probe_backoff_max), NULL },
@@ -62,6 +69,8 @@ static const struct config_key keys[] = {
 	{ "redact", CT_BOOL, 0, 1, "yes", 0, OFF(redact), NULL },
 	{ "scram-max-iterations", CT_UINT, 4096, 10000000, "100000", 0,
 	    OFF(scram_max_iterations), NULL },
+	{ "scram-min-iterations", CT_UINT, 1, 10000000, "4096", 0,
+	    OFF(scram_min_iterations), NULL },
 	{ "state-dir", CT_STR, 0, 0, "/var/lib/nabproxy", 0, OFF(state_dir), NULL },
 	{ "upstream", CT_UPSTREAM, 0, 0, "", 0, OFF(upstream_host), NULL },
 	{ "upstream-ca", CT_STR, 0, 0, "", 0, OFF(upstream_ca), NULL },
@@ -75,6 +84,8 @@ static const struct config_key keys[] = {
 	{ "user", CT_STR, 0, 0, "", 0, OFF(user), NULL },
 	{ "verbose", CT_BOOL, 0, 1, "no", 0, OFF(verbose), NULL },
 	{ "watch", CT_STR, 0, 0, "", 0, OFF(watch), NULL },
+	{ "write-timeout", CT_DURATION, 1, 86400, "60", 0,
+	    OFF(write_timeout), NULL },
 };
 #define NKEYS		(sizeof(keys) / sizeof(keys[0]))
 
@@ -85,6 +96,7 @@ static const char *const cross_keys[][2] = {
 	{ "hold-queue", "max-stanza" },
 	{ "profile", "profile" },
 	{ "upstream-verify", "upstream-pin" },
+	{ "scram-min-iterations", "scram-max-iterations" },
 };
 #define NCROSS		(sizeof(cross_keys) / sizeof(cross_keys[0]))
 
@@ -255,6 +267,11 @@ cross_check(const struct config *cfg, size_t i, char *msg, size_t len)
 	    cfg->nupstream_pins == 0)
 		snprintf(msg, len, "upstream-verify = pin needs at least one"
 		    " upstream-pin = sha256:<64 hex digits>");
+	else if (i == 5 &&
+	    cfg->scram_min_iterations > cfg->scram_max_iterations)
+		snprintf(msg, len, "scram-min-iterations (%u) must not exceed"
+		    " scram-max-iterations (%u)", cfg->scram_min_iterations,
+		    cfg->scram_max_iterations);
 	else
 		return 0;
 	return -1;
@@ -438,6 +455,10 @@ config_free(struct config *cfg)
 	free(cfg->control_socket);
 	free(cfg->watch);
 	free(cfg->http_listen);
+	if (cfg->http_token != NULL)
+		explicit_bzero(cfg->http_token, strlen(cfg->http_token));
+	free(cfg->http_token);
+	free(cfg->http_token_file);
 	free(cfg->state_dir);
 	free(cfg->credentials);
 	free(cfg->profile);

@@ -126,6 +126,10 @@ struct config {
 	unsigned int		 connect_timeout;
 	unsigned int		 idle_timeout;
 	unsigned int		 login_timeout;	/* 0: none */
+	unsigned int		 header_timeout;	/* accept to header */
+	unsigned int		 write_timeout;	/* output stuck full */
+	unsigned int		 memory_budget;	/* bytes, 0: none */
+	unsigned int		 max_dials;	/* upstream streams opening */
 	unsigned int		 drain_timeout;
 	unsigned int		 max_connections;
 	unsigned int		 max_probes;		/* login probes at once */
@@ -140,12 +144,15 @@ struct config {
 	char			*control_socket;	/* "" = default, "none" */
 	char			*watch;		/* MACs, space separated */
 	char			*http_listen;	/* "" = no /metrics */
+	char			*http_token;	/* "" = none (webauth.c) */
+	char			*http_token_file;	/* "" = none */
 	int			 log_format;	/* enum config_log_format */
 	int			 log_prefix;
 	int			 redact;
 	char			*state_dir;
 	char			*credentials;	/* never "" */
 	unsigned int		 scram_max_iterations;
+	unsigned int		 scram_min_iterations;
 	int			 allow_plain_cleartext;
 	char			*profile;	/* default profile, exists */
 	int			 verbose;

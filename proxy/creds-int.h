@@ -23,12 +23,15 @@ struct creds_entry {
 #define X_RABBIT	"/rabbit "
 #define X_ALLOW		"/allow-register "
 
+struct creds_writer;
+
 struct creds {
 	char			*cr_path;
 	uid_t			 cr_owner;	/* the file's required owner */
 	struct creds_entry	*cr_ent;	/* sorted by ce_jid */
 	size_t			 cr_n;
 	size_t			 cr_cap;
+	struct creds_writer	*cr_w;		/* after creds_async(), or NULL */
 };
 
 /* creds.c */
@@ -38,10 +41,22 @@ void	ents_clear(struct creds *);
 int	ent_find(const struct creds *, const char *, size_t *);
 int	ent_insert(struct creds *, size_t, struct creds_entry *);
 void	ent_take(struct creds *, size_t, struct creds_entry *);
+int	ent_dup(struct creds_entry *, const struct creds_entry *);
+/* jid's entry becomes *op (a copy), or goes if op->ce_pw is NULL; -1 ENOMEM. */
+int	op_replay(struct creds *, const struct creds_entry *);
 
 /* creds_file.c */
 int	load(const char *, uid_t, struct creds *, char *, size_t);
 void	resync(struct creds *);
 int	store_write(const struct creds *, char *, size_t);
+/* An exclusive flock(2) on path's directory: the fd to close, or -1. */
+int	store_lock(const char *, char *, size_t);
+
+/* creds_writer.c: queue "jid's entry becomes *e" (e NULL: removal). */
+int	writer_queue(struct creds *, const struct creds_entry *, const char *);
+/* The operations not yet written, replayed onto fresh; -1 on ENOMEM. */
+int	writer_replay(struct creds *, struct creds *);
+/* Writes what is queued, stops the thread, reports; c->cr_w is NULL after. */
+void	writer_stop(struct creds *);
 
 #endif /* NAB_CREDS_INT_H */

@@ -12,7 +12,9 @@
  * server's). The file's format is in creds_file.c.
  * Passwords, and every buffer the file is read into or written from, are
  * wiped with explicit_bzero before they are freed. Entries are kept
- * sorted by JID, so lookups are binary searches.
+ * sorted by JID, so lookups are binary searches. In the daemon the
+ * file is written by a thread (creds_writer.c): memory is then ahead of
+ * the file until the thread has written it.
  */
 #include <sys/stat.h>
 
@@ -168,6 +170,7 @@ creds_close(struct creds *c)
 {
 	if (c == NULL)
 		return;
+	writer_stop(c);
 	ents_clear(c);
 	free(c->cr_path);
 	free(c);
@@ -253,6 +256,69 @@ ent_copy(struct creds_entry *e, const struct creds_entry *from,
 	return 0;
 }
 
+/* A copy of from; a removal (no password) stays one. -1 on ENOMEM. */
+int
+ent_dup(struct creds_entry *e, const struct creds_entry *from)
+{
+	if (from->ce_pw != NULL)
+		return ent_copy(e, from, NULL, NULL);
+	memset(e, 0, sizeof(*e));
+	return (e->ce_jid = strdup(from->ce_jid)) == NULL ? -1 : 0;
+}
+
+int
+op_replay(struct creds *c, const struct creds_entry *op)
+{
+	struct creds_entry	e;
+	size_t			idx;
+	int			found = ent_find(c, op->ce_jid, &idx);
+
+	if (op->ce_pw == NULL) {
+		if (found) {
+			ent_take(c, idx, &e);
+			ent_free(&e);
+		}
+		return 0;
+	}
+	if (ent_dup(&e, op) == -1)
+		return -1;
+	if (found) {
+		ent_free(&c->cr_ent[idx]);
+		c->cr_ent[idx] = e;
+	} else if (ent_insert(c, idx, &e) == -1) {
+		ent_free(&e);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Before a change: without a writer thread, the store's directory is
+ * locked (creds_writer.c) and the file read again, so what another
+ * process wrote is kept; the fd to hand to end(), or -1. With the
+ * thread, memory is the newest and the thread does both.
+ */
+static int
+begin(struct creds *c)
+{
+	char	err[256];
+	int	lk;
+
+	if (c->cr_w != NULL)
+		return -1;
+	lk = store_lock(c->cr_path, err, sizeof(err));
+	resync(c);
+	return lk;
+}
+
+static int
+end(int lk, int rc)
+{
+	if (lk != -1)
+		close(lk);
+	return rc;
+}
+
 /*
  * Writes c with entry idx replaced by *e (inserted there if !found); c
  * then owns e's strings. Returns what store_write() returns; on -1 c is
@@ -273,7 +339,12 @@ commit(struct creds *c, size_t idx, int found, struct creds_entry *e,
 		ent_free(e);
 		return -1;
 	}
-	if ((rc = store_write(c, err, errlen)) == -1) {
+	if (c->cr_w != NULL) {
+		if ((rc = writer_queue(c, &c->cr_ent[idx], NULL)) == -1)
+			snprintf(err, errlen, "%s: out of memory", c->cr_path);
+	} else
+		rc = store_write(c, err, errlen);
+	if (rc == -1) {
 		if (found)
 			c->cr_ent[idx] = old;
 		else
@@ -293,22 +364,22 @@ creds_put(struct creds *c, const char *jid, const char *password,
 	struct creds_entry	 e, fresh;
 	char			 key[CREDS_JID_MAX + 1];
 	size_t			 idx;
-	int			 found;
+	int			 found, lk;
 
 	if (key_of(jid, key, err, errlen) == -1 ||
 	    pw_ok(key, password, err, errlen) == -1)
 		return -1;
-	resync(c);
+	lk = begin(c);
 	/* The server's password is the rabbit's again; any window closes. */
 	memset(&fresh, 0, sizeof(fresh));
 	fresh.ce_jid = key;
 	fresh.ce_pw = (char *)password;
 	if (ent_copy(&e, &fresh, NULL, NULL) == -1) {
 		snprintf(err, errlen, "%s: out of memory", c->cr_path);
-		return -1;
+		return end(lk, -1);
 	}
 	found = ent_find(c, key, &idx);
-	return commit(c, idx, found, &e, err, errlen);
+	return end(lk, commit(c, idx, found, &e, err, errlen));
 }
 
 int
@@ -317,18 +388,25 @@ creds_remove(struct creds *c, const char *jid, char *err, size_t errlen)
 	struct creds_entry	 e;
 	char			 key[CREDS_JID_MAX + 1];
 	size_t			 idx;
-	int			 rc;
+	int			 rc, lk;
 
-	if (jid_norm(jid, strlen(jid), key, sizeof(key)) == -1 ||
-	    !ent_find(c, key, &idx))
+	if (jid_norm(jid, strlen(jid), key, sizeof(key)) == -1)
 		return 2;
+	lk = begin(c);
+	if (!ent_find(c, key, &idx))
+		return end(lk, 2);
 	ent_take(c, idx, &e);
-	if ((rc = store_write(c, err, errlen)) == -1) {
+	if (c->cr_w != NULL) {
+		if ((rc = writer_queue(c, NULL, key)) == -1)
+			snprintf(err, errlen, "%s: out of memory", c->cr_path);
+	} else
+		rc = store_write(c, err, errlen);
+	if (rc == -1) {
 		(void)ent_insert(c, idx, &e);
-		return -1;
+		return end(lk, -1);
 	}
 	ent_free(&e);
-	return rc;
+	return end(lk, rc);
 }
 
 const char *
@@ -356,22 +434,23 @@ creds_allow_register(struct creds *c, const char *jid, long long until,
 	struct creds_entry	 e;
 	char			 key[CREDS_JID_MAX + 1];
 	size_t			 idx;
+	int			 lk;
 
 	if (key_of(jid, key, err, errlen) == -1)
 		return -1;
-	resync(c);
+	lk = begin(c);
 	if (!ent_find(c, key, &idx)) {
 		snprintf(err, errlen, "%s has no password in the store: add the "
 		    "server's password first (nabproxy credentials add %s)",
 		    key, key);
-		return -1;
+		return end(lk, -1);
 	}
 	if (ent_copy(&e, &c->cr_ent[idx], NULL, NULL) == -1) {
 		snprintf(err, errlen, "%s: out of memory", c->cr_path);
-		return -1;
+		return end(lk, -1);
 	}
 	e.ce_allow = until > 0 ? until : 0;
-	return commit(c, idx, 1, &e, err, errlen);
+	return end(lk, commit(c, idx, 1, &e, err, errlen));
 }
 
 int
@@ -381,22 +460,65 @@ creds_put_rabbit(struct creds *c, const char *jid, const char *password,
 	struct creds_entry	 e;
 	char			 key[CREDS_JID_MAX + 1];
 	size_t			 idx;
+	int			 lk;
 
 	if (key_of(jid, key, err, errlen) == -1 ||
 	    pw_ok(key, password, err, errlen) == -1)
 		return -1;
-	resync(c);
+	lk = begin(c);
 	if (!ent_find(c, key, &idx) || c->cr_ent[idx].ce_allow <= now) {
 		snprintf(err, errlen, "no allow-register window is open for %s",
 		    key);
-		return -1;
+		return end(lk, -1);
 	}
 	if (ent_copy(&e, &c->cr_ent[idx], NULL, password) == -1) {
 		snprintf(err, errlen, "%s: out of memory", c->cr_path);
-		return -1;
+		return end(lk, -1);
 	}
 	e.ce_allow = 0;
-	return commit(c, idx, 1, &e, err, errlen);
+	return end(lk, commit(c, idx, 1, &e, err, errlen));
+}
+
+/* 1 if the two strings (either may be NULL) are the same. */
+static int
+str_same(const char *a, const char *b)
+{
+	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
+/*
+ * Entries of fresh that equal one of c (both sorted) take c's strings,
+ * and c gets fresh's copies to free: a pointer creds_get() lent stays
+ * valid across a reload that did not change that entry (the daemon
+ * reloads after each of its own writes).
+ */
+static void
+keep_unchanged(struct creds *c, struct creds *fresh)
+{
+	struct creds_entry	*o, *f, t;
+	size_t			 i = 0, j = 0;
+	int			 r;
+
+	while (i < c->cr_n && j < fresh->cr_n) {
+		o = &c->cr_ent[i];
+		f = &fresh->cr_ent[j];
+		if ((r = strcmp(o->ce_jid, f->ce_jid)) < 0) {
+			i++;
+			continue;
+		}
+		if (r > 0) {
+			j++;
+			continue;
+		}
+		if (str_same(o->ce_pw, f->ce_pw) &&
+		    str_same(o->ce_rpw, f->ce_rpw) && o->ce_allow == f->ce_allow) {
+			t = *o;
+			*o = *f;
+			*f = t;
+		}
+		i++;
+		j++;
+	}
 }
 
 int
@@ -405,8 +527,16 @@ creds_reload(struct creds *c, char *err, size_t errlen)
 	struct creds	fresh;
 
 	memset(&fresh, 0, sizeof(fresh));
+	fresh.cr_path = c->cr_path;
 	if (load(c->cr_path, c->cr_owner, &fresh, err, errlen) == -1)
 		return -1;
+	/* Changes the writer has not put in the file yet stay. */
+	if (c->cr_w != NULL && writer_replay(c, &fresh) == -1) {
+		ents_clear(&fresh);
+		snprintf(err, errlen, "%s: out of memory", c->cr_path);
+		return -1;
+	}
+	keep_unchanged(c, &fresh);
 	ents_clear(c);
 	c->cr_ent = fresh.cr_ent;
 	c->cr_n = fresh.cr_n;

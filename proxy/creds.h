@@ -10,9 +10,12 @@
  * owned by the user that runs nabproxy, and replaced atomically on every
  * change. Nothing here logs; no message ever holds a password.
  *
- * Not thread-safe; one store per process, used from the event loop
- * thread. Writes block for fsync(2): they happen on registration and from
- * the command line, rarely.
+ * Not thread-safe; one store per process, used from one thread. Without
+ * creds_async() (the command line) a change blocks for fsync(2); after
+ * it (the daemon) a change is made in memory and written by a thread,
+ * so the event loop never waits for the disk. Writers of one store
+ * (the daemon's thread, `nabproxy credentials`) take turns through an
+ * exclusive flock(2) on its directory and read the file again first.
  */
 #ifndef NAB_CREDS_H
 #define NAB_CREDS_H
@@ -23,9 +26,12 @@
 
 #include "attrib.h"
 
+struct event_base;
+
 #define CREDS_JID_MAX		3071	/* bytes of a bare JID (RFC 7622) */
 #define CREDS_PASSWORD_MAX	1023	/* bytes of a password */
 #define CREDS_FILE_MAX		(64 * 1024 * 1024)
+#define CREDS_RETRY_MS		10000	/* the daemon retries a failed write */
 
 struct creds;
 
@@ -54,7 +60,8 @@ void		 creds_close(struct creds *c);
 /*
  * Password of bare_jid (ASCII case ignored), or NULL if there is none or
  * bare_jid is not a valid bare JID. The pointer is borrowed: valid until
- * the next creds_put, creds_remove, creds_reload or creds_close.
+ * the next creds_put, creds_remove or creds_close, or a creds_reload
+ * that found this entry changed.
  */
 const char	*creds_get(const struct creds *c, const char *bare_jid)
 		    NONNULL(1, 2);
@@ -68,6 +75,8 @@ const char	*creds_get(const struct creds *c, const char *bare_jid)
  * credentials`) changed since c read it is kept. jid must be a bare JID:
  * no white space or control bytes, no '/', not starting with '#'. The
  * password must be 1..CREDS_PASSWORD_MAX bytes without '\n'.
+ * After creds_async(), 0 means done in memory and queued for the file
+ * (the callback tells how writing went), -1 out of memory.
  * Returns:
  *   0	done, on disk and in memory;
  *   1	done, but fsync of the directory failed (err says so): the new
@@ -141,6 +150,27 @@ int		 creds_reload(struct creds *c, char *err, size_t errlen)
  */
 size_t		 creds_count(const struct creds *c) NONNULL(1);
 const char	*creds_jid(const struct creds *c, size_t i) NONNULL(1);
+
+/*
+ * How a background write went, on the loop thread: rc 0 (nops changes
+ * written), 1 (written but the directory's fsync failed), -1 (not
+ * written: err says why; the changes stay in memory and are tried again
+ * after retry_ms), or -2 at creds_close() for changes that could not be
+ * written and are lost. err never holds a password.
+ */
+typedef void creds_written_cb(void *arg, int rc, size_t nops,
+    const char *err);
+/*
+ * From now on, changes go to the file through a writer thread whose
+ * results come back on base's loop (see creds_written_cb);
+ * creds_close() writes what is still queued first. 0, or -1 with err
+ * set (the store keeps writing synchronously).
+ */
+int		 creds_async(struct creds *c, struct event_base *base,
+		    unsigned retry_ms, creds_written_cb *cb, void *arg,
+		    char *err, size_t errlen) NONNULL(1, 2, 6) WUNRES;
+/* Changes made in memory and not yet written to the file. */
+size_t		 creds_unwritten(const struct creds *c) NONNULL(1);
 
 /* The path given to creds_open(). */
 const char	*creds_path(const struct creds *c) NONNULL(1);

@@ -14,6 +14,7 @@
  *   # comment, blank lines
  * A JID cannot contain '/', so the '/' lines cannot be taken for one.
  */
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <ctype.h>
@@ -389,6 +390,48 @@ write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
+/* The directory of path, malloc'd; NULL on ENOMEM. */
+static char *
+dir_of(const char *path)
+{
+	const char	*slash = strrchr(path, '/');
+
+	return slash == NULL ? strdup(".") : slash == path ? strdup("/") :
+	    strndup(path, (size_t)(slash - path));
+}
+
+/*
+ * Serialises the writers of one store (the daemon's writer thread and
+ * `nabproxy credentials`): an exclusive flock(2) on its directory, held
+ * until the returned fd is closed. -1 with err set.
+ */
+int
+store_lock(const char *path, char *err, size_t errlen)
+{
+	char	*dir;
+	int	 fd = -1, r;
+
+	if ((dir = dir_of(path)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		snprintf(err, errlen, "%s: cannot open %s: %s", path, dir,
+		    strerror(errno));
+	else {
+		while ((r = flock(fd, LOCK_EX)) == -1 && errno == EINTR)
+			;
+		if (r == -1) {
+			snprintf(err, errlen, "%s: cannot lock %s: %s", path,
+			    dir, strerror(errno));
+			close(fd);
+			fd = -1;
+		}
+	}
+	free(dir);
+	return fd;
+}
+
 /*
  * Replaces the file with c's content: a new file made with O_EXCL and
  * mode 0600 (mkostemp) in the same directory, written, fsync'd, renamed
@@ -404,8 +447,7 @@ store_write(const struct creds *c, char *err, size_t errlen)
 	size_t		 len = 0;
 	int		 fd = -1, dfd, rc = -1;
 
-	dir = slash == NULL ? strdup(".") : slash == path ? strdup("/") :
-	    strndup(path, (size_t)(slash - path));
+	dir = dir_of(path);
 	if (dir != NULL && asprintf(&tmp, "%s/.%s.XXXXXX", dir,
 	    slash ? slash + 1 : path) == -1)
 		tmp = NULL;

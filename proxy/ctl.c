@@ -20,6 +20,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "creds.h"
 #include "ctl.h"
 #include "ctlreg.h"
 #include "log.h"
@@ -420,9 +421,11 @@ ctl_command(struct ctl_client *cl, char *line)
 	} else if (nw == 1 && strcmp(w[0], "stats") == 0 && !json) {
 		evbuffer_add_printf(ans, "accepted=%llu refused=%llu "
 		    "log_dropped=%zu ctl_clients=%u ctl_refused=%llu "
-		    "tap_lost=%llu ", (unsigned long long)c->px->n_accepted,
+		    "tap_lost=%llu creds_unwritten=%zu ",
+		    (unsigned long long)c->px->n_accepted,
 		    (unsigned long long)c->px->n_refused, log_dropped(),
-		    c->nclients, c->refused, c->lost);
+		    c->nclients, c->refused, c->lost, c->px->creds != NULL ?
+		    creds_unwritten(c->px->creds) : 0);
 		rc = ctlreg_stats(c->reg, ans);
 	} else if (nw == 2 && strcmp(w[0], "kick") == 0 && !json) {
 		unsigned long long id = strtoull(w[1], &end, 10);

@@ -13,6 +13,7 @@
 
 #include "ctlreg.h"
 
+struct counters;
 struct identity;
 
 /* One unit kept for a watched rabbit. */
@@ -60,6 +61,7 @@ struct ctlrec {
 	struct wunit_list	 units;
 	size_t			 ubytes;
 	unsigned long long	 udropped;
+	char			 mech[24];	/* the rabbit's <auth mechanism> */
 };
 TAILQ_HEAD(ctlrec_list, ctlrec);
 
@@ -84,9 +86,11 @@ struct ctlreg {
 	unsigned long long	 opened, failed, kicked;
 	unsigned long long	 total[2];
 	unsigned long long	 units[2];
+	unsigned long long	 stanzas[2];
 	unsigned long long	 reached[CTL_IDLE + 1];
 	unsigned long long	 auth_failed, refused, stream_errors;
 	unsigned long long	 closed[CTLREG_NCONDS];
+	struct counters		*cnt;		/* auth outcomes, may be NULL */
 };
 
 /* Fill a record's identity from its live session (and its SASL user). */

@@ -58,6 +58,7 @@ static void		 rec_keep(struct ctlrec *, int, enum logsafe_vm,
 			    const char *, const char *, size_t);
 static void		 rec_rabbit(struct ctlrec *, struct stanza *);
 static void		 rec_server(struct ctlrec *, struct stanza *);
+static void		 rec_auth(struct ctlrec *, int);
 static const char	*err_condition(const struct st_node *);
 static int		 watched(const struct ctlreg *, const char *);
 static int		 tap_matches(const struct ctltap *,
@@ -262,6 +263,8 @@ rec_rabbit(struct ctlrec *r, struct stanza *s)
 			identity_note_sasl(r->sasl, st);
 	}
 	if (strcmp(colon != NULL ? colon + 1 : st->name, "auth") == 0) {
+		res = st_attr(st, "mechanism");
+		snprintf(r->mech, sizeof(r->mech), "%s", res ? res : "");
 		rec_step(r, CTL_AUTH);
 		return;
 	}
@@ -288,6 +291,22 @@ rec_rabbit(struct ctlrec *r, struct stanza *s)
 	}
 }
 
+/* A SASL outcome the rabbit got, by its mechanism and profile. */
+static void
+rec_auth(struct ctlrec *r, int ok)
+{
+	if (r->reg->cnt == NULL)
+		return;
+	ctlreg_rec_identity(r);
+	counters_auth(r->reg->cnt, CNT_RABBIT, r->mech, r->profile, ok);
+}
+
+void
+ctlreg_set_counters(struct ctlreg *reg, struct counters *c)
+{
+	reg->cnt = c;
+}
+
 /* What the server answers: errors, and whether the rabbit got online. */
 static void
 rec_server(struct ctlrec *r, struct stanza *s)
@@ -302,6 +321,9 @@ rec_server(struct ctlrec *r, struct stanza *s)
 	} else if (strcmp(st->name, "failure") == 0 && r->stage == CTL_AUTH) {
 		rec_error(r, "authentication failed", err_condition(st));
 		r->reg->auth_failed++;
+		rec_auth(r, 0);
+	} else if (strcmp(st->name, "success") == 0 && r->stage == CTL_AUTH) {
+		rec_auth(r, 1);
 	} else if (strcmp(st->name, "iq") == 0 && type != NULL &&
 	    strcmp(type, "error") == 0) {
 		rec_error(r, "refused", err_condition(st_child(st, "error",
@@ -322,6 +344,8 @@ ctlreg_unit(struct ctlrec *r, int from_server, const struct xs_unit *u)
 	r->bytes[from_server != 0] += u->len;
 	r->reg->total[from_server != 0] += u->len;
 	r->reg->units[from_server != 0]++;
+	if (u->kind == XS_STANZA)
+		r->reg->stanzas[from_server != 0]++;
 	if (u->kind == XS_HEADER && !from_server && !r->header_seen) {
 		r->header_seen = 1;
 		rec_step(r, CTL_STREAM);
@@ -633,6 +657,7 @@ ctlreg_kick(struct ctlreg *reg, uint64_t id)
 	TAILQ_FOREACH(r, &reg->live, entry)
 		if (r->id == id && r->se != NULL) {
 			reg->kicked++;
+			session_end_reason(r->se, "kicked", NULL);
 			session_close_with(r->se, "reset",
 			    "kicked by the control socket");
 			return 0;

@@ -22,6 +22,7 @@
 struct ctlreg;
 struct ctlrec;
 struct ctltap;
+struct counters;
 struct evbuffer;
 struct session;
 struct stanza;
@@ -129,6 +130,7 @@ struct ctlreg_counts {
 	unsigned long long	kicked;
 	unsigned long long	bytes[2];	/* by from_server */
 	unsigned long long	units[2];	/* parsed units, by from_server */
+	unsigned long long	stanzas[2];	/* of which stanzas */
 	unsigned long long	reached[CTL_IDLE + 1];	/* sessions per stage */
 	unsigned long long	auth_failed;	/* SASL <failure> */
 	unsigned long long	refused;	/* iq errors */
@@ -139,6 +141,8 @@ struct ctlreg_counts {
 };
 void		 ctlreg_counts(struct ctlreg *, struct ctlreg_counts *)
 		    NONNULL(1, 2);
+/* Count the rabbits' SASL outcomes into c (counters_auth) from now on. */
+void		 ctlreg_set_counters(struct ctlreg *, struct counters *c);
 /* End session id (reason "kicked by the control socket"); 0 or -1. */
 int		 ctlreg_kick(struct ctlreg *, uint64_t id);
 

@@ -4,7 +4,8 @@
  * system-shutdown), SIGINT cuts at once, SIGHUP reloads: a new config is
  * parsed and its chains and credentials built before anything is swapped,
  * so a broken file leaves the running configuration in force, and the
- * log file is reopened (logrotate). Before serving, run_daemon hardens
+ * log file is reopened (logrotate); SIGUSR1 reopens the per-rabbit files
+ * of log-dir (rabbitlog.c). Before serving, run_daemon hardens
  * the process (harden.c): no core dumps, a descriptor limit that fits,
  * safe state, then, once the listeners are bound, the store read and the
  * pid file written, the drop from root to `user`.
@@ -34,10 +35,12 @@
 #include "log.h"
 #include "main-int.h"
 #include "proxy.h"
+#include "rabbitlog.h"
 #include "sasl.h"
 #include "session.h"
 #include "tls.h"
 #include "tls_pin.h"
+#include "webauth.h"
 
 struct daemon_run {
 	struct proxy	  px;
@@ -52,6 +55,7 @@ struct daemon_run {
 static void	on_sigterm(evutil_socket_t, short, void *);
 static void	on_sigint(evutil_socket_t, short, void *);
 static void	on_sighup(evutil_socket_t, short, void *);
+static void	on_sigusr1(evutil_socket_t, short, void *);
 static void	on_drain_timeout(evutil_socket_t, short, void *);
 static int	daemon_reload(void *, char *, size_t);
 static int	daemon_ctl(struct daemon_run *, const struct config *,
@@ -80,6 +84,10 @@ daemon_opts(const struct config *cfg, struct proxy_opts *o)
 	o->connect_timeout = cfg->connect_timeout;
 	o->idle_timeout = cfg->idle_timeout;
 	o->login_timeout = cfg->login_timeout;
+	o->header_timeout = cfg->header_timeout;
+	o->write_timeout = cfg->write_timeout;
+	o->memory_budget = cfg->memory_budget;
+	o->max_dials = cfg->max_dials;
 	o->drain_timeout = cfg->drain_timeout;
 	o->max_connections = cfg->max_connections;
 	o->max_per_source = cfg->max_per_source;
@@ -92,6 +100,9 @@ daemon_opts(const struct config *cfg, struct proxy_opts *o)
 	    cfg->log_dir ? cfg->log_dir : "");
 	o->redact = cfg->redact;
 	o->scram_max_iterations = cfg->scram_max_iterations;
+	o->scram_min_iterations = cfg->scram_min_iterations;
+	/* SCRAM clients read it at each exchange: process-wide. */
+	sasl_scram_set_min_iterations(cfg->scram_min_iterations);
 	o->allow_plain_cleartext = cfg->allow_plain_cleartext;
 	o->upstream_tls = cfg->upstream_tls == CONFIG_TLS_REQUIRED ?
 	    UPSTREAM_TLS_REQUIRED : cfg->upstream_tls == CONFIG_TLS_NO ?
@@ -192,6 +203,7 @@ daemon_setup(struct proxy *px, struct event_base *base,
 	}
 	if ((px->chains = daemon_chains(cfg, err, errlen)) == NULL)
 		return -1;
+	counters_declare(&px->cnt, cfg);
 	if (cfg->upstream_tls != CONFIG_TLS_NO &&
 	    (px->tls_ctx = tls_client_ctx(cfg->upstream_ca,
 	    cfg->upstream_verify, err, errlen)) == NULL)
@@ -202,6 +214,7 @@ daemon_setup(struct proxy *px, struct event_base *base,
 	}
 	if (ctlreg_set_watch(px->reg, cfg->watch, err, errlen) == -1)
 		return -1;
+	ctlreg_set_counters(px->reg, &px->cnt);
 	if (px->guard == NULL) {
 		struct idguard_opts go = { cfg->probe_backoff_min,
 		    cfg->probe_backoff_max, cfg->max_probes };
@@ -345,6 +358,11 @@ reload_fits(const struct config *old, const struct config *cfg)
 	if (strcmp(old->log_file, cfg->log_file) != 0)
 		log_warnx("reload: log-file changed: needs a restart, still"
 		    " logging to the old one");
+	if (strcmp(old->http_listen, cfg->http_listen) != 0 ||
+	    strcmp(old->http_token, cfg->http_token) != 0 ||
+	    strcmp(old->http_token_file, cfg->http_token_file) != 0)
+		log_warnx("reload: http-listen, http-token or http-token-file "
+		    "changed: needs a restart, the listener and its token stay");
 	switch (harden_nofile(cfg, err, sizeof(err))) {
 	case -1:
 		log_warnx("reload refused, keeping the running one: %s", err);
@@ -354,6 +372,14 @@ reload_fits(const struct config *old, const struct config *cfg)
 		break;
 	}
 	return 0;
+}
+
+/* SIGUSR1: the per-rabbit files (log-dir) are opened again by name. */
+static void
+on_sigusr1(evutil_socket_t sig, short what, void *arg)
+{
+	rabbitlog_reopen();
+	log_info("SIGUSR1: per-rabbit log files reopened");
 }
 
 static void
@@ -432,6 +458,7 @@ daemon_reload(void *arg, char *msg, size_t msglen)
 	}
 	SSL_CTX_free(d->px.tls_ctx);
 	d->px.tls_ctx = ctx;
+	counters_declare(&d->px.cnt, cfg);
 	if (d->px.creds != NULL && creds_reload(d->px.creds, err,
 	    sizeof(err)) == -1)
 		log_warnx("credentials reload failed, keeping the old: %s", err);
@@ -479,17 +506,23 @@ daemon_ctl(struct daemon_run *d, const struct config *cfg,
 static int
 daemon_metrics(struct daemon_run *d, const struct config *cfg)
 {
-	char	err[512];
+	char	err[512], tok[WEBAUTH_TOKEN_MAX + 1];
 
 	if (cfg->http_listen == NULL || cfg->http_listen[0] == '\0')
 		return 0;
-	if ((d->px.metrics = metrics_new(&d->px, cfg->http_listen, err,
-	    sizeof(err))) == NULL) {
+	/* Read here, as root and before any chroot; only its digest stays. */
+	if (webauth_token(cfg, tok, sizeof(tok), err, sizeof(err)) == 0)
+		d->px.metrics = metrics_new_token(&d->px, cfg->http_listen, tok,
+		    err, sizeof(err));
+	explicit_bzero(tok, sizeof(tok));
+	if (d->px.metrics == NULL) {
 		log_warnx("%s", err);
 		return -1;
 	}
-	log_info("metrics on http://%s/metrics (port %u)", cfg->http_listen,
-	    metrics_port(d->px.metrics));
+	log_info("metrics on http://%s/metrics (port %u)%s", cfg->http_listen,
+	    metrics_port(d->px.metrics), cfg->http_token[0] != '\0' ||
+	    cfg->http_token_file[0] != '\0' ?
+	    ", every request needs the http-token" : "");
 	return 0;
 }
 
@@ -631,6 +664,21 @@ daemon_pidfile_gone(struct daemon_run *d)
 	d->pid_file[0] = '\0';
 }
 
+/* The credential writer's outcome (creds_written_cb), for the log. */
+static void
+daemon_creds_written(void *arg, int rc, size_t nops, const char *err)
+{
+	(void)arg;
+	if (rc == 0)
+		log_debug("credentials: %zu change(s) written", nops);
+	else if (rc == -1)
+		log_warnx("credentials: %zu change(s) not written yet, kept in "
+		    "memory and tried again in %d s: %s", nops,
+		    CREDS_RETRY_MS / 1000, err);
+	else
+		log_warnx("credentials: %s", err);
+}
+
 int
 run_daemon(struct config *cfg, int foreground, struct config *(*reload)(void))
 {
@@ -672,10 +720,16 @@ run_daemon(struct config *cfg, int foreground, struct config *(*reload)(void))
 	    sizeof(err))) == NULL)
 		log_warnx("%s: SCRAM key derivation runs on the event loop",
 		    err);
+	if (d.px.creds != NULL && creds_async(d.px.creds, base,
+	    CREDS_RETRY_MS, daemon_creds_written, NULL, err,
+	    sizeof(err)) == -1)
+		log_warnx("%s: the credential store is written on the event "
+		    "loop", err);
 	d.sig[0] = evsignal_new(base, SIGTERM, on_sigterm, &d);
 	d.sig[1] = evsignal_new(base, SIGINT, on_sigint, &d);
 	d.sig[2] = evsignal_new(base, SIGHUP, on_sighup, &d);
-	for (i = 0; i < 3; i++)
+	d.sig[3] = evsignal_new(base, SIGUSR1, on_sigusr1, &d);
+	for (i = 0; i < 4; i++)
 		if (d.sig[i] == NULL || evsignal_add(d.sig[i], NULL) == -1)
 			fatalx("cannot install signal handlers");
 	if (log_attach(base) == -1)
@@ -693,8 +747,9 @@ run_daemon(struct config *cfg, int foreground, struct config *(*reload)(void))
 	rc = 0;
  done:
 	daemon_teardown(&d.px);
+	rabbitlog_shutdown();	/* after the sessions: their last lines */
 	daemon_pidfile_gone(&d);
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 4; i++)
 		if (d.sig[i] != NULL)
 			event_free(d.sig[i]);
 	if (base != NULL)

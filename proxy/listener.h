@@ -29,5 +29,10 @@ void	listener_free(struct listener *);
 unsigned short listener_port(const struct listener *, size_t i);
 /* A session from this source ended: release its per-source slot. */
 void	listener_release(struct listener *, const char *source_ip);
+/*
+ * What max-per-source counts ip as, into key: an IPv6 address's /64
+ * ("2001:db8:1:2::/64"), an IPv4 (or IPv4-mapped) address as it is.
+ */
+void	listener_source_key(const char *ip, char *key, size_t len);
 
 #endif /* NAB_LISTENER_H */

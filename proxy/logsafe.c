@@ -20,6 +20,7 @@
 #include "xmlstream.h"
 #include "proxy.h"
 #include "vmlog.h"
+#include "vpacket.h"
 
 #define NS_SASL		"urn:ietf:params:xml:ns:xmpp-sasl"
 #define LS_MAX_DEPTH	256
@@ -337,8 +338,8 @@ logsafe_render(struct evbuffer *out, const char *prefix, int fmt,
     const char *bytes, size_t len)
 {
 	struct evbuffer	*tmp;
-	char		 why[VMLOG_WHY_SIZE];
-	int		 misread = 0, rc = -1;
+	char		 why[VMLOG_WHY_SIZE], line[VPACKET_LINE_MAX];
+	int		 misread = 0, dec, rc = -1;
 
 	if ((tmp = evbuffer_new()) == NULL)
 		return -1;
@@ -364,6 +365,12 @@ logsafe_render(struct evbuffer *out, const char *prefix, int fmt,
 		    "stanza: %s\n", prefix, why) == -1)
 			goto done;
 	}
+	/* Decoded payloads (printable ASCII only), in every format. */
+	if (fmt != 0 && vm != LOGSAFE_VM_NONE &&
+	    (dec = vpacket_describe(bytes, len, line, sizeof(line))) != 0 &&
+	    (dec == -1 || evbuffer_add_printf(out, "%s[vm] !! %s\n", prefix,
+	    line) == -1))
+		goto done;
 	rc = 0;
 done:
 	evbuffer_free(tmp);

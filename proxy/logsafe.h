@@ -65,7 +65,10 @@ enum logsafe_vm {
  * escaped in LOGSAFE_KEEP_NL mode (the renderer starts every line it
  * makes with prefix and "[vm] "). intro, when not NULL, is a note line
  * "[vm] !! intro:" put first; a stanza the firmware misreads gets a
- * "[vm] !! rabbit misreads this stanza: why" line. prefix (trusted, may be
+ * "[vm] !! rabbit misreads this stanza: why" line; a unit holding a
+ * violet:packet, a button click or ear positions (vpacket.h) ends with a
+ * "[vm] !! packet: ..." / "button: ..." / "ears: ..." line, whatever the
+ * format (fmt not 0, vm not LOGSAFE_VM_NONE). prefix (trusted, may be
  * "") starts every line. 0, or -1 on ENOMEM (out may hold part).
  */
 int	logsafe_render(struct evbuffer *out, const char *prefix, int fmt,

@@ -38,6 +38,7 @@ int	run_daemon(struct config *cfg, int foreground,
 int	cmd_check(struct config *cfg);
 int	cmd_credentials(int argc, char **argv);
 int	cmd_tls_pin(int argc, char **argv);
+int	cmd_filters(int argc, char **argv);
 /* demo.c: nabproxy demo [-c FILE] */
 int	cmd_demo(int argc, char **argv);
 /* render.c */

@@ -39,7 +39,7 @@ static const char usage_text[] =
 "usage: nabproxy [-c FILE] [options]          run the proxy\n"
 "       nabproxy --check-config [-c FILE]     validate, load filters, exit\n"
 "       nabproxy render [--from-server|--from-rabbit] [--format vm|raw|both]\n"
-"                [--prefix STR] < capture\n"
+"                [--prefix STR] [--one-read] < capture\n"
 "       nabproxy credentials [-c FILE] add JID [PASSWORD] | remove JID | list\n"
 "                | allow-register MAC|JID [MINUTES]\n"
 "       nabproxy tls-pin [-c FILE] list | forget HOST:PORT\n"
@@ -47,6 +47,7 @@ static const char usage_text[] =
 "                [--json] | tap all|ID|MAC [--format vm|raw|both] |\n"
 "                kick ID | stats | reload\n"
 "       nabproxy demo [-c FILE]               the self-contained demo\n"
+"       nabproxy filters [-c FILE] [FILE.so ...]  filters and their settings\n"
 "\n"
 "Transparent XMPP proxy and fixer for Nabaztag rabbits.\n"
 "\n"
@@ -238,6 +239,8 @@ main(int argc, char **argv)
 		return cmd_tls_pin(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "ctl") == 0)
 		return cmd_ctl(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "filters") == 0)
+		return cmd_filters(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "demo") == 0)
 		return cmd_demo(argc - 1, argv + 1);
 	parse_cli(argc, argv, c);

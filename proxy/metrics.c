@@ -15,13 +15,16 @@
 
 #include <event2/buffer.h>
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 
 #include "ctl.h"
 #include "ctlreg.h"
 #include "log.h"
 #include "metrics.h"
 #include "proxy.h"
+#include "rabbitlog.h"
 #include "web.h"
+#include "webauth.h"
 
 struct metrics {
 	struct proxy			*px;
@@ -29,14 +32,21 @@ struct metrics {
 	struct evhttp_bound_socket	*sock;
 	struct web			*web;		/* the page, /events */
 	unsigned			 port;
+	int				 token;		/* requests need it */
+	unsigned char			 digest[WEBAUTH_DIGEST];
 };
 
 static void	metrics_cb(struct evhttp_request *, void *);
-static int	metrics_addr(const char *, char *, size_t, unsigned *);
+static int	metrics_addr(const char *, char *, size_t, unsigned *, int *);
+static int	metrics_auth(struct metrics *, struct evhttp_request *);
 
-/* Split host:port and insist on loopback. 0, or -1. */
+/*
+ * Split host:port into host (an IP address or "localhost") and port. 0
+ * (*loopback says whether it is), or -1.
+ */
 static int
-metrics_addr(const char *addr, char *host, size_t hlen, unsigned *port)
+metrics_addr(const char *addr, char *host, size_t hlen, unsigned *port,
+    int *loopback)
 {
 	const char	*colon = strrchr(addr, ':'), *h = addr;
 	size_t		 n;
@@ -60,42 +70,63 @@ metrics_addr(const char *addr, char *host, size_t hlen, unsigned *port)
 	if (colon[1] == '\0' || *end != '\0' || p > 65535)
 		return -1;
 	*port = (unsigned)p;
+	*loopback = 1;
 	if (strcmp(host, "localhost") == 0) {
 		snprintf(host, hlen, "127.0.0.1");
 		return 0;
 	}
-	if (inet_pton(AF_INET, host, &a4) == 1)
-		return (ntohl(a4.s_addr) >> 24) == 127 ? 0 : -1;
-	if (inet_pton(AF_INET6, host, &a6) == 1)
-		return IN6_IS_ADDR_LOOPBACK(&a6) ? 0 : -1;
+	if (inet_pton(AF_INET, host, &a4) == 1) {
+		*loopback = (ntohl(a4.s_addr) >> 24) == 127;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &a6) == 1) {
+		*loopback = IN6_IS_ADDR_LOOPBACK(&a6);
+		return 0;
+	}
 	return -1;
 }
 
 int
-metrics_check(const char *addr, char *err, size_t errlen)
+metrics_check(const char *addr, int have_token, char *err, size_t errlen)
 {
 	char		host[64];
 	unsigned	port;
+	int		loopback;
 
-	if (metrics_addr(addr, host, sizeof(host), &port) == 0)
+	if (metrics_addr(addr, host, sizeof(host), &port, &loopback) == -1) {
+		snprintf(err, errlen, "http-listen %s: not an ADDR:PORT (an IP "
+		    "address or localhost, then a port)", addr);
+		return -1;
+	}
+	if (loopback || have_token)
 		return 0;
 	snprintf(err, errlen, "http-listen %s: not a loopback ADDR:PORT "
-	    "(127.0.0.1:PORT, [::1]:PORT or localhost:PORT; the endpoint has "
-	    "no authentication)", addr);
+	    "(127.0.0.1:PORT, [::1]:PORT or localhost:PORT), and no "
+	    "http-token or http-token-file is set: the page and /metrics "
+	    "need a token anywhere else", addr);
 	return -1;
 }
 
 struct metrics *
 metrics_new(struct proxy *px, const char *addr, char *err, size_t errlen)
 {
+	return metrics_new_token(px, addr, NULL, err, errlen);
+}
+
+struct metrics *
+metrics_new_token(struct proxy *px, const char *addr, const char *token,
+    char *err, size_t errlen)
+{
 	struct metrics		*m;
 	struct sockaddr_storage	 ss;
 	socklen_t		 sl = sizeof(ss);
 	char			 host[64];
 	unsigned		 port;
+	int			 loopback, tok = token != NULL && *token;
 
-	if (metrics_check(addr, err, errlen) == -1 ||
-	    metrics_addr(addr, host, sizeof(host), &port) == -1)
+	if (metrics_check(addr, tok, err, errlen) == -1 ||
+	    metrics_addr(addr, host, sizeof(host), &port, &loopback) == -1 ||
+	    (tok && webauth_token_check(token, err, errlen) == -1))
 		return NULL;
 	if ((m = calloc(1, sizeof(*m))) == NULL ||
 	    (m->http = evhttp_new(px->base)) == NULL) {
@@ -104,6 +135,10 @@ metrics_new(struct proxy *px, const char *addr, char *err, size_t errlen)
 		return NULL;
 	}
 	m->px = px;
+	if (tok) {
+		webauth_digest(token, m->digest);
+		m->token = 1;
+	}
 	if ((m->web = web_new(px, m->http)) == NULL) {
 		evhttp_free(m->http);
 		free(m);
@@ -174,6 +209,11 @@ metrics_render(struct proxy *px, struct evbuffer *out)
 	for (i = 0; i < 2; i++)
 		rc |= evbuffer_add_printf(out, "nabproxy_units_total{direction="
 		    "\"%s\"} %llu\n", dir[i], c.units[i]);
+	rc |= FAMILY(out, "stanzas_total", "counter",
+	    "Stanzas parsed, by direction.");
+	for (i = 0; i < 2; i++)
+		rc |= evbuffer_add_printf(out, "nabproxy_stanzas_total{direction="
+		    "\"%s\"} %llu\n", dir[i], c.stanzas[i]);
 	rc |= FAMILY(out, "bytes_total", "counter",
 	    "Bytes of parsed units, by direction.");
 	for (i = 0; i < 2; i++)
@@ -208,14 +248,46 @@ metrics_render(struct proxy *px, struct evbuffer *out)
 	rc |= evbuffer_add_printf(out, "nabproxy_kicked_total %llu\n",
 	    c.kicked);
 	rc |= FAMILY(out, "log_lines_dropped_total", "counter",
-	    "Log lines dropped because the log writer was behind.");
-	rc |= evbuffer_add_printf(out, "nabproxy_log_lines_dropped_total "
-	    "%zu\n", log_dropped());
+	    "Log lines dropped because a log writer was behind, by log (the "
+	    "daemon's log-file, the per-rabbit files of log-dir).");
+	rc |= evbuffer_add_printf(out, "nabproxy_log_lines_dropped_total"
+	    "{log=\"daemon\"} %zu\nnabproxy_log_lines_dropped_total"
+	    "{log=\"rabbit\"} %llu\n", log_dropped(), rabbitlog_dropped());
 	rc |= FAMILY(out, "login_probes", "gauge",
 	    "Login probe connections open.");
 	rc |= evbuffer_add_printf(out, "nabproxy_login_probes %u\n",
 	    px->nprobes);
+	if (rc >= 0)
+		rc = counters_render(&px->cnt, out);
 	return rc < 0 ? -1 : 0;
+}
+
+/*
+ * With a token, a request without it gets 401 and a challenge for both
+ * schemes (basic first, for browsers). 0: go on; -1: answered.
+ */
+static int
+metrics_auth(struct metrics *m, struct evhttp_request *req)
+{
+	struct evkeyvalq	*h;
+	struct evbuffer		*body;
+
+	if (!m->token || webauth_check(m->digest, evhttp_find_header(
+	    evhttp_request_get_input_headers(req), "Authorization")))
+		return 0;
+	h = evhttp_request_get_output_headers(req);
+	evhttp_add_header(h, "WWW-Authenticate",
+	    "Basic realm=\"nabproxy\", charset=\"UTF-8\"");
+	evhttp_add_header(h, "WWW-Authenticate", "Bearer realm=\"nabproxy\"");
+	evhttp_add_header(h, "Content-Type", "text/plain; charset=utf-8");
+	if ((body = evbuffer_new()) != NULL)
+		evbuffer_add_printf(body, "401: this nabproxy wants its "
+		    "http-token (Authorization: Bearer, or basic auth with "
+		    "the token as the password)\n");
+	evhttp_send_reply(req, 401, "Unauthorized", body);
+	if (body != NULL)
+		evbuffer_free(body);
+	return -1;
 }
 
 static void
@@ -225,6 +297,8 @@ metrics_cb(struct evhttp_request *req, void *arg)
 	struct evbuffer	*out;
 	const char	*uri = evhttp_request_get_uri(req);
 
+	if (metrics_auth(m, req) == -1)
+		return;
 	if (uri == NULL || (strcmp(uri, "/metrics") != 0 &&
 	    strncmp(uri, "/metrics?", 9) != 0)) {
 		if (web_handle(m->web, req) == -1)

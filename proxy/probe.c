@@ -132,6 +132,7 @@ probe_run(struct session *se, const char *localpart, const char *password,
 	    se->who.domain, &se->r_header, &se->r_header_len, &pr_up_ops, pr,
 	    adopt);
 	pr->up.kdf = se->px->kdf;
+	pr->up.cnt = &se->px->cnt;
 	if ((pr->password = strdup(password)) == NULL ||
 	    (pr->xs = xs_new(&lim)) == NULL ||
 	    (pr->timer = evtimer_new(se->px->base, pr_timeout, pr)) == NULL ||
@@ -204,6 +205,7 @@ pr_guard(struct session *se, const char *jid)
 static void
 guard_refused(struct session *se, const char *jid, unsigned wait)
 {
+	se->px->cnt.probe_backoffs++;
 	session_log(se, LOG_LVL_WARN, "password attempt for %s refused: "
 	    "backing off after failed attempts for this account or from %s "
 	    "(%u s left)", jid, se->peer_ip, wait);
@@ -506,6 +508,8 @@ pr_error(struct leg *l, void *arg, const char *why, int connecting)
 
 	if (pr->done || upstream_error(&pr->up))
 		return;
+	if (connecting)
+		pr->se->px->cnt.upstream_connect_failed++;
 	pr_finish(pr, 0, 1, connecting ? "cannot connect to the server" :
 	    "connection error");
 }

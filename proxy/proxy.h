@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
+#include "counters.h"
+
 struct event_base;
 struct evdns_base;
 struct event;
@@ -31,6 +33,10 @@ struct proxy_opts {
 	unsigned	connect_timeout;	/* seconds */
 	unsigned	idle_timeout;
 	unsigned	login_timeout;		/* seconds to log in, 0 = none */
+	unsigned	header_timeout;		/* accept to stream header */
+	unsigned	write_timeout;		/* output full that long: close */
+	size_t		memory_budget;		/* session bytes, 0 = none */
+	unsigned	max_dials;		/* upstream opening, 0 = any */
 	unsigned	drain_timeout;
 	unsigned	max_connections;
 	unsigned	max_per_source;
@@ -42,6 +48,7 @@ struct proxy_opts {
 	char		log_dir[256];		/* per-rabbit files, "" = none */
 	int		redact;			/* hide passwords in logs */
 	unsigned	scram_max_iterations;
+	unsigned	scram_min_iterations;	/* process-wide, see sasl.h */
 	int		allow_plain_cleartext;
 	int		upstream_tls;		/* UPSTREAM_TLS_* */
 	char		upstream_tls_name[256];	/* "" = the stream domain */
@@ -85,6 +92,10 @@ struct proxy {
 	/* Counters, for the shutdown summary and benchmarks. */
 	uint64_t		 n_accepted;
 	uint64_t		 n_refused;
+	struct counters		 cnt;		/* /metrics (counters.h) */
+	/* Upstream streams being opened (max-dials), and who waits (FIFO). */
+	unsigned		 ndialing;
+	struct session		*dial_head, *dial_tail;
 	struct event		*doze_ev;	/* idle sweep (session_io.c) */
 };
 

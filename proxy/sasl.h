@@ -50,6 +50,8 @@ enum sasl_digest_verdict {
 
 /* Iteration cap callers use unless configured otherwise. */
 #define SASL_SCRAM_DEFAULT_MAX_ITER	100000u
+/* Fewer SCRAM iterations are refused by default (RFC 7677 section 4). */
+#define SASL_SCRAM_MIN_ITER		4096u
 /* Lowercase hex MD5 plus NUL: the size of an rspauth buffer. */
 #define SASL_DIGEST_HEXSIZE		33
 /* Longest nonce sasl_digest_server_challenge() accepts. */
@@ -199,5 +201,12 @@ int		 sasl_digest_relay_challenge(const char *b64, size_t len,
 		    char *out, size_t outcap) WUNRES;
 int		 sasl_digest_repad(const char *b64, size_t len, char *out,
 		    size_t outcap) WUNRES;
+
+/*
+ * The fewest SCRAM iterations a server may ask for, for every client made
+ * after the call (scram-min-iterations; SASL_SCRAM_MIN_ITER until set,
+ * 0 restores it). Loop thread only.
+ */
+void	sasl_scram_set_min_iterations(unsigned);
 
 #endif /* NAB_SASL_H */

@@ -3,7 +3,7 @@
  *
  * No channel binding (gs2 header "n,,"), no authzid. The server's demands
  * are checked before any work is done: the iteration count must lie in
- * 1..max_iterations, the combined nonce must extend ours, and the exchange
+ * scram-min-iterations (4096, RFC 7677)..max_iterations, the combined nonce must extend ours, and the exchange
  * only succeeds once the server signature matched. Keys derived from the
  * password live on the stack of one function and are wiped there.
  */
@@ -84,6 +84,7 @@ static struct hi_entry {
 	unsigned long	used;		/* 0: empty */
 } hi_cache[HI_SLOTS];
 static unsigned long	hi_tick, hi_hits;
+static unsigned		scram_min_iter = SASL_SCRAM_MIN_ITER;
 
 static int
 hi_key(enum sasl_mech mech, const char *pw, size_t pwlen,
@@ -437,8 +438,14 @@ scram_parse_first(struct sasl_client *c, const char *msg, size_t len,
 
 /*
  * Parse the iteration count (posit-number: no sign, no leading zero) and
- * hold it against 1..c->sc_maxiter. SASL_CONTINUE or SASL_FAIL.
+ * hold it against scram_min_iter..c->sc_maxiter. SASL_CONTINUE or SASL_FAIL.
  */
+void
+sasl_scram_set_min_iterations(unsigned n)
+{
+	scram_min_iter = n == 0 ? SASL_SCRAM_MIN_ITER : n;
+}
+
 static int
 scram_iter(struct sasl_client *c, const char *v, size_t vlen, unsigned *iter)
 {
@@ -458,6 +465,10 @@ scram_iter(struct sasl_client *c, const char *v, size_t vlen, unsigned *iter)
 	if (n > c->sc_maxiter)
 		return sasl_fail(c, "SCRAM iteration count %.*s exceeds the "
 		    "limit %u", (int)(vlen > 20 ? 20 : vlen), v, c->sc_maxiter);
+	/* RFC 7677 section 4: fewer makes a stolen SaltedPassword cheap. */
+	if (n < scram_min_iter)
+		return sasl_fail(c, "SCRAM iteration count %llu is below the "
+		    "minimum %u (RFC 7677)", n, scram_min_iter);
 	*iter = (unsigned)n;
 	return SASL_CONTINUE;
 }

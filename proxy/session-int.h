@@ -49,6 +49,9 @@ struct session {
 	struct event		*kick;		/* deferred re-processing */
 	struct event		*login_timer;	/* own-stream login deadline */
 	struct event		*deadline;	/* login-timeout from accept */
+	struct event		*stall;		/* write-timeout */
+	struct session		*dial_next;	/* px->dial_head FIFO */
+	struct xs_unit		 dial_unit;	/* header kept while waiting */
 	struct timeval		 last_active;
 
 	char			*r_header;	/* rabbit's header bytes */
@@ -77,6 +80,7 @@ struct session {
 	const char		*close_cond;	/* set by a filter, or NULL */
 	char			 close_cond_buf[48];
 	char			*close_reason;
+	char			 end_reason[256];	/* for on_close */
 	const char		*upstream_failed;
 	char			 upstream_failed_buf[256];
 
@@ -86,6 +90,11 @@ struct session {
 	unsigned		 r_header_seen:1;
 	unsigned		 r_has_decl:1;	/* rabbit's header had <?xml?> */
 	unsigned		 rabbit_has_header:1;
+	unsigned		 dialled:1;	/* header in: dial (or wait) */
+	unsigned		 dialing:1;	/* holds a max-dials slot */
+	unsigned		 dial_waiting:1;	/* in the FIFO, not read */
+	unsigned		 dial_go:1;	/* its turn: se_kick dials */
+	unsigned		 bound:1;	/* server's bind result seen */
 	unsigned		 in_process[2];
 	unsigned		 ended[2];	/* </stream:stream> seen */
 	unsigned		 eof_sent[2];	/* FIN passed on */
@@ -99,6 +108,9 @@ void		 se_arm_timer(struct session *, unsigned);
 void		 se_propagate_eof(struct session *, enum nab_dir);
 void		 session_fail(struct session *, const char *to_rabbit,
 		    const char *to_server, const char *reason);
+/* session_login.c: the on_close reason of a session_fail(). */
+void		 se_end_failed(struct session *, const char *to_rabbit,
+		    const char *reason);
 
 /* session_io.c */
 enum logu_origin {
@@ -148,6 +160,22 @@ int		 se_refuse_account_change(struct session *,
 void		 se_adopt_upstream(struct session *, struct leg *leg,
 		    struct xmlstream **xs, struct stanza *features, int tls);
 void		 se_detect_firmware(struct session *, const struct st_node *);
+
+/* session_guard.c: deadlines, write-timeout, memory (see its comment). */
+/*
+ * The rabbit's header unit is in: dial upstream (0), or (max-dials streams
+ * being opened) keep the unit, stop reading and wait (1); -1 failed.
+ */
+int		 se_dial(struct session *, struct xs_unit *);
+/* Its turn came (se_kick): dial; *u is the kept header unit to handle. */
+int		 se_dial_go(struct session *, struct xs_unit *);
+/* The server's header arrived, or the attempt ended: free the slot. */
+void		 se_dial_done(struct session *);
+void		 se_arm_deadline(struct session *);
+void		 se_note_bound(struct session *, const struct xs_unit *);
+void		 se_stall_check(struct session *);
+void		 se_stall_clear(struct session *);
+void		 se_guard_free(struct session *);
 
 /* session_upstream.c: the server side is an upstream (upstream.c). */
 void		 se_upstream_init(struct session *);

@@ -41,8 +41,6 @@ static void	se_closed(struct leg *, void *);
 static void	se_timer(evutil_socket_t, short, void *);
 static void	se_reap(evutil_socket_t, short, void *);
 static void	se_kick(evutil_socket_t, short, void *);
-static void	se_deadline(evutil_socket_t, short, void *);
-static void	se_arm_deadline(struct session *);
 static void	se_process(struct session *, enum nab_dir);
 static void	se_unit(struct session *, enum nab_dir, struct xs_unit *);
 static int	se_feed(struct session *, enum nab_dir);
@@ -128,16 +126,12 @@ session_new(struct proxy *px, int fd, const struct sockaddr *sa, int salen)
 		    "cannot open the filter chain");
 		return 0;
 	}
-	se_arm_timer(se, se->opt.connect_timeout);
+	/* The upstream is dialled at the rabbit's header (se_dial). */
+	se_arm_timer(se, se->opt.header_timeout);
 	se_arm_deadline(se);
 	log_info("session %llu: accepted from %s, profile %s",
 	    (unsigned long long)se->id, se->peer,
 	    se->chain ? chain_profile(se->chain) : "none");
-	/* Last: errors may be reported synchronously. */
-	if (leg_connect(&se->s, px->base, px->dns, se->opt.upstream_host,
-	    se->opt.upstream_port, &se_leg_cbs, se) == -1)
-		session_fail(se, "remote-connection-failed", NULL,
-		    "cannot start the upstream connection");
 	return 0;
 enomem:
 	log_warnx("session: out of memory accepting a connection");
@@ -181,6 +175,7 @@ se_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct session	*se = arg;
 	struct timeval	 now, left;
+	char		 why[96];
 
 	if (se->dead)
 		return;
@@ -195,7 +190,17 @@ se_timer(evutil_socket_t fd, short what, void *arg)
 		se_maybe_done(se);
 		return;
 	}
+	if (!se->dialled) {
+		/* Armed once at accept: no byte the rabbit sends resets it. */
+		snprintf(why, sizeof(why), "no stream header within "
+		    "header-timeout (%u s)", se->opt.header_timeout);
+		session_fail(se, "connection-timeout", "", why);
+		return;
+	}
 	if (!se->s.connected) {
+		if (!se->s.closed)	/* not counted by se_error already */
+			se->px->cnt.upstream_connect_failed++;
+		session_end_reason(se, "timeout", "upstream connect timed out");
 		session_fail(se, "remote-connection-failed", NULL,
 		    "upstream connect timed out");
 		return;
@@ -210,37 +215,6 @@ se_timer(evutil_socket_t fd, short what, void *arg)
 	    "idle timeout, no traffic for the configured idle-timeout");
 }
 
-/*
- * login-timeout: a connection must be logged in (our login or its own
- * SASL accepted by the server) this long after accept, or it is closed,
- * however much it sends: no slowloris holds a slot or an upstream
- * connection with a header trickled byte by byte, or by keeping an
- * unauthenticated stream busy.
- */
-static void
-se_deadline(evutil_socket_t fd, short what, void *arg)
-{
-	struct session	*se = arg;
-	char		 why[96];
-
-	if (se->dead || se->failing || se->authenticated)
-		return;
-	snprintf(why, sizeof(why), "not logged in within login-timeout "
-	    "(%u s)", se->opt.login_timeout);
-	session_fail(se, "connection-timeout", "", why);
-}
-
-static void
-se_arm_deadline(struct session *se)
-{
-	struct timeval	tv = { se->opt.login_timeout, 0 };
-
-	if (se->opt.login_timeout == 0 || (se->deadline =
-	    evtimer_new(se->px->base, se_deadline, se)) == NULL)
-		return;
-	evtimer_add(se->deadline, &tv);
-}
-
 /* Input waits after a hold was released from inside a hook: resume it. */
 static void
 se_kick(evutil_socket_t fd, short what, void *arg)
@@ -252,6 +226,15 @@ se_kick(evutil_socket_t fd, short what, void *arg)
 	if (se->close_cond != NULL) {
 		session_fail(se, se->close_cond, "", se->close_reason);
 		return;
+	}
+	if (se->dial_go) {
+		struct xs_unit	u;
+
+		if (se_dial_go(se, &u) == 0)
+			se_unit(se, NAB_FROM_RABBIT, &u);
+		stanza_free(u.st);
+		if (se->failing)
+			return;
 	}
 	se_process(se, NAB_FROM_RABBIT);
 	if (!se->failing)
@@ -330,8 +313,12 @@ se_parse_error(struct session *se, enum nab_dir d)
 {
 	const char	*why, *cond;
 	char		 reason[256];
+	enum xs_error	 e;
 
-	cond = xs_error_condition(xs_error(se->xs[d], &why));
+	e = xs_error(se->xs[d], &why);
+	if ((unsigned)e < COUNTERS_PARSE_CLASSES)
+		se->px->cnt.parse_errors[d != NAB_FROM_RABBIT][e]++;
+	cond = xs_error_condition(e);
 	snprintf(reason, sizeof(reason), "%s sent bad XML: %s (%s)",
 	    d == NAB_FROM_RABBIT ? "rabbit" : "server", cond, why);
 	if (d == NAB_FROM_RABBIT)
@@ -424,9 +411,16 @@ se_unit(struct session *se, enum nab_dir d, struct xs_unit *u)
 		session_fail(se, "internal-server-error", "", "out of memory");
 		return;
 	}
+	if (d == NAB_FROM_RABBIT && u->kind == XS_HEADER && !se->dialled &&
+	    se_dial(se, u) != 0)
+		return;		/* failed, or waits for max-dials (unit kept) */
+	if (d == NAB_FROM_SERVER && u->kind == XS_HEADER)
+		se_dial_done(se);
 	ctlreg_unit(se->rec, d == NAB_FROM_SERVER, u);
 	if (d == NAB_FROM_SERVER && upstream_unit(&se->up, u, in))
 		return;
+	if (d == NAB_FROM_SERVER)
+		se_note_bound(se, u);
 	if (d == NAB_FROM_RABBIT)
 		se_log_unit(se, d, bytes, u->len, u->kind, LOGU_PEER);
 	if (u->kind == XS_HEADER)
@@ -523,6 +517,7 @@ se_flow(struct session *se, enum nab_dir d)
 	if (d == NAB_FROM_RABBIT && se->holds > 0 &&
 	    evbuffer_get_length(se->held) > se->opt.hold_queue)
 		leg_pause(&se->r, LEG_PAUSE_HOLD);
+	se_stall_check(se);
 }
 
 /* l's output went below the low mark: l itself and its peer may go on. */
@@ -535,6 +530,7 @@ se_drained(struct leg *l, void *arg)
 	se_unpause(se, from == NAB_FROM_RABBIT ? NAB_FROM_SERVER :
 	    NAB_FROM_RABBIT, LEG_PAUSE_OWN);
 	se_unpause(se, from, LEG_PAUSE_PEER);
+	se_stall_clear(se);
 	/* A half-closed side's last bytes left: that may end the session. */
 	if (!se->failing && l->bev != NULL && leg_pending(l) == 0)
 		se_maybe_done(se);
@@ -602,6 +598,8 @@ se_eof(struct leg *l, void *arg)
 	    from == NAB_FROM_RABBIT ? "rabbit" : "server");
 	ctlreg_closing(se->rec, NULL, from == NAB_FROM_RABBIT ?
 	    "rabbit closed the connection" : "server closed the connection");
+	session_end_reason(se, from == NAB_FROM_RABBIT ? "rabbit closed" :
+	    "server closed", NULL);
 	/* Input waiting for an output to drain: se_unpause() passes the FIN. */
 	if (l->pause & (LEG_PAUSE_PEER | LEG_PAUSE_OWN))
 		return;
@@ -646,6 +644,8 @@ se_error(struct leg *l, void *arg, const char *why, int connecting)
 	char		 reason[256];
 
 	if (l == &se->s && connecting) {
+		se_dial_done(se);
+		se->px->cnt.upstream_connect_failed++;
 		snprintf(reason, sizeof(reason), "cannot connect to %s:%u: %s",
 		    se->opt.upstream_host, se->opt.upstream_port, why);
 		if (!se->r_header_seen) {
@@ -672,6 +672,8 @@ se_error(struct leg *l, void *arg, const char *why, int connecting)
 	leg_free(l);
 	l->closed = 1;
 	leg_abort(l == &se->r ? &se->s : &se->r);
+	session_end_reason(se, l == &se->r ? "rabbit closed" : "server closed",
+	    reason);
 	session_fail(se, NULL, NULL, reason);
 }
 
@@ -709,6 +711,7 @@ session_fail(struct session *se, const char *to_rabbit, const char *to_server,
 	if (se->failing)
 		return;
 	se->failing = 1;
+	se_end_failed(se, to_rabbit, reason);
 	ctlreg_closing(se->rec, to_rabbit, reason);
 	log_info("session %llu: closing (%s%s%s): %s",
 	    (unsigned long long)se->id, se->who.pub.bare_jid[0] ?
@@ -729,6 +732,7 @@ session_fail(struct session *se, const char *to_rabbit, const char *to_server,
 void
 session_shutdown(struct session *se, const char *condition)
 {
+	session_end_reason(se, "shutdown", NULL);
 	session_fail(se, condition, "", "proxy shutting down");
 }
 
@@ -767,7 +771,8 @@ se_reap(evutil_socket_t fd, short what, void *arg)
 	ctlreg_close(se->rec);
 	se->rec = NULL;
 	if (se->chain != NULL)
-		chain_close(se->chain);
+		chain_close(se->chain, se->end_reason[0] ? se->end_reason :
+		    "closed");
 	se_login_free(se);
 	probe_cancel_all(se);
 	leg_free(&se->r);
@@ -781,8 +786,7 @@ se_reap(evutil_socket_t fd, short what, void *arg)
 	event_free(se->kick);
 	if (se->login_timer != NULL)
 		event_free(se->login_timer);
-	if (se->deadline != NULL)
-		event_free(se->deadline);
+	se_guard_free(se);
 	rabbitlog_close(se->rlog, se->who.mac);
 	free(se->r_header);
 	free(se->close_reason);

@@ -34,6 +34,8 @@ const char *session_peer(const struct session *);
 void	session_shutdown_all(struct proxy *, const char *condition);
 /* Abort and free every session now (process exit only). */
 void	session_free_all(struct proxy *);
+/* Bytes all sessions hold (buffers plus a fixed charge each). */
+size_t	session_mem_all(struct proxy *);
 
 /* ---- host services for chain.c ---- */
 
@@ -69,6 +71,12 @@ int	session_upstream_authenticated(struct session *);
  */
 int	session_guard_check(struct session *, const char *jid);
 void	session_guard_note(struct session *, const char *jid, int ok);
+/*
+ * Why the session ends, for the filters' on_close (filter.h lists the
+ * categories): the first call wins; detail may be NULL.
+ */
+void	session_end_reason(struct session *, const char *category,
+	    const char *detail);
 /* Ask for a close after the current unit: condition goes to the rabbit. */
 void	session_close_with(struct session *, const char *condition,
 	    const char *reason);

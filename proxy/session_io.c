@@ -197,50 +197,53 @@ se_send_unit(struct session *se, enum nab_dir d, struct evbuffer *in,
 	}
 }
 
+/*
+ * The one way a tree leaves nabproxy: an edited or replaced unit, a
+ * header, or a stanza a filter injected. st_serialize() is the canonical,
+ * firmware-safe form (never self-closing, single quotes); the same bytes
+ * go to the log, the control socket's history and the leg (or the hold
+ * queue when may_hold). 0, or -1 on ENOMEM or when the side is gone.
+ */
+static int
+se_write_tree(struct session *se, enum nab_dir d, struct stanza *st,
+    int open_only, int may_hold, enum logu_origin origin)
+{
+	struct evbuffer	*tmp, *out = se_out(se, d, may_hold);
+	int		 rc = -1;
+
+	if ((tmp = evbuffer_new()) == NULL)
+		return -1;
+	if (st_serialize(stanza_root(st), tmp, open_only) == 0) {
+		if (!open_only)
+			ctlreg_stanza(se->rec, d == NAB_FROM_SERVER, st);
+		se_log_unit(se, d, (const char *)evbuffer_pullup(tmp, -1),
+		    evbuffer_get_length(tmp), open_only ? XS_HEADER :
+		    XS_STANZA, origin);
+		rc = out != NULL ? evbuffer_add_buffer(out, tmp) : -1;
+	}
+	evbuffer_free(tmp);
+	return rc;
+}
+
 void
 se_send_stanza(struct session *se, enum nab_dir d, struct stanza *st,
     int open_only)
 {
-	struct evbuffer	*tmp, *out = se_out(se, d, 1);
-	size_t		 n;
-
 	if (st == NULL || stanza_root(st) == NULL)
 		return;
-	if ((tmp = evbuffer_new()) == NULL ||
-	    st_serialize(stanza_root(st), tmp, open_only) == -1) {
-		if (tmp != NULL)
-			evbuffer_free(tmp);
+	if (se_write_tree(se, d, st, open_only, 1, d == NAB_FROM_SERVER ?
+	    LOGU_PEER : LOGU_REPAIRED) == -1 && se_out(se, d, 1) != NULL)
 		session_fail(se, "internal-server-error", "", "out of memory");
-		return;
-	}
-	n = evbuffer_get_length(tmp);
-	if (!open_only)
-		ctlreg_stanza(se->rec, d == NAB_FROM_SERVER, st);
-	se_log_unit(se, d, (const char *)evbuffer_pullup(tmp, -1), n,
-	    open_only ? XS_HEADER : XS_STANZA,
-	    d == NAB_FROM_SERVER ? LOGU_PEER : LOGU_REPAIRED);
-	if (out != NULL)
-		evbuffer_add_buffer(out, tmp);
-	evbuffer_free(tmp);
 }
 
 int
 session_inject(struct session *se, enum nab_dir as_from, struct stanza *st)
 {
-	struct evbuffer	*out = se_out(se, as_from, 0);
-	struct evbuffer	*tmp;
-	int		 rc = -1;
+	int	rc = -1;
 
-	if (out != NULL && (tmp = evbuffer_new()) != NULL) {
-		if (st_serialize(stanza_root(st), tmp, 0) == 0) {
-			ctlreg_stanza(se->rec, as_from == NAB_FROM_SERVER, st);
-			se_log_unit(se, as_from,
-			    (const char *)evbuffer_pullup(tmp, -1),
-			    evbuffer_get_length(tmp), XS_STANZA, LOGU_PROXY);
-			rc = evbuffer_add_buffer(out, tmp);
-		}
-		evbuffer_free(tmp);
-	}
+	/* Nothing is logged for a side that is gone, as before. */
+	if (se_out(se, as_from, 0) != NULL)
+		rc = se_write_tree(se, as_from, st, 0, 0, LOGU_PROXY);
 	stanza_free(st);
 	return rc;
 }

@@ -8,8 +8,9 @@
  * rabbit keeps the stream it already has), or, after an in-band
  * registration, on a fresh connection that the session adopts. Only a
  * connection that proved the account's password may log in. Also here:
- * the restart after the rabbit's own SASL success, and the profile chosen
- * by what the rabbit showed.
+ * the restart after the rabbit's own SASL success, the profile chosen
+ * by what the rabbit showed, and why the session ended (the reason its
+ * chain's filters get in on_close).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -318,7 +319,7 @@ se_switch_chain(struct session *se, const char *want, const char *when)
 	se->login_cb = NULL;
 	se->login_arg = NULL;
 	if (se->chain != NULL)
-		chain_close(se->chain);
+		chain_close(se->chain, "profile changed");
 	se->chain = ch;
 	/* Holds belonged to the old chain's filters: nobody would release them. */
 	if (se->holds > 0) {
@@ -470,4 +471,30 @@ session_restart_rabbit(struct session *se)
 	if (xs_reset(se->xs[NAB_FROM_RABBIT]) == -1)
 		session_close_with(se, "internal-server-error", "out of memory");
 	se->r_header_seen = 0;
+}
+
+void
+session_end_reason(struct session *se, const char *category,
+    const char *detail)
+{
+	if (se->end_reason[0] != '\0')
+		return;
+	snprintf(se->end_reason, sizeof(se->end_reason), "%s%s%s", category,
+	    detail != NULL && *detail != '\0' ? ": " : "",
+	    detail != NULL ? detail : "");
+}
+
+/* session_fail()'s reason, unless a more precise one was given first. */
+void
+se_end_failed(struct session *se, const char *to_rabbit, const char *reason)
+{
+	char	d[240];
+
+	if (to_rabbit != NULL && strcmp(to_rabbit, "connection-timeout") == 0)
+		session_end_reason(se, "timeout", reason);
+	else if (to_rabbit != NULL && *to_rabbit != '\0') {
+		snprintf(d, sizeof(d), "%s: %s", to_rabbit, reason ? reason : "");
+		session_end_reason(se, "stream error", d);
+	} else
+		session_end_reason(se, "closed", reason);
 }

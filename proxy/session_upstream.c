@@ -30,6 +30,7 @@ se_upstream_init(struct session *se)
 	    se->px->tls_ctx, se->who.domain, &se->r_header, &se->r_header_len,
 	    &su_ops, se, 1);
 	se->up.kdf = se->px->kdf;
+	se->up.cnt = &se->px->cnt;
 }
 
 static void

@@ -52,6 +52,7 @@ upstream_init(struct upstream *up, struct leg *leg, struct xmlstream **xs,
 	snprintf(up->mech, sizeof(up->mech), "none");
 }
 
+static void	up_tls_fail(struct upstream *, const char *, int);
 static void
 up_send_header(struct upstream *up)
 {
@@ -82,11 +83,11 @@ up_tls_start(struct upstream *up, const struct st_node *features)
 			snprintf(why, sizeof(why), "server %s:%u does not offer "
 			    "STARTTLS and upstream-tls = required",
 			    o->upstream_host, o->upstream_port);
-			up->ops->fail(up->arg, why, 1);
+			up_tls_fail(up, why, 1);
 			return 1;
 		}
 		if (offer == 0 && tls_pin_stripped(o, why, sizeof(why))) {
-			up->ops->fail(up->arg, why, 1);
+			up_tls_fail(up, why, 1);
 			return 1;
 		}
 		return 0;
@@ -95,6 +96,16 @@ up_tls_start(struct upstream *up, const struct st_node *features)
 	up->tls = UP_TLS_WAIT;
 	up->ops->tls_begin(up->arg);
 	return 1;
+}
+
+/* TLS could not be set up: counted once per connection, then fail. */
+static void
+up_tls_fail(struct upstream *up, const char *why, int clean)
+{
+	if (up->cnt != NULL && !up->tls_counted)
+		up->cnt->upstream_tls_failed++;
+	up->tls_counted = 1;
+	up->ops->fail(up->arg, why, clean);
 }
 
 /* STARTTLS in progress; the unit is already drained. 1 (consumed). */
@@ -109,7 +120,7 @@ up_tls_unit(struct upstream *up, struct xs_unit *u)
 		return 1;
 	if (up->tls == UP_TLS_HEADER) {
 		if (u->kind != XS_HEADER) {
-			up->ops->fail(up->arg, "server did not restart the "
+			up_tls_fail(up, "server did not restart the "
 			    "stream after STARTTLS", 1);
 			return 1;
 		}
@@ -120,7 +131,7 @@ up_tls_unit(struct upstream *up, struct xs_unit *u)
 	root = u->st != NULL ? stanza_root(u->st) : NULL;
 	if (root == NULL || strcmp(root->name, "proceed") != 0 ||
 	    (ns = st_xmlns(root)) == NULL || strcmp(ns, TLS_NS) != 0) {
-		up->ops->fail(up->arg, "server refused STARTTLS", 1);
+		up_tls_fail(up, "server refused STARTTLS", 1);
 		return 1;
 	}
 	/*
@@ -131,7 +142,7 @@ up_tls_unit(struct upstream *up, struct xs_unit *u)
 	if (xs_reset(*up->xs) == -1 || tls_wrap(up->leg, up->tls_ctx,
 	    up->opt->upstream_tls_name[0] ? up->opt->upstream_tls_name :
 	    up->domain, up->opt->upstream_verify, err, sizeof(err)) == -1)
-		up->ops->fail(up->arg, err, 1);
+		up_tls_fail(up, err, 1);
 	return 1;
 }
 
@@ -146,6 +157,8 @@ up_login_done(struct upstream *up, int ok, int transient, const char *reason,
 		snprintf(up->mech, sizeof(up->mech), "%s",
 		    login_mech(up->login));
 	snprintf(why, sizeof(why), "%s", reason != NULL ? reason : "");
+	if (up->cnt != NULL && (ok || !transient))
+		counters_auth(up->cnt, CNT_NABPROXY, up->mech, NULL, ok);
 	login_free(up->login);
 	up->login = NULL;
 	up->swallow = UP_SWALLOW_NONE;
@@ -299,7 +312,7 @@ upstream_connected(struct upstream *up)
 		return 0;
 	if (tls_pin_check(up->leg, up->opt, why, sizeof(why)) == -1) {
 		up->tls = UP_TLS_DONE;
-		up->ops->fail(up->arg, why, 0);
+		up_tls_fail(up, why, 0);
 		return 1;
 	}
 	up->tls_active = 1;
@@ -321,7 +334,7 @@ upstream_error(struct upstream *up)
 	    up->opt->upstream_host, up->opt->upstream_port,
 	    why[0] ? why : "handshake error");
 	/* The state stays: the layer may report its failure more than once. */
-	up->ops->fail(up->arg, reason, 0);
+	up_tls_fail(up, reason, 0);
 	return 1;
 }
 

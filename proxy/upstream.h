@@ -20,6 +20,7 @@
 
 #include "attrib.h"
 
+struct counters;
 struct evbuffer;
 struct leg;
 struct login;
@@ -76,6 +77,8 @@ struct upstream {
 	void			*arg;
 	int			 restart;	/* restart the stream after success */
 	struct kdf_pool		*kdf;		/* SCRAM Hi() off the loop, or NULL */
+	struct counters		*cnt;		/* TLS failures, logins; or NULL */
+	int			 tls_counted;	/* its TLS failure is counted */
 
 	enum up_tls		 tls;
 	int			 tls_active;

@@ -1,7 +1,8 @@
 /*
  * vmlog internals shared by vmlog.c (the firmware parser emulation and
- * the renderings) and vmlog_misread.c (what the rabbit gets wrong, in one
- * sentence). Not a public interface: nothing else includes it. The tree
+ * the renderings), vmlog_misread.c (what the rabbit gets wrong, in one
+ * sentence) and vpacket.c (decoded payloads, read from the firmware's
+ * tree). Not a public interface: nothing else includes it. The tree
  * is a list of windows into the caller's buffer, so both sides read it
  * without copies.
  */

@@ -34,9 +34,9 @@ struct fixture {
 static struct t_host_stats	*hstats;
 static unsigned			*closer_fired;	/* t-closer's timer runs */
 
-/* A world whose chain is fc alone, and an open stream through it. */
+/* A world whose chain is fc[0..n), and an open stream through it. */
 static int
-setup_chain(void **state, const struct chain_filter_conf *fc)
+setup_chain_n(void **state, const struct chain_filter_conf *fc, size_t n)
 {
 	struct fixture	*f = calloc(1, sizeof(*f));
 	char		 err[256];
@@ -52,11 +52,17 @@ setup_chain(void **state, const struct chain_filter_conf *fc)
 	snprintf(f->store, sizeof(f->store), "%s/credentials", f->dir);
 	f->w.px.creds = creds_open(f->store, err, sizeof(err));
 	NT_CHECK(f->w.px.creds != NULL, "creds_open: %s", err);
-	nt_chain(&f->w, fc, 1);
+	nt_chain(&f->w, fc, n);
 	nt_proxy_start(&f->w);
 	nt_open(&f->w, &f->rabbit, &f->srv);
 	*state = f;
 	return 0;
+}
+
+static int
+setup_chain(void **state, const struct chain_filter_conf *fc)
+{
+	return setup_chain_n(state, fc, 1);
 }
 
 static int
@@ -71,6 +77,19 @@ setup(void **state)
 	fc.kv = &kv;
 	fc.nkv = 1;
 	return setup_chain(state, &fc);
+}
+
+/* t-host, then the built-in firmware-guard. */
+static int
+setup_guarded(void **state)
+{
+	struct chain_filter_conf	fc[2];
+
+	memset(fc, 0, sizeof(fc));
+	fc[0].name = "t-host";
+	fc[0].path = nt_filter_path("t_host");
+	fc[1].name = "firmware-guard";
+	return setup_chain_n(state, fc, 2);
 }
 
 /* The chain of t-closer (tests/filters/t_closer.c) instead. */
@@ -150,6 +169,30 @@ test_copy(void **state)
 	    "</t>", "rabbit (the edited copy)");
 	nt_expect(f->srv, "<t op=\"copy\"><x/></t>",
 	    "server (the original, untouched bytes)");
+}
+
+/*
+ * What a filter injects toward the rabbit and what firmware-guard
+ * re-serialises from the server are one form, byte for byte: never
+ * self-closing, single quotes, the same escapes.
+ */
+static void
+test_inject_same_form(void **state)
+{
+	struct fixture	*f = *state;
+	const char	*want = "<t op='copy' copied='yes'><x a='&apos;&quot;"
+			    "&amp;&lt;&gt;'></x>it's \"q\" &amp; &lt; &gt;<y "
+			    "xmlns='urn:y'></y><extra></extra></t>";
+
+	nt_send(f->rabbit, "<t op=\"copy\"><x a=\"'&quot;&amp;&lt;>\"/>it's "
+	    "\"q\" &amp; &lt; &gt;<y xmlns=\"urn:y\"/></t>");
+	nt_expect(f->rabbit, want, "rabbit (injected copy)");
+	nt_clear(f->rabbit);
+	nt_send(f->srv, "<t op=\"copy\" copied=\"yes\"><x a=\"'&quot;&amp;"
+	    "&lt;>\"/>it&apos;s &quot;q&quot; &amp; &lt; ><y xmlns='urn:y'/>"
+	    "<extra/></t>");
+	nt_expect(f->rabbit, want, "rabbit (the server's, re-serialised by "
+	    "firmware-guard)");
 }
 
 static void
@@ -477,6 +520,8 @@ main(void)
 		T(test_edit),
 		T(test_build),
 		T(test_copy),
+		cmocka_unit_test_setup_teardown(test_inject_same_form,
+		    setup_guarded, teardown),
 		T(test_serialize),
 		T(test_replace),
 		T(test_inject_raw),

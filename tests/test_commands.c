@@ -106,6 +106,8 @@ call(struct config *cfg, int argc, char **argv, int *usage)
 		*usage = 1;
 		return -1;
 	}
+	if (argv != NULL && strcmp(argv[0], "filters") == 0)
+		return cmd_filters(argc, argv);
 	return argv == NULL ? cmd_check(cfg) : cmd_credentials(argc, argv);
 }
 
@@ -214,7 +216,7 @@ test_check_broken(void **state)
 	    "\n"					/* 5 */
 	    "[filter auth]\n"				/* 6 */
 	    "backoff-min = soon\n"			/* 7 */
-	    "\n"					/* 8 */
+	    "backoff-max = 90000\n"			/* 8 */
 	    "[filter bind]\n"				/* 9 */
 	    "color = blue\n"				/* 10 */
 	    "\n"					/* 11 */
@@ -228,16 +230,51 @@ test_check_broken(void **state)
 	CHECK(r.rc == 1, "broken config: rc %d", r.rc);
 	CHECK(*r.out == '\0', "broken config printed '%s' on stdout", r.out);
 	snprintf(want, sizeof(want),
-	    "%s:7: filter auth: backoff-min must be 0..86400 seconds\n"
-	    "%s:10: filter bind: unknown key 'color' (bind has no settings)\n"
+	    "%s:7: filter auth: backoff-min: 'soon' is not an integer\n"
+	    "%s:8: filter auth: backoff-max: 90000 is out of range 0..86400\n"
+	    "%s:10: filter bind: color: unknown setting (this filter has no "
+	    "settings)\n"
 	    "%s:12: filter ext in %s/missing.so: cannot load: ",
-	    path, path, path, dir);
+	    path, path, path, path, dir);
 	CHECK(strncmp(r.err, want, strlen(want)) == 0,
 	    "stderr:\n%s\nwant it to start with:\n%s", r.err, want);
 	nl = strchr(r.err + strlen(want), '\n');
 	CHECK(nl != NULL && nl[1] == '\0' && strstr(r.err + strlen(want),
 	    "No such file or directory") != NULL,
 	    "load error line: %s", r.err + strlen(want));
+	run_free(&r);
+}
+
+/*
+ * nabproxy filters: every built-in with its settings, then the shared
+ * objects named; one that does not load is an error, the rest printed.
+ */
+static void
+test_filters(void **state)
+{
+	char		*ok[] = { "filters", NAB_BINARY_DIR "/filters/stamp.so",
+			    NULL };
+	char		*bad[] = { "filters", "/nonexistent/x.so", NULL };
+	char		 want[256];
+	struct run	 r;
+
+	r = run(NULL, ok, NULL);
+	snprintf(want, sizeof(want), "auth 1.1 (built-in, ABI 1.%d)\n"
+	    "  SASL on the rabbit's behalf: hold, log in upstream, release\n"
+	    "  backoff-min: int 0..86400, default 2\n", NAB_ABI_MINOR);
+	CHECK(r.rc == 0 && *r.err == '\0' && strncmp(r.out, want,
+	    strlen(want)) == 0, "rc %d err '%s' out:\n%s", r.rc, r.err, r.out);
+	CHECK(strstr(r.out, "\nbind 1.1 (built-in, ABI 1.4)\n  repair bind "
+	    "and session requests; answer resource changes and unbind "
+	    "locally\n  settings: none\n") != NULL, "bind: %s", r.out);
+	CHECK(strstr(r.out, "\nstamp 1.4 (" NAB_BINARY_DIR "/filters/stamp.so"
+	    ", ABI 1.4)\n") != NULL && strstr(r.out, "  overwrite: bool, "
+	    "default no\n") != NULL, "stamp: %s", r.out);
+	run_free(&r);
+	r = run(NULL, bad, NULL);
+	CHECK(r.rc == 1 && strncmp(r.err, "/nonexistent/x.so: cannot load: ",
+	    32) == 0 && strstr(r.out, "iq-answer 1.0 (built-in") != NULL,
+	    "rc %d err '%s'", r.rc, r.err);
 	run_free(&r);
 }
 
@@ -555,6 +592,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_check_good, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_filters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_broken, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_check_store, setup,

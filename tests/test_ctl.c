@@ -190,7 +190,8 @@ test_commands(void **state)
 		close(fd);
 	}
 	assert_string_equal(ask("stats\n"), "accepted=0 refused=0 "
-	    "log_dropped=0 ctl_clients=1 ctl_refused=0 tap_lost=0 sessions=0 "
+	    "log_dropped=0 ctl_clients=1 ctl_refused=0 tap_lost=0 creds_unwritten=0 "
+	    "sessions=0 "
 	    "opened=0 never_online=0 kicked=0 history=0 bytes_from_rabbits=0 "
 	    "bytes_from_server=0 watch=0\n");
 	ctl_free(c);

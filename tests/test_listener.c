@@ -6,7 +6,10 @@
  * being v6-only, bind errors naming the address, max-connections,
  * max-per-source and draining refusals (the accepted socket is closed at
  * once, no upstream connection is made, the log says why), and slots
- * coming back through listener_release() when a session ends. Without
+ * coming back through listener_release() when a session ends, the
+ * memory-budget refusal with its stream error, the refusal log's rate
+ * limit, an IPv6 source counted by its /64, and no upstream connection
+ * before the rabbit's stream header. Without
  * an IPv6 loopback the IPv4 parts run and the program exits 77, which
  * ctest reports as a skip (SKIP_RETURN_CODE), never as a pass.
  */
@@ -333,6 +336,11 @@ accepted(const char *host, unsigned short port, const char *src)
 
 	fd = client(host, port, src, &lport);
 	CHECK(fd != -1, "connect %s:%u: %s", host, port, strerror(errno));
+	/* The upstream is dialled when the rabbit's header arrives. */
+	RUN_UNTIL(W->px.n_accepted > acc, "session for %s", host);
+	CHECK(W->up.accepted == up, "upstream dialled before the header");
+	CHECK(write(fd, HEADER, strlen(HEADER)) == (ssize_t)strlen(HEADER),
+	    "write");
 	RUN_UNTIL(W->px.n_accepted > acc && W->up.accepted > up,
 	    "session for %s", host);
 	CHECK(W->px.n_accepted == acc + 1 && W->up.accepted == up + 1,
@@ -367,6 +375,19 @@ refused(const char *host, unsigned short port, const char *src,
 	    W->px.nsessions == ns, "refusal changed the session counts");
 	CHECK(W->up.accepted == up, "a refused rabbit reached upstream");
 	CHECK(log_count(want) == before + 1, "log has no new '%s'", want);
+}
+
+/* A refusal whose log line may be left out (rate limit). */
+static void
+refused_quiet(unsigned short port)
+{
+	uint64_t	ref = W->px.n_refused;
+	int		fd;
+
+	fd = client("127.0.0.1", port, NULL, NULL);
+	CHECK(fd != -1, "connect");
+	RUN_UNTIL(W->px.n_refused > ref, "refusal");
+	close(fd);
 }
 
 /* Close a rabbit and wait until its session is gone. */
@@ -559,14 +580,88 @@ test_draining(void **state)
 	CHECK(W->px.n_accepted + W->px.n_refused == seen,
 	    "a disabled listener accepted");
 	/* The running session still passes bytes upstream. */
-	CHECK(write(c1, HEADER, strlen(HEADER)) == (ssize_t)strlen(HEADER),
-	    "write");
-	RUN_UNTIL(W->up.gotlen[0] >= strlen(HEADER),
+	CHECK(write(c1, "<presence/>", 11) == 11, "write");
+	RUN_UNTIL(W->up.gotlen[0] >= strlen(HEADER) + 11,
 	    "bytes of the running session upstream");
-	CHECK(W->up.accepted == 1 && strcmp(W->up.got[0], HEADER) == 0,
+	CHECK(W->up.accepted == 1 &&
+	    strcmp(W->up.got[0], HEADER "<presence/>") == 0,
 	    "upstream got '%s'", W->up.got[0]);
 	hang_up(c1);
 	CHECK(W->px.nsessions == 0, "session left");
+}
+
+/*
+ * memory-budget: with the sessions' bytes at or over it, a new rabbit gets
+ * a stream header and <resource-constraint/>, then a close; the log says
+ * so; under it the rabbit is accepted. Refusals beyond 20 a second are
+ * counted, not logged one by one.
+ */
+static void
+test_memory_budget(void **state)
+{
+	static const char want[] = "<?xml version='1.0'?><stream:stream "
+	    "xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/"
+	    "streams' version='1.0'><stream:error><resource-constraint "
+	    "xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>"
+	    "</stream:stream>";
+	struct listen_addr	a[1] = { { "127.0.0.1", 0 } };
+	unsigned short		port;
+	char			buf[1024];
+	size_t			got = 0;
+	ssize_t			n;
+	uint64_t		ref;
+	int			c1, fd, i;
+
+	new_listener(a, 1);
+	port = listener_port(W->px.lst, 0);
+	W->px.opt.memory_budget = 64 * 1024;
+	c1 = accepted("127.0.0.1", port, NULL);
+	CHECK(session_mem_all(&W->px) >= 16 * 1024 &&
+	    session_mem_all(&W->px) < 64 * 1024, "one session holds %zu",
+	    session_mem_all(&W->px));
+	W->px.opt.memory_budget = 16 * 1024;
+	ref = W->px.n_refused;
+	fd = client("127.0.0.1", port, NULL, NULL);
+	CHECK(fd != -1, "connect");
+	RUN_UNTIL(W->px.n_refused > ref, "refusal");
+	while (got < sizeof(buf) && (n = read(fd, buf + got,
+	    sizeof(buf) - got)) > 0)
+		got += (size_t)n;
+	CHECK(got == sizeof(want) - 1 && memcmp(buf, want, got) == 0,
+	    "refused rabbit read '%.*s'", (int)got, buf);
+	close(fd);
+	CHECK(log_count("refusing connection from 127.0.0.1: memory-budget "
+	    "reached (") == 1, "no log line for the refusal");
+	for (i = 0; i < 40; i++)
+		refused_quiet(port);
+	CHECK(log_count("refusing connection from 127.0.0.1: memory-budget")
+	    <= 21, "%d refusal lines in a second or two",
+	    log_count("refusing connection from 127.0.0.1: memory-budget"));
+	W->px.opt.memory_budget = 0;
+	hang_up(c1);
+}
+
+/* max-per-source counts an IPv6 source by its /64, IPv4 by address. */
+static void
+test_source_key(void **state)
+{
+	static const char *const kv[][2] = {
+		{ "2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64" },
+		{ "2001:db8:1:2::1", "2001:db8:1:2::/64" },
+		{ "2001:db8:1:3::1", "2001:db8:1:3::/64" },
+		{ "::1", "::/64" },
+		{ "::ffff:192.0.2.7", "::ffff:192.0.2.7" },
+		{ "192.0.2.7", "192.0.2.7" },
+		{ "", "" },
+	};
+	char	key[48];
+	size_t	i;
+
+	for (i = 0; i < sizeof(kv) / sizeof(kv[0]); i++) {
+		listener_source_key(kv[i][0], key, sizeof(key));
+		CHECK(strcmp(key, kv[i][1]) == 0, "%s counts as %s, not %s",
+		    kv[i][0], key, kv[i][1]);
+	}
 }
 
 int
@@ -583,6 +678,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_max_per_source, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_draining, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_memory_budget, setup,
+		    teardown),
+		cmocka_unit_test(test_source_key),
 	};
 	int	rc;
 

@@ -181,6 +181,39 @@ test_render_forgery(void **state)
 	EXPECT(strstr(body, "\n2026") != NULL, "input holds the forgery");
 }
 
+/* Decoded payloads: one note line after the unit, in every format. */
+static void
+test_render_decoded(void **state)
+{
+	static const char msg[] = "<message to='a@b/idle'><packet "
+	    "xmlns='violet:packet' format='1.0'>fwsAAAEB/w==</packet></message>";
+	static const char clic[] = "<message to='int@x/int' id='4'><button "
+	    "xmlns=\"violet:nabaztag:button\"><clic>2</clic></button></message>";
+	struct evbuffer	*eb;
+	size_t		 len;
+
+	(void)state;
+	CHECK((eb = evbuffer_new()) != NULL, "evbuffer_new");
+	CHECK(logsafe_render(eb, "7 ", LOGFMT_RAW, 1, LOGSAFE_VM_RECEIVE, NULL,
+	    S(msg)) == 0, "render raw");
+	CHECK(logsafe_render(eb, "7 ", LOGFMT_VM, 0, LOGSAFE_VM_SENDING, NULL,
+	    S(clic)) == 0, "render vm");
+	CHECK(logsafe_render(eb, "", LOGFMT_BOTH, 1, LOGSAFE_VM_NONE, NULL,
+	    S(msg)) == 0, "render none");
+	len = evbuffer_get_length(eb);
+	evbuffer_remove(eb, got, len);
+	got[len] = '\0';
+	evbuffer_free(eb);
+	assert_string_equal(got, "7 RECEIVE:\n7 \n7 <message to='a@b/idle'>"
+	    "<packet xmlns='violet:packet' format='1.0'>fwsAAAEB/w==</packet>"
+	    "</message>\n7 \n7 [vm] !! packet: sleep\n"
+	    "7 [vm] Sending : <message to='int@x/int' id='4'><button "
+	    "xmlns=\"violet:nabaztag:button\"><clic>2</clic></button>"
+	    "</message>(end)\n7 [vm] !! button: 2 clicks\n"
+	    "RECEIVE:\n\n<message to='a@b/idle'><packet xmlns='violet:packet' "
+	    "format='1.0'>fwsAAAEB/w==</packet></message>\n\n");
+}
+
 int
 main(void)
 {
@@ -190,6 +223,7 @@ main(void)
 		cmocka_unit_test(test_units),
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_render_forgery),
+		cmocka_unit_test(test_render_decoded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

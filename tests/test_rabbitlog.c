@@ -3,7 +3,8 @@
  * a session without a MAC ends in unknown-ADDRESS.log; the pending buffer
  * is bounded and says what it dropped; files are 0640 and appended to;
  * an unwritable directory drops the lines with one warning in the daemon
- * log.
+ * log. Files are written by the writer thread: rabbitlog_sync() waits
+ * for it before a file is read.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -47,6 +48,7 @@ slurp(const char *name, mode_t *mode)
 	FILE		*f;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	rabbitlog_sync();
 	if (stat(path, &st) == -1 || (f = fopen(path, "r")) == NULL)
 		return NULL;
 	*mode = st.st_mode & 0777;
@@ -125,6 +127,7 @@ test_unwritable_dir(void **state)
 	rabbitlog_add(rl, "aabbccddeeff", "[vm] x\n", 7);
 	rabbitlog_add(rl, "aabbccddeeff", "[vm] y\n", 7);
 	rabbitlog_close(rl, "aabbccddeeff");
+	rabbitlog_sync();	/* the writer's error reaches the daemon log */
 	log_close();
 	assert_null(slurp("missing", &mode));
 	s = slurp("daemon.log", &mode);

@@ -3,9 +3,12 @@
  * Each tests/golden/NAME.xml must render byte for byte as NAME.vm; the
  * seed's whole server stream renders the four trees in order; the
  * rabbit's stream renders as "[vm] Sending : ...(end)"; the raw and both
- * formats and the prefix; broken captures return -1 with the reason and
- * keep what was rendered before; a capture without a stream header gets
- * an implicit one. `nabproxy render` (cmd_render) is run with its stdin
+ * formats and the prefix; captures that stop being XMPP return 1 with the
+ * verdict, keep what was rendered before and go on with the firmware's
+ * reading; the hand-written render_*.xml captures (unquoted attributes,
+ * none between them, an undefined entity, text between stanzas, a
+ * violet:packet, one read against one read per stanza) render as their
+ * .vm files; a capture without a stream header gets an implicit one. `nabproxy render` (cmd_render) is run with its stdin
  * and stdout redirected to files.
  */
 #include <sys/stat.h>
@@ -30,6 +33,7 @@
 #define TU_ERRX_USAGE
 #include "testutil.h"
 
+#define S(s)		(s), strlen(s)
 #define GOLDEN		NAB_SOURCE_DIR "/tests/golden/"
 #define LONG_HEAD	"[vm] Receive : \n[vm]     |message\n[vm]     |..body\n" \
 			"[vm]     !...."
@@ -53,11 +57,13 @@ golden_file(const char *name, const char *ext, size_t *len)
  * Render buf with the options; returns the output as a string and the
  * return code in *rc, the error in err.
  */
+static int	one_read;	/* render()'s --one-read */
+
 static char *
 render(const char *buf, size_t len, int from_server, int format,
     const char *prefix, int *rc, char *err, size_t errlen)
 {
-	struct render_opts	 o = { from_server, format, prefix };
+	struct render_opts	 o = { from_server, format, prefix, one_read };
 	struct evbuffer		*out = evbuffer_new();
 	size_t			 n;
 	char			*s;
@@ -311,33 +317,53 @@ test_raw_both_prefix(void **state)
 	free(xml);
 }
 
-/* Broken captures: -1, the reason, and what came before is kept. */
+/*
+ * Captures that stop being XMPP: 1, the verdict, what came before is
+ * kept, then the note and the firmware's reading of the rest.
+ */
 static void
 test_errors(void **state)
 {
+#define NOTE(v)	"[vm] !! not XMPP from here on: " v "; the rest as the " \
+		"firmware reads it in one read\n"
 	static const struct {
 		const char	*tail;
 		const char	*err;
+		const char	*rest;
 	} cases[] = {
 		{ "<iq type='get'><query", "capture ends inside a stanza "
-		    "(21 bytes not rendered)" },
-		{ "<iq></a>", "capture is not a valid XMPP stream: "
-		    "not-well-formed (mismatched tag)" },
-		{ "hello<iq/>", "capture is not a valid XMPP stream: "
-		    "not-well-formed (text between stanzas)" },
-		{ "<!-- c --><iq/>", "capture is not a valid XMPP stream: "
-		    "restricted-xml (XML comment)" },
-		{ "<iq>&foo;</iq>", "capture is not a valid XMPP stream: "
-		    "restricted-xml (undefined entity)" },
-		{ "<iq a='1' a='2'></iq>", "capture is not a valid XMPP "
-		    "stream: not-well-formed (duplicate attribute)" },
+		    "(21 bytes)", NOTE("capture ends inside a stanza (21 bytes)")
+		    "[vm] !! firmware parser waits: no end tag for element "
+		    "\"iq\" (21 bytes stay in its buffer)\n" },
+		{ "<iq></a>", "not-well-formed (mismatched tag)",
+		    NOTE("not-well-formed (mismatched tag)") "[vm] !! firmware "
+		    "parser waits: no end tag for element \"iq\" (8 bytes stay "
+		    "in its buffer)\n" },
+		{ "hello<iq/>", "not-well-formed (text between stanzas)",
+		    NOTE("not-well-formed (text between stanzas)") "[vm] !! "
+		    "rabbit deaf for good: its buffer starts with text "
+		    "\"hello\", not \"<\"; it keeps that text and drops the "
+		    "rest\n" },
+		{ "<!-- c --><iq/>", "restricted-xml (XML comment)",
+		    NOTE("restricted-xml (XML comment)") "[vm] !! firmware "
+		    "parser would stall: no closing quote for attribute NIL "
+		    "(endless recursion: the rabbit runs out of memory and "
+		    "reboots)\n" },
+		{ "<iq>&foo;</iq>", "restricted-xml (undefined entity)",
+		    NOTE("restricted-xml (undefined entity)") "[vm] Receive : \n"
+		    "[vm]     |iq\n[vm]     !..&foo;\n" },
+		{ "<iq a='1' a='2'></iq>", "not-well-formed (duplicate "
+		    "attribute)", NOTE("not-well-formed (duplicate attribute)")
+		    "[vm] Receive : \n[vm]     |iq\n[vm]     | a => 1\n"
+		    "[vm]     | a => 2\n" },
 	};
 	char	*xml, *vm, *buf, *got, err[256];
-	size_t	 xl, i;
+	size_t	 xl, i, vl;
 	int	 rc;
 
 	xml = golden_file("bind_result", "xml", &xl);
 	vm = golden_file("bind_result", "vm", NULL);
+	vl = strlen(vm);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		buf = malloc(xl + strlen(cases[i].tail) + 1);
 		CHECK(buf != NULL, "malloc");
@@ -345,20 +371,52 @@ test_errors(void **state)
 		strcpy(buf + xl, cases[i].tail);
 		got = render(buf, strlen(buf), 1, LOGFMT_VM, "", &rc, err,
 		    sizeof(err));
-		CHECK(rc == -1, "'%s': rc %d", cases[i].tail, rc);
+		CHECK(rc == 1, "'%s': rc %d", cases[i].tail, rc);
 		CHECK(strcmp(err, cases[i].err) == 0, "'%s': err '%s'",
 		    cases[i].tail, err);
-		CHECK(strcmp(got, vm) == 0, "'%s': kept\n%s", cases[i].tail,
+		CHECK(strncmp(got, vm, vl) == 0 && strcmp(got + vl,
+		    cases[i].rest) == 0, "'%s': rendered\n%s", cases[i].tail,
 		    got);
 		free(got);
 		free(buf);
 	}
-	/* A stream header cut short. */
+	free(xml);
+	free(vm);
+}
+
+/* The header cut short, the rabbit's side, and nothing to render. */
+static void
+test_errors_edges(void **state)
+{
+	char	*got, err[256];
+	int	 rc;
+
+	/* A stream header cut short: the stream never opens. */
 	got = render("<stream:stream xmlns='jabber:client'", 36, 1, LOGFMT_VM,
 	    "", &rc, err, sizeof(err));
-	CHECK(rc == -1 && *got == '\0' && strcmp(err, "capture ends inside a "
-	    "stanza (36 bytes not rendered)") == 0, "cut header: %d '%s'", rc,
-	    err);
+	CHECK(rc == 1 && strcmp(got, NOTE("capture ends inside a stanza (36 "
+	    "bytes)") "[vm] !! the stream never opens: no \">\" after "
+	    "\"<stream:stream\"\n") == 0 && strcmp(err, "capture ends "
+	    "inside a stanza (36 bytes)") == 0, "cut header: %d '%s'", rc, got);
+	free(got);
+	/* From the rabbit, the rest is one "Sending". */
+	got = render("<iq/><iq a=b/>", 14, 0, LOGFMT_VM, "", &rc, err,
+	    sizeof(err));
+	CHECK(rc == 1 && strcmp(got, "[vm] Sending : <iq/>(end)\n"
+	    NOTE("not-well-formed (invalid token)")
+	    "[vm] Sending : <iq a=b/>(end)\n") == 0, "rabbit: %d '%s'", rc,
+	    got);
+	free(got);
+	/* The rabbit's click, decoded after its one read. */
+	one_read = 1;
+	got = render(S("<message to='i@x/int'><button><clic>1</clic></button>"
+	    "</message><ears a=b>"), 0, LOGFMT_VM, "", &rc, err, sizeof(err));
+	one_read = 0;
+	CHECK(rc == 1 && strcmp(got, "[vm] !! the whole capture as one read "
+	    "(73 bytes)\n[vm] !! not XMPP: not-well-formed (invalid token)\n"
+	    "[vm] Sending : <message to='i@x/int'><button><clic>1</clic>"
+	    "</button></message><ears a=b>(end)\n[vm] !! button: 1 click\n") ==
+	    0, "rabbit, one read: %d '%s'", rc, got);
 	free(got);
 	/* Empty and white space only captures are fine and print nothing. */
 	got = render("", 0, 1, LOGFMT_BOTH, "", &rc, err, sizeof(err));
@@ -367,8 +425,60 @@ test_errors(void **state)
 	got = render(" \n\t", 3, 1, LOGFMT_VM, "", &rc, err, sizeof(err));
 	CHECK(rc == 0 && *got == '\0', "blank capture: %d '%s'", rc, got);
 	free(got);
-	free(xml);
-	free(vm);
+#undef NOTE
+}
+
+/*
+ * Hand-written captures (tests/golden/README.md): NAME.xml renders byte
+ * for byte as NAME.vm, with the status the verdict gives; render_oneread
+ * as one read and, as render_oneread_reads.vm, one stanza per read.
+ */
+static void
+test_golden_captures(void **state)
+{
+	static const struct {
+		const char	*xml;
+		const char	*vm;
+		int		 one;
+		int		 rc;
+	} cases[] = {
+		{ "render_unquoted", "render_unquoted", 0, 1 },
+		{ "render_nospace", "render_nospace", 0, 1 },
+		{ "render_entity", "render_entity", 0, 1 },
+		{ "render_text", "render_text", 0, 1 },
+		{ "render_packet", "render_packet", 0, 0 },
+		{ "render_oneread", "render_oneread", 1, 0 },
+		{ "render_oneread", "render_oneread_reads", 0, 0 },
+	};
+	char	*xml, *vm, *got, err[256];
+	size_t	 xl, i;
+	int	 rc;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		xml = golden_file(cases[i].xml, "xml", &xl);
+		vm = golden_file(cases[i].vm, "vm", NULL);
+		one_read = cases[i].one;
+		got = render(xml, xl, 1, LOGFMT_VM, "", &rc, err, sizeof(err));
+		one_read = 0;
+		CHECK(rc == cases[i].rc, "%s: rc %d", cases[i].vm, rc);
+		CHECK(strcmp(got, vm) == 0, "%s renders as\n%s\nwant\n%s",
+		    cases[i].vm, got, vm);
+		free(got);
+		free(xml);
+		free(vm);
+	}
+	/* One read, both formats: the whole capture is one raw block. */
+	one_read = 1;
+	got = render("<a></a>\n<b></b>", 15, 1, LOGFMT_BOTH, "P ", &rc, err,
+	    sizeof(err));
+	one_read = 0;
+	CHECK(rc == 0 && strcmp(got, "P [vm] !! the whole capture as one read "
+	    "(15 bytes)\nP RECEIVE:\nP \nP <a></a>\nP <b></b>\nP \n"
+	    "P [vm] Receive : \nP [vm]     |a\nP [vm] !! rabbit deaf for "
+	    "good: its buffer starts with text \"\\n\", not \"<\"; it keeps "
+	    "that text and drops the rest\n") == 0, "one read, both: %d\n%s",
+	    rc, got);
+	free(got);
 }
 
 /* Run cmd_render with stdin from `in`; output and messages returned. */
@@ -434,18 +544,21 @@ test_cmd_render(void **state)
 	free(out);
 	free(err);
 
-	/* A broken capture: what rendered is printed, the reason, status 1. */
+	/* Not XMPP: the note, the firmware's reading, status 0. */
 	xml = realloc(xml, xl + 8);
 	CHECK(xml != NULL, "realloc");
 	memcpy(xml + xl, "<iq><a>", 7);
 	rc = run_render(1, a_default, xml, xl + 7, &out, &err, &usage);
-	CHECK(rc == 1 && strcmp(out, vm) == 0, "broken capture: rc %d\n%s", rc,
-	    out);
-	CHECK(strcmp(err, "nabproxy render: capture ends inside a stanza "
-	    "(7 bytes not rendered)\n") == 0, "stderr '%s'", err);
+	CHECK(rc == 0 && strncmp(out, vm, strlen(vm)) == 0 &&
+	    strcmp(out + strlen(vm), "[vm] !! not XMPP from here on: capture "
+	    "ends inside a stanza (7 bytes); the rest as the firmware reads it "
+	    "in one read\n[vm] !! firmware parser waits: no end tag for "
+	    "element \"iq\" (7 bytes stay in its buffer)\n") == 0,
+	    "not XMPP: rc %d\n%s", rc, out);
+	CHECK(strcmp(err, "nabproxy render: note: not XMPP: capture ends "
+	    "inside a stanza (7 bytes)\n") == 0, "stderr '%s'", err);
 	free(out);
 	free(err);
-
 	/* An empty capture renders nothing, successfully. */
 	rc = run_render(1, a_default, "", 0, &out, &err, &usage);
 	CHECK(rc == 0 && *out == '\0' && *err == '\0', "empty capture: rc %d "
@@ -473,6 +586,24 @@ test_cmd_render(void **state)
 	free(vm);
 }
 
+/* `nabproxy render --one-read`: the note, then the one read. */
+static void
+test_cmd_render_one(void **state)
+{
+	char	*out, *err;
+	char	*a_one[] = { "render", "--one-read", NULL };
+	int	 rc, usage;
+
+	rc = run_render(2, a_one, "<iq/>", 5, &out, &err, &usage);
+	CHECK(rc == 0 && strcmp(out, "[vm] !! the whole capture as one read "
+	    "(5 bytes)\n[vm] !! firmware parser would stall: element \"iq/\" "
+	    "(\"<x/>\" without attributes) can never end (5 bytes stay in its "
+	    "buffer)\n") == 0 && *err == '\0', "--one-read: rc %d\n%s", rc,
+	    out);
+	free(out);
+	free(err);
+}
+
 int
 main(void)
 {
@@ -483,7 +614,10 @@ main(void)
 		cmocka_unit_test(test_from_rabbit),
 		cmocka_unit_test(test_raw_both_prefix),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_errors_edges),
+		cmocka_unit_test(test_golden_captures),
 		cmocka_unit_test(test_cmd_render),
+		cmocka_unit_test(test_cmd_render_one),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -209,7 +209,8 @@ static void
 test_scram_iteration_cap(void **state UNUSED)
 {
 	static const char *const bad[] = {
-		"i=4097", "i=0", "i=-1", "i=0100", "i=", "i=12a",
+		"i=4097", "i=0", "i=-1", "i=0100", "i=", "i=12a", "i=4095",
+		"i=1",
 		"i=99999999999999999999999999",
 	};
 	struct sasl_client	*c;
@@ -224,6 +225,15 @@ test_scram_iteration_cap(void **state UNUSED)
 	su_expect_step(c, S5802_FIRST, SASL_FAIL, NULL);
 	CHECK(strstr(sasl_client_error(c), "4096 exceeds the limit 4095") !=
 	    NULL, "reason: %s", sasl_client_error(c));
+	sasl_client_free(c);
+	c = sasl_client_new(SASL_MECH_SCRAM_SHA_1, "user", "pencil", NULL,
+	    4096, NULL, 0);
+	CHECK(c != NULL && sasl_client_set_nonce(c, "abc") == 0 &&
+	    sasl_client_start(c, &o, &ol) == SASL_CONTINUE, "setup");
+	su_expect_step(c, "r=abcdef,s=QSXCR+Q6sek8bf92,i=4095", SASL_FAIL,
+	    NULL);
+	CHECK(strstr(sasl_client_error(c), "4095 is below the minimum 4096")
+	    != NULL, "reason: %s", sasl_client_error(c));
 	sasl_client_free(c);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		c = sasl_client_new(SASL_MECH_SCRAM_SHA_1, "user", "pencil",
@@ -424,6 +434,7 @@ test_hi_cache_verified_only(void **state UNUSED)
 	int		pending;
 
 	sasl_scram_cache_clear();
+	sasl_scram_set_min_iterations(1);	/* fast PBKDF2 for the test */
 	hits = sasl_scram_cache_hits();
 	CHECK(!exchange(&t, "wrong", 0, &pending), "wrong password verified");
 	CHECK(!exchange(&t, "wrong", 1, &pending) && pending,
@@ -442,6 +453,7 @@ test_hi_cache_verified_only(void **state UNUSED)
 	t.mech = SASL_MECH_SCRAM_SHA_256;
 	CHECK(exchange(&t, "right", 1, &pending) && pending,
 	    "served after cache_clear");
+	sasl_scram_set_min_iterations(0);
 }
 
 /*
@@ -457,6 +469,7 @@ test_hi_cache_many(void **state UNUSED)
 	int		pending;
 
 	sasl_scram_cache_clear();
+	sasl_scram_set_min_iterations(1);	/* fast PBKDF2 for the test */
 	for (i = 0; i < 2000; i++) {
 		(void)snprintf(pw, sizeof(pw), "pw-%u", i);
 		t.pw = pw;
@@ -471,6 +484,7 @@ test_hi_cache_many(void **state UNUSED)
 	CHECK(misses == 0, "%u of 2000 accounts fell out of the cache",
 	    misses);
 	sasl_scram_cache_clear();
+	sasl_scram_set_min_iterations(0);
 }
 
 /*

@@ -19,7 +19,7 @@ c_flowed(const struct nt_cond *c)
 {
 	const struct flow *f = c->arg;
 
-	return evbuffer_get_length(f->to->in) +
+	return (f->to ? evbuffer_get_length(f->to->in) : 0) +
 	    (f->src->bev ? evbuffer_get_length(leg_input(f->src)) : 0) +
 	    leg_pending(f->dst) == f->sent;
 }
@@ -27,7 +27,8 @@ c_flowed(const struct nt_cond *c)
 /*
  * Write s to `from` in odd-sized pieces (1, 2, 3, 5, 7, 11, 13 bytes),
  * each one read by the proxy before the next is written, so every tag
- * and every UTF-8 sequence is split somewhere.
+ * and every UTF-8 sequence is split somewhere. to is NULL for the
+ * rabbit's header: the upstream is dialled once it is complete.
  */
 static void
 odd_writes(struct nt_world *w, struct nt_peer *from, struct nt_peer *to,
@@ -43,7 +44,7 @@ odd_writes(struct nt_world *w, struct nt_peer *from, struct nt_peer *to,
 	f.to = to;
 	f.src = from_rabbit ? &se->r : &se->s;
 	f.dst = from_rabbit ? &se->s : &se->r;
-	f.sent = evbuffer_get_length(to->in) +
+	f.sent = (to ? evbuffer_get_length(to->in) : 0) +
 	    evbuffer_get_length(leg_input(f.src)) + leg_pending(f.dst);
 	while (off < len) {
 		n = sizes[i++ % 7];
@@ -75,8 +76,12 @@ test_passthrough_exact(void **state)
 
 	nt_proxy_start(w);
 	rabbit = nt_rabbit(w);
+	nt_wait_sessions(w, 1, 5 * NT_SEC);
+	odd_writes(w, rabbit, NULL, 1, NT_RHDR);
+	NT_CHECK(w->nsrvc == 0 && nt_session(w)->s.bev != NULL,
+	    "the upstream is dialled with the header's last byte");
 	srv = nt_server(w, 0);
-	odd_writes(w, rabbit, srv, 1, NT_RHDR);
+	nt_wait_len(srv, strlen(NT_RHDR), "the header upstream");
 	odd_writes(w, rabbit, srv, 1, R1);
 	odd_writes(w, srv, rabbit, 0, NT_SHDR);
 	odd_writes(w, srv, rabbit, 0, S1);
@@ -279,6 +284,102 @@ test_connect_timeout(void **state)
 	nt_wait_sessions(w, 0, 8 * NT_SEC);
 	for (i = 0; i < 3; i++)
 		close(fds[i]);
+}
+
+/*
+ * header-timeout: a rabbit trickling its header one byte at a time is
+ * closed header-timeout after accept however many bytes it sends, with
+ * connection-timeout, and no upstream connection is ever made.
+ */
+static void
+test_header_timeout(void **state)
+{
+	struct nt_world	*w = *state;
+	struct nt_peer	*rabbit;
+	struct nt_cond	 c = { nt_c_len_or_gone, w, NULL, 1, NULL };
+	struct timespec	 t0, t1;
+	struct timeval	 tick = { 0, 100000 };
+	char		 one[2] = "";
+	size_t		 i;
+	long		 ms;
+
+	w->px.opt.header_timeout = 1;
+	nt_proxy_start(w);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rabbit = nt_rabbit(w);
+	c.p = rabbit;
+	/* A byte every 100 ms: each read by the proxy, none resets the clock. */
+	for (i = 0; i + 1 < strlen(NT_RHDR) && evbuffer_get_length(rabbit->in)
+	    == 0 && !rabbit->gone && !rabbit->eof; i++) {
+		one[0] = NT_RHDR[i];
+		nt_send(rabbit, one);
+		w->expired = 0;
+		evtimer_add(w->deadline, &tick);
+		while (!w->expired && evbuffer_get_length(rabbit->in) == 0)
+			event_base_loop(w->base, EVLOOP_ONCE);
+		evtimer_del(w->deadline);
+	}
+	nt_run(&c, 5 * NT_SEC, "the header-timeout answer");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 +
+	    (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	NT_CHECK(ms >= 900 && ms < 3000, "header-timeout fired after %ld ms",
+	    ms);
+	NT_CHECK(i >= 5 && i + 1 < strlen(NT_RHDR), "%zu header bytes sent",
+	    i);
+	nt_expect(rabbit, "<stream:stream xmlns='jabber:client' xmlns:stream="
+	    "'http://etherx.jabber.org/streams' id='nabproxy-1' version='1.0'>"
+	    NT_ERR("connection-timeout"), "rabbit (header timeout)");
+	nt_wait_eof(rabbit, "rabbit EOF");
+	NT_CHECK(w->nsrvc == 0, "an upstream connection for a header that "
+	    "never ended");
+}
+
+static int
+c_dial_waiting(const struct nt_cond *c)
+{
+	struct session	*se;
+
+	TAILQ_FOREACH(se, &c->w->px.sessions, entry)
+		if (se->dial_waiting)
+			return 1;
+	return 0;
+}
+
+/*
+ * max-dials: with one upstream stream being opened, a second rabbit's
+ * header and stanza are held (no server connection) until the server's
+ * header answers the first; then it dials and they arrive, in order.
+ */
+static void
+test_max_dials(void **state)
+{
+	struct nt_world	*w = *state;
+	struct nt_peer	*r1, *r2, *s1, *s2;
+	struct nt_cond	 c = { c_dial_waiting, w, NULL, 0, NULL };
+
+	w->px.opt.max_dials = 1;
+	nt_proxy_start(w);
+	r1 = nt_rabbit(w);
+	nt_send(r1, NT_RHDR);
+	s1 = nt_server(w, 0);
+	nt_expect(s1, NT_RHDR, "server 1 (header)");
+	r2 = nt_rabbit(w);
+	nt_send(r2, NT_RHDR "<presence/>");
+	nt_run(&c, 5 * NT_SEC, "the second rabbit waiting for max-dials");
+	NT_CHECK(w->nsrvc == 1 && w->px.ndialing == 1, "%zu server "
+	    "connections, %u dialing, with max-dials = 1", w->nsrvc,
+	    w->px.ndialing);
+	nt_send(s1, NT_SHDR);
+	nt_expect(r1, NT_SHDR, "rabbit 1 (server header)");
+	s2 = nt_server(w, 1);
+	nt_expect(s2, NT_RHDR "<presence/>", "server 2 (held, then sent)");
+	NT_CHECK(w->px.ndialing == 1 && w->px.dial_head == NULL,
+	    "%u dialing after the first header", w->px.ndialing);
+	nt_send(s2, NT_SHDR);
+	nt_expect(r2, NT_SHDR, "rabbit 2 (server header)");
+	NT_CHECK(w->px.ndialing == 0, "%u dialing after both headers",
+	    w->px.ndialing);
 }
 
 static void
@@ -543,6 +644,8 @@ main(void)
 		T(test_server_bad_xml),
 		T(test_connect_refused),
 		T(test_connect_timeout),
+		T(test_header_timeout),
+		T(test_max_dials),
 		T(test_idle_timeout),
 		T(test_half_close_rabbit_first),
 		T(test_half_close_server_first),

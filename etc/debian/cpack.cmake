@@ -35,6 +35,8 @@ foreach(p ${NAB_PROFILES})
   get_filename_component(n ${p} NAME)
   string(APPEND NAB_CONFFILES "${NAB_CONFDIR}/profiles/${n}\n")
 endforeach()
+string(APPEND NAB_CONFFILES
+  "${CMAKE_INSTALL_FULL_SYSCONFDIR}/logrotate.d/nabproxy\n")
 file(WRITE ${CMAKE_BINARY_DIR}/debian/conffiles "${NAB_CONFFILES}")
 foreach(script postinst postrm)
   configure_file(${CMAKE_CURRENT_LIST_DIR}/${script}.in

@@ -1,9 +1,15 @@
 /*
- * nabproxy filter ABI, version 1.3 (1.1 appended the services marked
- * "ABI 1.1" at the end of struct nab_host; 1.2 those marked "ABI 1.2",
- * the `proof` field of struct nab_identity and the `transient` field of
- * struct nab_login_result; 1.3 rabbit_password and the proof
- * "allow-register").
+ * nabproxy filter ABI, version 1.4. History:
+ *  1.1 appended the services marked "ABI 1.1" at the end of struct nab_host;
+ *  1.2 those marked "ABI 1.2", the `proof` field of struct nab_identity and
+ *      the `transient` field of struct nab_login_result;
+ *  1.3 rabbit_password and the proof "allow-register";
+ *  1.4 appended to struct nab_filter: a declarative settings table that
+ *      the host validates and fills into host-allocated filter state
+ *      (`settings`, `state_size`), host-allocated per-session state
+ *      (`session_size`) and `on_close`, which gets the reason the session
+ *      ended. A 1.1 to 1.3 filter loads unchanged and keeps getting its
+ *      `nab_kv` list in init().
  *
  * This is the only header a filter includes. A filter is a constant
  * descriptor, `struct nab_filter`; built-in filters are linked into the
@@ -24,7 +30,8 @@
  * Stanzas a filter creates with stanza_new() belong to the host and are
  * freed after the hook returns unless handed to replace/inject, which
  * take ownership. Per-session filter data set with set_data() is the
- * filter's to free in close().
+ * filter's to free in close(); the block the host allocates for a
+ * `session_size` (ABI 1.4) is the host's, freed after close/on_close.
  */
 #ifndef NABPROXY_FILTER_H
 #define NABPROXY_FILTER_H
@@ -34,7 +41,7 @@
 
 #define NAB_FILTER_MAGIC	0x4e414246u	/* "NABF" */
 #define NAB_ABI_MAJOR		1
-#define NAB_ABI_MINOR		3
+#define NAB_ABI_MINOR		4
 #define NAB_FILTER_SYMBOL	"nab_filter"
 /* digest_verify's reason when it judged nothing (ABI 1.3). */
 #define NAB_REASON_BACKOFF	"password attempts for this account or " \
@@ -134,10 +141,14 @@ struct nab_host {
 	void	(*set_identity)(struct nab_ctx *, const char *mac,
 		    const char *domain, const char *firmware);
 
-	/* Per-session data for this filter. */
+	/*
+	 * Per-session data for this filter. ABI 1.4: with `session_size`
+	 * set, get_data() returns the host's zeroed block until set_data()
+	 * puts something else there.
+	 */
 	void	*(*get_data)(struct nab_ctx *);
 	void	 (*set_data)(struct nab_ctx *, void *);
-	/* Per-filter state returned by init(). */
+	/* Per-filter state returned by init() (ABI 1.4: or the host's block). */
 	void	*(*filter_state)(struct nab_ctx *);
 
 	/* Stanza access. Names keep their prefix ("stream:features"). */
@@ -184,10 +195,18 @@ struct nab_host {
 	/*
 	 * Send st as if `as_from` had sent it: NAB_FROM_SERVER goes to the
 	 * rabbit, NAB_FROM_RABBIT to the server. Injected stanzas skip the
-	 * chain and the hold queue. Takes ownership. -1 on ENOMEM.
+	 * chain and the hold queue, but not the serialisation: they leave in
+	 * the same canonical, firmware-safe form as every edited or replaced
+	 * unit (never self-closing, single quotes; what firmware-guard makes
+	 * of a server stanza), logged the same way. Takes ownership. -1 on
+	 * ENOMEM.
 	 */
 	int	(*inject)(struct nab_ctx *, enum nab_dir as_from, struct nab_stanza *st);
-	/* Raw bytes variant of inject (for headers, keep-alives). */
+	/*
+	 * Raw bytes variant of inject (for headers, keep-alives). The bytes
+	 * go out as given, unchecked: toward the rabbit, build stanzas with
+	 * inject() (or serialize() them) instead.
+	 */
 	int	(*inject_raw)(struct nab_ctx *, enum nab_dir as_from,
 		    const char *bytes, size_t len);
 
@@ -345,6 +364,72 @@ struct nab_host {
 	((h)->struct_size >= offsetof(struct nab_host, member) +	\
 	    sizeof((h)->member))
 
+/*
+ * ABI 1.4: a declarative setting, one `key = value` line of the filter's
+ * [filter NAME] section (the model is nginx's ngx_command_t: a name, a
+ * type and an offset into the configuration struct). The host checks every
+ * line of the section against the table before init() (unknown key, wrong
+ * type, out of range, a required key missing, a key given twice: each
+ * reported as `FILE:LINE: filter NAME: KEY: why`) and writes the value,
+ * or the default, into the filter's state at `offset`:
+ *
+ *	type			stored as	value in the config
+ *	NAB_SET_BOOL		int (0, 1)	yes|no, true|false, on|off, 1|0
+ *	NAB_SET_INT		long long	decimal, min..max
+ *	NAB_SET_DURATION	long long ms	NUMBER with unit ms, s, m, h or d
+ *						("1500ms", "2s", "5m"; "0"
+ *						alone needs none), min..max ms
+ *	NAB_SET_STRING		char[size]	min..size-1 bytes (min is a
+ *						length), no control characters
+ *	NAB_SET_ENUM		int		the index of one of `words`
+ *
+ * `def` is the default as it would be written in the config, checked like
+ * a configured value when the filter loads (a bad default refuses the
+ * filter); NULL makes the key required. `check`, optional, refuses a value
+ * the type alone lets through: it gets the text of the value (configured
+ * or default) and returns 0, or -1 with a short reason in why ("is not a
+ * list of element names"). `help` is one line for `nabproxy filters`.
+ * The table ends with an entry whose name is NULL.
+ */
+enum nab_setting_type {
+	NAB_SET_BOOL = 1,
+	NAB_SET_INT = 2,
+	NAB_SET_DURATION = 3,
+	NAB_SET_STRING = 4,
+	NAB_SET_ENUM = 5
+};
+
+struct nab_setting {
+	const char		*name;		/* [a-z0-9-]+ */
+	enum nab_setting_type	 type;
+	size_t			 offset;	/* offsetof(your state, field) */
+	size_t			 size;		/* NAB_SET_STRING: sizeof(field) */
+	long long		 min, max;	/* INT, DURATION (ms); STRING: min length */
+	const char		*def;		/* default, or NULL: required */
+	const char *const	*words;		/* NAB_SET_ENUM: NULL-terminated */
+	int			(*check)(const char *value, char *why,
+				    size_t whylen);
+	const char		*help;
+};
+
+/* Table entries; F is the field of the state struct T. */
+#define NAB_SETTING_BOOL(name, T, F, def, help)				\
+	{ name, NAB_SET_BOOL, offsetof(T, F), sizeof(int), 0, 1, def,	\
+	    NULL, NULL, help }
+#define NAB_SETTING_INT(name, T, F, min, max, def, help)		\
+	{ name, NAB_SET_INT, offsetof(T, F), sizeof(long long), min, max,	\
+	    def, NULL, NULL, help }
+#define NAB_SETTING_DURATION(name, T, F, min, max, def, help)		\
+	{ name, NAB_SET_DURATION, offsetof(T, F), sizeof(long long), min,	\
+	    max, def, NULL, NULL, help }
+#define NAB_SETTING_STRING(name, T, F, minlen, def, check, help)	\
+	{ name, NAB_SET_STRING, offsetof(T, F), sizeof(((T *)0)->F),	\
+	    minlen, 0, def, NULL, check, help }
+#define NAB_SETTING_ENUM(name, T, F, words, def, help)			\
+	{ name, NAB_SET_ENUM, offsetof(T, F), sizeof(int), 0, 0, def,	\
+	    words, NULL, help }
+#define NAB_SETTINGS_END	{ NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL }
+
 struct nab_filter {
 	uint32_t	 magic;		/* NAB_FILTER_MAGIC */
 	uint16_t	 abi_major;	/* NAB_ABI_MAJOR */
@@ -379,7 +464,48 @@ struct nab_filter {
 	/* Whitespace between stanzas; NAB_DROP removes it. */
 	enum nab_verdict (*on_whitespace)(struct nab_ctx *, enum nab_dir,
 		    const char *bytes, size_t len);
+
+	/*
+	 * ---- ABI 1.4. A filter that sets any of these runs only on a 1.4
+	 * host: an older one ignores them (check h->abi_minor >= 4 in init()
+	 * when the filter may meet one, as filters/examples/stamp.c does).
+	 */
+
+	/* The settings table (see struct nab_setting), or NULL. */
+	const struct nab_setting *settings;
+	/*
+	 * With state_size > 0 the host allocates the filter's state (zeroed,
+	 * the settings filled in), hands it to init() already in *state
+	 * (init() may complete it but must not replace it), returns it from
+	 * filter_state(), and frees it after fini(). init() may then be
+	 * NULL. A settings table with entries needs state_size.
+	 */
+	size_t		 state_size;
+	/*
+	 * With session_size > 0 the host allocates that many zeroed bytes per
+	 * session before open() and frees them (wiped) after the session's
+	 * last hook; get_data() returns them. open() and close() may be NULL.
+	 */
+	size_t		 session_size;
+	/*
+	 * Called instead of close() when set: the session ended or left this
+	 * profile. reason is "CATEGORY" or "CATEGORY: detail", the category
+	 * one of: "rabbit closed", "server closed" (that side closed or reset
+	 * its connection), "timeout" (idle, login or connect timeout),
+	 * "kicked" (`nabproxy ctl kick`), "shutdown" (the daemon stops),
+	 * "stream error" (nabproxy closed the stream; the detail starts with
+	 * the condition: "stream error: policy-violation: ..."), "profile
+	 * changed" (the session goes on with another profile's chain),
+	 * "closed" (anything else). Compare the category as a prefix; the
+	 * detail is for logs. Borrowed for the call.
+	 */
+	void	(*on_close)(struct nab_ctx *, const char *reason);
 };
+
+/* 1 if descriptor f (of any 1.x) has member. */
+#define NAB_FILTER_HAS(f, member)					\
+	((f)->struct_size >= offsetof(struct nab_filter, member) +	\
+	    sizeof((f)->member))
 
 /* Declare a descriptor with the header fields filled in. */
 #define NAB_FILTER_INIT							\

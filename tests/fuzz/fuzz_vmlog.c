@@ -1,7 +1,8 @@
 /*
  * libFuzzer target for the firmware-parser emulation that renders the
  * [vm] log: arbitrary bytes, all renderers, and the offline renderer
- * (render_capture) in both directions and every format. It must
+ * (render_capture) in both directions and every format, per stanza and
+ * as one read. It must
  * terminate, stay in bounds and produce output bounded by a constant
  * times the input; a misread's reason is one non-empty line, and the
  * firmware's header end lies just past a '>' inside the input.
@@ -65,11 +66,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 static void
 render(const uint8_t *data, size_t size)
 {
-	struct render_opts	 o = { 0, LOGFMT_BOTH, "> " };
+	struct render_opts	 o = { 0, LOGFMT_BOTH, "> ", 0 };
 	struct evbuffer		*out;
 	char			 err[256];
+	int			 i;
 
-	for (o.from_server = 0; o.from_server < 2; o.from_server++) {
+	for (i = 0; i < 4; i++) {
+		/* Both directions, per stanza and as one read. */
+		o.from_server = i & 1;
+		o.one_read = i >> 1;
 		if ((out = evbuffer_new()) == NULL)
 			return;
 		(void)render_capture(out, &o, (const char *)data, size, err,

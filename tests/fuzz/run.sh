@@ -14,7 +14,7 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$src"
 cmake -S . -B "$bdir" -DCMAKE_C_COMPILER=clang -DNABPROXY_FUZZ=ON \
     -DCMAKE_BUILD_TYPE=Debug >/dev/null
-targets="xmlstream vmlog sasl config creds zstream"
+targets="xmlstream vmlog sasl config creds zstream vpacket"
 set --
 for t in $targets; do set -- "$@" "fuzz_$t"; done
 cmake --build "$bdir" -j2 --target "$@"

@@ -33,6 +33,7 @@ JID = MAC + '@almacska'
 
 
 def creds_of(px):
+    px.creds_settled()
     path = os.path.join(px.dir, 'credentials')
     if not os.path.exists(path):
         return ''

@@ -33,6 +33,11 @@ jabberd2; by hand the default is prosody), driving `nabproxy ctl` as a subproces
             lines arrive and then a live unit; the page loads nothing from
             elsewhere; a screenshot is saved as it_ctl_SERVER_page.png in
             the build directory.
+  decode    decoded payloads in `ctl tap` (vm, raw, both) and the log:
+            the boot's sources packet (packet: wake), a violet:packet
+            message another client sends the rabbit through the server
+            (ambient, sleep), the rabbit's button click and ears, each
+            line right after its stanza.
   bounds    an over-long command, the 17th client, unknown commands and a
             bad MAC get their one-line errors; the socket is mode 0660;
             `ctl reload` reloads; control-socket = none has no socket.
@@ -272,9 +277,10 @@ def case_failures(srv):
         fw = Firmware('127.0.0.1', px.port, bad, DOMAIN, timeout=15)
         try:
             fw.boot()
-            raise AssertionError('booted without a server')
-        except AssertionError:
+        except (AssertionError, FirmwareError, OSError):
             pass
+        else:
+            raise AssertionError('booted without a server')
         fw.close()
         sessions_freed(px)
         rows = [json.loads(l) for l in ctl(px, 'history', '--json').stdout.splitlines()]
@@ -494,6 +500,11 @@ def case_web(srv):
                         'the kept [vm] lines')
             assert "1 [vm] Sending : <?xml version='1.0' encoding='UTF-8'?>" in vm, vm[:500]
             assert '<password>***</password>' in vm and fw.password not in vm
+            # The sources packet decoded beside the stanza, in both columns.
+            dec = b.wait(sid, "Array.prototype.map.call(document.querySelectorAll("
+                              "'#vm .d, #raw .d'), function (e) { return e.textContent; })"
+                              ".join('|')", 'the decoded sources packet')
+            assert dec == '1 packet: wake|1 packet: wake', dec
             n = b.eval(sid, "document.getElementById('raw').childNodes.length")
             assert n > 10, n
             # Live: the rabbit's keep-alive reaches the page as it happens.
@@ -506,6 +517,56 @@ def case_web(srv):
                                            'it_ctl_%s_page.png' % srv.name))
         finally:
             b.close()
+        fw.close()
+
+
+def case_decode(srv):
+    """Decoded payloads in ctl tap (each format) and the log: the sources
+    packet of the boot, a violet:packet message another client sends the
+    rabbit through the server, and the rabbit's own button and ears."""
+    mac = '0013d3c70007'
+    srv.add_user('sender', 'senderpw')
+    with Nabproxy('127.0.0.1:%d' % srv.port, profile=FW_PROFILE, log_format='both') as px:
+        taps = {f: Tap(px, 'all', '--format', f) for f in ('vm', 'raw', 'both')}
+        fw = Firmware('127.0.0.1', px.port, mac, DOMAIN, timeout=15)
+        fw.boot()
+        sid = json.loads(ctl(px, 'list', '--json').stdout.splitlines()[0])['id']
+        lead = b'%d [vm] !! ' % sid
+        c = XMPPClient('127.0.0.1', srv.port, DOMAIN, timeout=15)
+        c.login('sender', 'senderpw')
+        # 0x7f, ambient (header, nose 1, left ear 5), sleep, 0xff.
+        # To the JID the server bound (nabproxy answers the second bind).
+        c.send(b"<message to='" + fw.server_jid.encode() + b"' id='p1'><packet "
+               b"xmlns='violet:packet' format='1.0' ttl='60'>"
+               b"fwQAAAh////+CAEEBQsAAAEB/w==</packet></message>")
+        fw.send("<message from='%s' to='int@xmpp.objects.violet.net/int' id='%s'>"
+                "<button xmlns=\"violet:nabaztag:button\"><clic>2</clic></button>"
+                "</message>" % (fw.jid, fw.next_id()))
+        fw.send("<message from='%s' to='int@xmpp.objects.violet.net/int' id='%s'>"
+                "<ears xmlns=\"violet:nabaztag:ears\"><left>4</left><right>12</right>"
+                "</ears></message>" % (fw.jid, fw.next_id()))
+        want = [lead + b'packet: wake', lead + b'packet: ambient(nose=1, left ear=5) sleep',
+                lead + b'button: 2 clicks', lead + b'ears: left=4 right=12']
+        for f, tap in taps.items():
+            tap.wait(want[-1] + b'\n')
+            tap.wait(want[1] + b'\n')
+            lines = tap.stop().split(b'\n')
+            got = [l for l in lines if l.startswith(lead + b'packet: ') or
+                   l.startswith(lead + b'button: ') or l.startswith(lead + b'ears: ')]
+            # The server may bounce the events (int@ is remote): the bounce
+            # holds the same payload, decoded alike.
+            assert got[0] == want[0] and set(got) == set(want), (f, got)
+            # Beside the raw XML: the line right after the stanza's block.
+            i = lines.index(want[2])
+            if f != 'raw':
+                assert lines[i - 1].startswith(b'%d [vm] Sending : <message' % sid), lines[i - 1]
+            else:
+                assert lines[i - 1] == b'%d ' % sid and b'<clic>2</clic>' in lines[i - 2], \
+                    lines[i - 3:i + 1]
+        px.wait_log(rb'\[vm\] !! ears: left=4 right=12\n')
+        for w in want:
+            assert w[len(b'%d ' % sid):] + b'\n' in px.log(), w
+        c.close()
         fw.close()
 
 
@@ -577,4 +638,4 @@ def case_bounds(srv):
 if __name__ == '__main__':
     sys.exit(run_per_server(sys.argv[:1] + (sys.argv[1:] or ['prosody']), DOMAIN,
                             [case_boot, case_simulator, case_failures, case_logs, case_slow, case_metrics,
-                             case_web, case_bounds]))
+                             case_web, case_decode, case_bounds]))

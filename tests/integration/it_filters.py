@@ -10,7 +10,9 @@ from the C sources in filters_src/.
      as filters/examples/README.md documents.
   2. --check-config refuses an ABI-mismatched .so, one without the
      nab_filter symbol, a missing file (and a few more), each with
-     "file:line: filter NAME in PATH: why", and exits 1.
+     "file:line: filter NAME in PATH: why", and exits 1; an ABI 1.1
+     filter still loads with its own keys; the example's settings errors
+     come at their file:line.
   3. SIGHUP with a broken config keeps the running chain; SIGHUP with a
      good one gives new sessions the new chain while an open session keeps
      its old one.
@@ -153,13 +155,16 @@ class Session:
 
     def __init__(self, px, up):
         self.c = px.connect()
-        self.s = up.accept()
+        self.upstream = up
+        self.s = None
         self.id = int(px.wait_log(rb'session (\d+): accepted from 127\.0\.0\.1:%d,' %
                                   self.c.getsockname()[1]).group(1))
 
     def open(self):
-        """Stream headers both ways, features to the rabbit; all verbatim."""
+        """Stream headers both ways, features to the rabbit; all verbatim.
+        The proxy dials the server when the rabbit's header arrives."""
         self.c.sendall(HEADER)
+        self.s = self.upstream.accept()
         expect(self.s, HEADER, what='server')
         self.s.sendall(SERVER_HEADER + FEATURES)
         expect(self.c, SERVER_HEADER + FEATURES, what='rabbit')
@@ -304,6 +309,27 @@ def test_check_config(tmp):
         assert 'configuration OK' not in out, out
         print('PASS --check-config refuses %s: %s' % (name, err.strip().splitlines()[0]))
 
+    # A filter built against the ABI 1.1 header loads, gets its own keys
+    # (the host judges none of them) and reports its own errors.
+    old = build_so(tmp, 'abi_1_1')
+    conf = os.path.join(tmp, 'old.conf')
+    for extra, want_rc, want in (('greeting = hi\n', 0, 'configuration OK\n'),
+                                 ('greeting = hi\ncolour = red\n', 1,
+                                  "%s:7: filter abi-1-1 in %s: unknown key 'colour'\n"
+                                  % (conf, old))):
+        with open(conf, 'w') as f:
+            f.write('[nabproxy]\nupstream = 127.0.0.1:1\nstate-dir = %s\n'
+                    '[filter abi-1-1]\npath = %s\n%s'
+                    '[profile p]\nfilters = abi-1-1\n' % (tmp, old, extra))
+        rc, out, err = check_config(conf)
+        assert rc == want_rc and want in (out + err), (rc, out, err, want)
+    p = subprocess.run([BIN, 'filters', old], capture_output=True, timeout=30)
+    assert p.returncode == 0 and p.stdout.decode().endswith(
+        'abi-1-1 1.1 (%s, ABI 1.1)\n  settings: not declared (the filter reads '
+        'its own keys)\n\n' % old), p
+    print('PASS an ABI 1.1 filter loads with its own keys and errors; '
+          'nabproxy filters lists it')
+
     # A relative path is the config file's directory, not the library path.
     shutil.copy(STAMP_SO, os.path.join(tmp, 'stamp.so'))
     conf = os.path.join(tmp, 'relative.conf')
@@ -318,17 +344,20 @@ def test_check_config(tmp):
     # The example's own settings: file:line of the offending key.
     bad = [
         ('attribute = x-proxy\nvalue = a\ncolour = red\n', 8,
-         "unknown key 'colour', allowed attribute, value, stanzas and overwrite"),
+         "colour: unknown setting (allowed: attribute, value, stanzas, overwrite)"),
         ('attribute = xmlns:evil\nvalue = a\n', 6,
-         "attribute 'xmlns:evil' is not allowed"),
+         "attribute: 'xmlns:evil' is not allowed"),
         ('attribute = x\nvalue = a{bogus}\n', 7,
-         "value has an unknown placeholder at '{bogus}'"),
+         "value: has an unknown placeholder at '{bogus}'"),
         ('attribute = x\nvalue = a\noverwrite = maybe\n', 8,
-         "overwrite 'maybe', allowed yes or no"),
-        ('attribute = x\nvalue = a\nstanzas =\n', 8, "stanzas '' is not a list"),
+         "overwrite: 'maybe' is not a boolean (yes or no)"),
+        ('attribute = x\nvalue = a\nstanzas =\n', 8,
+         "stanzas: is 0 bytes long, allowed 1..255"),
+        ('attribute = x\nvalue = a\nstanzas = iq 9lives\n', 8,
+         "stanzas: 'iq 9lives' is not a list of 1 to 8 element names"),
         ('attribute = x\nvalue = a\nvalue = b\n', 8,
-         "'value' is already set at line 7, allowed once"),
-        ('attribute = x\n', 4, "'value' is not set: stamp needs attribute and value"),
+         "value: already set at line 7, allowed once"),
+        ('attribute = x\n', 4, "value: required, not set"),
     ]
     for keys, line, why in bad:
         conf = os.path.join(tmp, 'stamp-bad.conf')
@@ -368,7 +397,7 @@ def test_reload(tmp):
         # A setting the filter refuses: refused too, at its line.
         px.write_conf(stamp_section('{nope}') + profile, default='stamped')
         px.reload(rb'reload refused, keeping the running one: .*:11: filter stamp '
-                  rb'in .*: value has an unknown placeholder')
+                  rb'in .*: value: has an unknown placeholder')
         # A config that does not parse.
         px.write_conf(stamp_section('B') + profile + 'no-such-key = 1\n', default='stamped')
         px.reload(rb'reload refused: configuration has errors, keeping the running one')

@@ -53,6 +53,7 @@ NS_STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas'
 
 
 def creds_of(px):
+    px.creds_settled()
     path = os.path.join(px.dir, 'credentials')
     if not os.path.exists(path):
         return {}

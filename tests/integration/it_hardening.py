@@ -246,6 +246,7 @@ def case_writes_after_drop():
             r.open()
             reg = r.register()
             assert reg.get('type') == 'result', reg
+            px.creds_settled()
             for name in ('credentials', 'upstream-pins'):
                 st = os.stat(os.path.join(px.dir, name))
                 assert st.st_uid == nobody.pw_uid and stat.S_IMODE(st.st_mode) == 0o600, (

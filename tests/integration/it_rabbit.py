@@ -55,6 +55,7 @@ def nabrabbit(px, *args):
 
 
 def creds_of(px):
+    px.creds_settled()
     out = {}
     path = os.path.join(px.dir, 'credentials')
     if os.path.exists(path):

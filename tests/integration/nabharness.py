@@ -115,6 +115,20 @@ class Nabproxy:
             time.sleep(0.01)
         raise AssertionError('log never matched %r:\n%s' % (pattern, self.log().decode(errors='replace')))
 
+    def creds_settled(self, timeout=10.0):
+        """Wait until the daemon's credential writer has put every change
+        it made in memory into the file (`ctl stats`: creds_unwritten=0)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            r = subprocess.run([BIN, 'ctl', '-c', self.conf, 'stats'],
+                               capture_output=True, timeout=timeout)
+            m = re.search(rb' creds_unwritten=(\d+)', r.stdout)
+            assert m, 'ctl stats: %r %r' % (r.stdout, r.stderr)
+            if m.group(1) == b'0':
+                return
+            assert time.monotonic() < deadline, 'credentials never written'
+            time.sleep(0.01)
+
     def signal(self, sig):
         self.proc.send_signal(sig)
 
