@@ -9,7 +9,7 @@ RESULTS holds key=value lines written by run.sh:
   CG target= n1= ir1= n2= ir2=
   LOG target= bytes= dropped=
   SETUP round= target= conns= p50_us= p99_us= max_us= errors=
-  STORM metric= haproxy= nabproxy= [target=]   (bench/storm.sh, optional)
+  storm_KEY=VALUE   one per line, from bench/storm.sh (optional)
 The first table is issue 11's summary: haproxy, nabproxy and their ratio
 from the same run, with the targets.
 Load figures are medians over the rounds. Ratios are nabproxy / haproxy
@@ -261,14 +261,22 @@ def summary(rows):
             out.append(['connection setup p99 (2,000 conns), ms', fmt(h / 1e3, 1),
                         fmt(n / 1e3, 1), ratio(n, h), '<= 1.3'])
     # --- login storm (bench/storm.sh, issue 11 item 3) -------------------
-    # storm.sh appends lines "STORM metric=NAME haproxy=X nabproxy=Y
-    # [target=T]" to results.txt; each becomes a row here (NAME's
-    # underscores shown as spaces). Nothing else reads them.
+    # storm.sh appends "storm_KEY=VALUE" lines to results.txt (STORM=1
+    # bench/run.sh, or bench/storm.sh RESULTS alone); nabproxy only, no
+    # haproxy column: haproxy does not log in.
+    storm = {}
     for r in rows:
-        if r['kind'] == 'STORM':
-            h, n = num(r, 'haproxy'), num(r, 'nabproxy')
-            out.append(['login storm: ' + r.get('metric', '?').replace('_', ' '),
-                        fmt(h, 2), fmt(n, 2), ratio(n, h), r.get('target', '')])
+        if r['kind'].startswith('storm_') and '=' in r['kind']:
+            k, v = r['kind'].split('=', 1)
+            storm[k] = v
+    for key, label, target in (
+            ('storm_cpu_ms_per_login', 'login storm: proxy CPU per login, ms (%s rabbits reconnecting)'
+             % storm.get('storm_rabbits', '?'), '<= 0.3'),
+            ('storm_control_rtt_p99_ms', 'login storm: control round trip p99, ms', '< 50'),
+            ('storm_fw_idle', 'login storm: 18673 rabbits idle after reconnecting (of %s)'
+             % storm.get('storm_fw_rabbits', '?'), 'all')):
+        if key in storm:
+            out.append([label, '-', storm[key], '-', target])
     if not out:
         return
     print('## Summary (issue 11): haproxy and nabproxy none/passthrough, same run')

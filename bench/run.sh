@@ -29,6 +29,7 @@
 # the server's stream header).
 # env:   SETUP=1       0 skips the connection-setup runs
 #        IDLE_LEVELS   idle-memory levels (default 1,1000,10000)
+#        STORM=0       1 adds bench/storm.sh's login storms (needs Prosody)
 #
 # Every process started here is stopped by its PID on exit.
 #
@@ -301,6 +302,12 @@ if [ "$SETUP" = 1 ]; then
 			    sed "s/^SETUP /SETUP round=$round target=$t /" >>"$RESULTS" || true
 		done
 	done
+fi
+
+# --- login storms (bench/storm.sh; needs Prosody; off by default) ----------
+if [ "${STORM:-0}" = 1 ]; then
+	say "== login storms (bench/storm.sh)"
+	BUILD=$BUILD "$SRC/bench/storm.sh" "$RESULTS" || say "bench/storm.sh failed"
 fi
 
 # --- callgrind: instructions per stanza -----------------------------------
