@@ -8,6 +8,10 @@ RESULTS holds key=value lines written by run.sh:
   MEM target= conns= rss_kb= hwm_kb=
   CG target= n1= ir1= n2= ir2=
   LOG target= bytes= dropped=
+  SETUP round= target= conns= p50_us= p99_us= max_us= errors=
+  storm_KEY=VALUE   one per line, from bench/storm.sh (optional)
+The first table is issue 11's summary: haproxy, nabproxy and their ratio
+from the same run, with the targets.
 Load figures are medians over the rounds. Ratios are nabproxy / haproxy
 from the same run: for stanzas/s and MB/s below 1 is slower; for latency,
 CPU and instructions above 1 is costlier. Standard library only.
@@ -29,6 +33,8 @@ LABEL = {
     'nab-nodelay': 'what-if: none/pass + TCP_NODELAY',
 }
 WORKLOAD_DESC = {
+    'table': '50 connections, 8 stanzas in flight each (the summary table)',
+    'paced': '10 connections, 1,000 stanzas/s in total (the summary table)',
     'rtt': 'round trips on one connection',
     'c100': '100 connections, one stanza in flight each',
     'pipe': '10 connections, 8 stanzas in flight each',
@@ -96,6 +102,8 @@ def main():
         with open(sys.argv[2]) as f:
             print(f.read().rstrip())
         print()
+
+    summary(rows)
 
     loads = [r for r in rows if r['kind'] == 'LOAD']
     workloads = []
@@ -206,6 +214,75 @@ def main():
             if r['target'] == 'haproxy':
                 continue
             hot_spots(d, r, r['target'] == 'nab-none-pass')
+
+
+def idle_kb(rows, t):
+    """KB per idle connection: (RSS at the top level - at the lowest) / n."""
+    mr = {int(r['conns']): float(r['rss_kb']) for r in rows
+          if r['kind'] == 'MEM' and r['target'] == t and num(r, 'rss_kb') not in (None, -1)}
+    if len(mr) < 2:
+        return None, None
+    lo, hi = min(mr), max(mr)
+    return (mr[hi] - mr[lo]) / (hi - lo), hi
+
+
+def summary(rows):
+    """Issue 11's table: one line per measure, haproxy / nabproxy / ratio."""
+    loads = [r for r in rows if r['kind'] == 'LOAD']
+
+    def lm(wl, t, k):
+        return med([num(r, k) for r in loads if r['workload'] == wl and r['target'] == t])
+
+    out = []
+    nab = 'nab-none-pass'
+    h, n = lm('table', 'haproxy', 'stanzas_per_s'), lm('table', nab, 'stanzas_per_s')
+    if h is not None or n is not None:
+        out.append(['throughput, stanzas/s (50 conns, window 8, 200 B)',
+                    fmt(h, 0), fmt(n, 0), ratio(n, h), '>= 0.8'])
+        v = lm('table', 'nab-vm-pass', 'stanzas_per_s')
+        out.append(['  the same with log-format vm', fmt(h, 0), fmt(v, 0), ratio(v, h), '>= 0.6'])
+        h, n = lm('table', 'haproxy', 'cpu_us_per_stanza'), lm('table', nab, 'cpu_us_per_stanza')
+        out.append(['relay CPU per stanza, us', fmt(h, 2), fmt(n, 2), ratio(n, h), '<= 1.5'])
+    d = lm('paced', 'direct', 'p50_us')
+    h, n = lm('paced', 'haproxy', 'p50_us'), lm('paced', nab, 'p50_us')
+    if d is not None and h is not None and n is not None:
+        out.append(['added latency p50 at 1 k stanzas/s, us', '+' + fmt(h - d),
+                    '+' + fmt(n - d), ratio(n - d, h - d), '<= 1.2'])
+    h, hl = idle_kb(rows, 'haproxy')
+    n, nl = idle_kb(rows, nab)
+    if h is not None or n is not None:
+        out.append(['memory per idle connection (%s conns), KiB' % (nl or hl),
+                    fmt(h, 2), fmt(n, 2), ratio(n, h), '<= 6.6 KiB'])
+    setups = [r for r in rows if r['kind'] == 'SETUP']
+    if setups:
+        sm = lambda t: med([num(r, 'p99_us') for r in setups if r['target'] == t])
+        h, n = sm('haproxy'), sm(nab)
+        if h is not None and n is not None:
+            out.append(['connection setup p99 (2,000 conns), ms', fmt(h / 1e3, 1),
+                        fmt(n / 1e3, 1), ratio(n, h), '<= 1.3'])
+    # --- login storm (bench/storm.sh, issue 11 item 3) -------------------
+    # storm.sh appends "storm_KEY=VALUE" lines to results.txt (STORM=1
+    # bench/run.sh, or bench/storm.sh RESULTS alone); nabproxy only, no
+    # haproxy column: haproxy does not log in.
+    storm = {}
+    for r in rows:
+        if r['kind'].startswith('storm_') and '=' in r['kind']:
+            k, v = r['kind'].split('=', 1)
+            storm[k] = v
+    for key, label, target in (
+            ('storm_cpu_ms_per_login', 'login storm: proxy CPU per login, ms (%s rabbits reconnecting)'
+             % storm.get('storm_rabbits', '?'), '<= 0.3'),
+            ('storm_control_rtt_p99_ms', 'login storm: control round trip p99, ms', '< 50'),
+            ('storm_fw_idle', 'login storm: 18673 rabbits idle after reconnecting (of %s)'
+             % storm.get('storm_fw_rabbits', '?'), 'all')):
+        if key in storm:
+            out.append([label, '-', storm[key], '-', target])
+    if not out:
+        return
+    print('## Summary (issue 11): haproxy and nabproxy none/passthrough, same run')
+    print()
+    print(table(['measure', 'haproxy', 'nabproxy', 'ratio', 'target'], out))
+    print()
 
 
 ANN = re.compile(r'^\s*([\d,]+)\s+\([\s\d.]+%\)\s+(.*?)\s*(?:\[(.*)\])?\s*$')

@@ -20,6 +20,17 @@
 #        PIN=1         pin proxies to CPU 1, load generator and echo server
 #                      to CPU 0 (default: no pinning)
 #
+# The summary table at the top of the report (issue 11) comes from the
+# "table" workload (50 connections, window 8, 200-byte stanzas), the
+# "paced" one (10 connections, 1,000 stanzas/s in total: added latency =
+# p50 through the proxy minus p50 direct), the idle-memory runs (1, 1,000
+# and 10,000 connections, fd limit raised) and the setup runs (2,000
+# connections, at most 200 connecting at a time; p99 from connect() to
+# the server's stream header).
+# env:   SETUP=1       0 skips the connection-setup runs
+#        IDLE_LEVELS   idle-memory levels (default 1,1000,10000)
+#        STORM=0       1 adds bench/storm.sh's login storms (needs Prosody)
+#
 # Every process started here is stopped by its PID on exit.
 #
 # The bench tools are plain gcc builds, no CMake:
@@ -34,6 +45,7 @@ BUILD=${BUILD:-$SRC/build-bench}
 ROUNDS=${ROUNDS:-5}
 CALLGRIND=${CALLGRIND:-1}
 MEMORY=${MEMORY:-1}
+SETUP=${SETUP:-1}
 PIN=${PIN:-0}
 OUT=${OUT:-$(mktemp -d /tmp/nabbench.XXXXXX)}
 PY=/usr/bin/python3
@@ -87,6 +99,13 @@ LOAD=$BUILD/bench/xmppload
 ECHO=$BUILD/bench/echoserver
 command -v haproxy >/dev/null || die "haproxy not found: apt-get install -y haproxy"
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+# A proxy needs two descriptors per connection: 10,000 idle connections
+# need a limit above 20,000. Where the hard limit is lower (and cannot be
+# raised), the idle level is the most this box allows, and says so.
+FDMAX=$(ulimit -n)
+MAXCONN=$(( (FDMAX - 200) / 2 ))
+[ "$MAXCONN" -gt 10000 ] && MAXCONN=10000
+IDLE_LEVELS=${IDLE_LEVELS:-1,1000,$MAXCONN}
 
 if [ "$PIN" = 1 ]; then
 	PX_PIN="taskset -c 1"; LG_PIN="taskset -c 0"
@@ -127,7 +146,7 @@ start_haproxy() {
 	cat >"$OUT/$name.cfg" <<EOF
 global
 	nbthread 1
-	maxconn 4096
+	maxconn $MAXCONN
 defaults
 	mode tcp
 	timeout connect 5s
@@ -161,8 +180,10 @@ profile = $prof
 # The echo server offers no STARTTLS; "no" also skips loading the system
 # CA store at start-up (seconds under valgrind).
 upstream-tls = no
-max-connections = 8192
+max-connections = $MAXCONN
 max-per-source = 0
+# As root the daemon wants an explicit user: whoever runs the bench.
+user = $(id -un)
 include = $SRC/etc/profiles/*.conf
 EOF
 	"$@" "$NAB" -c "$dir/nabproxy.conf" --foreground >"$dir/stderr.log" 2>&1 &
@@ -210,20 +231,21 @@ PORT[nab-nodelay]=$NAB_PORT; PID[nab-nodelay]=$NAB_PID
 TARGETS="direct haproxy nab-none-pass nab-vm-pass nab-none-sim nab-vm-sim nab-nodelay"
 
 # --- load runs ----------------------------------------------------------
-# name:conns:stanzas-per-conn:size:window
-WORKLOADS="rtt:1:3000:256:1 c100:100:200:256:1 pipe:10:1000:1024:8 bulk:4:400:16384:4"
+# name:conns:stanzas-per-conn:size:window[:rate]  (rate: stanzas/s, paced)
+WORKLOADS=${WORKLOADS:-"table:50:400:200:8 paced:10:200:200:1:1000 rtt:1:3000:256:1 c100:100:200:256:1 pipe:10:1000:1024:8 bulk:4:400:16384:4"}
 
 logsize() {	# target: bytes in its log file
 	stat -c %s "$OUT/$1/nabproxy.log" 2>/dev/null || echo 0
 }
 
 run_load() {	# round workload target
-	local round=$1 wl=$2 t=$3 conns n size win line l0 l1
-	IFS=: read -r _ conns n size win <<<"$wl"
+	local round=$1 wl=$2 t=$3 conns n size win rate line l0 l1 pace=()
+	IFS=: read -r _ conns n size win rate <<<"$wl"
+	[ -n "$rate" ] && pace=(-r "$rate")
 	l0=$(logsize "$t")
 	# direct: the CPU figure would be the echo server's; report.py hides it
 	line=$($LG_PIN "$LOAD" -p "${PORT[$t]}" -c "$conns" -n "$n" -s "$size" \
-	    -w "$win" -t 60 -P "${PID[$t]}" 2>>"$OUT/xmppload.err") || true
+	    -w "$win" "${pace[@]}" -t 60 -P "${PID[$t]}" 2>>"$OUT/xmppload.err") || true
 	[ -n "$line" ] || line="RESULT errors=1"
 	sleep 0.05	# the log is written from the proxy's event loop
 	l1=$(logsize "$t")
@@ -256,9 +278,10 @@ done
 
 # --- idle memory (fresh processes) --------------------------------------
 if [ "$MEMORY" = 1 ]; then
-	say "== idle memory: 1, 100, 1000 connections, fresh processes"
+	say "== idle memory: $IDLE_LEVELS connections, fresh processes"
+	# 5 s settle: nabproxy puts a stream's parser to sleep after 2-4 s idle.
 	mem_run() {	# target pid port
-		"$LOAD" -p "$3" -I 1,100,1000 -P "$2" -S 0.5 -t 60 2>>"$OUT/xmppload.err" |
+		"$LOAD" -p "$3" -I "$IDLE_LEVELS" -P "$2" -S 5 -t 180 2>>"$OUT/xmppload.err" |
 		    sed "s/^MEM /MEM target=$1 /" >>"$RESULTS" || true
 	}
 	start_haproxy haproxy-mem $PX_PIN
@@ -268,6 +291,23 @@ if [ "$MEMORY" = 1 ]; then
 		start_nab "$name-mem" "$fmt" "$prof" $PX_PIN
 		mem_run "$name" "$NAB_PID" "$NAB_PORT"; stop_pid "$NAB_PID"
 	done
+fi
+
+# --- connection setup: 2,000 connections --------------------------------
+if [ "$SETUP" = 1 ]; then
+	say "== connection setup: 2,000 connections, $ROUNDS rounds"
+	for round in $(seq "$ROUNDS"); do
+		for t in direct haproxy nab-none-pass nab-vm-sim; do
+			"$LOAD" -p "${PORT[$t]}" -c 2000 -C -t 60 2>>"$OUT/xmppload.err" |
+			    sed "s/^SETUP /SETUP round=$round target=$t /" >>"$RESULTS" || true
+		done
+	done
+fi
+
+# --- login storms (bench/storm.sh; needs Prosody; off by default) ----------
+if [ "${STORM:-0}" = 1 ]; then
+	say "== login storms (bench/storm.sh)"
+	BUILD=$BUILD "$SRC/bench/storm.sh" "$RESULTS" || say "bench/storm.sh failed"
 fi
 
 # --- callgrind: instructions per stanza -----------------------------------

@@ -14,6 +14,15 @@
  * level is reached (every echo back, a short settle), VmRSS and VmHWM of
  * PID are read from /proc/PID/status.
  *
+ * Paced mode (-r RATE): as load mode, but the connections together send
+ * RATE stanzas per second (round robin, a 1 ms tick), so latency is
+ * measured on a proxy that is not saturated.
+ *
+ * Setup mode (-C): -c connections are opened (at most 200 connecting at
+ * a time, as in idle mode) and each one's setup time is measured, from
+ * the connect() call to the server's stream header having arrived:
+ *   SETUP conns= p50_us= p99_us= max_us= errors=
+ *
  * Output: one machine-readable line per run, key=value pairs:
  *   RESULT conns= stanzas= bytes= secs= stanzas_per_s= mb_per_s=
  *          p50_us= p99_us= max_us= errors= [cpu_s= cpu_us_per_stanza=]
@@ -59,6 +68,7 @@ struct conn {
 	enum cstate		 st;
 	unsigned		 sent, recvd, target;
 	uint64_t		*t_sent;	/* ring of -w send times (ns) */
+	uint64_t		 t_open;	/* connect() called (ns) */
 	char			*expect;	/* stanza the next echo must be */
 };
 
@@ -70,6 +80,11 @@ static struct {
 	int			 pid;
 	const char		*idle_levels;
 	int			 verify;
+	double			 rate;		/* -r: stanzas/s, all conns */
+	int			 setup;		/* -C */
+	unsigned long long	 sent_total;
+	unsigned		 rr;
+	struct event		*tick;
 	double			 settle;	/* idle mode: seconds */
 	/* run state */
 	struct conn		*c;
@@ -164,8 +179,36 @@ send_one(struct conn *c)
 static void
 try_send(struct conn *c)
 {
+	if (g.rate > 0)
+		return;		/* paced: tick_cb sends */
 	while (c->sent < c->target && c->sent - c->recvd < g.window)
 		send_one(c);
+}
+
+/* Paced mode: send what the schedule says is due by now. */
+static void
+tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	unsigned long long due;
+	unsigned	 i;
+	struct conn	*c;
+
+	if (g.t0 == 0 || g.t1 != 0)
+		return;
+	due = (unsigned long long)((double)(now_ns() - g.t0) / 1e9 * g.rate) + 1;
+	while (g.sent_total < due) {
+		for (i = 0; i < g.conns; i++) {
+			c = &g.c[(g.rr + i) % g.conns];
+			if (c->st == C_RUN && c->sent < c->target &&
+			    c->sent - c->recvd < g.window)
+				break;
+		}
+		if (i == g.conns)
+			break;	/* every window full: the proxy lags */
+		g.rr = (g.rr + i + 1) % g.conns;
+		send_one(c);
+		g.sent_total++;
+	}
 }
 
 static void
@@ -194,6 +237,8 @@ readcb(struct bufferevent *bev, void *arg)
 		evbuffer_drain(in, (size_t)q.pos + 1);
 		c->st = C_READY;
 		g.ready++;
+		if (g.setup && g.lat != NULL)
+			g.lat[g.nlat++] = now_ns() - c->t_open;
 		if (g.idle_levels != NULL) {
 			c->st = C_RUN;
 			c->target = 1;
@@ -279,6 +324,7 @@ open_conn(unsigned i)
 	bufferevent_setcb(c->bev, readcb, NULL, eventcb, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	g.opened++;
+	c->t_open = now_ns();
 	if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&g.sin,
 	    sizeof(g.sin)) == -1)
 		fail_conn(c, "connect failed");
@@ -385,6 +431,12 @@ start_run(void)
 	if (g.pid > 0)
 		read_cpu(g.pid, &cpu0);
 	g.t0 = now_ns();
+	if (g.rate > 0) {
+		struct timeval	ms = { 0, 1000 };
+
+		g.tick = event_new(g.base, -1, EV_PERSIST, tick_cb, NULL);
+		event_add(g.tick, &ms);
+	}
 	for (i = 0; i < g.conns; i++) {
 		if (g.c[i].st != C_READY)
 			continue;
@@ -410,6 +462,15 @@ report_run(void)
 		p50 = g.lat[g.nlat / 2];
 		p99 = g.lat[(size_t)((double)g.nlat * 0.99)];
 		mx = g.lat[g.nlat - 1];
+	}
+	if (g.tick != NULL)
+		event_del(g.tick);
+	if (g.setup) {
+		printf("SETUP conns=%u p50_us=%.1f p99_us=%.1f max_us=%.1f "
+		    "errors=%llu\n", g.conns, (double)p50 / 1e3,
+		    (double)p99 / 1e3, (double)mx / 1e3, g.errors);
+		fflush(stdout);
+		return;
 	}
 	printf("RESULT conns=%u size=%u window=%u stanzas=%llu bytes=%llu "
 	    "secs=%.3f stanzas_per_s=%.0f mb_per_s=%.2f p50_us=%.1f "
@@ -529,7 +590,9 @@ usage(void)
 	fprintf(stderr,
 	    "usage: xmppload -p PORT [-H 127.0.0.1] [-c CONNS] [-n STANZAS/CONN]\n"
 	    "                [-s SIZE] [-w WINDOW] [-t TIMEOUT_S] [-P PID] [-V]\n"
-	    "       xmppload -p PORT -I 1,100,1000 -P PID [-S SETTLE_S]   (idle memory)\n");
+	    "       xmppload -p PORT -I 1,100,1000 -P PID [-S SETTLE_S]   (idle memory)\n"
+	    "       xmppload -p PORT -c CONNS -n N -r RATE ...   (paced latency)\n"
+	    "       xmppload -p PORT -c CONNS -C   (connection setup times)\n");
 	exit(2);
 }
 
@@ -547,7 +610,7 @@ main(int argc, char **argv)
 	g.timeout = 120;
 	g.verify = 1;
 	g.settle = 0.3;
-	while ((ch = getopt(argc, argv, "H:p:c:n:s:w:t:P:I:S:V")) != -1) {
+	while ((ch = getopt(argc, argv, "H:p:c:n:s:w:t:P:I:S:Vr:C")) != -1) {
 		switch (ch) {
 		case 'H': host = optarg; break;
 		case 'p': port = atoi(optarg); break;
@@ -560,6 +623,8 @@ main(int argc, char **argv)
 		case 'I': g.idle_levels = optarg; break;
 		case 'S': g.settle = atof(optarg); break;
 		case 'V': g.verify = 0; break;
+		case 'r': g.rate = atof(optarg); break;
+		case 'C': g.setup = 1; g.per_conn = 0; break;
 		default: usage();
 		}
 	}
@@ -601,7 +666,7 @@ main(int argc, char **argv)
 		g.per_conn = 1;
 		g.window = 1;
 		settle_ev = evtimer_new(g.base, settle_cb, NULL);
-	} else if ((g.lat = calloc((size_t)g.conns * g.per_conn + 1,
+	} else if ((g.lat = calloc((size_t)g.conns * (g.per_conn + 1) + 1,
 	    sizeof(*g.lat))) == NULL) {
 		fprintf(stderr, "xmppload: out of memory\n");
 		return 1;

@@ -21,6 +21,7 @@
 #include <event2/buffer.h>
 
 #include "ctlreg.h"
+#include "logsafe.h"
 #include "ctlreg-int.h"
 #include "hostsvc.h"
 #include "identity.h"
@@ -499,6 +500,38 @@ ctlreg_traffic(struct ctlrec *r, int from_server, enum logsafe_vm vm,
 		if (tap_matches(t, r))
 			tap_send(t, r, from_server, vm, intro, bytes, len);
 	}
+}
+
+int
+ctlreg_wants_traffic(const struct ctlrec *r)
+{
+	return r != NULL && (r->pending || r->watched ||
+	    !TAILQ_EMPTY(&r->reg->taps));
+}
+
+void
+ctlreg_hazard(struct ctlrec *r, const char *bytes, size_t len, int redact)
+{
+	char		 why[VMLOG_WHY_SIZE];
+	struct evbuffer	*red;
+	int		 ok = 0;
+
+	if (r == NULL || vmlog_misread(bytes, len, why, sizeof(why)) != 1)
+		return;
+	if (redact) {
+		/* Rare: redo it on what a log would show, for the excerpt. */
+		if ((red = evbuffer_new()) != NULL &&
+		    logsafe_redact(red, bytes, len) >= 0)
+			ok = vmlog_misread((const char *)evbuffer_pullup(red,
+			    -1), evbuffer_get_length(red), why,
+			    sizeof(why)) == 1;
+		if (red != NULL)
+			evbuffer_free(red);
+		if (!ok)
+			snprintf(why, sizeof(why), "the firmware misreads "
+			    "this stanza (inside a redacted payload)");
+	}
+	snprintf(r->hazard, sizeof(r->hazard), "%s", why);
 }
 
 void

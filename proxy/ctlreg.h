@@ -86,6 +86,18 @@ void		 ctlreg_traffic(struct ctlrec *, int from_server,
 		    enum logsafe_vm, const char *intro, const char *bytes,
 		    size_t len);
 /*
+ * 1 if ctlreg_traffic() would keep or show the bytes (a watch or a tap):
+ * without one, and without a log, a session need not format its units.
+ */
+int		 ctlreg_wants_traffic(const struct ctlrec *);
+/*
+ * A server stanza nobody logs or taps: only its parser hazard is kept
+ * (what ctlreg_traffic() would note). Raw bytes; with redact set, the
+ * reason is taken from the redacted bytes, never from a secret.
+ */
+void		 ctlreg_hazard(struct ctlrec *, const char *bytes, size_t len,
+		    int redact);
+/*
  * The session's one teardown reason (the first one given stays), and the
  * stream error condition the rabbit gets (NULL or "": none).
  */

@@ -289,6 +289,7 @@ daemon_teardown(struct proxy *px)
 void
 proxy_session_gone(struct proxy *px)
 {
+	proxy_doze_gone(px);
 	if (px->draining && px->nsessions == 0)
 		event_base_loopexit(px->base, NULL);
 }

@@ -172,8 +172,9 @@ bind_one(struct listener *l, size_t i, const struct listen_addr *a,
 		l->ports[i] = ntohs(ss.ss_family == AF_INET6 ?
 		    ((struct sockaddr_in6 *)&ss)->sin6_port :
 		    ((struct sockaddr_in *)&ss)->sin_port);
+	/* Backlog 0: already listening (-1 would listen again with 128). */
 	if ((l->ev[i] = evconnlistener_new(l->px->base, accept_cb, l,
-	    LEV_OPT_CLOSE_ON_FREE, -1, fd)) == NULL) {
+	    LEV_OPT_CLOSE_ON_FREE, 0, fd)) == NULL) {
 		snprintf(err, errlen, "listen %s:%u: out of memory", a->host,
 		    a->port);
 		close(fd);

@@ -290,6 +290,14 @@ logsafe_escape(struct evbuffer *out, const char *b, size_t n,
 	int			 one = mode == LOGSAFE_ONE_LINE;
 
 	for (i = 0; i < n; i += k) {
+		/* Printable ASCII but the backslash: kept as is, in a run. */
+		for (k = 0; (i > 0 || !one) && i + k < n && s[i + k] >= 0x20 &&
+		    s[i + k] < 0x7f && s[i + k] != '\\'; k++)
+			;
+		if (k > 0) {
+			run += k;
+			continue;
+		}
 		k = 1;
 		esc[0] = '\0';
 		if (one && i == 0 && s[i] != '<' && s[i] != '\\')

@@ -96,9 +96,18 @@ struct proxy {
 	/* Upstream streams being opened (max-dials), and who waits (FIFO). */
 	unsigned		 ndialing;
 	struct session		*dial_head, *dial_tail;
+	struct event		*doze_ev;	/* idle sweep (session_io.c) */
 };
 
 /* Called by session.c when a session is freed (drain bookkeeping). */
 void	proxy_session_gone(struct proxy *);
+/* session_io.c: the idle sweep's timer goes with the last session. */
+void	proxy_doze_gone(struct proxy *);
+/*
+ * session_io.c: put to sleep the parsers of every session quiet for at
+ * least `quiet` seconds (xs_doze); the number of streams now dozing.
+ * The sweep timer calls it; tests call it with 0.
+ */
+unsigned session_doze_idle(struct proxy *, unsigned quiet);
 
 #endif /* NAB_PROXY_H */

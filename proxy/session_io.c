@@ -9,6 +9,9 @@
  * operator turned redaction off; peer bytes are escaped in every line.
  */
 #include <ctype.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,11 +35,82 @@
 #define NS_STREAMS	"urn:ietf:params:xml:ns:xmpp-streams"
 
 static struct evbuffer *se_out(struct session *, enum nab_dir, int);
+static int	se_may_hide(const char *, size_t);
+static void	se_doze_sweep(evutil_socket_t, short, void *);
+
+/*
+ * Idle sessions give their parsers back (xs_doze): a proxy-wide timer,
+ * armed while sessions exist, walks them every SE_DOZE_EVERY seconds and
+ * puts to sleep the streams of every session quiet for SE_DOZE_AFTER.
+ * One timer rather than one per session: an idle rabbit costs no event.
+ */
+#define SE_DOZE_EVERY	2
+#define SE_DOZE_AFTER	2
+#define SE_DOZE_TRIM	16	/* streams put to sleep before a malloc_trim */
 
 void
 se_identity_init(struct session *se)
 {
+	struct proxy	*px = se->px;
+	struct timeval	 tv = { SE_DOZE_EVERY, 0 };
+
 	identity_init(&se->who, se->peer, se->id);
+	if (px->doze_ev == NULL)
+		px->doze_ev = evtimer_new(px->base, se_doze_sweep, px);
+	if (px->doze_ev != NULL && !evtimer_pending(px->doze_ev, NULL))
+		evtimer_add(px->doze_ev, &tv);
+}
+
+static void
+se_doze_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct proxy	*px = arg;
+	struct timeval	 tv = { SE_DOZE_EVERY, 0 };
+
+	session_doze_idle(px, SE_DOZE_AFTER);
+	if (px->nsessions > 0)
+		evtimer_add(px->doze_ev, &tv);
+	else
+		proxy_doze_gone(px);	/* not pending: safe in its callback */
+}
+
+unsigned
+session_doze_idle(struct proxy *px, unsigned quiet)
+{
+	struct session	*se;
+	struct timeval	 now;
+	unsigned	 d, n = 0;
+
+	event_base_gettimeofday_cached(px->base, &now);
+	TAILQ_FOREACH(se, &px->sessions, entry) {
+		if (se->dead || se->failing || se->in_process[0] ||
+		    se->in_process[1] ||
+		    now.tv_sec - se->last_active.tv_sec < (time_t)quiet)
+			continue;
+		for (d = 0; d < 2; d++)
+			if (se->xs[d] != NULL && !xs_dozing(se->xs[d]) &&
+			    xs_doze(se->xs[d]))
+				n++;
+	}
+#ifdef __GLIBC__
+	/*
+	 * The parsers freed leave holes inside the heap, which glibc keeps
+	 * mapped: hand whole free pages back, so that idle rabbits really
+	 * cost no memory (a walk of the heap, once per sweep that freed some).
+	 */
+	if (n >= SE_DOZE_TRIM)
+		malloc_trim(0);
+#endif
+	return n;
+}
+
+void
+proxy_doze_gone(struct proxy *px)
+{
+	if (px->nsessions == 0 && px->doze_ev != NULL) {
+		event_free(px->doze_ev);
+		px->doze_ev = NULL;
+	}
 }
 
 struct identity *
@@ -292,7 +366,23 @@ se_log_unit(struct session *se, enum nab_dir d, const char *bytes,
 
 	if (len == 0)
 		return;
-	if (se->opt.redact) {
+	/*
+	 * Nobody reads the line (no log, no watch, no tap): only a server
+	 * stanza's parser hazard is noted, and nothing is redacted or
+	 * formatted (the hot path of log-format none).
+	 */
+	if (se->opt.log_format == LOGFMT_NONE &&
+	    !ctlreg_wants_traffic(se->rec)) {
+		if (d == NAB_FROM_SERVER && kind == XS_STANZA)
+			ctlreg_hazard(se->rec, bytes, len, se->opt.redact);
+		return;
+	}
+	/*
+	 * A peer unit is well-formed (xmlstream parsed it): if none of its
+	 * elements has a secret's local name, logsafe_redact() would return
+	 * it unchanged, so its parser is spared.
+	 */
+	if (se->opt.redact && (origin != LOGU_PEER || se_may_hide(bytes, len))) {
 		if ((red = evbuffer_new()) == NULL ||
 		    logsafe_redact(red, bytes, len) == -1) {
 			/* Nothing unredacted is ever logged. */
@@ -335,6 +425,38 @@ se_log_unit(struct session *se, enum nab_dir d, const char *bytes,
 	evbuffer_free(out);
 	if (red != NULL)
 		evbuffer_free(red);
+}
+
+/*
+ * 1 if some tag in b names an element whose content logsafe.h calls
+ * secret (local name password, digest, auth, response, challenge or
+ * success, whatever the prefix or namespace): a superset of what
+ * logsafe_redact() hides, decided from the tag names alone.
+ */
+static int
+se_may_hide(const char *b, size_t n)
+{
+	static const char *const names[] = { "password", "digest", "auth",
+	    "response", "challenge", "success" };
+	const char	*p = b, *end = b + n, *name, *local;
+	size_t		 i, len;
+
+	while ((p = memchr(p, '<', (size_t)(end - p))) != NULL) {
+		name = ++p;
+		if (name < end && *name == '/')
+			name++;
+		local = name;
+		for (p = name; p < end && *p != '>' && *p != '/' && *p != ' ' &&
+		    *p != '\t' && *p != '\r' && *p != '\n'; p++)
+			if (*p == ':')
+				local = p + 1;
+		len = (size_t)(p - local);
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (strlen(names[i]) == len &&
+			    memcmp(names[i], local, len) == 0)
+				return 1;
+	}
+	return 0;
 }
 
 void

@@ -25,6 +25,13 @@ struct st_chunk {
 	/* data follows, aligned */
 };
 
+/*
+ * One spare ST_CHUNK chunk per thread: a stanza a second costs no
+ * malloc/free pair for its first chunk, and no heap churn between the
+ * longer-lived blocks of idle sessions.
+ */
+static _Thread_local struct st_chunk	*st_spare;
+
 struct stanza {
 	struct st_chunk	*chunks;
 	size_t		 cap;
@@ -33,6 +40,7 @@ struct stanza {
 };
 
 static size_t	chunk_hdr(void);
+static void	*st_regrow(struct stanza *, void *, size_t, size_t);
 
 static size_t
 chunk_hdr(void)
@@ -60,7 +68,10 @@ stanza_free(struct stanza *s)
 		return;
 	for (c = s->chunks; c != NULL; c = n) {
 		n = c->next;
-		free(c);
+		if (c->size == ST_CHUNK && st_spare == NULL)
+			st_spare = c;
+		else
+			free(c);
 	}
 	free(s);
 }
@@ -99,7 +110,10 @@ st_alloc(struct stanza *s, size_t n)
 			return NULL;
 		if (s->used + csize > s->cap)
 			csize = want;
-		if ((c = malloc(chunk_hdr() + csize)) == NULL)
+		if (csize == ST_CHUNK && st_spare != NULL) {
+			c = st_spare;
+			st_spare = NULL;
+		} else if ((c = malloc(chunk_hdr() + csize)) == NULL)
 			return NULL;
 		c->size = csize;
 		c->used = 0;
@@ -111,6 +125,48 @@ st_alloc(struct stanza *s, size_t n)
 	c->used += want;
 	memset(p, 0, n);
 	return p;
+}
+
+/*
+ * Grow p (old bytes) to n bytes: in place when p is the newest allocation
+ * and its chunk has room, by resizing the chunk when p is alone in it,
+ * else by a copy. Growing text so wastes nothing, and a tree's arena
+ * stays close to its content (the cap counts what is really held).
+ */
+static void *
+st_regrow(struct stanza *s, void *p, size_t old, size_t n)
+{
+	struct st_chunk	*c = s->chunks, *nc;
+	size_t		 wold, wnew;
+	char		*base, *q;
+
+	if (n > s->cap)
+		return NULL;
+	wold = (old + ST_ALIGN - 1) & ~(size_t)(ST_ALIGN - 1);
+	wnew = (n + ST_ALIGN - 1) & ~(size_t)(ST_ALIGN - 1);
+	if (c != NULL && p != NULL) {
+		base = (char *)c + chunk_hdr();
+		if ((char *)p + wold == base + c->used &&
+		    c->size - c->used >= wnew - wold) {
+			c->used += wnew - wold;
+			return p;
+		}
+		if ((char *)p == base && c->used == wold) {
+			if (s->used - c->size + wnew > s->cap)
+				return NULL;
+			if ((nc = realloc(c, chunk_hdr() + wnew)) == NULL)
+				return NULL;
+			s->used = s->used - nc->size + wnew;
+			nc->size = nc->used = wnew;
+			s->chunks = nc;
+			return (char *)nc + chunk_hdr();
+		}
+	}
+	if ((q = st_alloc(s, n)) == NULL)
+		return NULL;
+	if (old > 0)
+		memcpy(q, p, old);
+	return q;
 }
 
 char *
@@ -194,11 +250,10 @@ st_text_append(struct stanza *s, struct st_node *parent, const char *str,
 		ncap = t->textcap ? t->textcap * 2 : 32;
 		while (ncap < t->textlen + n + 1)
 			ncap *= 2;
-		if ((buf = st_alloc(s, ncap)) == NULL &&
-		    (buf = st_alloc(s, ncap = t->textlen + n + 1)) == NULL)
+		if ((buf = st_regrow(s, t->text, t->textcap, ncap)) == NULL &&
+		    (buf = st_regrow(s, t->text, t->textcap,
+		    ncap = t->textlen + n + 1)) == NULL)
 			return -1;
-		if (t->textlen)
-			memcpy(buf, t->text, t->textlen);
 		t->text = buf;
 		t->textcap = ncap;
 	}

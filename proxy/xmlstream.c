@@ -19,8 +19,39 @@
 #include "xmlstream.h"
 
 #define XS_QUEUE	4
-/* Tree arena cap as a multiple of max_stanza: node overhead on tiny tags. */
-#define XS_ARENA_MULT	16
+/*
+ * Tree arena cap as a multiple of max_stanza. The tree's node overhead
+ * counts against the stanza budget: a stanza of tiny tags (28 KB of
+ * <a/>, some 25 bytes of tree per byte) runs into the cap, while text
+ * and ordinary markup take 1-1.5 bytes of tree per byte (stanza.c grows
+ * text without leaving copies behind). So one direction holds at most
+ * max_stanza of input plus 2 x max_stanza of tree (docs/limits).
+ */
+#define XS_ARENA_MULT	2
+/*
+ * Each parser's memory comes from one slab (a single malloc) until it is
+ * full, then from malloc. Freed at a doze in one piece, a slab leaves
+ * whole pages that malloc_trim() hands back, where expat's dozen small
+ * blocks would leave holes between other sessions' data. Expat's
+ * allocator takes no context: xs_mm names the slab of the parser being
+ * called, set around every expat call that may allocate or free
+ * (create, parse, resume, free; the loop thread only).
+ */
+#define XS_SLAB		12288
+#define XS_MM_HDR	16		/* size header, keeps 16-byte alignment */
+#define XS_MM_NONE	((size_t)-1)
+struct xs_slab {
+	size_t		used;
+	size_t		last;		/* header offset of the newest block */
+	_Alignas(16) char data[XS_SLAB];
+};
+static struct xs_slab	*xs_mm;
+#define XS_ENTER(xs)	struct xs_slab *xs_prev_ = xs_mm; xs_mm = (xs)->slab
+#define XS_LEAVE()	(xs_mm = xs_prev_)
+
+/* What a dozing stream's new parser is primed with (no unit is made). */
+#define XS_PRIMER	"<stream:stream>"
+#define XS_PRIMER_LEN	(sizeof(XS_PRIMER) - 1)
 
 struct xmlstream {
 	XML_Parser	 p;
@@ -33,6 +64,10 @@ struct xmlstream {
 	unsigned	 depth;		/* 0 before header, 1 in stream */
 	int		 suspended;
 	int		 has_decl;
+	int		 dozing;	/* parser freed while idle */
+	struct xs_slab	*slab;		/* the parser's memory, first */
+	int		 priming;	/* feeding XS_PRIMER to a new parser */
+	char		 enc[32];	/* encoding the header declared, or "" */
 	struct stanza	*cur;		/* stanza being built */
 	struct st_node	*node;		/* its current element */
 	struct xs_unit	 q[XS_QUEUE];
@@ -42,6 +77,14 @@ struct xmlstream {
 };
 
 static void	drop_stanzas(struct xmlstream *);
+static void	parser_free(struct xmlstream *);
+static void	*mm_malloc(size_t);
+static void	*mm_realloc(void *, size_t);
+static void	 mm_free(void *);
+
+static const XML_Memory_Handling_Suite xs_mem = {
+	mm_malloc, mm_realloc, mm_free
+};
 static int	parser_create(struct xmlstream *);
 static void	fail(struct xmlstream *, enum xs_error, const char *);
 static size_t	ev_start(struct xmlstream *);
@@ -62,6 +105,7 @@ static void	on_entity(void *, const XML_Char *, int, const XML_Char *,
 		    int, const XML_Char *, const XML_Char *, const XML_Char *,
 		    const XML_Char *);
 static int	parse_status(struct xmlstream *, enum XML_Status);
+static int	xs_wake(struct xmlstream *);
 
 struct xmlstream *
 xs_new(const struct xs_limits *lim)
@@ -84,9 +128,90 @@ xs_free(struct xmlstream *xs)
 	if (xs == NULL)
 		return;
 	drop_stanzas(xs);
-	if (xs->p != NULL)
-		XML_ParserFree(xs->p);
+	parser_free(xs);
 	free(xs);
+}
+
+static int
+in_slab(const struct xs_slab *s, const void *p)
+{
+	return s != NULL && (const char *)p >= s->data &&
+	    (const char *)p < s->data + XS_SLAB;
+}
+
+static void *
+mm_malloc(size_t n)
+{
+	struct xs_slab	*s = xs_mm;
+	size_t		 w = XS_MM_HDR + ((n + 15) & ~(size_t)15);
+	char		*h;
+
+	if (s == NULL || n > XS_SLAB || XS_SLAB - s->used < w)
+		return malloc(n);
+	h = s->data + s->used;
+	memcpy(h, &n, sizeof(n));
+	s->last = s->used;
+	s->used += w;
+	return h + XS_MM_HDR;
+}
+
+static void
+mm_free(void *p)
+{
+	struct xs_slab	*s = xs_mm;
+
+	if (p == NULL)
+		return;
+	if (!in_slab(s, p)) {
+		free(p);
+		return;
+	}
+	/* The newest block gives its room back; others wait for the slab. */
+	if (s->last != XS_MM_NONE && (char *)p - XS_MM_HDR == s->data + s->last) {
+		s->used = s->last;
+		s->last = XS_MM_NONE;
+	}
+}
+
+static void *
+mm_realloc(void *p, size_t n)
+{
+	struct xs_slab	*s = xs_mm;
+	size_t		 old, w;
+	char		*q;
+
+	if (p == NULL)
+		return mm_malloc(n);
+	if (!in_slab(s, p))
+		return realloc(p, n);
+	memcpy(&old, (char *)p - XS_MM_HDR, sizeof(old));
+	w = XS_MM_HDR + ((n + 15) & ~(size_t)15);
+	if (s->last != XS_MM_NONE &&
+	    (char *)p - XS_MM_HDR == s->data + s->last && n <= XS_SLAB &&
+	    XS_SLAB - s->last >= w) {
+		memcpy((char *)p - XS_MM_HDR, &n, sizeof(n));
+		s->used = s->last + w;
+		return p;
+	}
+	if ((q = mm_malloc(n)) == NULL)
+		return NULL;
+	memcpy(q, p, old < n ? old : n);
+	mm_free(p);
+	return q;
+}
+
+/* Free the parser and its slab (none is fine). */
+static void
+parser_free(struct xmlstream *xs)
+{
+	if (xs->p != NULL) {
+		XS_ENTER(xs);
+		XML_ParserFree(xs->p);
+		XS_LEAVE();
+	}
+	free(xs->slab);
+	xs->slab = NULL;
+	xs->p = NULL;
 }
 
 /*
@@ -140,8 +265,21 @@ parser_create(struct xmlstream *xs)
 {
 	XML_Parser	p;
 
-	if ((p = XML_ParserCreate(NULL)) == NULL)
+	if ((xs->slab = malloc(sizeof(*xs->slab))) == NULL)
 		return -1;
+	xs->slab->used = 0;
+	xs->slab->last = XS_MM_NONE;
+	{
+		XS_ENTER(xs);
+		p = XML_ParserCreate_MM(xs->enc[0] != '\0' ? xs->enc : NULL,
+		    &xs_mem, NULL);
+		XS_LEAVE();
+	}
+	if (p == NULL) {
+		free(xs->slab);
+		xs->slab = NULL;
+		return -1;
+	}
 	xs_expat_nodefer(p);
 	XML_SetUserData(p, xs);
 	XML_SetElementHandler(p, on_start, on_end);
@@ -167,8 +305,9 @@ xs_reset(struct xmlstream *xs)
 		return -1;
 	drop_stanzas(xs);
 	xs->node = NULL;
-	XML_ParserFree(xs->p);
-	xs->p = NULL;
+	parser_free(xs);
+	xs->dozing = 0;
+	xs->enc[0] = '\0';
 	if (parser_create(xs) == -1) {
 		fail(xs, XS_ERR_NOMEM, "out of memory");
 		return -1;
@@ -265,6 +404,11 @@ on_start(void *arg, const XML_Char *name, const XML_Char **atts)
 
 	if (xs->err != XS_ERR_NONE)
 		return;
+	if (xs->depth == 0 && xs->priming) {
+		/* A dozing stream wakes up inside its stream element. */
+		xs->depth = 1;
+		return;
+	}
 	if (xs->depth == 0) {
 		local = strchr(name, ':');
 		local = local != NULL ? local + 1 : name;
@@ -370,6 +514,9 @@ on_decl(void *arg, const XML_Char *version, const XML_Char *encoding,
 	struct xmlstream	*xs = arg;
 
 	xs->has_decl = 1;
+	/* Kept for the parser that replaces this one after a doze. */
+	if (encoding != NULL && strlen(encoding) < sizeof(xs->enc))
+		memcpy(xs->enc, encoding, strlen(encoding) + 1);
 }
 
 static void
@@ -445,8 +592,17 @@ xs_feed(struct xmlstream *xs, const char *p, size_t n)
 	}
 	if (n == 0)
 		return 0;
+	if (xs->dozing && xs_wake(xs) == -1)
+		return -1;
 	xs->fed += n;
-	return parse_status(xs, XML_Parse(xs->p, p, (int)n, XML_FALSE));
+	{
+		enum XML_Status	st;
+		XS_ENTER(xs);
+
+		st = XML_Parse(xs->p, p, (int)n, XML_FALSE);
+		XS_LEAVE();
+		return parse_status(xs, st);
+	}
 }
 
 int
@@ -464,8 +620,15 @@ xs_next(struct xmlstream *xs, struct xs_unit *u)
 		}
 		if (!xs->suspended)
 			return 0;
-		if (parse_status(xs, XML_ResumeParser(xs->p)) == -1)
-			return -1;
+		{
+			enum XML_Status	st;
+			XS_ENTER(xs);
+
+			st = XML_ResumeParser(xs->p);
+			XS_LEAVE();
+			if (parse_status(xs, st) == -1)
+				return -1;
+		}
 	}
 }
 
@@ -499,4 +662,64 @@ xs_error_condition(enum xs_error e)
 		break;
 	}
 	return "undefined-condition";
+}
+
+int
+xs_doze(struct xmlstream *xs)
+{
+	if (xs->dozing)
+		return 1;
+	if (xs->err != XS_ERR_NONE || xs->p == NULL || xs->qlen > 0 ||
+	    xs->suspended || xs->cur != NULL || xs->fed != xs->popped ||
+	    xs->depth > 1)
+		return 0;
+	parser_free(xs);
+	xs->dozing = 1;
+	return 1;
+}
+
+int
+xs_dozing(const struct xmlstream *xs)
+{
+	return xs->dozing;
+}
+
+/*
+ * A fresh parser for a dozing stream, in the state the old one was left
+ * in: before the header (depth 0), or inside the stream element, which
+ * the primer opens without making a unit. Element names keep their
+ * prefixes and no namespace processing is done, so a stanza parses the
+ * same whatever the stream header declared; the header's encoding is
+ * kept (xs->enc). Offsets stay absolute: expat's byte 0 is the primer's.
+ */
+static int
+xs_wake(struct xmlstream *xs)
+{
+	unsigned	depth = xs->depth;
+	int		ok;
+
+	xs->dozing = 0;
+	if (parser_create(xs) == -1) {
+		fail(xs, XS_ERR_NOMEM, "out of memory");
+		return -1;
+	}
+	if (depth == 0)
+		return 0;
+	xs->priming = 1;
+	{
+		enum XML_Status	st;
+		XS_ENTER(xs);
+
+		st = XML_Parse(xs->p, XS_PRIMER, (int)XS_PRIMER_LEN, XML_FALSE);
+		XS_LEAVE();
+		ok = st == XML_STATUS_OK && xs->depth == 1;
+	}
+	if (!ok) {
+		xs->priming = 0;
+		fail(xs, XS_ERR_NOMEM, "cannot restore the stream context");
+		return -1;
+	}
+	xs->priming = 0;
+	xs->pbase = xs->popped - XS_PRIMER_LEN;
+	return 0;
 }

@@ -99,6 +99,18 @@ size_t		 xs_buffered(const struct xmlstream *);
  */
 int		 xs_reset(struct xmlstream *) WUNRES;
 
+/*
+ * Idle: free the parser (and with it all of expat's buffers and tables)
+ * if the stream stands at a unit boundary with nothing fed and not yet
+ * returned; the next xs_feed() makes a new one in the same state (before
+ * the header, or inside the stream element, with the header's declared
+ * encoding), so the units that follow are exactly those an undisturbed
+ * parser would have made. 1 if the stream dozes now, 0 if it cannot.
+ */
+int		 xs_doze(struct xmlstream *);
+/* 1 while dozing (tests, memory accounting). */
+int		 xs_dozing(const struct xmlstream *);
+
 /* Error class and a short human reason (static or owned by xs). */
 enum xs_error	 xs_error(const struct xmlstream *, const char **why);
 

@@ -376,7 +376,8 @@ test_log_redaction_linear(void **state)
 	long		 ms;
 
 	w->px.opt.log_format = LOGFMT_BOTH;
-	w->px.opt.max_stanza = w->px.opt.hold_queue = 256 * 1024;
+	/* The tree of 9,000 tiny elements needs ~3 MB (2 x max-stanza cap). */
+	w->px.opt.max_stanza = w->px.opt.hold_queue = 4096 * 1024;
 	nt_proxy_start(w);
 	nt_open(w, &rabbit, &srv);
 	evbuffer_add_printf(big, "<message>");
@@ -392,6 +393,91 @@ test_log_redaction_linear(void **state)
 	    (t1.tv_nsec - t0.tv_nsec) / 1000000;
 	NT_CHECK(ms < 3000, "one %zu-byte stanza took %ld ms to log", len, ms);
 	evbuffer_free(big);
+}
+
+/* The session's rabbit-side parser has taken n bytes beyond its units. */
+static int
+c_rabbit_buffered(const struct nt_cond *c)
+{
+	struct session	*se = TAILQ_FIRST(&c->w->px.sessions);
+
+	return se != NULL && xs_buffered(se->xs[NAB_FROM_RABBIT]) == c->n;
+}
+
+/*
+ * Byte for byte through an idle proxy: every unit (the rabbit's header
+ * with its declaration, whitespace keep-alives, stanzas whose tags are
+ * split across reads, entity-laden text, the stream end) reaches the
+ * other side exactly as sent, while both parsers are put to sleep at
+ * every boundary (the idle sweep, forced) and woken by the next byte.
+ */
+static void
+test_exact_bytes_dozing(void **state)
+{
+	static const char *const r_units[] = {
+	    " ", "\n\t",
+	    "<iq type='get' id='1'><query xmlns='jabber:iq:roster'/></iq>",
+	    "<message to='a@b' xml:lang='en'><body>caf\xc3\xa9 &amp; &lt;"
+	    "&#x41;\r\n</body></message>",
+	    "<presence/>", "  ",
+	};
+	static const char *const s_units[] = {
+	    "<iq type='result' id='1'/>", "\n",
+	    "<message from='x' xmlns:v='violet:packet'><v:packet format='1.0'"
+	    " ttl='604800'>AQAAAP8=</v:packet></message>",
+	};
+	struct nt_world	*w = *state;
+	struct nt_peer	*rabbit, *srv;
+	struct nt_cond	 half = { c_rabbit_buffered, w, NULL, 0, NULL };
+	struct evbuffer	*rsent = evbuffer_new(), *ssent = evbuffer_new();
+	struct session	*se;
+	char		 part[256];
+	size_t		 i, n;
+
+	nt_proxy_start(w);
+	rabbit = nt_rabbit(w);
+	srv = nt_open_with(w, rabbit);
+	se = nt_session(w);
+	for (i = 0; i < sizeof(r_units) / sizeof(r_units[0]); i++) {
+		/* Both streams stand at a boundary: both go to sleep. */
+		NT_CHECK(session_doze_idle(&w->px, 0) == 2 ||
+		    (xs_dozing(se->xs[0]) && xs_dozing(se->xs[1])),
+		    "streams did not doze before unit %zu", i);
+		n = strlen(r_units[i]);
+		if (n > 4) {
+			/* Half a tag first: the parser wakes mid-unit. */
+			memcpy(part, r_units[i], n / 2);
+			part[n / 2] = '\0';
+			nt_send(rabbit, part);
+			half.n = n / 2;
+			nt_run(&half, 5 * NT_SEC, "the proxy reading half a unit");
+			NT_CHECK(!xs_dozing(se->xs[NAB_FROM_RABBIT]),
+			    "a stream with half a unit buffered dozed");
+			(void)session_doze_idle(&w->px, 0);
+			NT_CHECK(!xs_dozing(se->xs[NAB_FROM_RABBIT]),
+			    "a stream with half a unit buffered dozed");
+			nt_send(rabbit, r_units[i] + n / 2);
+		} else
+			nt_send(rabbit, r_units[i]);
+		evbuffer_add(rsent, r_units[i], n);
+		nt_expect_n(srv, (const char *)evbuffer_pullup(rsent, -1),
+		    evbuffer_get_length(rsent), "server (rabbit's units)");
+		if (i < sizeof(s_units) / sizeof(s_units[0])) {
+			(void)session_doze_idle(&w->px, 0);
+			nt_send(srv, s_units[i]);
+			evbuffer_add(ssent, s_units[i], strlen(s_units[i]));
+			nt_expect_n(rabbit, (const char *)evbuffer_pullup(ssent,
+			    -1), evbuffer_get_length(ssent),
+			    "rabbit (server's units)");
+		}
+	}
+	(void)session_doze_idle(&w->px, 0);
+	nt_send(rabbit, NT_END);
+	evbuffer_add(rsent, NT_END, strlen(NT_END));
+	nt_expect_n(srv, (const char *)evbuffer_pullup(rsent, -1),
+	    evbuffer_get_length(rsent), "server (the stream end)");
+	evbuffer_free(rsent);
+	evbuffer_free(ssent);
 }
 
 int
@@ -413,6 +499,7 @@ main(void)
 		T(test_log_unredacted),
 		T(test_log_redacts_after_empty),
 		T(test_log_redaction_linear),
+		T(test_exact_bytes_dozing),
 #undef T
 	};
 

@@ -331,12 +331,35 @@ test_starttls_required_not_offered(void **state)
 	nt_expect(srv, NT_RHDR NT_END, "server (stream end, no <starttls/>)");
 }
 
+/*
+ * Idle over TLS (restarted after STARTTLS): both parsers are freed and
+ * woken by the next decrypted byte; every byte still arrives exactly.
+ */
+static void
+test_tls_dozing(void **state)
+{
+	struct nt_world	*w = *state;
+	struct nt_peer	*rabbit, *srv;
+
+	tls_up(w, &rabbit, &srv);
+	NT_CHECK(session_doze_idle(&w->px, 0) == 2, "both streams should "
+	    "doze after the TLS restart");
+	nt_send(rabbit, "<message id='m1'><body>a &amp; b</body></message>");
+	nt_expect(srv, "<message id='m1'><body>a &amp; b</body></message>",
+	    "server over TLS (a stanza after a doze)");
+	(void)session_doze_idle(&w->px, 0);
+	nt_send(srv, "\n<message id='s1'/>");
+	nt_expect(rabbit, "\n<message id='s1'/>", "rabbit (whitespace and a "
+	    "stanza after a doze)");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(test_starttls_hidden),
+		T(test_tls_dozing),
 		T(test_tls_stream_end_flushed),
 		T(test_tls_half_close_flushed),
 		T(test_tls_backpressure),

@@ -589,12 +589,40 @@ test_bomb(void **state)
 	closed(t);
 }
 
+/*
+ * Idle on a compressed stream (restarted after <compressed/>): both
+ * parsers are freed and woken by the next inflated byte; every stanza
+ * still arrives exactly.
+ */
+static void
+test_compressed_dozing(void **state)
+{
+	struct zt	*t = *state;
+	struct session	*se;
+
+	z_restart(t);
+	se = nt_session(&t->w);
+	NT_CHECK(session_doze_idle(&t->w.px, 0) == 2, "both streams should "
+	    "doze after the compressed restart");
+	ZSEND(t->rabbit, &t->zr, M1);
+	ZEXPECT(t->srv, &t->zsv, M1, "server (a stanza after a doze)");
+	NT_CHECK(xs_dozing(se->xs[NAB_FROM_SERVER]) &&
+	    !xs_dozing(se->xs[NAB_FROM_RABBIT]), "only the rabbit's stream "
+	    "woke");
+	ZSEND(t->srv, &t->zsv, S1);
+	ZEXPECT(t->rabbit, &t->zr, S1, "rabbit (a stanza after a doze)");
+	NT_CHECK(session_doze_idle(&t->w.px, 0) == 2, "both doze again");
+	ZSEND(t->rabbit, &t->zr, " " M1);
+	ZEXPECT(t->srv, &t->zsv, " " M1, "server (again)");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(test_compressed_session),
+		T(test_compressed_dozing),
 		T(test_refused),
 		T(test_pipelined_refused),
 		T(test_corrupt_from_rabbit),

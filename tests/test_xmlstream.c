@@ -33,6 +33,9 @@ static const struct xs_limits lim = { 65536, 32, 64 };
  * XS_WS units: runs are described merged, everything else exactly.
  */
 static int	last_ws;
+/* When set, run() lets the stream doze at every boundary it can. */
+static int	doze_mode;
+static unsigned	dozes;
 
 static void
 describe(struct evbuffer *out, const struct xs_unit *u, const char *bytes)
@@ -89,6 +92,12 @@ run(const char *in, size_t len, const size_t *cuts, size_t ncuts,
 			}
 			if (r == -1)
 				goto bad;
+			/* At a boundary with nothing pending, a doze must work. */
+			if (doze_mode && xs_buffered(xs) == 0) {
+				assert_int_equal(xs_doze(xs), 1);
+				assert_int_equal(xs_dozing(xs), 1);
+				dozes++;
+			}
 		}
 		pos = next;
 	}
@@ -203,6 +212,167 @@ test_seed_every_split(void **state)
 		free(ref);
 		free(in);
 	}
+}
+
+/*
+ * A stream that dozes (parser freed) at every unit boundary and wakes on
+ * the next byte yields exactly the units, bytes and trees of one that
+ * never dozed, under every 2-chunk split and 1-byte chunks: whitespace
+ * between stanzas, stanzas across reads, the header, the end.
+ */
+static void
+test_doze_every_split(void **state)
+{
+	static const char *const files[] = { "seed_server.xml",
+	    "seed_rabbit.xml" };
+	size_t		 len, k;
+	char		*in, *ref, *dz;
+
+	for (k = 0; k < 3; k++) {
+		if (k < 2)
+			in = slurp(files[k], &len);
+		else {
+			len = sizeof(seed_server) - 1;
+			in = malloc(len);
+			memcpy(in, seed_server, len);
+		}
+		ref = check_every_split(in, len);
+		doze_mode = 1;
+		dozes = 0;
+		dz = check_every_split(in, len);
+		doze_mode = 0;
+		assert_string_equal(dz, ref);
+		/* 1-byte chunks alone doze once per unit boundary at least. */
+		assert_true(dozes > len);
+		free(dz);
+		free(ref);
+		free(in);
+	}
+}
+
+/*
+ * The stream context survives a doze: an encoding declared in the header
+ * still decodes the bytes after it, and a stream dozing before its
+ * header still wants the header first.
+ */
+static void
+test_doze_context(void **state)
+{
+	static const char latin[] =
+	    "<?xml version='1.0' encoding='ISO-8859-1'?>"
+	    "<stream:stream xmlns:stream='http://etherx.jabber.org/streams'>";
+	struct xmlstream	*xs = xs_new(&lim);
+	struct xs_unit		 u;
+	struct evbuffer		*out = evbuffer_new();
+	char			 body[] = "<m>caf\xe9</m>";
+
+	assert_non_null(xs);
+	/* Before any byte: dozing is allowed and changes nothing. */
+	assert_int_equal(xs_doze(xs), 1);
+	assert_int_equal(xs_feed(xs, latin, sizeof(latin) - 1), 0);
+	assert_int_equal(xs_next(xs, &u), 1);
+	assert_int_equal(u.kind, XS_HEADER);
+	assert_int_equal(u.len, sizeof(latin) - 1);
+	stanza_free(u.st);
+	assert_int_equal(xs_next(xs, &u), 0);
+	assert_int_equal(xs_doze(xs), 1);
+	assert_int_equal(xs_feed(xs, body, strlen(body)), 0);
+	assert_int_equal(xs_next(xs, &u), 1);
+	assert_int_equal(u.kind, XS_STANZA);
+	assert_int_equal(u.len, strlen(body));
+	assert_int_equal(st_serialize(stanza_root(u.st), out, 0), 0);
+	evbuffer_add(out, "", 1);
+	/* e-acute in Latin-1 (0xe9) comes out as UTF-8 (c3 a9). */
+	assert_string_equal((char *)evbuffer_pullup(out, -1),
+	    "<m>caf\xc3\xa9</m>");
+	stanza_free(u.st);
+	assert_int_equal(xs_next(xs, &u), 0);
+	/* Mid-stanza there is nothing to doze on. */
+	assert_int_equal(xs_feed(xs, "<m>", 3), 0);
+	assert_int_equal(xs_next(xs, &u), 0);
+	assert_int_equal(xs_doze(xs), 0);
+	xs_free(xs);
+	/* A restart (SASL, STARTTLS, compression), a doze, a new header. */
+	xs = xs_new(&lim);
+	assert_int_equal(xs_feed(xs, "<stream:stream><success/>", 25), 0);
+	assert_int_equal(xs_next(xs, &u), 1);
+	stanza_free(u.st);
+	assert_int_equal(xs_next(xs, &u), 1);
+	assert_string_equal(stanza_root(u.st)->name, "success");
+	stanza_free(u.st);
+	assert_int_equal(xs_reset(xs), 0);
+	assert_int_equal(xs_doze(xs), 1);
+	assert_int_equal(xs_feed(xs, "<?xml version='1.0'?><stream:stream "
+	    "id='2'>", 43), 0);
+	assert_int_equal(xs_next(xs, &u), 1);
+	assert_int_equal(u.kind, XS_HEADER);
+	assert_int_equal(u.len, 43);
+	assert_int_equal(u.has_decl, 1);
+	assert_string_equal(st_attr(stanza_root(u.st), "id"), "2");
+	stanza_free(u.st);
+	xs_free(xs);
+	/* A stream that dozed before its header refuses a stanza first. */
+	xs = xs_new(&lim);
+	assert_int_equal(xs_doze(xs), 1);
+	assert_int_equal(xs_feed(xs, "<iq/>", 5), -1);
+	assert_int_equal(xs_error(xs, NULL), XS_ERR_NOT_WELL_FORMED);
+	xs_free(xs);
+	evbuffer_free(out);
+}
+
+/*
+ * Per-session memory bound: the tree of one stanza may hold at most
+ * max_stanza bytes, whatever the nesting or the tag sizes. 28 KB of <a/>
+ * children (about 24 bytes of tree per input byte) is refused with
+ * policy-violation, and every tree that is yielded stays under the cap.
+ */
+static void
+test_arena_bound(void **state)
+{
+	static const struct xs_limits small = { 32768, 32, 64 };
+	struct xmlstream	*xs;
+	struct xs_unit		 u;
+	char			*buf;
+	size_t			 i, n, off, step;
+	int			 r, refused = 0;
+
+	buf = malloc(40000);
+	strcpy(buf, "<stream:stream><x>");
+	for (i = strlen(buf); i + 4 < 28000; i += 4)
+		memcpy(buf + i, "<a/>", 4);
+	n = i;
+	/* Unterminated: the tree alone must hit the cap, not the size. */
+	xs = xs_new(&small);
+	for (off = 0; off < n && !refused; off += step) {
+		step = n - off < 4096 ? n - off : 4096;
+		if (xs_feed(xs, buf + off, step) == -1) {
+			refused = 1;
+			break;
+		}
+		while ((r = xs_next(xs, &u)) == 1)
+			stanza_free(u.st);
+		if (r == -1)
+			refused = 1;
+	}
+	assert_true(refused);
+	assert_int_equal(xs_error(xs, NULL), XS_ERR_POLICY);
+	xs_free(xs);
+
+	/* A terminated stanza of many <a/> under the cap: tree <= cap. */
+	strcpy(buf, "<stream:stream><x>");
+	for (i = strlen(buf); i < 1000; i += 4)
+		memcpy(buf + i, "<a/>", 4);
+	memcpy(buf + i, "</x>", 5);
+	xs = xs_new(&small);
+	assert_int_equal(xs_feed(xs, buf, strlen(buf)), 0);
+	assert_int_equal(xs_next(xs, &u), 1);
+	stanza_free(u.st);
+	assert_int_equal(xs_next(xs, &u), 1);
+	assert_int_equal(u.kind, XS_STANZA);
+	assert_true(stanza_used(u.st) <= small.max_stanza);
+	stanza_free(u.st);
+	xs_free(xs);
+	free(buf);
 }
 
 static void
@@ -336,6 +506,9 @@ main(void)
 		cmocka_unit_test(test_every_split),
 		cmocka_unit_test(test_seed_every_split),
 		cmocka_unit_test(test_restart),
+		cmocka_unit_test(test_doze_every_split),
+		cmocka_unit_test(test_doze_context),
+		cmocka_unit_test(test_arena_bound),
 		cmocka_unit_test(test_bad_input),
 	};
 
