@@ -33,7 +33,7 @@ struct session {
 	TAILQ_ENTRY(session)	 entry;
 	struct proxy		*px;
 	uint64_t		 id;
-	struct proxy_opts	 opt;		/* copied at accept */
+	const struct proxy_opts *opt;		/* shared, held from accept (optsnap.c) */
 	char			 peer[64];
 	char			 peer_ip[48];
 	struct leg		 r;		/* rabbit side */

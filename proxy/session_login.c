@@ -109,14 +109,14 @@ se_login_expired(evutil_socket_t fd, short what, void *arg)
 	if (se->failing || se->login_cb == NULL || se->adopting)
 		return;
 	snprintf(why, sizeof(why), "server did not finish the login within "
-	    "%u s", 3 * se->opt.connect_timeout);
+	    "%u s", 3 * se->opt->connect_timeout);
 	session_fail(se, "remote-connection-failed", "", why);
 }
 
 static void
 se_login_deadline(struct session *se)
 {
-	struct timeval	tv = { 3 * se->opt.connect_timeout, 0 };
+	struct timeval	tv = { 3 * se->opt->connect_timeout, 0 };
 
 	if (se->login_timer == NULL &&
 	    (se->login_timer = evtimer_new(se->px->base, se_login_expired,
