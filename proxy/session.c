@@ -42,6 +42,9 @@ static void	se_timer(evutil_socket_t, short, void *);
 static void	se_reap(evutil_socket_t, short, void *);
 static void	se_kick(evutil_socket_t, short, void *);
 static void	se_process(struct session *, enum nab_dir);
+
+/* se->upstream_failed when its message could not be copied. */
+static char	se_nomem_upstream[] = "cannot connect upstream (out of memory)";
 static void	se_unit(struct session *, enum nab_dir, struct xs_unit *);
 static int	se_feed(struct session *, enum nab_dir);
 static void	se_parse_error(struct session *, enum nab_dir);
@@ -652,9 +655,8 @@ se_error(struct leg *l, void *arg, const char *why, int connecting)
 		    se->opt->upstream_host, se->opt->upstream_port, why);
 		if (!se->r_header_seen) {
 			/* Answer once the rabbit has opened its stream. */
-			snprintf(se->upstream_failed_buf,
-			    sizeof(se->upstream_failed_buf), "%s", reason);
-			se->upstream_failed = se->upstream_failed_buf;
+			if ((se->upstream_failed = strdup(reason)) == NULL)
+				se->upstream_failed = se_nomem_upstream;
 			log_info("session %llu: %s", (unsigned long long)se->id,
 			    reason);
 			leg_free(&se->s);
@@ -773,8 +775,8 @@ se_reap(evutil_socket_t fd, short what, void *arg)
 	ctlreg_close(se->rec);
 	se->rec = NULL;
 	if (se->chain != NULL)
-		chain_close(se->chain, se->end_reason[0] ? se->end_reason :
-		    "closed");
+		chain_close(se->chain, se->end_reason != NULL ?
+		    se->end_reason : "closed");
 	se_login_free(se);
 	probe_cancel_all(se);
 	leg_free(&se->r);
@@ -792,6 +794,9 @@ se_reap(evutil_socket_t fd, short what, void *arg)
 	rabbitlog_close(se->rlog, se->who.mac);
 	free(se->r_header);
 	free(se->close_reason);
+	free(se->end_reason);
+	if (se->upstream_failed != se_nomem_upstream)
+		free(se->upstream_failed);
 	if (se->px->lst != NULL)
 		listener_release(se->px->lst, se->peer_ip);
 	log_debug("session %llu: freed", (unsigned long long)se->id);

@@ -477,11 +477,14 @@ void
 session_end_reason(struct session *se, const char *category,
     const char *detail)
 {
-	if (se->end_reason[0] != '\0')
+	char	buf[256];
+
+	if (se->end_reason != NULL)
 		return;
-	snprintf(se->end_reason, sizeof(se->end_reason), "%s%s%s", category,
+	snprintf(buf, sizeof(buf), "%s%s%s", category,
 	    detail != NULL && *detail != '\0' ? ": " : "",
 	    detail != NULL ? detail : "");
+	se->end_reason = strdup(buf);	/* ENOMEM: on_close says "closed" */
 }
 
 /* session_fail()'s reason, unless a more precise one was given first. */
