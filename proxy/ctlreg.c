@@ -583,6 +583,8 @@ rec_free(struct ctlrec *r)
 		free(w);
 	}
 	free(r->reason);
+	if (r->sasl != NULL)
+		identity_free(r->sasl);
 	free(r->sasl);
 	free(r->jid);
 	free(r->firmware);

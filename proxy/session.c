@@ -795,6 +795,7 @@ se_reap(evutil_socket_t fd, short what, void *arg)
 	free(se->r_header);
 	free(se->close_reason);
 	free(se->end_reason);
+	identity_free(&se->who);
 	if (se->upstream_failed != se_nomem_upstream)
 		free(se->upstream_failed);
 	if (se->px->lst != NULL)

@@ -199,8 +199,9 @@ se_note_bound(struct session *se, const struct xs_unit *u)
 	    st_child(root, "bind", NS_BIND) == NULL)
 		return;
 	se->bound = 1;
-	if (se->deadline != NULL)
-		evtimer_del(se->deadline);
+	if (se->deadline != NULL)	/* never armed again: free it */
+		event_free(se->deadline);
+	se->deadline = NULL;
 }
 
 /* The leg whose output is above the high-water mark, or NULL. */
