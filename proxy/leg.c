@@ -120,7 +120,10 @@ leg_accept(struct leg *l, struct event_base *base, int fd,
 	leg_nodelay(l);
 	l->connected = 1;
 	leg_hook(l);
-	bufferevent_enable(l->bev, EV_READ | (l->hooked ? 0 : EV_WRITE));
+	bufferevent_enable(l->bev, EV_READ | EV_WRITE);
+	/* A new bufferevent starts with EV_WRITE enabled: off until needed. */
+	if (l->hooked)
+		bufferevent_disable(l->bev, EV_WRITE);
 	return 0;
 }
 
