@@ -122,7 +122,7 @@ for i in (0, 1):
     calls = {}
     for line in open(p):
         f = line.split()
-        if len(f) >= 5 and f[-1].isidentifier() and f[3].isdigit():
+        if len(f) >= 5 and f[-1] != 'total' and f[-1].isidentifier() and f[3].isdigit():
             calls[f[-1]] = int(f[3])
     top = sorted(calls.items(), key=lambda x: -x[1])[:8]
     print('syscalls %s (%s): %s' % ('AB'[i], bins[i], ', '.join(

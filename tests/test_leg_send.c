@@ -11,7 +11,8 @@
  * the high-water mark (the session's backpressure) stays paused while
  * the far peer does not read, and delivers every byte once it does;
  * leg_shutdown() and leg_close() right after queueing (before the
- * flush) still send every byte before the FIN.
+ * flush) still send every byte before the FIN; a send to a reset
+ * connection is reported once through the error callback.
  *
  * Waiting is always for an event (RUN_UNTIL with a watchdog that fails
  * the test), never a sleep.
@@ -52,6 +53,7 @@ struct side {
 	size_t		 drained_max;
 	int		 paused;	/* times the relay paused its reader */
 	int		 eofs, errors, closed;
+	char		 why[128];	/* of the last error */
 };
 
 /* A raw socket peer on the loop. */
@@ -112,7 +114,10 @@ s_eof(struct leg *l, void *arg)
 static void
 s_error(struct leg *l, void *arg, const char *why, int connecting)
 {
-	((struct side *)arg)->errors++;
+	struct side	*s = arg;
+
+	s->errors++;
+	snprintf(s->why, sizeof(s->why), "%s", why);
 }
 
 static void
@@ -466,6 +471,34 @@ test_send_then_fin(void **state)
 	peer_free(&p);
 }
 
+/* The peer reset the connection: the speculative send reports it once. */
+static void
+test_send_error(void **state)
+{
+	struct side	a;
+	struct linger	lin = { 1, 0 };
+	int		fa, fb, k;
+
+	side_init(&a);
+	tcp_pair(&fa, &fb, 0);
+	CHECK(leg_accept(&a.leg, base, fa, &cbs, &a) == 0, "leg_accept");
+	leg_pause(&a.leg, LEG_PAUSE_LOGIN);	/* only the send sees it */
+	CHECK(setsockopt(fb, SOL_SOCKET, SO_LINGER, &lin, sizeof(lin)) == 0,
+	    "SO_LINGER");
+	close(fb);		/* the reset reaches fa at once on loopback */
+	CHECK(evbuffer_add(leg_output(&a.leg), "<a/>", 4) == 0, "add");
+	turn();
+	CHECK(a.errors == 1 && a.leg.closed && (strstr(a.why, "reset") ||
+	    strstr(a.why, "pipe")), "errors %d (%s)", a.errors, a.why);
+	CHECK(evbuffer_add(leg_output(&a.leg), "<b/>", 4) == 0, "add");
+	for (k = 0; k < 3; k++)
+		turn();
+	CHECK(a.errors == 1 && a.eofs == 0 && a.drained == 0,
+	    "after the error: errors %d, eofs %d, drained %d", a.errors,
+	    a.eofs, a.drained);
+	side_free(&a);
+}
+
 int
 main(void)
 {
@@ -477,6 +510,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_send_backpressure, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_send_then_fin, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_send_error, setup,
 		    teardown),
 	};
 
