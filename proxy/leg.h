@@ -5,6 +5,13 @@
  * (a bitmask, so backpressure and the hold queue never undo each other),
  * whether the peer half-closed, and flush-then-close. It knows nothing
  * about XML or filters; the session gets the callbacks.
+ *
+ * Speculative send: a plain leg (no TLS or zlib layer) writes what was
+ * queued on its output once the callbacks of the current loop turn have
+ * run, without waiting for the socket to be reported writable; only what
+ * the socket refuses waits for EV_WRITE. The write-side callbacks
+ * (drained, shutdown after flush, close after flush, write errors) come
+ * exactly as if libevent had written the bytes.
  */
 #ifndef NAB_LEG_H
 #define NAB_LEG_H
@@ -51,7 +58,11 @@ struct leg {
 	unsigned		 shut_pending:1;
 	unsigned		 closing:1;	/* flush, then close */
 	unsigned		 closed:1;
+	unsigned		 hooked:1;	/* plain: adds are watched */
 	void			*zs;		/* zlib layer (zstream.c) */
+	/* On the list of plain legs whose output waits for a flush. */
+	struct leg		*flush_next;
+	struct leg		**flush_prev;	/* NULL: not on it */
 };
 
 /* Wrap an accepted socket. -1 on ENOMEM (fd left open). */
