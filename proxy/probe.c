@@ -13,6 +13,15 @@
  *
  * A probe belongs to its session: if the session goes first, the probe is
  * cancelled and its callback never runs.
+ *
+ * Parking: when the session will need a login on a fresh connection (its
+ * stream registered an account, session_login.c), a probe restarts the
+ * stream after its success and stays open, parked, for connect-timeout:
+ * the session's login for the same account and password (SHA-256 of it,
+ * compared in constant time) adopts it instead of dialling again (one
+ * connection and one SASL exchange fewer). A parked probe is closed at
+ * session end, at its deadline, when the server closes it or sends
+ * anything, and when the session's own stream authenticates.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +30,8 @@
 
 #include <event2/buffer.h>
 #include <event2/event.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
 
 #include "leg.h"
 #include "log.h"
@@ -47,6 +58,11 @@ struct probe {
 	int			 guarded;	/* counted by the proxy's idguard */
 	int			 counted;	/* in px->nprobes: connecting */
 	int			 parked;	/* waiting for a slot (the cap) */
+	int			 park;		/* keep it open after success */
+	int			 kept;		/* succeeded, kept open */
+	int			 adopt_now;	/* the session takes it (timer) */
+	struct stanza		*features;	/* a kept probe's, after restart */
+	unsigned char		 pwhash[SHA256_DIGEST_LENGTH];
 	struct probe		*wait_next;	/* px->probe_wait */
 	char			 jid[ID_JID_MAX];
 };
@@ -73,6 +89,8 @@ static void	pr_up_nothing(void *);
 static void	pr_up_login_done(void *, int, int, const char *, const char *,
 		    struct stanza *);
 static void	pr_up_fail(void *, const char *, int);
+static void	pr_drop(struct probe *);
+static int	pr_keep(struct probe *, struct stanza *);
 
 static const struct leg_cbs pr_cbs = {
 	pr_read, pr_drained, pr_connected, pr_eof, pr_error, pr_closed
@@ -127,10 +145,16 @@ probe_run(struct session *se, const char *localpart, const char *password,
 	pr->cb = cb;
 	pr->arg = arg;
 	pr->adopt = adopt;
+	/* The session will log in on a fresh connection: maybe this one. */
+	pr->park = !adopt && se->registered && !se->authenticated &&
+	    !se->adopting;
+	if (pr->park)
+		SHA256((const unsigned char *)password, strlen(password),
+		    pr->pwhash);
 	snprintf(pr->user, sizeof(pr->user), "%s", localpart);
 	upstream_init(&pr->up, &pr->leg, &pr->xs, &se->opt, se->px->tls_ctx,
 	    se->who.domain, &se->r_header, &se->r_header_len, &pr_up_ops, pr,
-	    adopt);
+	    adopt || pr->park);
 	pr->up.kdf = se->px->kdf;
 	pr->up.cnt = &se->px->cnt;
 	if ((pr->password = strdup(password)) == NULL ||
@@ -313,17 +337,20 @@ pr_finish(struct probe *pr, int ok, int transient, const char *why)
 	if (pr->guarded)
 		idguard_end(pr->se->px->guard, pr->jid, pr->se->peer_ip,
 		    ok ? 1 : transient ? -1 : 0, time(NULL));
-	for (pp = &pr->se->probes; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == pr) {
-			*pp = pr->next;
-			break;
-		}
+	if (!pr->kept)
+		for (pp = &pr->se->probes; *pp != NULL; pp = &(*pp)->next)
+			if (*pp == pr) {
+				*pp = pr->next;
+				break;
+			}
 	session_log(pr->se, ok ? LOG_LVL_INFO : LOG_LVL_WARN,
-	    "login probe %s (%s)%s%s", ok ? "succeeded" : "failed", mech,
-	    ok ? "" : ": ", ok ? "" : why);
+	    "login probe %s (%s)%s%s%s", ok ? "succeeded" : "failed", mech,
+	    ok ? "" : ": ", ok ? "" : why, pr->kept ? "; its connection is "
+	    "kept for the session's login" : "");
 	if (pr->cb != NULL)
 		pr->cb(pr->arg, ok, transient, mech, why);
-	event_active(pr->reaper, 0, 0);
+	if (!pr->kept)
+		event_active(pr->reaper, 0, 0);
 	/* A slot is free: a waiting probe may start. */
 	if (pr->guarded)
 		pr_unpark(pr->se->px);
@@ -336,7 +363,10 @@ probe_cancel_all(struct session *se)
 
 	while ((pr = se->probes) != NULL) {
 		pr->cb = NULL;
-		pr_finish(pr, 0, 1, "session closed");
+		if (pr->kept)
+			pr_drop(pr);
+		else
+			pr_finish(pr, 0, 1, "session closed");
 	}
 }
 
@@ -352,7 +382,7 @@ probe_cancel_filters(struct session *se)
 
 	for (pr = se->probes; pr != NULL; pr = next) {
 		next = pr->next;
-		if (pr->adopt)
+		if (pr->adopt || pr->kept)	/* the session's */
 			continue;
 		pr->cb = NULL;
 		pr_finish(pr, 0, 1, "the filter chain that started it was "
@@ -367,6 +397,7 @@ pr_reap(evutil_socket_t fd, short what, void *arg)
 
 	leg_free(&pr->leg);
 	xs_free(pr->xs);
+	stanza_free(pr->features);
 	upstream_clear(&pr->up);
 	event_free(pr->timer);
 	event_free(pr->reaper);
@@ -376,7 +407,14 @@ pr_reap(evutil_socket_t fd, short what, void *arg)
 static void
 pr_timeout(evutil_socket_t fd, short what, void *arg)
 {
-	pr_finish(arg, 0, 1, "login probe timed out");
+	struct probe	*pr = arg;
+
+	if (pr->adopt_now)
+		probe_hand_over(pr);
+	else if (pr->kept)
+		pr_drop(pr);
+	else
+		pr_finish(pr, 0, 1, "login probe timed out");
 }
 
 /*
@@ -423,6 +461,12 @@ pr_up_login_done(void *arg, int ok, int transient, const char *mech,
 {
 	struct probe	*pr = arg;
 
+	if (ok && pr->park && !pr->se->authenticated && !pr->se->adopting &&
+	    features != NULL && pr_keep(pr, features) == 0) {
+		pr->kept = 1;
+		pr_finish(pr, ok, transient, reason);
+		return;
+	}
 	if (ok && pr->adopt) {
 		if (features == NULL) {
 			pr_finish(pr, 0, 1, "no features after the restart");
@@ -450,6 +494,11 @@ pr_read(struct leg *l, void *arg)
 	struct xs_unit		 u;
 	int			 r, go = 1;
 
+	if (pr->kept) {		/* nothing is due before a bind: close */
+		if (!pr->adopt_now)
+			pr_drop(pr);
+		return;
+	}
 	while (go && !pr->done) {
 		while (go && !pr->done && (r = xs_next(pr->xs, &u)) == 1) {
 			if (!upstream_unit(&pr->up, &u, in)) {
@@ -498,7 +547,12 @@ pr_connected(struct leg *l, void *arg)
 static void
 pr_eof(struct leg *l, void *arg)
 {
-	pr_finish(arg, 0, 1, "server closed the connection");
+	struct probe	*pr = arg;
+
+	if (pr->kept)
+		pr_drop(pr);
+	else
+		pr_finish(pr, 0, 1, "server closed the connection");
 }
 
 static void
@@ -506,6 +560,10 @@ pr_error(struct leg *l, void *arg, const char *why, int connecting)
 {
 	struct probe	*pr = arg;
 
+	if (pr->kept) {
+		pr_drop(pr);
+		return;
+	}
 	if (pr->done || upstream_error(&pr->up))
 		return;
 	if (connecting)
@@ -517,4 +575,115 @@ pr_error(struct leg *l, void *arg, const char *why, int connecting)
 static void
 pr_closed(struct leg *l, void *arg)
 {
+}
+
+/*
+ * Keep a succeeded probe's restarted stream for the session: a copy of
+ * the features, and a deadline (connect-timeout) for the session's login.
+ */
+static int
+pr_keep(struct probe *pr, struct stanza *features)
+{
+	struct timeval	 tv = { pr->se->opt.connect_timeout, 0 };
+	struct st_node	*root;
+
+	if ((pr->features = stanza_new(stanza_used(features) * 2 + 4096)) ==
+	    NULL || (root = st_copy(pr->features, stanza_root(features))) ==
+	    NULL) {
+		stanza_free(pr->features);
+		pr->features = NULL;
+		return -1;
+	}
+	stanza_set_root(pr->features, root);
+	evtimer_add(pr->timer, &tv);
+	return 0;
+}
+
+/* Close a kept probe: unlink it, free it from the reaper. */
+static void
+pr_drop(struct probe *pr)
+{
+	struct probe	**pp;
+
+	if (!pr->kept)
+		return;
+	pr->kept = 0;
+	pr->adopt_now = 0;
+	explicit_bzero(pr->pwhash, sizeof(pr->pwhash));
+	for (pp = &pr->se->probes; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == pr) {
+			*pp = pr->next;
+			break;
+		}
+	evtimer_del(pr->timer);
+	event_active(pr->reaper, 0, 0);
+}
+
+/*
+ * The session's own stream authenticated (or the session needs no fresh
+ * connection any more): its kept probes are of no use.
+ */
+void
+probe_drop_kept(struct session *se)
+{
+	struct probe	*pr, *next;
+
+	for (pr = se->probes; pr != NULL; pr = next) {
+		next = pr->next;
+		if (pr->kept && !pr->adopt_now)
+			pr_drop(pr);
+	}
+}
+
+/*
+ * The session's fresh-connection login for localpart with password: take
+ * a kept probe that logged in with exactly these instead of dialling. The
+ * hand-over runs from the probe's timer (never inside the caller): cb
+ * then reports as an adopting probe would. 1 if a kept probe was taken.
+ */
+int
+probe_take_kept(struct session *se, const char *localpart,
+    const char *password, session_login_cb *cb, void *arg)
+{
+	struct probe	*pr;
+	unsigned char	 h[SHA256_DIGEST_LENGTH];
+	int		 eq;
+
+	SHA256((const unsigned char *)password, strlen(password), h);
+	for (pr = se->probes; pr != NULL; pr = pr->next) {
+		if (!pr->kept || pr->adopt_now ||
+		    strcmp(pr->user, localpart) != 0)
+			continue;
+		eq = CRYPTO_memcmp(h, pr->pwhash, sizeof(h)) == 0;
+		if (!eq)
+			continue;
+		explicit_bzero(h, sizeof(h));
+		pr->adopt_now = 1;
+		pr->cb = cb;
+		pr->arg = arg;
+		event_active(pr->timer, EV_TIMEOUT, 0);
+		return 1;
+	}
+	explicit_bzero(h, sizeof(h));
+	return 0;
+}
+
+/* The kept probe's connection becomes the session's server leg. */
+void
+probe_hand_over(struct probe *pr)
+{
+	struct session		*se = pr->se;
+	session_login_cb	*cb = pr->cb;
+	void			*arg = pr->arg;
+	char			 mech[32];
+
+	snprintf(mech, sizeof(mech), "%s", pr->up.mech);
+	se_adopt_upstream(se, &pr->leg, &pr->xs, pr->features,
+	    pr->up.tls_active);
+	session_log(se, LOG_LVL_INFO, "the server connection of the login "
+	    "probe for %s is the session's now (no new connection)", pr->jid);
+	pr->cb = NULL;
+	pr_drop(pr);
+	if (cb != NULL)
+		cb(arg, 1, 0, mech, "");
 }

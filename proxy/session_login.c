@@ -139,8 +139,11 @@ se_login_fresh(struct session *se, const char *localpart,
 	session_log(se, LOG_LVL_INFO, "upstream login as %s@%s on a fresh "
 	    "connection (this stream registered an account)", localpart,
 	    se->who.domain);
-	/* Set first: a connect that fails at once calls back before return. */
 	se->adopting = 1;
+	/* The login probe that just proved this password kept its stream. */
+	if (probe_take_kept(se, localpart, password, se_fresh_done, se))
+		return 0;
+	/* Set first: a connect that fails at once calls back before return. */
 	if (probe_start_adopt(se, localpart, password, se_fresh_done,
 	    se) == -1) {
 		se->adopting = 0;
@@ -207,9 +210,11 @@ se_login_done(struct session *se, int ok, int transient, const char *mech,
 	se->login_arg = NULL;
 	if (se->login_timer != NULL)
 		evtimer_del(se->login_timer);
-	if (ok)
+	if (ok) {
 		session_log(se, LOG_LVL_INFO, "upstream login succeeded (%s)",
 		    m);
+		probe_drop_kept(se);
+	}
 	else
 		session_log(se, LOG_LVL_WARN, "upstream login failed (%s): %s",
 		    m, why);
@@ -263,6 +268,7 @@ se_check_restart(struct session *se, const struct xs_unit *u)
 		return;
 	}
 	se->authenticated = 1;
+	probe_drop_kept(se);
 	se->rabbit_has_header = 0;
 	se->r_header_seen = 0;
 	se_prove_by_server(se);
