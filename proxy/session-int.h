@@ -209,7 +209,6 @@ int		 probe_start_adopt(struct session *, const char *localpart,
  */
 int		 probe_take_kept(struct session *, const char *localpart,
 		    const char *password, session_login_cb *, void *);
-void		 probe_hand_over(struct probe *);
 /* Close the probes kept for a login the session no longer needs. */
 void		 probe_drop_kept(struct session *);
 /* Cancel a session's probes without calling their callbacks. */
