@@ -343,8 +343,10 @@ pr_finish(struct probe *pr, int ok, int transient, const char *why)
 		pr_forget(pr);
 	upstream_clear(&pr->up);
 	pr_unqueue(pr);
-	if (pr->counted)
+	if (pr->counted && !pr->kept) {	/* a kept one still counts */
 		pr->se->px->nprobes--;
+		pr->counted = 0;
+	}
 	if (pr->guarded)
 		idguard_end(pr->se->px->guard, pr->jid, pr->se->peer_ip,
 		    ok ? 1 : transient ? -1 : 0, time(NULL));
@@ -657,6 +659,10 @@ pr_drop(struct probe *pr, const char *why)
 	pr->kept = 0;
 	pr->adopt_now = 0;
 	pr->cb = NULL;
+	if (pr->counted) {		/* against max-connections until now */
+		pr->se->px->nprobes--;
+		pr->counted = 0;
+	}
 	explicit_bzero(pr->pwhash, sizeof(pr->pwhash));
 	for (pp = &pr->se->probes; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == pr) {
