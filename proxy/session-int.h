@@ -175,7 +175,9 @@ int		 se_dial_go(struct session *, struct xs_unit *);
 void		 se_dial_done(struct session *);
 void		 se_arm_deadline(struct session *);
 void		 se_note_bound(struct session *, const struct xs_unit *);
+/* session_login.c: a register set upstream, and the server's answer. */
 void		 se_note_register_set(struct session *, const struct st_node *);
+void		 se_note_register_answer(struct session *, const struct xs_unit *);
 void		 se_stall_check(struct session *);
 void		 se_stall_clear(struct session *);
 void		 se_guard_free(struct session *);

@@ -375,54 +375,6 @@ se_profile_for(struct session *se)
 }
 
 /*
- * A jabber:iq:register set going upstream (the rabbit's, or one a filter
- * injected for violet:iq:register): remember its id. Only the server's
- * result to it means this stream registered an account (a 409 or any
- * other error registered nothing: se_note_register_answer).
- */
-void
-se_note_register_set(struct session *se, const struct st_node *st)
-{
-	const char	*type, *id;
-
-	if (strcmp(st_local(st), "iq") != 0 ||
-	    (type = st_attr(st, "type")) == NULL || strcmp(type, "set") != 0 ||
-	    st_child(st, "query", "jabber:iq:register") == NULL)
-		return;
-	if ((id = st_attr(st, "id")) == NULL)
-		id = "";
-	if (strlen(id) >= sizeof(se->reg_id)) {
-		/* Cannot match its answer: assume the worst (fresh login). */
-		se->registered = 1;
-		return;
-	}
-	memcpy(se->reg_id, id, strlen(id) + 1);
-	se->reg_pending = 1;
-}
-
-/* The server's answer to the pending register set. */
-static void
-se_note_register_answer(struct session *se, const struct xs_unit *u)
-{
-	const struct st_node	*root;
-	const char		*type, *id;
-
-	if (!se->reg_pending || u->kind != XS_STANZA || u->st == NULL)
-		return;
-	root = stanza_root(u->st);
-	if (strcmp(root->name, "iq") != 0 ||
-	    (type = st_attr(root, "type")) == NULL ||
-	    (strcmp(type, "result") != 0 && strcmp(type, "error") != 0))
-		return;
-	if (strcmp((id = st_attr(root, "id")) != NULL ? id : "",
-	    se->reg_id) != 0)
-		return;
-	se->reg_pending = 0;
-	if (strcmp(type, "result") == 0)
-		se->registered = 1;
-}
-
-/*
  * A rabbit stanza before the chain: what it shows about the rabbit, the
  * profile auto-selection, and account changes refused on a stream
  * nabproxy authenticated (answered here: 1, the unit is consumed).
