@@ -32,14 +32,28 @@ struct step {
 	long long	ms;		/* since connect */
 };
 
-/* What a record shows; live records fill the identity at report time. */
+/* Longest strings a record keeps, with the NUL (they were arrays). */
+#define REC_JID_MAX		320
+#define REC_FIRMWARE_MAX	32
+#define REC_PROFILE_MAX		64
+#define REC_ERROR_MAX		160
+#define REC_WARNING_MAX		512
+#define REC_HAZARD_MAX		256
+
+/*
+ * What a record shows; live records fill the identity at report time.
+ * A session's record stays small while nothing happens: the strings are
+ * allocated when there is something to say (ctlreg_rec_set).
+ */
 struct ctlrec {
 	TAILQ_ENTRY(ctlrec)	 entry;
 	struct ctlreg		*reg;
 	struct session		*se;		/* NULL once ended */
 	uint64_t		 id;
 	char			 peer[64];
-	char			 mac[16], jid[320], firmware[32], profile[64];
+	char			 mac[16];
+	/* Strings on demand (NULL = ""), cut to REC_*_MAX - 1 bytes. */
+	char			*jid, *firmware, *profile;
 	time_t			 since;		/* wall clock at connect */
 	struct timespec		 t0;		/* monotonic at connect */
 	long long		 ended_ms;	/* -1 while live */
@@ -50,9 +64,9 @@ struct ctlrec {
 	int			 online;
 	int			 header_seen;
 	unsigned long long	 bytes[2];	/* indexed by from_server */
-	char			 error[160];	/* last error from the server */
-	char			 warning[512];	/* last warning logged */
-	char			 hazard[256];	/* last stanza the rabbit misreads */
+	char			*error;		/* last error from the server */
+	char			*warning;	/* last warning logged */
+	char			*hazard;	/* last stanza the rabbit misreads */
 	struct identity		*sasl;		/* the rabbit's SASL user */
 	char			*reason;	/* teardown reason */
 	int			 cond;		/* ctlreg_cond_name() index */
@@ -98,5 +112,14 @@ void	ctlreg_rec_identity(struct ctlrec *);
 /* 12 hex digits, ':' or '-' between pairs allowed, to lower case in mac
    (16 bytes): 0, or -1. mac may be s. */
 int	ctlreg_mac_norm(const char *s, size_t n, char *mac);
+/* *dst = s cut to size - 1 bytes (a copy, or NULL for ""); on ENOMEM
+   NULL. */
+void	ctlreg_rec_set(char **dst, size_t size, const char *s);
+/* A record's string as shown: "" for NULL. */
+static inline const char *
+ctlreg_rec_str(const char *s)
+{
+	return s != NULL ? s : "";
+}
 
 #endif /* NAB_CTLREG_INT_H */

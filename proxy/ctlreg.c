@@ -232,9 +232,12 @@ rec_step(struct ctlrec *r, enum ctl_stage s)
 static void
 rec_error(struct ctlrec *r, const char *what, const char *cond)
 {
-	snprintf(r->error, sizeof(r->error), "%s at %s%s%s", what,
+	char	buf[REC_ERROR_MAX];
+
+	snprintf(buf, sizeof(buf), "%s at %s%s%s", what,
 	    ctlreg_stage_name(r->stage), cond != NULL ? ": " : "",
 	    cond != NULL ? cond : "");
+	ctlreg_rec_set(&r->error, sizeof(buf), buf);
 }
 
 /* The first element child of an error that names a condition. */
@@ -300,7 +303,8 @@ rec_auth(struct ctlrec *r, int ok)
 	if (r->reg->cnt == NULL)
 		return;
 	ctlreg_rec_identity(r);
-	counters_auth(r->reg->cnt, CNT_RABBIT, r->mech, r->profile, ok);
+	counters_auth(r->reg->cnt, CNT_RABBIT, r->mech,
+	    ctlreg_rec_str(r->profile), ok);
 }
 
 void
@@ -379,7 +383,7 @@ void
 ctlreg_warning(struct ctlrec *r, const char *msg)
 {
 	if (r != NULL)
-		snprintf(r->warning, sizeof(r->warning), "%s", msg);
+		ctlreg_rec_set(&r->warning, REC_WARNING_MAX, msg);
 }
 
 /* Fill the identity from the live session (MAC, JID, firmware, profile). */
@@ -404,12 +408,30 @@ static void
 rec_copy_identity(struct ctlrec *r, const struct nab_identity *who)
 {
 	snprintf(r->mac, sizeof(r->mac), "%s", who->mac ? who->mac : "");
-	snprintf(r->jid, sizeof(r->jid), "%s", who->bare_jid ?
+	ctlreg_rec_set(&r->jid, REC_JID_MAX, who->bare_jid ?
 	    who->bare_jid : "");
-	snprintf(r->firmware, sizeof(r->firmware), "%s", who->firmware ?
+	ctlreg_rec_set(&r->firmware, REC_FIRMWARE_MAX, who->firmware ?
 	    who->firmware : "");
-	snprintf(r->profile, sizeof(r->profile), "%s", who->profile ?
+	ctlreg_rec_set(&r->profile, REC_PROFILE_MAX, who->profile ?
 	    who->profile : "");
+}
+
+void
+ctlreg_rec_set(char **dst, size_t size, const char *s)
+{
+	size_t	 n = strnlen(s, size - 1);
+	char	*p;
+
+	if (*dst != NULL && strncmp(*dst, s, n) == 0 && (*dst)[n] == '\0')
+		return;		/* unchanged: the usual case at report time */
+	if (n == 0 || (p = realloc(*dst, n + 1)) == NULL) {
+		free(*dst);
+		*dst = NULL;
+		return;
+	}
+	memcpy(p, s, n);
+	p[n] = '\0';
+	*dst = p;
 }
 
 /* Keep a unit for a watched rabbit (or one whose MAC is not known yet). */
@@ -493,7 +515,7 @@ ctlreg_traffic(struct ctlrec *r, int from_server, enum logsafe_vm vm,
 	/* A parser hazard: what the firmware would read differently. */
 	if (vm == LOGSAFE_VM_RECEIVE && vmlog_misread(bytes, len, why,
 	    sizeof(why)) == 1)
-		snprintf(r->hazard, sizeof(r->hazard), "%s", why);
+		ctlreg_rec_set(&r->hazard, REC_HAZARD_MAX, why);
 	/* A sink may untap itself (its client went away): walk safely. */
 	for (t = TAILQ_FIRST(&r->reg->taps); t != NULL; t = next) {
 		next = TAILQ_NEXT(t, entry);
@@ -531,7 +553,7 @@ ctlreg_hazard(struct ctlrec *r, const char *bytes, size_t len, int redact)
 			snprintf(why, sizeof(why), "the firmware misreads "
 			    "this stanza (inside a redacted payload)");
 	}
-	snprintf(r->hazard, sizeof(r->hazard), "%s", why);
+	ctlreg_rec_set(&r->hazard, REC_HAZARD_MAX, why);
 }
 
 void
@@ -561,7 +583,15 @@ rec_free(struct ctlrec *r)
 		free(w);
 	}
 	free(r->reason);
+	if (r->sasl != NULL)
+		identity_free(r->sasl);
 	free(r->sasl);
+	free(r->jid);
+	free(r->firmware);
+	free(r->profile);
+	free(r->error);
+	free(r->warning);
+	free(r->hazard);
 	free(r);
 }
 

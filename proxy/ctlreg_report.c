@@ -130,10 +130,13 @@ fmt_rec(struct evbuffer *out, const struct ctlrec *r, int json, int ended)
 	size_t		 i;
 	int		 rc = 0;
 
-	vals[0] = r->peer; vals[1] = r->mac; vals[2] = r->jid;
-	vals[3] = r->firmware; vals[4] = r->profile;
-	vals[5] = ctlreg_stage_name(r->stage); vals[6] = r->error;
-	vals[7] = r->warning; vals[8] = r->hazard;
+	vals[0] = r->peer; vals[1] = r->mac; vals[2] = ctlreg_rec_str(r->jid);
+	vals[3] = ctlreg_rec_str(r->firmware);
+	vals[4] = ctlreg_rec_str(r->profile);
+	vals[5] = ctlreg_stage_name(r->stage);
+	vals[6] = ctlreg_rec_str(r->error);
+	vals[7] = ctlreg_rec_str(r->warning);
+	vals[8] = ctlreg_rec_str(r->hazard);
 	gmtime_r(&r->since, &tm);
 	strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	rc |= evbuffer_add_printf(out, json ? "{\"id\":%llu" : "id=%llu",

@@ -363,12 +363,18 @@ stage_flush(struct chain *ch)
 		stage_deliver(ch, q[i]);
 }
 
+/* The event goes with the queue (an idle rabbit keeps none); a stage
+   reported while flushing makes a new one. */
 static void
 stage_fire(evutil_socket_t fd, short what, void *arg)
 {
+	struct chain	*ch = arg;
+
 	(void)fd;
 	(void)what;
-	stage_flush(arg);
+	event_free(ch->stage_ev);
+	ch->stage_ev = NULL;
+	stage_flush(ch);
 }
 
 void

@@ -16,12 +16,50 @@
 #define NS_SASL		"urn:ietf:params:xml:ns:xmpp-sasl"
 #define NS_BIND		"urn:ietf:params:xml:ns:xmpp-bind"
 
+/* What an unset string points at (never written). */
+static char	id_empty[1];
+
+/* *dst = s cut to size - 1 bytes; the old string is freed. ENOMEM: "". */
+static void
+id_set(char **dst, size_t size, const char *s)
+{
+	size_t	 n = strnlen(s, size - 1);
+	char	*p;
+
+	if (strncmp(*dst, s, n) == 0 && (*dst)[n] == '\0')
+		return;		/* unchanged (s may be *dst) */
+	p = n > 0 ? malloc(n + 1) : NULL;
+	if (p != NULL) {
+		memcpy(p, s, n);
+		p[n] = '\0';
+	}
+	if (*dst != id_empty)
+		free(*dst);
+	*dst = p != NULL ? p : id_empty;
+}
+
+/* The filters' view follows the strings. */
+static void
+id_repoint(struct identity *id)
+{
+	id->pub.bare_jid = id->bare_jid;
+}
+
+void
+identity_free(struct identity *id)
+{
+	id_set(&id->bare_jid, 1, "");
+	id_set(&id->sasl_user, 1, "");
+	id_repoint(id);
+}
+
 void
 identity_init(struct identity *id, const char *peer, uint64_t session_id)
 {
 	memset(id, 0, sizeof(*id));
 	id->pub.peer = peer;
 	id->pub.mac = id->mac;
+	id->bare_jid = id->sasl_user = id_empty;
 	id->pub.domain = id->domain;
 	id->pub.bare_jid = id->bare_jid;
 	id->pub.firmware = id->firmware;
@@ -44,9 +82,13 @@ is_mac(const char *s)
 static void
 update_jid(struct identity *id)
 {
-	if (id->mac[0] != '\0' && id->domain[0] != '\0')
-		snprintf(id->bare_jid, sizeof(id->bare_jid), "%s@%s", id->mac,
-		    id->domain);
+	char	jid[ID_JID_MAX];
+
+	if (id->mac[0] != '\0' && id->domain[0] != '\0') {
+		snprintf(jid, sizeof(jid), "%s@%s", id->mac, id->domain);
+		id_set(&id->bare_jid, sizeof(jid), jid);
+		id_repoint(id);
+	}
 }
 
 void
@@ -86,7 +128,8 @@ identity_prove(struct identity *id, const char *user, const char *how)
 			id->mac[i] = (char)tolower((unsigned char)user[i]);
 	} else
 		id->mac[0] = '\0';
-	snprintf(id->bare_jid, sizeof(id->bare_jid), "%s", jid);
+	id_set(&id->bare_jid, sizeof(jid), jid);
+	id_repoint(id);
 	snprintf(id->proof, sizeof(id->proof), "%s", how);
 	return 0;
 }
@@ -265,6 +308,7 @@ identity_note_sasl(struct identity *id, const struct st_node *st)
 {
 	const char	*ns, *mech, *b64;
 	unsigned char	 buf[2048];
+	char		 user[ID_USER_MAX];
 	size_t		 len = 0;
 
 	/* Every rabbit stanza comes here: the name first, it is cheaper. */
@@ -276,7 +320,7 @@ identity_note_sasl(struct identity *id, const struct st_node *st)
 		mech = st_attr(st, "mechanism");
 		snprintf(id->sasl_mech, sizeof(id->sasl_mech), "%s",
 		    mech != NULL ? mech : "");
-		id->sasl_user[0] = '\0';
+		id_set(&id->sasl_user, 1, "");
 	}
 	b64 = text_of(st);
 	if (*b64 == '\0' || *b64 == '=' ||
@@ -284,9 +328,12 @@ identity_note_sasl(struct identity *id, const struct st_node *st)
 	    &len) == -1)
 		return;
 	buf[len] = '\0';
-	if (id->sasl_user[0] == '\0')
-		sasl_user(id->sasl_mech, (const char *)buf, len, id->sasl_user,
-		    sizeof(id->sasl_user));
+	if (id->sasl_user[0] == '\0') {
+		user[0] = '\0';
+		sasl_user(id->sasl_mech, (const char *)buf, len, user,
+		    sizeof(user));
+		id_set(&id->sasl_user, sizeof(user), user);
+	}
 	OPENSSL_cleanse(buf, sizeof(buf));
 }
 

@@ -29,12 +29,21 @@
 struct st_node;
 
 #define ID_JID_MAX	288
+#define ID_DOMAIN_MAX	256
+#define ID_USER_MAX	256
 
 struct identity {
 	struct nab_identity	 pub;		/* what filters read */
 	char			 mac[16];
-	char			 domain[256];
-	char			 bare_jid[ID_JID_MAX];
+	/* Where it is: the upstream keeps this array's address. */
+	char			 domain[ID_DOMAIN_MAX];
+	/*
+	 * Strings on demand (most sessions never need 540 bytes here):
+	 * never NULL, "" until set, cut to ID_JID_MAX and ID_USER_MAX - 1
+	 * bytes. Only identity.c writes them; identity_free() gives them
+	 * back (pub.bare_jid follows).
+	 */
+	char			*bare_jid;
 	char			 firmware[32];
 	char			 proof[16];	/* "" until proven */
 	/* SHA-256 of the last password a login probe proved here. */
@@ -42,10 +51,12 @@ struct identity {
 	int			 has_probed;
 	/* The rabbit's own SASL exchange going upstream, for "server". */
 	char			 sasl_mech[24];
-	char			 sasl_user[256];
+	char			*sasl_user;
 };
 
 void	identity_init(struct identity *, const char *peer, uint64_t session_id);
+/* Free what the identity holds; it is as after identity_init() again. */
+void	identity_free(struct identity *);
 /*
  * Record a claim; NULL leaves a field. A MAC must be 12 hex digits (kept in
  * lower case); after proof the MAC and the domain no longer change.

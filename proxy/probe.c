@@ -130,8 +130,8 @@ probe_run(struct session *se, const char *localpart, const char *password,
 {
 	struct probe		*pr;
 	struct probe		**pp;
-	struct xs_limits	 lim = { se->opt.max_stanza, se->opt.max_depth, 64 };
-	struct timeval		 tv = { se->opt.connect_timeout * 3, 0 };
+	struct xs_limits	 lim = { se->opt->max_stanza, se->opt->max_depth, 64 };
+	struct timeval		 tv = { se->opt->connect_timeout * 3, 0 };
 	int			 g = 0;
 
 	if (se->r_header == NULL || (pr = calloc(1, sizeof(*pr))) == NULL)
@@ -143,7 +143,7 @@ probe_run(struct session *se, const char *localpart, const char *password,
 		    "are backing off");
 		return 0;
 	}
-	if (g == -2 && se->px->nprobe_wait >= se->opt.max_connections) {
+	if (g == -2 && se->px->nprobe_wait >= se->opt->max_connections) {
 		free(pr);
 		session_log(se, LOG_LVL_WARN, "login probe for %s refused: %u "
 		    "probes wait already", localpart, se->px->nprobe_wait);
@@ -162,7 +162,7 @@ probe_run(struct session *se, const char *localpart, const char *password,
 		SHA256((const unsigned char *)password, strlen(password),
 		    pr->pwhash);
 	snprintf(pr->user, sizeof(pr->user), "%s", localpart);
-	upstream_init(&pr->up, &pr->leg, &pr->xs, &se->opt, se->px->tls_ctx,
+	upstream_init(&pr->up, &pr->leg, &pr->xs, se->opt, se->px->tls_ctx,
 	    se->who.domain, &se->r_header, &se->r_header_len, &pr_up_ops, pr,
 	    adopt);
 	pr->up.kdf = se->px->kdf;
@@ -319,7 +319,7 @@ pr_launch(struct probe *pr)
 	se->px->nprobes++;
 	pr->counted = 1;
 	if (leg_connect(&pr->leg, se->px->base, se->px->dns,
-	    se->opt.upstream_host, se->opt.upstream_port, &pr_cbs, pr) == -1) {
+	    se->opt->upstream_host, se->opt->upstream_port, &pr_cbs, pr) == -1) {
 		pr_finish(pr, 0, 1, "cannot start the probe connection");
 		return;
 	}

@@ -1,8 +1,8 @@
 /*
  * proxy: the process-wide context every session points at (no mutable
  * globals besides the log). main.c fills the options from the validated
- * config; sessions copy what they need at accept time, so a reload never
- * changes a running session.
+ * config; sessions hold a shared snapshot of the options taken at accept
+ * (proxy_opts_hold), so a reload never changes a running session.
  */
 #ifndef NAB_PROXY_H
 #define NAB_PROXY_H
@@ -62,11 +62,13 @@ struct proxy_opts {
 TAILQ_HEAD(session_list, session);
 
 struct probe;
+struct optsnap;
 
 struct proxy {
 	struct event_base	*base;
 	struct evdns_base	*dns;
 	struct proxy_opts	 opt;
+	struct optsnap		*optsnap;	/* sessions' copy of opt (optsnap.c) */
 	struct chainset		*chains;	/* current filter chains */
 	struct creds		*creds;		/* may be NULL */
 	struct ssl_ctx_st	*tls_ctx;	/* upstream STARTTLS, may be NULL */
@@ -98,6 +100,15 @@ struct proxy {
 	struct session		*dial_head, *dial_tail;
 	struct event		*doze_ev;	/* idle sweep (session_io.c) */
 };
+
+/*
+ * optsnap.c: a reference to an immutable copy of px->opt as it is now,
+ * shared by everyone who took it under the same options (NULL: ENOMEM);
+ * px->opt may change afterwards without touching it. Release it with the
+ * same proxy (NULL is a no-op).
+ */
+const struct proxy_opts *proxy_opts_hold(struct proxy *);
+void	proxy_opts_release(struct proxy *, const struct proxy_opts *);
 
 /* Called by session.c when a session is freed (drain bookkeeping). */
 void	proxy_session_gone(struct proxy *);

@@ -33,7 +33,7 @@ struct session {
 	TAILQ_ENTRY(session)	 entry;
 	struct proxy		*px;
 	uint64_t		 id;
-	struct proxy_opts	 opt;		/* copied at accept */
+	const struct proxy_opts *opt;		/* shared, held from accept (optsnap.c) */
 	char			 peer[64];
 	char			 peer_ip[48];
 	struct leg		 r;		/* rabbit side */
@@ -82,9 +82,8 @@ struct session {
 	const char		*close_cond;	/* set by a filter, or NULL */
 	char			 close_cond_buf[48];
 	char			*close_reason;
-	char			 end_reason[256];	/* for on_close */
-	const char		*upstream_failed;
-	char			 upstream_failed_buf[256];
+	char			*end_reason;	/* for on_close, NULL until set */
+	char			*upstream_failed;	/* owned, or se_nomem_upstream */
 
 	unsigned		 linked:1;
 	unsigned		 failing:1;

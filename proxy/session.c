@@ -42,6 +42,9 @@ static void	se_timer(evutil_socket_t, short, void *);
 static void	se_reap(evutil_socket_t, short, void *);
 static void	se_kick(evutil_socket_t, short, void *);
 static void	se_process(struct session *, enum nab_dir);
+
+/* se->upstream_failed when its message could not be copied. */
+static char	se_nomem_upstream[] = "cannot connect upstream (out of memory)";
 static void	se_unit(struct session *, enum nab_dir, struct xs_unit *);
 static int	se_feed(struct session *, enum nab_dir);
 static void	se_parse_error(struct session *, enum nab_dir);
@@ -85,7 +88,8 @@ session_new(struct proxy *px, int fd, const struct sockaddr *sa, int salen)
 		goto enomem;
 	se->px = px;
 	se->id = ++px->next_id;
-	se->opt = px->opt;
+	if ((se->opt = proxy_opts_hold(px)) == NULL)
+		goto enomem;
 	host[0] = '\0';
 	if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *in = (const void *)sa;
@@ -100,8 +104,8 @@ session_new(struct proxy *px, int fd, const struct sockaddr *sa, int salen)
 	} else
 		snprintf(se->peer, sizeof(se->peer), "local");
 	snprintf(se->peer_ip, sizeof(se->peer_ip), "%s", host);
-	lim.max_stanza = se->opt.max_stanza;
-	lim.max_depth = se->opt.max_depth;
+	lim.max_stanza = se->opt->max_stanza;
+	lim.max_depth = se->opt->max_depth;
 	lim.max_attrs = 64;
 	if ((se->xs[NAB_FROM_RABBIT] = xs_new(&lim)) == NULL ||
 	    (se->xs[NAB_FROM_SERVER] = xs_new(&lim)) == NULL ||
@@ -127,7 +131,7 @@ session_new(struct proxy *px, int fd, const struct sockaddr *sa, int salen)
 		return 0;
 	}
 	/* The upstream is dialled at the rabbit's header (se_dial). */
-	se_arm_timer(se, se->opt.header_timeout);
+	se_arm_timer(se, se->opt->header_timeout);
 	se_arm_deadline(se);
 	log_info("session %llu: accepted from %s, profile %s",
 	    (unsigned long long)se->id, se->peer,
@@ -149,6 +153,7 @@ enomem:
 		if (se->kick)
 			event_free(se->kick);
 		leg_free(&se->r);
+		proxy_opts_release(px, se->opt);
 		free(se);
 	}
 	return -1;
@@ -193,7 +198,7 @@ se_timer(evutil_socket_t fd, short what, void *arg)
 	if (!se->dialled) {
 		/* Armed once at accept: no byte the rabbit sends resets it. */
 		snprintf(why, sizeof(why), "no stream header within "
-		    "header-timeout (%u s)", se->opt.header_timeout);
+		    "header-timeout (%u s)", se->opt->header_timeout);
 		session_fail(se, "connection-timeout", "", why);
 		return;
 	}
@@ -206,7 +211,7 @@ se_timer(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	event_base_gettimeofday_cached(se->px->base, &now);
-	left.tv_sec = se->last_active.tv_sec + se->opt.idle_timeout - now.tv_sec;
+	left.tv_sec = se->last_active.tv_sec + se->opt->idle_timeout - now.tv_sec;
 	if (left.tv_sec > 0) {
 		se_arm_timer(se, (unsigned)left.tv_sec);
 		return;
@@ -515,7 +520,7 @@ se_flow(struct session *se, enum nab_dir d)
 	if (leg_pending(se_src(se, d)) > LEG_HIGH_WATER)
 		leg_pause(se_src(se, d), LEG_PAUSE_OWN);
 	if (d == NAB_FROM_RABBIT && se->holds > 0 &&
-	    evbuffer_get_length(se->held) > se->opt.hold_queue)
+	    evbuffer_get_length(se->held) > se->opt->hold_queue)
 		leg_pause(&se->r, LEG_PAUSE_HOLD);
 	se_stall_check(se);
 }
@@ -564,10 +569,10 @@ se_connected(struct leg *l, void *arg)
 	if (l == &se->s && upstream_connected(&se->up))
 		return;
 	event_base_gettimeofday_cached(se->px->base, &se->last_active);
-	se_arm_timer(se, se->opt.idle_timeout);
+	se_arm_timer(se, se->opt->idle_timeout);
 	log_debug("session %llu: connected upstream to %s:%u",
-	    (unsigned long long)se->id, se->opt.upstream_host,
-	    se->opt.upstream_port);
+	    (unsigned long long)se->id, se->opt->upstream_host,
+	    se->opt->upstream_port);
 }
 
 /* A FIN from one side becomes a FIN to the other once all is flushed. */
@@ -647,12 +652,11 @@ se_error(struct leg *l, void *arg, const char *why, int connecting)
 		se_dial_done(se);
 		se->px->cnt.upstream_connect_failed++;
 		snprintf(reason, sizeof(reason), "cannot connect to %s:%u: %s",
-		    se->opt.upstream_host, se->opt.upstream_port, why);
+		    se->opt->upstream_host, se->opt->upstream_port, why);
 		if (!se->r_header_seen) {
 			/* Answer once the rabbit has opened its stream. */
-			snprintf(se->upstream_failed_buf,
-			    sizeof(se->upstream_failed_buf), "%s", reason);
-			se->upstream_failed = se->upstream_failed_buf;
+			if ((se->upstream_failed = strdup(reason)) == NULL)
+				se->upstream_failed = se_nomem_upstream;
 			log_info("session %llu: %s", (unsigned long long)se->id,
 			    reason);
 			leg_free(&se->s);
@@ -771,8 +775,8 @@ se_reap(evutil_socket_t fd, short what, void *arg)
 	ctlreg_close(se->rec);
 	se->rec = NULL;
 	if (se->chain != NULL)
-		chain_close(se->chain, se->end_reason[0] ? se->end_reason :
-		    "closed");
+		chain_close(se->chain, se->end_reason != NULL ?
+		    se->end_reason : "closed");
 	se_login_free(se);
 	probe_cancel_all(se);
 	leg_free(&se->r);
@@ -790,9 +794,14 @@ se_reap(evutil_socket_t fd, short what, void *arg)
 	rabbitlog_close(se->rlog, se->who.mac);
 	free(se->r_header);
 	free(se->close_reason);
+	free(se->end_reason);
+	identity_free(&se->who);
+	if (se->upstream_failed != se_nomem_upstream)
+		free(se->upstream_failed);
 	if (se->px->lst != NULL)
 		listener_release(se->px->lst, se->peer_ip);
 	log_debug("session %llu: freed", (unsigned long long)se->id);
+	proxy_opts_release(se->px, se->opt);
 	proxy_session_gone(se->px);
 	free(se);
 }

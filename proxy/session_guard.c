@@ -55,8 +55,8 @@ se_dial(struct session *se, struct xs_unit *u)
 	struct proxy	*px = se->px;
 
 	se->dialled = 1;
-	se_arm_timer(se, se->opt.connect_timeout);
-	if (se->opt.max_dials == 0 || px->ndialing < se->opt.max_dials) {
+	se_arm_timer(se, se->opt->connect_timeout);
+	if (se->opt->max_dials == 0 || px->ndialing < se->opt->max_dials) {
 		se->dialing = 1;
 		px->ndialing++;
 		return se_dial_now(se);
@@ -73,7 +73,7 @@ se_dial(struct session *se, struct xs_unit *u)
 		px->dial_tail->dial_next = se;
 	px->dial_tail = se;
 	log_debug("session %llu: stream header in, waiting for one of "
-	    "max-dials (%u)", (unsigned long long)se->id, se->opt.max_dials);
+	    "max-dials (%u)", (unsigned long long)se->id, se->opt->max_dials);
 	return 1;
 }
 
@@ -109,7 +109,7 @@ se_dial_done(struct session *se)
 	px->ndialing--;
 	/* The slot goes to the first in line; it dials from its own kick. */
 	while ((next = px->dial_head) != NULL &&
-	    (next->opt.max_dials == 0 || px->ndialing < next->opt.max_dials)) {
+	    (next->opt->max_dials == 0 || px->ndialing < next->opt->max_dials)) {
 		se_dial_unqueue(next);
 		if (next->failing || next->dead)
 			continue;
@@ -135,11 +135,11 @@ static int
 se_dial_now(struct session *se)
 {
 	log_debug("session %llu: stream header in, dialling %s:%u",
-	    (unsigned long long)se->id, se->opt.upstream_host,
-	    se->opt.upstream_port);
+	    (unsigned long long)se->id, se->opt->upstream_host,
+	    se->opt->upstream_port);
 	/* Errors may be reported synchronously (se_error, connecting). */
 	if (leg_connect(&se->s, se->px->base, se->px->dns,
-	    se->opt.upstream_host, se->opt.upstream_port, &se_leg_cbs,
+	    se->opt->upstream_host, se->opt->upstream_port, &se_leg_cbs,
 	    se) == -1) {
 		session_fail(se, "remote-connection-failed", NULL,
 		    "cannot start the upstream connection");
@@ -165,19 +165,19 @@ se_deadline(evutil_socket_t fd, short what, void *arg)
 		return;
 	if (!se->authenticated)
 		snprintf(why, sizeof(why), "not logged in within "
-		    "login-timeout (%u s)", se->opt.login_timeout);
+		    "login-timeout (%u s)", se->opt->login_timeout);
 	else
 		snprintf(why, sizeof(why), "no resource bound within "
-		    "login-timeout (%u s)", se->opt.login_timeout);
+		    "login-timeout (%u s)", se->opt->login_timeout);
 	session_fail(se, "connection-timeout", "", why);
 }
 
 void
 se_arm_deadline(struct session *se)
 {
-	struct timeval	tv = { se->opt.login_timeout, 0 };
+	struct timeval	tv = { se->opt->login_timeout, 0 };
 
-	if (se->opt.login_timeout == 0 || (se->deadline =
+	if (se->opt->login_timeout == 0 || (se->deadline =
 	    evtimer_new(se->px->base, se_deadline, se)) == NULL)
 		return;
 	evtimer_add(se->deadline, &tv);
@@ -199,8 +199,9 @@ se_note_bound(struct session *se, const struct xs_unit *u)
 	    st_child(root, "bind", NS_BIND) == NULL)
 		return;
 	se->bound = 1;
-	if (se->deadline != NULL)
-		evtimer_del(se->deadline);
+	if (se->deadline != NULL)	/* never armed again: free it */
+		event_free(se->deadline);
+	se->deadline = NULL;
 }
 
 /* The leg whose output is above the high-water mark, or NULL. */
@@ -218,9 +219,9 @@ se_stuck(struct session *se)
 void
 se_stall_check(struct session *se)
 {
-	struct timeval	tv = { se->opt.write_timeout, 0 };
+	struct timeval	tv = { se->opt->write_timeout, 0 };
 
-	if (se->opt.write_timeout == 0 || se->failing || se_stuck(se) == NULL)
+	if (se->opt->write_timeout == 0 || se->failing || se_stuck(se) == NULL)
 		return;
 	if (se->stall == NULL &&
 	    (se->stall = evtimer_new(se->px->base, se_stall, se)) == NULL)
@@ -250,7 +251,7 @@ se_stall(evutil_socket_t fd, short what, void *arg)
 	rabbit = l == &se->r;
 	snprintf(why, sizeof(why), "%s did not read for write-timeout "
 	    "(%u s, %zu bytes waiting)", rabbit ? "rabbit" : "server",
-	    se->opt.write_timeout, leg_pending(l));
+	    se->opt->write_timeout, leg_pending(l));
 	leg_abort(l);
 	session_end_reason(se, "timeout", why);
 	session_fail(se, rabbit ? NULL : "connection-timeout",

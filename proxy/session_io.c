@@ -374,10 +374,10 @@ se_log_unit(struct session *se, enum nab_dir d, const char *bytes,
 	 * stanza's parser hazard is noted, and nothing is redacted or
 	 * formatted (the hot path of log-format none).
 	 */
-	if (se->opt.log_format == LOGFMT_NONE &&
+	if (se->opt->log_format == LOGFMT_NONE &&
 	    !ctlreg_wants_traffic(se->rec)) {
 		if (d == NAB_FROM_SERVER && kind == XS_STANZA)
-			ctlreg_hazard(se->rec, bytes, len, se->opt.redact);
+			ctlreg_hazard(se->rec, bytes, len, se->opt->redact);
 		return;
 	}
 	/*
@@ -385,7 +385,7 @@ se_log_unit(struct session *se, enum nab_dir d, const char *bytes,
 	 * elements has a secret's local name, logsafe_redact() would return
 	 * it unchanged, so its parser is spared.
 	 */
-	if (se->opt.redact && (origin != LOGU_PEER || se_may_hide(bytes, len))) {
+	if (se->opt->redact && (origin != LOGU_PEER || se_may_hide(bytes, len))) {
 		if ((red = evbuffer_new()) == NULL ||
 		    logsafe_redact(red, bytes, len) == -1) {
 			/* Nothing unredacted is ever logged. */
@@ -406,20 +406,20 @@ se_log_unit(struct session *se, enum nab_dir d, const char *bytes,
 		vm = LOGSAFE_VM_RECEIVE;
 	ctlreg_traffic(se->rec, d == NAB_FROM_SERVER, vm, intro, bytes, len);
 	prefix[0] = '\0';
-	if (se->opt.log_prefix)
+	if (se->opt->log_prefix)
 		snprintf(prefix, sizeof(prefix), "%s ", se->who.mac[0] ? se->who.mac :
 		    se->peer);
-	if (se->opt.log_format == LOGFMT_NONE || (out = evbuffer_new()) == NULL) {
+	if (se->opt->log_format == LOGFMT_NONE || (out = evbuffer_new()) == NULL) {
 		if (red != NULL)
 			evbuffer_free(red);
 		return;
 	}
-	if (logsafe_render(out, prefix, se->opt.log_format,
+	if (logsafe_render(out, prefix, se->opt->log_format,
 	    d == NAB_FROM_SERVER, vm, intro, bytes, len) == 0) {
 		log_raw((const char *)evbuffer_pullup(out, -1),
 		    evbuffer_get_length(out));
-		if (se->opt.log_dir[0] != '\0' && se->rlog == NULL)
-			se->rlog = rabbitlog_new(se->opt.log_dir, se->peer_ip);
+		if (se->opt->log_dir[0] != '\0' && se->rlog == NULL)
+			se->rlog = rabbitlog_new(se->opt->log_dir, se->peer_ip);
 		if (se->rlog != NULL)
 			rabbitlog_add(se->rlog, se->who.mac,
 			    (const char *)evbuffer_pullup(out, -1),

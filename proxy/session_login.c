@@ -160,14 +160,14 @@ se_login_expired(evutil_socket_t fd, short what, void *arg)
 	if (se->failing || se->login_cb == NULL || se->adopting)
 		return;
 	snprintf(why, sizeof(why), "server did not finish the login within "
-	    "%u s", 3 * se->opt.connect_timeout);
+	    "%u s", 3 * se->opt->connect_timeout);
 	session_fail(se, "remote-connection-failed", "", why);
 }
 
 static void
 se_login_deadline(struct session *se)
 {
-	struct timeval	tv = { 3 * se->opt.connect_timeout, 0 };
+	struct timeval	tv = { 3 * se->opt->connect_timeout, 0 };
 
 	if (se->login_timer == NULL &&
 	    (se->login_timer = evtimer_new(se->px->base, se_login_expired,
@@ -534,11 +534,14 @@ void
 session_end_reason(struct session *se, const char *category,
     const char *detail)
 {
-	if (se->end_reason[0] != '\0')
+	char	buf[256];
+
+	if (se->end_reason != NULL)
 		return;
-	snprintf(se->end_reason, sizeof(se->end_reason), "%s%s%s", category,
+	snprintf(buf, sizeof(buf), "%s%s%s", category,
 	    detail != NULL && *detail != '\0' ? ": " : "",
 	    detail != NULL ? detail : "");
+	se->end_reason = strdup(buf);	/* ENOMEM: on_close says "closed" */
 }
 
 /* session_fail()'s reason, unless a more precise one was given first. */

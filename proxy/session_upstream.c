@@ -26,7 +26,7 @@ static const struct upstream_ops su_ops = {
 void
 se_upstream_init(struct session *se)
 {
-	upstream_init(&se->up, &se->s, &se->xs[NAB_FROM_SERVER], &se->opt,
+	upstream_init(&se->up, &se->s, &se->xs[NAB_FROM_SERVER], se->opt,
 	    se->px->tls_ctx, se->who.domain, &se->r_header, &se->r_header_len,
 	    &su_ops, se, 1);
 	se->up.kdf = se->px->kdf;

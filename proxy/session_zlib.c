@@ -64,8 +64,8 @@ se_z_start(struct session *se)
 		return;
 	}
 	/* A unit waits whole in the input: room for the largest, and more. */
-	zs_set_high_water(&se->s, se->opt.max_stanza + ZS_HIGH_WATER);
-	zs_set_high_water(&se->r, se->opt.max_stanza + ZS_HIGH_WATER);
+	zs_set_high_water(&se->s, se->opt->max_stanza + ZS_HIGH_WATER);
+	zs_set_high_water(&se->r, se->opt->max_stanza + ZS_HIGH_WATER);
 	if (xs_reset(se->xs[NAB_FROM_SERVER]) == -1 ||
 	    xs_reset(se->xs[NAB_FROM_RABBIT]) == -1) {
 		session_fail(se, "internal-server-error", "", "out of memory");

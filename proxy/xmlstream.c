@@ -7,6 +7,8 @@
  * what it is fed (XML_CONTEXT_BYTES), so resuming a suspended parse needs
  * no caller buffer; a reset simply refeeds from the unit boundary.
  */
+#include <sys/mman.h>
+
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
@@ -29,15 +31,17 @@
  */
 #define XS_ARENA_MULT	2
 /*
- * Each parser's memory comes from one slab (a single malloc) until it is
- * full, then from malloc. Freed at a doze in one piece, a slab leaves
- * whole pages that malloc_trim() hands back, where expat's dozen small
- * blocks would leave holes between other sessions' data. Expat's
+ * Each parser's memory comes from one slab (three pages of their own,
+ * mmap) until it is full, then from malloc. Freed at a doze in one piece,
+ * a slab goes back to the kernel whole, where expat's dozen small blocks
+ * (or a slab from the heap) would leave holes between other sessions'
+ * long-lived data that only part of can be handed back. Expat's
  * allocator takes no context: xs_mm names the slab of the parser being
  * called, set around every expat call that may allocate or free
  * (create, parse, resume, free; the loop thread only).
  */
-#define XS_SLAB		12288
+#define XS_SLAB_BYTES	12288		/* the mapping: header and data */
+#define XS_SLAB		(XS_SLAB_BYTES - 16)
 #define XS_MM_HDR	16		/* size header, keeps 16-byte alignment */
 #define XS_MM_NONE	((size_t)-1)
 struct xs_slab {
@@ -45,6 +49,7 @@ struct xs_slab {
 	size_t		last;		/* header offset of the newest block */
 	_Alignas(16) char data[XS_SLAB];
 };
+_Static_assert(sizeof(struct xs_slab) == XS_SLAB_BYTES, "slab is 3 pages");
 static struct xs_slab	*xs_mm;
 #define XS_ENTER(xs)	struct xs_slab *xs_prev_ = xs_mm; xs_mm = (xs)->slab
 #define XS_LEAVE()	(xs_mm = xs_prev_)
@@ -200,6 +205,22 @@ mm_realloc(void *p, size_t n)
 	return q;
 }
 
+static struct xs_slab *
+slab_new(void)
+{
+	void	*m = mmap(NULL, sizeof(struct xs_slab), PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return m == MAP_FAILED ? NULL : m;
+}
+
+static void
+slab_free(struct xs_slab *s)
+{
+	if (s != NULL)
+		munmap(s, sizeof(*s));
+}
+
 /* Free the parser and its slab (none is fine). */
 static void
 parser_free(struct xmlstream *xs)
@@ -209,7 +230,7 @@ parser_free(struct xmlstream *xs)
 		XML_ParserFree(xs->p);
 		XS_LEAVE();
 	}
-	free(xs->slab);
+	slab_free(xs->slab);
 	xs->slab = NULL;
 	xs->p = NULL;
 }
@@ -265,7 +286,7 @@ parser_create(struct xmlstream *xs)
 {
 	XML_Parser	p;
 
-	if ((xs->slab = malloc(sizeof(*xs->slab))) == NULL)
+	if ((xs->slab = slab_new()) == NULL)
 		return -1;
 	xs->slab->used = 0;
 	xs->slab->last = XS_MM_NONE;
@@ -276,7 +297,7 @@ parser_create(struct xmlstream *xs)
 		XS_LEAVE();
 	}
 	if (p == NULL) {
-		free(xs->slab);
+		slab_free(xs->slab);
 		xs->slab = NULL;
 		return -1;
 	}

@@ -178,6 +178,7 @@ test_sasl_user(void **state UNUSED)
 	    NULL), "f81edfee27c1");
 	assert_null(memmem(&id, sizeof(id), "secret", 6));
 	/* SCRAM client-first "n,,n=f81edfee27c1,r=abc". */
+	identity_free(&id);
 	identity_init(&id, "peer", 1);
 	assert_string_equal(sasl_user(&id, "<auth xmlns='urn:ietf:params:xml:"
 	    "ns:xmpp-sasl' mechanism='SCRAM-SHA-1'>biwsbj1mODFlZGZlZTI3YzEscj1h"
@@ -187,11 +188,13 @@ test_sasl_user(void **state UNUSED)
 	 * "f81edfee27c1",realm=""' is 32 bytes (2 mod 3), which the firmware
 	 * sends without its '='.
 	 */
+	identity_free(&id);
 	identity_init(&id, "peer", 1);
 	assert_string_equal(sasl_user(&id, A4, "<response xmlns='urn:ietf:"
 	    "params:xml:ns:xmpp-sasl'>dXNlcm5hbWU9ImY4MWVkZmVlMjdjMSIscmVhbG09"
 	    "IiI</response>"), "f81edfee27c1");
 	/* Garbage base64 and an empty response learn nothing. */
+	identity_free(&id);
 	identity_init(&id, "peer", 1);
 	assert_string_equal(sasl_user(&id, A4, "<response xmlns='urn:ietf:"
 	    "params:xml:ns:xmpp-sasl'>!!!!</response>"), "");
@@ -200,6 +203,7 @@ test_sasl_user(void **state UNUSED)
 	/* A <response> in another namespace is not SASL. */
 	assert_string_equal(sasl_user(&id, A4, "<response xmlns='x'>dXNlcm5h"
 	    "bWU9ImY4MWVkZmVlMjdjMSIscmVhbG09IiI=</response>"), "");
+	identity_free(&id);
 }
 
 static void
@@ -228,11 +232,13 @@ test_proof_once(void **state UNUSED)
 	assert_string_equal(id.pub.bare_jid, "0013d3000101@almacska");
 	assert_string_equal(id.pub.firmware, "simulator");
 	/* No domain yet, or an empty user: nothing to prove. */
+	identity_free(&id);
 	identity_init(&id, "peer", 8);
 	assert_int_equal(identity_prove(&id, "f81edfee27c1", "probe"), -1);
 	identity_claim(&id, NULL, "almacska", NULL);
 	assert_int_equal(identity_prove(&id, "", "probe"), -1);
 	assert_int_equal(identity_proven(&id), 0);
+	identity_free(&id);
 }
 
 static void

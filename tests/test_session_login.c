@@ -519,6 +519,7 @@ test_login_fresh_fails_at_once(void **state)
 	struct nt_world	*w = *state;
 	struct nt_peer	*rabbit, *old, *fresh;
 	struct session	*se;
+	struct proxy_opts *so;
 	const char	*got;
 	struct nt_cond	 c = { c_has, w, NULL, 0, (void *)"</login>" };
 
@@ -533,7 +534,10 @@ test_login_fresh_fails_at_once(void **state)
 	nt_clear(rabbit);
 	/* Connecting to the broadcast address fails inside connect(). */
 	se = nt_session(w);
-	snprintf(se->opt.upstream_host, sizeof(se->opt.upstream_host),
+	/* The session's own (shared, heap) snapshot of the options, edited
+	   in place: the only way to change where this session dials. */
+	so = (struct proxy_opts *)(uintptr_t)se->opt;
+	snprintf(so->upstream_host, sizeof(so->upstream_host),
 	    "255.255.255.255");
 	nt_send(rabbit, LOGIN("login"));
 	nt_run(&c, 5 * NT_SEC, "rabbit (the failed login)");
@@ -541,7 +545,7 @@ test_login_fresh_fails_at_once(void **state)
 	NT_CHECK(strncmp(got, "<login ok='0' ", 14) == 0, "rabbit got %s",
 	    nt_vis(got, evbuffer_get_length(rabbit->in)));
 	nt_clear(rabbit);
-	snprintf(se->opt.upstream_host, sizeof(se->opt.upstream_host),
+	snprintf(so->upstream_host, sizeof(so->upstream_host),
 	    "127.0.0.1");
 	nt_send(rabbit, LOGIN("login"));
 	nt_expect(rabbit, "<login ok='1' mechanism='PLAIN' reason='' auth='1' "
