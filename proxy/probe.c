@@ -600,7 +600,7 @@ pr_fail(struct probe *pr, const char *why)
 static int
 pr_keep(struct probe *pr)
 {
-	struct timeval	 tv = { pr->se->opt.connect_timeout, 0 };
+	struct timeval	 tv = { pr->se->opt->connect_timeout, 0 };
 
 	if (pr->se->r_header == NULL || xs_reset(pr->xs) == -1)
 		return -1;
