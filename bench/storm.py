@@ -158,6 +158,7 @@ def seed_storm(nab, rabbit, srv, n, out):
         c0 = cpu_s(px.proc.pid)
         s1, t1 = rabbits(rabbit, px.port, 'simulator', n, '0a0000000001')
         c1 = cpu_s(px.proc.pid)
+        upstream_work(px.text(), n, out, 'storm_first')
         out['storm_rabbits'] = n
         out['storm_first_idle'] = s1['idle']
         out['storm_first_s'] = '%.2f' % t1
@@ -170,8 +171,10 @@ def seed_storm(nab, rabbit, srv, n, out):
         pinger.start()
         direct.start()
         c1 = cpu_s(px.proc.pid)
+        log0 = len(px.text())
         s2, t2 = rabbits(rabbit, px.port, 'simulator', n, '0a0000000001')
         c2 = cpu_s(px.proc.pid)
+        upstream_work(px.text()[log0:], n, out)
         pinger.stop_.set()
         direct.stop_.set()
         pinger.join(30)
@@ -197,6 +200,19 @@ def seed_storm(nab, rabbit, srv, n, out):
         px.stop()
 
 
+def upstream_work(log, n, out, key='storm'):
+    """Upstream connections and SASL exchanges per reconnecting rabbit,
+    from nabproxy's log: its own stream each, plus login probes and fresh
+    login connections (less those that took a kept probe's connection);
+    SASL: probes plus nabproxy's own logins that did not take one."""
+    probes = len(re.findall(r'login probe for \S+ started', log))
+    fresh = len(re.findall(r'on a fresh connection', log))
+    kept = len(re.findall(r'login probe for \S+ is the session', log))
+    logins = len(re.findall(r'upstream login as ', log))
+    out[key + '_upstream_conns_per_login'] = '%.2f' % ((n + probes + fresh - kept) / n)
+    out[key + '_sasl_per_login'] = '%.2f' % ((probes + logins - kept) / n)
+
+
 def firmware_storm(nab, rabbit, srv, m, out, work):
     px = Proxy(nab, '127.0.0.1:%d' % srv.port, 'auto')
     state = os.path.join(work, 'rabbits.state')
@@ -209,9 +225,11 @@ def firmware_storm(nab, rabbit, srv, m, out, work):
         out['storm_fw_first_idle'] = s1['idle']
         out['storm_fw_first_s'] = '%.2f' % t1
         c1 = cpu_s(px.proc.pid)
+        log0 = len(px.text())
         s2, t2 = rabbits(rabbit, px.port, '18673', m, '0013d3100001', state=state,
                          timeout=300)
         c2 = cpu_s(px.proc.pid)
+        upstream_work(px.text()[log0:], m, out, 'storm_fw')
         out['storm_fw_idle'] = s2['idle']
         out['storm_fw_failed_by_step'] = ','.join(
             '%s:%d' % kv for kv in sorted(s2['failed_by_step'].items())) or 'none'

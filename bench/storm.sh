@@ -4,7 +4,7 @@
 #
 #   500 seed-style rabbits (nabrabbit --firmware simulator, profile
 #   simulator) register, then reconnect all at once (register 409 answered
-#   from the credential store, login upstream on a fresh connection) while
+#   from the credential store, login upstream on the rabbit's own stream) while
 #   a control client pings through the same nabproxy; then 2,000 bootcode
 #   18673 rabbits (nabrabbit --count, profile auto) register (100 a second)
 #   and reconnect all at once with the passwords they kept.
@@ -21,6 +21,9 @@
 #
 # Keys written (times in seconds unless _ms):
 #   storm_server_backlog storm_rabbits storm_first_idle storm_first_s storm_first_cpu_ms_per_login
+#   storm_first_upstream_conns_per_login storm_first_sasl_per_login
+#   storm_upstream_conns_per_login storm_sasl_per_login (the reconnect's;
+#   upstream connections and SASL exchanges per rabbit, from nabproxy's log)
 #   storm_reconnect_idle storm_reconnect_s storm_cpu_ms_per_login (target
 #   <= 0.3) storm_control_pings storm_control_rtt_idle_p50_ms
 #   storm_control_rtt_p50_ms storm_control_rtt_p99_ms (target < 50)
@@ -28,6 +31,7 @@
 #   (the same pings straight to the server, beside the storm) storm_fw_rabbits storm_fw_first_idle
 #   storm_fw_first_s storm_fw_idle (target: all) storm_fw_failed_by_step
 #   storm_fw_reconnect_s storm_fw_p99_ms storm_fw_cpu_ms_per_login
+#   storm_fw_upstream_conns_per_login storm_fw_sasl_per_login
 #
 # Prosody is started by the script on free ports (tests/integration/
 # xmppservers.py); every process it starts is stopped by its PID.

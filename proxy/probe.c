@@ -13,6 +13,19 @@
  *
  * A probe belongs to its session: if the session goes first, the probe is
  * cancelled and its callback never runs.
+ *
+ * Keeping: when the session will need a login on a fresh connection (its
+ * stream registered an account, session_login.c), a probe that succeeded
+ * reports at <success/> as always, then restarts its stream and stays
+ * open for connect-timeout: the session's login for the same account and
+ * password (SHA-256 of it, compared in constant time) adopts it once its
+ * new features arrived, instead of dialling again (one connection and one
+ * SASL exchange fewer). A kept probe is closed at session end, at its
+ * deadline, when the server closes it or sends anything but the restarted
+ * header and features, and when the session's stream authenticates. A
+ * login that took a kept probe waits for its features; if the probe dies
+ * first, that login dials a fresh connection as before (the probe keeps
+ * the password for that, wiped when it goes).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +34,8 @@
 
 #include <event2/buffer.h>
 #include <event2/event.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
 
 #include "leg.h"
 #include "log.h"
@@ -41,12 +56,20 @@ struct probe {
 	session_login_cb	*cb;
 	void			*arg;
 	char			 user[ID_JID_MAX];
-	char			*password;	/* until the login starts; wiped */
+	char			*password;	/* until the login starts, or
+						   while kept; wiped */
 	int			 done;
 	int			 adopt;		/* hand the stream to the session */
 	int			 guarded;	/* counted by the proxy's idguard */
 	int			 counted;	/* in px->nprobes: connecting */
 	int			 parked;	/* waiting for a slot (the cap) */
+	int			 park;		/* keep it open after success */
+	int			 kept;		/* succeeded, kept open */
+	int			 login_started;
+	int			 adopt_now;	/* the session takes it (timer) */
+	struct stanza		*features;	/* a kept probe's, after restart */
+	char			 kept_mech[32];
+	unsigned char		 pwhash[SHA256_DIGEST_LENGTH];
 	struct probe		*wait_next;	/* px->probe_wait */
 	char			 jid[ID_JID_MAX];
 };
@@ -73,6 +96,11 @@ static void	pr_up_nothing(void *);
 static void	pr_up_login_done(void *, int, int, const char *, const char *,
 		    struct stanza *);
 static void	pr_up_fail(void *, const char *, int);
+static void	pr_drop(struct probe *, const char *);
+static int	pr_keep(struct probe *);
+static int	pr_kept_unit(struct probe *, struct xs_unit *);
+static void	pr_fail(struct probe *, const char *);
+static void	probe_hand_over(struct probe *);
 
 static const struct leg_cbs pr_cbs = {
 	pr_read, pr_drained, pr_connected, pr_eof, pr_error, pr_closed
@@ -127,6 +155,12 @@ probe_run(struct session *se, const char *localpart, const char *password,
 	pr->cb = cb;
 	pr->arg = arg;
 	pr->adopt = adopt;
+	/* The session will log in on a fresh connection: maybe this one. */
+	pr->park = !adopt && se->registered && !se->authenticated &&
+	    !se->adopting;
+	if (pr->park)
+		SHA256((const unsigned char *)password, strlen(password),
+		    pr->pwhash);
 	snprintf(pr->user, sizeof(pr->user), "%s", localpart);
 	upstream_init(&pr->up, &pr->leg, &pr->xs, se->opt, se->px->tls_ctx,
 	    se->who.domain, &se->r_header, &se->r_header_len, &pr_up_ops, pr,
@@ -305,25 +339,31 @@ pr_finish(struct probe *pr, int ok, int transient, const char *why)
 		return;
 	pr->done = 1;
 	transient = !ok && transient;
-	pr_forget(pr);
+	if (!pr->kept)
+		pr_forget(pr);
 	upstream_clear(&pr->up);
 	pr_unqueue(pr);
-	if (pr->counted)
+	if (pr->counted && !pr->kept) {	/* a kept one still counts */
 		pr->se->px->nprobes--;
+		pr->counted = 0;
+	}
 	if (pr->guarded)
 		idguard_end(pr->se->px->guard, pr->jid, pr->se->peer_ip,
 		    ok ? 1 : transient ? -1 : 0, time(NULL));
-	for (pp = &pr->se->probes; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == pr) {
-			*pp = pr->next;
-			break;
-		}
+	if (!pr->kept)
+		for (pp = &pr->se->probes; *pp != NULL; pp = &(*pp)->next)
+			if (*pp == pr) {
+				*pp = pr->next;
+				break;
+			}
 	session_log(pr->se, ok ? LOG_LVL_INFO : LOG_LVL_WARN,
-	    "login probe %s (%s)%s%s", ok ? "succeeded" : "failed", mech,
-	    ok ? "" : ": ", ok ? "" : why);
+	    "login probe %s (%s)%s%s%s", ok ? "succeeded" : "failed", mech,
+	    ok ? "" : ": ", ok ? "" : why, pr->kept ? "; its connection is "
+	    "kept for the session's login" : "");
 	if (pr->cb != NULL)
 		pr->cb(pr->arg, ok, transient, mech, why);
-	event_active(pr->reaper, 0, 0);
+	if (!pr->kept)
+		event_active(pr->reaper, 0, 0);
 	/* A slot is free: a waiting probe may start. */
 	if (pr->guarded)
 		pr_unpark(pr->se->px);
@@ -336,7 +376,10 @@ probe_cancel_all(struct session *se)
 
 	while ((pr = se->probes) != NULL) {
 		pr->cb = NULL;
-		pr_finish(pr, 0, 1, "session closed");
+		if (pr->kept)
+			pr_drop(pr, "session closed");
+		else
+			pr_finish(pr, 0, 1, "session closed");
 	}
 }
 
@@ -352,7 +395,7 @@ probe_cancel_filters(struct session *se)
 
 	for (pr = se->probes; pr != NULL; pr = next) {
 		next = pr->next;
-		if (pr->adopt)
+		if (pr->adopt || pr->kept)	/* the session's */
 			continue;
 		pr->cb = NULL;
 		pr_finish(pr, 0, 1, "the filter chain that started it was "
@@ -365,8 +408,10 @@ pr_reap(evutil_socket_t fd, short what, void *arg)
 {
 	struct probe	*pr = arg;
 
+	pr_forget(pr);
 	leg_free(&pr->leg);
 	xs_free(pr->xs);
+	stanza_free(pr->features);
 	upstream_clear(&pr->up);
 	event_free(pr->timer);
 	event_free(pr->reaper);
@@ -376,7 +421,12 @@ pr_reap(evutil_socket_t fd, short what, void *arg)
 static void
 pr_timeout(evutil_socket_t fd, short what, void *arg)
 {
-	pr_finish(arg, 0, 1, "login probe timed out");
+	struct probe	*pr = arg;
+
+	if (pr->adopt_now && pr->features != NULL)
+		probe_hand_over(pr);
+	else
+		pr_fail(pr, "login probe timed out");
 }
 
 /*
@@ -389,6 +439,8 @@ pr_unit(struct probe *pr, struct xs_unit *u)
 	const struct st_node	*root;
 	char			 err[256];
 
+	if (pr->kept)
+		return pr_kept_unit(pr, u);
 	if (u->kind == XS_END) {
 		pr_finish(pr, 0, 1, "server closed the stream");
 		return 0;
@@ -401,14 +453,16 @@ pr_unit(struct probe *pr, struct xs_unit *u)
 		return 0;
 	}
 	if (strcmp(root->name, "stream:features") != 0 ||
-	    pr->password == NULL)
+	    pr->password == NULL || pr->login_started)
 		return 1;
+	pr->login_started = 1;
 	if (upstream_login(&pr->up, pr->user, pr->password, root, err,
 	    sizeof(err)) == -1) {
 		pr_finish(pr, 0, 1, err);
 		return 0;
 	}
-	pr_forget(pr);
+	if (!pr->park)
+		pr_forget(pr);
 	return !pr->done;
 }
 
@@ -423,6 +477,11 @@ pr_up_login_done(void *arg, int ok, int transient, const char *mech,
 {
 	struct probe	*pr = arg;
 
+	if (ok && pr->park && !pr->adopt && !pr->se->authenticated &&
+	    !pr->se->adopting && pr_keep(pr) == 0) {
+		pr_finish(pr, ok, transient, reason);
+		return;
+	}
 	if (ok && pr->adopt) {
 		if (features == NULL) {
 			pr_finish(pr, 0, 1, "no features after the restart");
@@ -450,8 +509,9 @@ pr_read(struct leg *l, void *arg)
 	struct xs_unit		 u;
 	int			 r, go = 1;
 
-	while (go && !pr->done) {
-		while (go && !pr->done && (r = xs_next(pr->xs, &u)) == 1) {
+	while (go && (!pr->done || pr->kept)) {
+		while (go && (!pr->done || pr->kept) &&
+		    (r = xs_next(pr->xs, &u)) == 1) {
 			if (!upstream_unit(&pr->up, &u, in)) {
 				evbuffer_drain(in, u.len);
 				go = pr_unit(pr, &u);
@@ -460,10 +520,10 @@ pr_read(struct leg *l, void *arg)
 			if (pr->xs == NULL)	/* adopted: the session owns it */
 				return;
 		}
-		if (pr->done)
+		if (pr->done && !pr->kept)
 			break;
 		if (r == -1) {
-			pr_finish(pr, 0, 1, "server sent bad XML");
+			pr_fail(pr, "server sent bad XML");
 			break;
 		}
 		if (!go || evbuffer_get_length(in) <= xs_buffered(pr->xs))
@@ -474,7 +534,7 @@ pr_read(struct leg *l, void *arg)
 			break;
 		if (xs_feed(pr->xs, v.iov_base, v.iov_len < XS_FEED_MAX ?
 		    v.iov_len : XS_FEED_MAX) == -1) {
-			pr_finish(pr, 0, 1, "server sent bad XML");
+			pr_fail(pr, "server sent bad XML");
 			break;
 		}
 	}
@@ -498,7 +558,7 @@ pr_connected(struct leg *l, void *arg)
 static void
 pr_eof(struct leg *l, void *arg)
 {
-	pr_finish(arg, 0, 1, "server closed the connection");
+	pr_fail(arg, "server closed the connection");
 }
 
 static void
@@ -506,6 +566,10 @@ pr_error(struct leg *l, void *arg, const char *why, int connecting)
 {
 	struct probe	*pr = arg;
 
+	if (pr->kept) {
+		pr_drop(pr, "connection error");
+		return;
+	}
 	if (pr->done || upstream_error(&pr->up))
 		return;
 	if (connecting)
@@ -517,4 +581,176 @@ pr_error(struct leg *l, void *arg, const char *why, int connecting)
 static void
 pr_closed(struct leg *l, void *arg)
 {
+}
+
+/* A failure: a running probe reports it, a kept one is closed. */
+static void
+pr_fail(struct probe *pr, const char *why)
+{
+	if (pr->kept)
+		pr_drop(pr, why);
+	else
+		pr_finish(pr, 0, 1, why);
+}
+
+/*
+ * A succeeded probe stays for the session's login: restart the stream
+ * (the rabbit's header again) and wait connect-timeout at most.
+ */
+static int
+pr_keep(struct probe *pr)
+{
+	struct timeval	 tv = { pr->se->opt->connect_timeout, 0 };
+
+	if (pr->se->r_header == NULL || xs_reset(pr->xs) == -1)
+		return -1;
+	evbuffer_add(leg_output(&pr->leg), pr->se->r_header,
+	    pr->se->r_header_len);
+	snprintf(pr->kept_mech, sizeof(pr->kept_mech), "%s", pr->up.mech);
+	pr->kept = 1;
+	evtimer_add(pr->timer, &tv);
+	return 0;
+}
+
+/*
+ * A kept probe's restarted stream: its header, then its features (copied:
+ * the probe is ready for the session). Anything else closes it. 1 to go
+ * on reading.
+ */
+static int
+pr_kept_unit(struct probe *pr, struct xs_unit *u)
+{
+	struct st_node	*root;
+
+	if (u->kind == XS_WS || (u->kind == XS_HEADER && pr->features == NULL))
+		return 1;
+	if (u->kind != XS_STANZA || pr->features != NULL ||
+	    strcmp(stanza_root(u->st)->name, "stream:features") != 0) {
+		pr_drop(pr, "server sent more than the restarted stream");
+		return 0;
+	}
+	if ((pr->features = stanza_new(stanza_used(u->st) * 2 + 4096)) ==
+	    NULL || (root = st_copy(pr->features, stanza_root(u->st))) ==
+	    NULL) {
+		pr_drop(pr, "out of memory");
+		return 0;
+	}
+	stanza_set_root(pr->features, root);
+	if (pr->adopt_now)		/* a login waits for it */
+		event_active(pr->timer, EV_TIMEOUT, 0);
+	return 1;
+}
+
+/*
+ * Close a kept probe: unlink it, free it from the reaper. A session login
+ * that was taking it hears that it failed (transient).
+ */
+static void
+pr_drop(struct probe *pr, const char *why)
+{
+	struct probe		**pp;
+	session_login_cb	*cb = pr->adopt_now ? pr->cb : NULL;
+	void			*arg = pr->arg;
+	char			 user[sizeof(pr->user)];
+
+	if (!pr->kept)
+		return;
+	snprintf(user, sizeof(user), "%s", pr->user);
+	pr->kept = 0;
+	pr->adopt_now = 0;
+	pr->cb = NULL;
+	if (pr->counted) {		/* against max-connections until now */
+		pr->se->px->nprobes--;
+		pr->counted = 0;
+	}
+	explicit_bzero(pr->pwhash, sizeof(pr->pwhash));
+	for (pp = &pr->se->probes; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == pr) {
+			*pp = pr->next;
+			break;
+		}
+	evtimer_del(pr->timer);
+	event_active(pr->reaper, 0, 0);
+	if (why != NULL)
+		session_log(pr->se, cb != NULL ? LOG_LVL_INFO : LOG_LVL_DEBUG,
+		    "kept login probe connection for %s closed: %s%s",
+		    pr->jid, why, cb != NULL ? "; the login dials a fresh "
+		    "connection" : "");
+	/* A login was waiting for it: dial as if it had never been kept. */
+	if (cb != NULL && (pr->password == NULL || probe_start_adopt(pr->se,
+	    user, pr->password, cb, arg) == -1))
+		cb(arg, 0, 1, pr->kept_mech, why);
+	pr_forget(pr);
+}
+
+/*
+ * The session's own stream authenticated: its kept probes are of no use.
+ */
+void
+probe_drop_kept(struct session *se)
+{
+	struct probe	*pr, *next;
+
+	for (pr = se->probes; pr != NULL; pr = next) {
+		next = pr->next;
+		if (pr->kept && !pr->adopt_now)
+			pr_drop(pr, "not needed");
+	}
+}
+
+/*
+ * The session's fresh-connection login for localpart with password: take
+ * a kept probe that logged in with exactly these and has its restarted
+ * features, instead of dialling. The hand-over runs from the probe's
+ * timer (never inside the caller); cb then reports as an adopting probe
+ * would. 1 if a kept probe was taken.
+ */
+int
+probe_take_kept(struct session *se, const char *localpart,
+    const char *password, session_login_cb *cb, void *arg)
+{
+	struct probe	*pr, *next;
+	unsigned char	 h[SHA256_DIGEST_LENGTH];
+	int		 taken = 0;
+
+	SHA256((const unsigned char *)password, strlen(password), h);
+	for (pr = se->probes; pr != NULL; pr = next) {
+		next = pr->next;
+		if (!pr->kept || pr->adopt_now)
+			continue;
+		if (taken || strcmp(pr->user, localpart) != 0 ||
+		    CRYPTO_memcmp(h, pr->pwhash, sizeof(h)) != 0) {
+			pr_drop(pr, "not needed");
+			continue;
+		}
+		pr->adopt_now = 1;
+		pr->cb = cb;
+		pr->arg = arg;
+		/* Features there: hand over now; else when they come. */
+		if (pr->features != NULL)
+			event_active(pr->timer, EV_TIMEOUT, 0);
+		taken = 1;
+	}
+	explicit_bzero(h, sizeof(h));
+	return taken;
+}
+
+/* The kept probe's connection becomes the session's server leg. */
+static void
+probe_hand_over(struct probe *pr)
+{
+	struct session		*se = pr->se;
+	session_login_cb	*cb = pr->cb;
+	void			*arg = pr->arg;
+	char			 mech[32];
+
+	snprintf(mech, sizeof(mech), "%s", pr->kept_mech);
+	se_adopt_upstream(se, &pr->leg, &pr->xs, pr->features,
+	    pr->up.tls_active);
+	session_log(se, LOG_LVL_INFO, "the server connection of the login "
+	    "probe for %s is the session's now (no new connection)", pr->jid);
+	pr->adopt_now = 0;
+	pr_drop(pr, NULL);
+	if (cb != NULL)
+		cb(arg, 1, 0, mech, "");
 }

@@ -66,7 +66,9 @@ struct session {
 	int			 authenticated;
 	int			 restart_rabbit;	/* reset R parser next */
 	int			 eof_deferred;	/* rabbit's FIN waits (se_kick) */
-	int			 registered;	/* in-band registration seen */
+	int			 registered;	/* the server registered an account */
+	char			 reg_id[64];	/* id of the register set upstream */
+	int			 reg_pending;	/* its answer not seen yet */
 	enum se_z		 z_state;
 	int			 adopting;	/* fresh-connection login runs */
 	struct probe		*probes;
@@ -172,6 +174,9 @@ int		 se_dial_go(struct session *, struct xs_unit *);
 void		 se_dial_done(struct session *);
 void		 se_arm_deadline(struct session *);
 void		 se_note_bound(struct session *, const struct xs_unit *);
+/* session_login.c: a register set upstream, and the server's answer. */
+void		 se_note_register_set(struct session *, const struct st_node *);
+void		 se_note_register_answer(struct session *, const struct xs_unit *);
 void		 se_stall_check(struct session *);
 void		 se_stall_clear(struct session *);
 void		 se_guard_free(struct session *);
@@ -199,6 +204,14 @@ int		 probe_start(struct session *, const char *localpart,
 /* Like probe_start, but on success the session adopts the connection. */
 int		 probe_start_adopt(struct session *, const char *localpart,
 		    const char *password, session_login_cb *, void *arg);
+/*
+ * A fresh-connection login: take a probe kept open after it logged in
+ * with this account and password (1; cb runs later), else 0.
+ */
+int		 probe_take_kept(struct session *, const char *localpart,
+		    const char *password, session_login_cb *, void *);
+/* Close the probes kept for a login the session no longer needs. */
+void		 probe_drop_kept(struct session *);
 /* Cancel a session's probes without calling their callbacks. */
 void		 probe_cancel_all(struct session *);
 /* Cancel, without callbacks, the probes filters started (not adoptions). */

@@ -391,9 +391,7 @@ se_rabbit_stanza(struct session *se, const struct st_node *st)
 	if (se->we_authenticated && se_account_change(st) &&
 	    se_refuse_account_change(se, st))
 		return 1;
-	if (st_child(st, "query", "jabber:iq:register") != NULL ||
-	    st_child(st, "query", "violet:iq:register") != NULL)
-		se->registered = 1;
+	se_note_register_set(se, st);
 	if (se->profile_auto) {
 		se->profile_auto = 0;
 		se_choose_profile(se, se->who.firmware[0] ? se->who.firmware :
@@ -424,8 +422,10 @@ se_unit(struct session *se, enum nab_dir d, struct xs_unit *u)
 	ctlreg_unit(se->rec, d == NAB_FROM_SERVER, u);
 	if (d == NAB_FROM_SERVER && upstream_unit(&se->up, u, in))
 		return;
-	if (d == NAB_FROM_SERVER)
+	if (d == NAB_FROM_SERVER) {
 		se_note_bound(se, u);
+		se_note_register_answer(se, u);
+	}
 	if (d == NAB_FROM_RABBIT)
 		se_log_unit(se, d, bytes, u->len, u->kind, LOGU_PEER);
 	if (u->kind == XS_HEADER)

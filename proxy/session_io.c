@@ -242,8 +242,11 @@ session_inject(struct session *se, enum nab_dir as_from, struct stanza *st)
 	int	rc = -1;
 
 	/* Nothing is logged for a side that is gone, as before. */
-	if (se_out(se, as_from, 0) != NULL)
+	if (se_out(se, as_from, 0) != NULL) {
+		if (as_from == NAB_FROM_RABBIT)	/* a filter's register set */
+			se_note_register_set(se, stanza_root(st));
 		rc = se_write_tree(se, as_from, st, 0, 0, LOGU_PROXY);
+	}
 	stanza_free(st);
 	return rc;
 }

@@ -6,8 +6,11 @@
  * upstream.c: while it runs, server units go to it, not to the chain or
  * the rabbit, and the restarted header and features are hidden: the
  * rabbit keeps the stream it already has), or, after an in-band
- * registration, on a fresh connection that the session adopts. Only a
- * connection that proved the account's password may log in. Also here:
+ * registration (the server's result to a register set: a refused one
+ * registered nothing), on another connection that the session adopts: the
+ * login probe's that just proved this password if it was kept (probe.c),
+ * else a fresh one. Only a connection that proved the account's password
+ * may log in. Also here:
  * the restart after the rabbit's own SASL success, the profile chosen
  * by what the rabbit showed, and why the session ended (the reason its
  * chain's filters get in on_close).
@@ -61,6 +64,54 @@ se_may_act(struct session *se, const char *localpart)
 	    identity_proven(&se->who) ? "; it proved " : "",
 	    identity_proven(&se->who) ? se->who.bare_jid : "");
 	return 0;
+}
+
+/*
+ * A jabber:iq:register set going upstream (the rabbit's, or one a filter
+ * injected for violet:iq:register): remember its id. Only the server's
+ * result to it means this stream registered an account (a 409 or any
+ * other error registered nothing: se_note_register_answer).
+ */
+void
+se_note_register_set(struct session *se, const struct st_node *st)
+{
+	const char	*type, *id;
+
+	if (strcmp(st_local(st), "iq") != 0 ||
+	    (type = st_attr(st, "type")) == NULL || strcmp(type, "set") != 0 ||
+	    st_child(st, "query", "jabber:iq:register") == NULL)
+		return;
+	if ((id = st_attr(st, "id")) == NULL)
+		id = "";
+	if (strlen(id) >= sizeof(se->reg_id)) {
+		/* Cannot match its answer: assume the worst (fresh login). */
+		se->registered = 1;
+		return;
+	}
+	memcpy(se->reg_id, id, strlen(id) + 1);
+	se->reg_pending = 1;
+}
+
+/* The server's answer to the pending register set. */
+void
+se_note_register_answer(struct session *se, const struct xs_unit *u)
+{
+	const struct st_node	*root;
+	const char		*type, *id;
+
+	if (!se->reg_pending || u->kind != XS_STANZA || u->st == NULL)
+		return;
+	root = stanza_root(u->st);
+	if (strcmp(root->name, "iq") != 0 ||
+	    (type = st_attr(root, "type")) == NULL ||
+	    (strcmp(type, "result") != 0 && strcmp(type, "error") != 0))
+		return;
+	if (strcmp((id = st_attr(root, "id")) != NULL ? id : "",
+	    se->reg_id) != 0)
+		return;
+	se->reg_pending = 0;
+	if (strcmp(type, "result") == 0)
+		se->registered = 1;
 }
 
 int
@@ -139,8 +190,11 @@ se_login_fresh(struct session *se, const char *localpart,
 	session_log(se, LOG_LVL_INFO, "upstream login as %s@%s on a fresh "
 	    "connection (this stream registered an account)", localpart,
 	    se->who.domain);
-	/* Set first: a connect that fails at once calls back before return. */
 	se->adopting = 1;
+	/* The login probe that just proved this password kept its stream. */
+	if (probe_take_kept(se, localpart, password, se_fresh_done, se))
+		return 0;
+	/* Set first: a connect that fails at once calls back before return. */
 	if (probe_start_adopt(se, localpart, password, se_fresh_done,
 	    se) == -1) {
 		se->adopting = 0;
@@ -207,9 +261,11 @@ se_login_done(struct session *se, int ok, int transient, const char *mech,
 	se->login_arg = NULL;
 	if (se->login_timer != NULL)
 		evtimer_del(se->login_timer);
-	if (ok)
+	if (ok) {
 		session_log(se, LOG_LVL_INFO, "upstream login succeeded (%s)",
 		    m);
+		probe_drop_kept(se);
+	}
 	else
 		session_log(se, LOG_LVL_WARN, "upstream login failed (%s): %s",
 		    m, why);
@@ -263,6 +319,7 @@ se_check_restart(struct session *se, const struct xs_unit *u)
 		return;
 	}
 	se->authenticated = 1;
+	probe_drop_kept(se);
 	se->rabbit_has_header = 0;
 	se->r_header_seen = 0;
 	se_prove_by_server(se);

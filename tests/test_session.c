@@ -204,6 +204,50 @@ test_server_bad_xml(void **state)
 	expect_closed(w, rabbit, srv);
 }
 
+#define REG_SET(id)	"<iq type='set' id='" id "'><query xmlns='jabber:iq:" \
+	"register'><username>u</username><password>p</password></query></iq>"
+
+/* One stanza from `from`, passed byte for byte to `to`. */
+static void
+pass_one(struct nt_peer *from, struct nt_peer *to, const char *st,
+    const char *what)
+{
+	nt_send(from, st);
+	nt_expect(to, st, what);
+	nt_clear(to);
+}
+
+/*
+ * Only the server's result to a register set means the stream registered
+ * an account (session_login.c then logs in on another connection): a 409
+ * or a result to another id does not.
+ */
+static void
+test_registered_only_on_result(void **state)
+{
+	struct nt_world	*w = *state;
+	struct nt_peer	*rabbit, *srv;
+	struct session	*se;
+
+	nt_proxy_start(w);
+	nt_open(w, &rabbit, &srv);
+	se = nt_session(w);
+	pass_one(rabbit, srv, REG_SET("r1"), "server (register set)");
+	pass_one(srv, rabbit, "<iq type='error' id='r1'><error type='cancel'>"
+	    "<conflict xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error>"
+	    "</iq>", "rabbit (409)");
+	assert_int_equal(se->registered, 0);
+	pass_one(rabbit, srv, "<iq type='get' id='g1'><query xmlns='jabber:iq:"
+	    "register'/></iq>", "server (register form)");
+	pass_one(srv, rabbit, "<iq type='result' id='g1'/>", "rabbit (form)");
+	assert_int_equal(se->registered, 0);
+	pass_one(rabbit, srv, REG_SET("r2"), "server (register set again)");
+	pass_one(srv, rabbit, "<iq type='result' id='x9'/>", "rabbit (other)");
+	assert_int_equal(se->registered, 0);
+	pass_one(srv, rabbit, "<iq type='result' id='r2'/>", "rabbit (result)");
+	assert_int_equal(se->registered, 1);
+}
+
 /* What a rabbit gets when the proxy never reached the server. */
 static void
 expect_no_upstream(struct nt_world *w, struct nt_peer *rabbit,
@@ -654,6 +698,7 @@ main(void)
 		T(test_reset_from_rabbit),
 		T(test_reset_from_server),
 		T(test_backpressure),
+		T(test_registered_only_on_result),
 #undef T
 	};
 

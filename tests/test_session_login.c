@@ -3,7 +3,9 @@
  * against the fake server of nabtest.h speaking PLAIN and SCRAM-SHA-1
  * (computed here with OpenSSL): upstream login on the session's own
  * stream, its failure paths, the fresh-connection login after in-band
- * registration, stream restarts after the rabbit's own SASL, and firmware
+ * registration (and none after a refused one), the login probe's
+ * connection kept for it (taken, timed out, closed with the session),
+ * stream restarts after the rabbit's own SASL, and firmware
  * and MAC detection. The t-host test filter starts the logins; the auth
  * filter does for a rabbit that half-closes during the login.
  */
@@ -374,6 +376,131 @@ test_login_fresh_after_registration(void **state)
 	    "sid='1' peer-ok='1'></r>", "rabbit (MAC from the registration)");
 }
 
+/*
+ * A register the server refused (409) registered nothing: the login runs
+ * on the session's own stream, no second connection.
+ */
+static void
+test_login_same_stream_after_409(void **state)
+{
+	struct nt_world	*w = *state;
+	struct nt_peer	*rabbit, *srv;
+	const char	*conflict = "<iq type='error' id='reg'><error "
+			    "type='cancel'><conflict xmlns='urn:ietf:params:"
+			    "xml:ns:xmpp-stanzas'/></error></iq>";
+
+	sasl_server(w, NT_SASL_OK, MECH("PLAIN"), PW);
+	rabbit = rabbit_up(w, MECH("PLAIN"));
+	srv = nt_server(w, 0);
+	nt_send(rabbit, REG);
+	nt_expect(srv, NT_RHDR REG, "server (header, registration)");
+	nt_send(srv, conflict);
+	nt_expect(rabbit, conflict, "rabbit (409)");
+	nt_clear(rabbit);
+	nt_send(rabbit, LOGIN("login") "<message id='m1'/>");
+	nt_expect(rabbit, "<login ok='1' mechanism='PLAIN' reason='' auth='1' "
+	    "restarts='1'></login>", "rabbit (login on its own stream)");
+	nt_expect(srv, NT_RHDR REG AUTH_PLAIN NT_RHDR "<message id='m1'/>",
+	    "server (auth, restart, held stanza on the same stream)");
+	NT_CHECK(w->nsrvc == 1, "%zu server connections", w->nsrvc);
+}
+
+/*
+ * The stream registered an account and a login probe proved the
+ * password: the probe's connection, restarted and kept, becomes the
+ * session's server leg (two connections, one SASL exchange for the
+ * login). Another password would dial.
+ */
+static void
+test_login_takes_kept_probe(void **state)
+{
+	struct nt_world	*w = *state;
+	struct nt_peer	*rabbit, *old, *pc;
+
+	sasl_server(w, NT_SASL_OK, MECH("PLAIN"), PW);
+	rabbit = rabbit_up(w, MECH("PLAIN"));
+	old = nt_server(w, 0);
+	nt_send(rabbit, REG);
+	nt_expect(old, NT_RHDR REG, "server (header, registration)");
+	nt_send(old, "<iq type='result' id='reg'/>");
+	nt_expect(rabbit, "<iq type='result' id='reg'/>", "rabbit");
+	nt_clear(rabbit);
+	nt_send(rabbit, LOGIN("probe"));
+	nt_expect(rabbit, "<probe ok='1' mechanism='PLAIN' reason='' auth='0' "
+	    "restarts='0'></probe>", "rabbit (probe succeeded)");
+	nt_clear(rabbit);
+	pc = nt_server(w, 1);
+	nt_expect(pc, NT_RHDR AUTH_PLAIN NT_RHDR, "probe (auth, restart)");
+	nt_send(rabbit, LOGIN("login") "<message id='m1'/>");
+	nt_expect(rabbit, "<login ok='1' mechanism='PLAIN' reason='' auth='1' "
+	    "restarts='1'></login>", "rabbit (login on the probe's stream)");
+	nt_expect(pc, NT_RHDR AUTH_PLAIN NT_RHDR "<message id='m1'/>",
+	    "probe connection (the held stanza, no second auth)");
+	nt_wait_eof(old, "the old server stream to end");
+	NT_CHECK(w->nsrvc == 2, "%zu server connections", w->nsrvc);
+	nt_clear(rabbit);
+	nt_send(pc, "<message id='s'/>");
+	nt_expect(rabbit, "<message id='s'/>", "rabbit (served by the probe's "
+	    "connection)");
+}
+
+/* Unused, a kept probe connection closes at connect-timeout. */
+static void
+test_kept_probe_times_out(void **state)
+{
+	struct nt_world	*w = *state;
+	struct nt_peer	*rabbit, *old, *pc;
+
+	w->px.opt.connect_timeout = 1;
+	sasl_server(w, NT_SASL_OK, MECH("PLAIN"), PW);
+	rabbit = rabbit_up(w, MECH("PLAIN"));
+	old = nt_server(w, 0);
+	nt_send(rabbit, REG);
+	nt_expect(old, NT_RHDR REG, "server (header, registration)");
+	nt_send(old, "<iq type='result' id='reg'/>");
+	nt_expect(rabbit, "<iq type='result' id='reg'/>", "rabbit");
+	nt_clear(rabbit);
+	nt_send(rabbit, LOGIN("probe"));
+	nt_expect(rabbit, "<probe ok='1' mechanism='PLAIN' reason='' auth='0' "
+	    "restarts='0'></probe>", "rabbit (probe succeeded)");
+	pc = nt_server(w, 1);
+	nt_expect(pc, NT_RHDR AUTH_PLAIN NT_RHDR, "probe (auth, restart)");
+	nt_wait_gone(pc, "the unused kept probe connection to close");
+	NT_CHECK(!old->gone, "the session's own server stream was closed");
+}
+
+/* A kept probe connection goes with its session. */
+static void
+test_kept_probe_closed_with_session(void **state)
+{
+	struct nt_world	*w = *state;
+	struct nt_peer	*rabbit, *old, *pc;
+
+	sasl_server(w, NT_SASL_OK, MECH("PLAIN"), PW);
+	rabbit = rabbit_up(w, MECH("PLAIN"));
+	old = nt_server(w, 0);
+	nt_send(rabbit, REG);
+	nt_expect(old, NT_RHDR REG, "server (header, registration)");
+	nt_send(old, "<iq type='result' id='reg'/>");
+	nt_expect(rabbit, "<iq type='result' id='reg'/>", "rabbit");
+	nt_clear(rabbit);
+	nt_send(rabbit, LOGIN("probe"));
+	nt_expect(rabbit, "<probe ok='1' mechanism='PLAIN' reason='' auth='0' "
+	    "restarts='0'></probe>", "rabbit (probe succeeded)");
+	pc = nt_server(w, 1);
+	nt_expect(pc, NT_RHDR AUTH_PLAIN NT_RHDR, "probe (auth, restart)");
+	nt_send(rabbit, "<bad></xml>");
+	nt_wait_len(rabbit, strlen(NT_ERR("not-well-formed")),
+	    "rabbit (session ends)");
+	bufferevent_free(rabbit->bev);
+	rabbit->bev = NULL;
+	nt_wait_eof(old, "the session's server stream to end");
+	bufferevent_free(old->bev);
+	old->bev = NULL;
+	nt_wait_sessions(w, 0, 5 * NT_SEC);
+	nt_wait_gone(pc, "the kept probe connection to close with its session");
+}
+
 /* Has c->p received the string c->arg? */
 static int
 c_has(const struct nt_cond *c)
@@ -569,6 +696,10 @@ main(void)
 		T(test_firmware_detection),
 		T(test_login_fresh_after_registration),
 		T(test_login_fresh_fails_at_once),
+		T(test_login_same_stream_after_409),
+		T(test_login_takes_kept_probe),
+		T(test_kept_probe_closed_with_session),
+		T(test_kept_probe_times_out),
 #undef T
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup_auth, \
 	    nt_teardown_filter)

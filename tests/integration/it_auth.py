@@ -60,9 +60,13 @@ def drop_user(srv, user, password):
 
 
 def case_a(srv):
-    """Existing account, unknown password: 409 repaired, then bound."""
+    """Existing account, unknown password: 409 repaired, then bound. The
+    409 registered nothing, so the login runs on the rabbit's own stream:
+    two upstream connections (the rabbit's, the login probe), not a third
+    fresh one."""
     srv.add_user(MAC, PASSWORD)
-    with Nabproxy('127.0.0.1:%d' % srv.port, profile='simulator') as px:
+    with Relay(srv.port) as relay, \
+            Nabproxy('127.0.0.1:%d' % relay.port, profile='simulator') as px:
         r = Rabbit(px.port)
         r.open()
         reg = r.register()
@@ -70,6 +74,9 @@ def case_a(srv):
         assert JID + ' ' + PASSWORD in creds_of(px), creds_of(px)
         full = check_bound(r, 'a')
         px.wait_log(rb'authenticated upstream as ' + JID.encode())
+        assert len(relay.conns) == 2, '%d upstream connections for a 409 ' \
+            'repair (the rabbit\'s stream, the probe)' % len(relay.conns)
+        assert b'fresh connection' not in px.log(), 'fresh login after a 409'
         r.close()
         no_password_in_log(px, PASSWORD)
     drop_user(srv, MAC, PASSWORD)
@@ -77,14 +84,26 @@ def case_a(srv):
 
 
 def case_b(srv):
-    """No account: the server registers it and nabproxy learns the password."""
-    with Nabproxy('127.0.0.1:%d' % srv.port, profile='simulator') as px:
+    """No account: the server registers it and nabproxy learns the password.
+    The stream that registered an account logs in on another connection
+    (jabberd2 never answers a bind on it): the login probe's, kept open."""
+    with Relay(srv.port) as relay, \
+            Nabproxy('127.0.0.1:%d' % relay.port, profile='simulator') as px:
         r = Rabbit(px.port)
         r.open()
         reg = r.register()
         assert reg.get('type') == 'result', reg
         assert JID + ' ' + PASSWORD in creds_of(px), creds_of(px)
         check_bound(r, 'b')
+        # The login probe that proved the registered password kept its
+        # stream open: the session's login adopts it, no third connection
+        # and no second SASL exchange.
+        px.wait_log(rb'on a fresh connection \(this stream registered an account\)')
+        px.wait_log(rb'the server connection of the login probe for ' +
+                    re.escape(JID.encode()) + rb' is the session\'s now')
+        assert len(relay.conns) == 2, '%d upstream connections' % len(relay.conns)
+        mechs = relay.sasl_mechanisms()
+        assert len(mechs) == 1, '%d SASL logins (%r)' % (len(mechs), mechs)
         r.close()
         no_password_in_log(px, PASSWORD)
     drop_user(srv, MAC, PASSWORD)
@@ -149,11 +168,12 @@ def case_de(srv):
         assert re.search(rb'login probe for ' + re.escape(JID.encode()) + rb' started',
                          px.log()) is None, 'a login probe for a password the store proves'
         # What reached the server: one SASL login (nabproxy's, with the
-        # stored password, on the connection the rabbit's stream moves to),
-        # no login probe besides it.
+        # stored password, on the rabbit's own stream: its 409 registered
+        # nothing), no login probe besides it, no other connection.
         mechs = relay.sasl_mechanisms()
         assert len(mechs) == 1, '%d SASL logins reached the server (%r): a login probe ' \
             'for a password the store proves?' % (len(mechs), mechs)
+        assert len(relay.conns) == 1, '%d upstream connections' % len(relay.conns)
         friend = XMPPClient('127.0.0.1', srv.port, 'almacska', timeout=15)
         friend.login('friend', 'friendpw', resource='pc')
         friend.send("<message to='%s' type='chat' id='m1'><body>hello rabbit</body></message>" % full)

@@ -259,10 +259,13 @@ def case_login_not_judged(srv):
     DIGEST-MD5 here; nabproxy's own login (on a fresh connection, since
     the stream registered) cannot reach the server: the rabbit gets a
     stream close, never a SASL <failure> (it would throw its password
-    away), and boots again with its password once the server is back."""
+    away), and boots again with its password once the server is back.
+    The login probe's connection, kept for that login, goes with the
+    server right after its SASL success, so the login has to dial."""
     mac = '0013d3000820'
     with Relay(srv.port) as relay, shipped_via(relay) as px:
         relay.accept_only = 2            # the session's and the probe's
+        relay.cut = (1, rb'<success\b[^>]*(/>|>[^<]*</success>)')
         settled(px, srv, mac)
         fw = Firmware('127.0.0.1', px.port, mac, DOMAIN, timeout=15)
         try:

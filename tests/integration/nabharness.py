@@ -171,6 +171,10 @@ class Relay:
         self.socks = []
         self.accept_only = None  # accept this many connections, close the rest
         self.refused = 0
+        # (index, bytes regex): on the index-th connection (0-based), what
+        # the server sends is forwarded up to the end of the first match,
+        # then both sides are closed (the server went away right there).
+        self.cut = None
 
     def __enter__(self):
         threading.Thread(target=self._accept, daemon=True).start()
@@ -205,12 +209,14 @@ class Relay:
                 continue
             buf = bytearray()
             with self.lock:
+                cut = self.cut[1] if self.cut and self.cut[0] == len(self.conns) else None
                 self.conns.append(buf)
                 self.socks += [down, up]
             threading.Thread(target=self._pump, args=(down, up, buf), daemon=True).start()
-            threading.Thread(target=self._pump, args=(up, down, None), daemon=True).start()
+            threading.Thread(target=self._pump, args=(up, down, None, cut), daemon=True).start()
 
-    def _pump(self, src, dst, keep):
+    def _pump(self, src, dst, keep, cut=None):
+        seen = b''
         try:
             while True:
                 d = src.recv(65536)
@@ -219,6 +225,14 @@ class Relay:
                 if keep is not None:
                     with self.lock:
                         keep += d
+                if cut is not None:
+                    m = re.search(cut, seen + d)
+                    if m:
+                        dst.sendall((seen + d)[len(seen):m.end()])
+                        for s in (src, dst):
+                            s.shutdown(socket.SHUT_RDWR)
+                        break
+                    seen += d
                 dst.sendall(d)
         except OSError:
             pass
