@@ -268,12 +268,12 @@ def case_failures(srv):
         h = history(px, taken)
         assert h and h[0]['stage'] == 'register' and h[0]['online'] == 'no', h
         assert h[0]['error'].startswith('refused at register'), h
-    # The server down: nothing listens upstream.
+    # The server down: nothing listens upstream (the port stays bound,
+    # never listening, so no other test takes it meanwhile).
     s = socket.socket()
     s.bind(('127.0.0.1', 0))
     dead = s.getsockname()[1]
-    s.close()
-    with Nabproxy('127.0.0.1:%d' % dead, profile=FW_PROFILE) as px:
+    with s, Nabproxy('127.0.0.1:%d' % dead, profile=FW_PROFILE) as px:
         fw = Firmware('127.0.0.1', px.port, bad, DOMAIN, timeout=15)
         try:
             fw.boot()

@@ -357,17 +357,19 @@ def rabbit_ends(px):
 
 
 def case_upstream(srv):
+    # Bound, never listening: connections are refused, and no other test
+    # can take the port meanwhile (as it could once the socket closed).
     closed = socket.socket()
     closed.bind(('127.0.0.1', 0))
     dead = closed.getsockname()[1]
-    closed.close()                      # nobody listens there now
-    with Nabproxy('127.0.0.1:%d' % dead, extra='http-listen = 127.0.0.1:0\n') as px:
+    with closed, Nabproxy('127.0.0.1:%d' % dead,
+                          extra='http-listen = 127.0.0.1:0\n') as px:
         port = metrics_port(px)
         rabbit_ends(px)
         sessions_freed(px)
         m = scrape(port)
         assert (m('nabproxy_upstream_connect_failures_total'),
-                m('nabproxy_upstream_tls_failures_total')) == (1, 0)
+                m('nabproxy_upstream_tls_failures_total')) == (1, 0), px.log()
     bad = BadTLSServer()
     try:
         with Nabproxy('127.0.0.1:%d' % bad.port,

@@ -85,8 +85,9 @@ def test_connect_failure():
     s = socket.socket()
     s.bind(('127.0.0.1', 0))
     port = s.getsockname()[1]
-    s.close()          # nothing listens there now: connection refused
-    with Nabproxy('127.0.0.1:%d' % port) as px:
+    # Bound, never listening: connection refused, and no other test can
+    # take the port meanwhile.
+    with s, Nabproxy('127.0.0.1:%d' % port) as px:
         c = px.connect()
         c.sendall(RABBIT.split(b'\n<iq')[0])
         got = recv_all(c)
