@@ -27,9 +27,12 @@
  * <a/>, some 25 bytes of tree per byte) runs into the cap, while text
  * and ordinary markup take 1-1.5 bytes of tree per byte (stanza.c grows
  * text without leaving copies behind). So one direction holds at most
- * max_stanza of input plus 2 x max_stanza of tree (docs/limits).
+ * max_stanza of input plus 2 x max_stanza + XS_ARENA_MIN of tree
+ * (docs/limits); the constant keeps a tiny max_stanza able to hold a
+ * header's namespaces and a small stanza's nodes.
  */
 #define XS_ARENA_MULT	2
+#define XS_ARENA_MIN	4096
 /*
  * Each parser's memory comes from one slab (three pages of their own,
  * mmap) until it is full, then from malloc. Freed at a doze in one piece,
@@ -438,7 +441,8 @@ on_start(void *arg, const XML_Char *name, const XML_Char **atts)
 			    "stream does not begin with <stream:stream>");
 			return;
 		}
-		if ((st = stanza_new(xs->lim.max_stanza * XS_ARENA_MULT)) == NULL ||
+		if ((st = stanza_new(xs->lim.max_stanza * XS_ARENA_MULT +
+		    XS_ARENA_MIN)) == NULL ||
 		    (n = make_elem(xs, st, name, atts)) == NULL) {
 			stanza_free(st);
 			fail(xs, XS_ERR_POLICY, "stream header too large");
@@ -458,7 +462,8 @@ on_start(void *arg, const XML_Char *name, const XML_Char **atts)
 	if (xs->depth == 1) {
 		if (queue_gap(xs, ev_start(xs)) == -1)
 			return;
-		if ((xs->cur = stanza_new(xs->lim.max_stanza * XS_ARENA_MULT)) == NULL) {
+		if ((xs->cur = stanza_new(xs->lim.max_stanza * XS_ARENA_MULT +
+		    XS_ARENA_MIN)) == NULL) {
 			fail(xs, XS_ERR_NOMEM, "out of memory");
 			return;
 		}
