@@ -29,22 +29,6 @@ struct ev_rabbit {
 	int	left, right;		/* ears, -1 unknown */
 };
 
-struct ev_conf {
-	char		 broker[256];
-	int		 port;
-	int		 tls;
-	char		 ca[512];
-	char		 username[128];
-	char		 password[256];
-	char		 prefix[128];
-	int		 discovery;
-	char		 disc_prefix[128];
-	char		 webhook[1024];
-	char		 webhook_ca[512];
-	unsigned	 webhook_timeout;	/* ms */
-	unsigned	 webhook_retries;
-	unsigned	 webhook_queue;
-};
 
 /* The settings as the host fills them (ABI 1.4 table, events_conf.c). */
 struct ev_settings {
@@ -68,7 +52,7 @@ struct ev_settings {
 struct ev_state {
 	struct ev_settings	 set;
 	const struct nab_host	*h;
-	struct ev_conf		 c;
+	int			 port;		/* set.port, or TLS ? 8883 : 1883 */
 	struct ev_mqtt		*mqtt;
 	struct ev_webhook	*wh;
 	struct nab_ftimer	*start;

@@ -85,7 +85,7 @@ emit(struct ev_state *st, const char *mac, const char *what,
 {
 	char	topic[300], body[1024];
 
-	snprintf(topic, sizeof(topic), "%s/%s/%s", st->c.prefix, mac, what);
+	snprintf(topic, sizeof(topic), "%s/%s/%s", st->set.prefix, mac, what);
 	if (ev_mqtt_publish(st->mqtt, topic, payload, retain) == -1 &&
 	    st->mqtt != NULL)
 		host->flog(&nab_filter, NAB_LOG_DEBUG, "MQTT not connected: %s "
@@ -114,7 +114,7 @@ disc_pub(struct ev_state *st, const char *component, const char *mac,
 	char	topic[400];
 
 	snprintf(topic, sizeof(topic), "%s/%s/nabaztag_%s/%s/config",
-	    st->c.disc_prefix, component, mac, obj);
+	    st->set.disc_prefix, component, mac, obj);
 	(void)ev_mqtt_publish(st->mqtt, topic, json, 1);
 }
 
@@ -128,10 +128,10 @@ discovery(struct ev_state *st, const char *mac)
 	char	dev[400], js[1400], base[300];
 	int	i;
 
-	if (!st->c.discovery)
+	if (!st->set.discovery)
 		return;
 	device_json(mac, dev, sizeof(dev));
-	snprintf(base, sizeof(base), "%s/%s", st->c.prefix, mac);
+	snprintf(base, sizeof(base), "%s/%s", st->set.prefix, mac);
 	snprintf(js, sizeof(js), "{\"name\":\"Online\",\"unique_id\":"
 	    "\"nabaztag_%s_online\",\"state_topic\":\"%s/status\","
 	    "\"payload_on\":\"online\",\"payload_off\":\"offline\","

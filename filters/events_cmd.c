@@ -114,13 +114,13 @@ ev_command(struct ev_state *st, const char *topic, const char *pl,
 	unsigned char	 pkt[EV_PACKET_MAX];
 	char		 mac[13];
 	const char	*p, *cmd, *res;
-	size_t		 plen = strlen(st->c.prefix);
+	size_t		 plen = strlen(st->set.prefix);
 	int		 n;
 
 	if (pl == NULL)		/* an empty message (mosquitto_pub -n) */
 		pl = "", len = 0;
 	/* PREFIX/MAC/set/CMD, MAC 12 lowercase hex digits. */
-	if (strncmp(topic, st->c.prefix, plen) != 0 || topic[plen] != '/')
+	if (strncmp(topic, st->set.prefix, plen) != 0 || topic[plen] != '/')
 		return;
 	p = topic + plen + 1;
 	if (strlen(p) < 18 || strncmp(p + 12, "/set/", 5) != 0 ||

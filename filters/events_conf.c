@@ -82,26 +82,6 @@ const struct nab_setting ev_settings_table[] = {
 };
 #undef S
 
-/* The runtime configuration from the checked settings. */
-static void
-conf_from(struct ev_conf *c, const struct ev_settings *s)
-{
-	snprintf(c->broker, sizeof(c->broker), "%s", s->broker);
-	c->tls = s->tls;
-	c->port = s->port != 0 ? (int)s->port : c->tls ? 8883 : 1883;
-	snprintf(c->ca, sizeof(c->ca), "%s", s->ca);
-	snprintf(c->username, sizeof(c->username), "%s", s->username);
-	snprintf(c->password, sizeof(c->password), "%s", s->password);
-	snprintf(c->prefix, sizeof(c->prefix), "%s", s->prefix);
-	c->discovery = s->discovery;
-	snprintf(c->disc_prefix, sizeof(c->disc_prefix), "%s", s->disc_prefix);
-	snprintf(c->webhook, sizeof(c->webhook), "%s", s->webhook);
-	snprintf(c->webhook_ca, sizeof(c->webhook_ca), "%s", s->webhook_ca);
-	c->webhook_timeout = (unsigned)s->webhook_timeout;
-	c->webhook_retries = (unsigned)s->webhook_retries;
-	c->webhook_queue = (unsigned)s->webhook_queue;
-}
-
 static void
 ev_start(void *arg)
 {
@@ -122,7 +102,6 @@ ev_release(struct ev_state *st)
 	st->mqtt = NULL;
 	ev_webhook_free(st->wh);
 	st->wh = NULL;
-	explicit_bzero(st->c.password, sizeof(st->c.password));
 	explicit_bzero(st->set.password, sizeof(st->set.password));
 }
 
@@ -140,15 +119,16 @@ ev_init(const struct nab_host *h, const struct nab_kv *cfg, size_t n,
 		return -1;
 	}
 	st->h = h;
-	conf_from(&st->c, &st->set);
-	if (st->c.broker[0] == '\0' && st->c.webhook[0] == '\0') {
+	st->port = st->set.port != 0 ? (int)st->set.port :
+	    st->set.tls ? 8883 : 1883;
+	if (st->set.broker[0] == '\0' && st->set.webhook[0] == '\0') {
 		snprintf(err, errlen, "events: set broker (MQTT), webhook, or "
 		    "both");
 		return -1;
 	}
-	if ((st->c.broker[0] != '\0' &&
+	if ((st->set.broker[0] != '\0' &&
 	    (st->mqtt = ev_mqtt_new(st, err, errlen)) == NULL) ||
-	    (st->c.webhook[0] != '\0' && (st->wh = ev_webhook_new(st)) == NULL)) {
+	    (st->set.webhook[0] != '\0' && (st->wh = ev_webhook_new(st)) == NULL)) {
 		ev_release(st);
 		return -1;
 	}

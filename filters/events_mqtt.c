@@ -133,7 +133,7 @@ mq_lost(struct ev_mqtt *m, const char *why)
 	m->wfd = -1;
 	if (m->connected || m->backoff == 0 || m->backoff >= 8000)
 		H(m)->flog(&nab_filter, NAB_LOG_WARN, "MQTT broker %s:%d: %s; "
-		    "retrying in %u ms", m->st->c.broker, m->st->c.port, why,
+		    "retrying in %u ms", m->st->set.broker, m->st->port, why,
 		    m->backoff ? m->backoff : 1000);
 	m->connected = m->connecting = 0;
 	(void)mosquitto_disconnect(m->mosq);	/* closes its socket */
@@ -157,7 +157,7 @@ mq_resolved(const char *addr, const char *why, void *arg)
 	}
 	m->connecting = 1;
 	m->waited = 0;
-	rc = mosquitto_connect_async(m->mosq, addr, m->st->c.port,
+	rc = mosquitto_connect_async(m->mosq, addr, m->st->port,
 	    MQ_KEEPALIVE);
 	if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_CONN_PENDING) {
 		mq_lost(m, rc == MOSQ_ERR_ERRNO ? "cannot connect" :
@@ -173,7 +173,7 @@ mq_try(void *arg)
 	struct ev_mqtt	*m = arg;
 
 	m->retry = NULL;
-	if ((m->res = H(m)->resolve(m->st->c.broker, mq_resolved, m)) == NULL)
+	if ((m->res = H(m)->resolve(m->st->set.broker, mq_resolved, m)) == NULL)
 		mq_lost(m, "cannot resolve");
 }
 
@@ -185,16 +185,16 @@ on_connect(struct mosquitto *mosq, void *obj, int rc)
 
 	if (rc != 0) {
 		H(m)->flog(&nab_filter, NAB_LOG_WARN, "MQTT broker %s:%d "
-		    "refused the connection: %s", m->st->c.broker,
-		    m->st->c.port, mosquitto_connack_string(rc));
+		    "refused the connection: %s", m->st->set.broker,
+		    m->st->port, mosquitto_connack_string(rc));
 		return;		/* the broker closes; mq_lost retries */
 	}
 	H(m)->flog(&nab_filter, NAB_LOG_INFO, "MQTT broker %s:%d connected",
-	    m->st->c.broker, m->st->c.port);
+	    m->st->set.broker, m->st->port);
 	m->connected = 1;
 	m->connecting = 0;
 	m->backoff = 0;
-	snprintf(topic, sizeof(topic), "%s/+/set/+", m->st->c.prefix);
+	snprintf(topic, sizeof(topic), "%s/+/set/+", m->st->set.prefix);
 	(void)mosquitto_subscribe(mosq, NULL, topic, 1);
 	(void)mosquitto_publish(mosq, NULL, m->will, 6, "online", 1, true);
 	ev_broker_up(m->st);
@@ -219,7 +219,7 @@ on_message(struct mosquitto *mosq, void *obj,
  * the first byte, whatever address it connects to. NULL on error.
  */
 static SSL_CTX *
-mq_tls_ctx(const struct ev_conf *c)
+mq_tls_ctx(const struct ev_settings *c)
 {
 	SSL_CTX			*ctx;
 	X509_VERIFY_PARAM	*vp;
@@ -249,7 +249,7 @@ mq_tls(struct ev_mqtt *m)
 	SSL_CTX	*ctx;
 	int	 rc;
 
-	if ((ctx = mq_tls_ctx(&m->st->c)) == NULL)
+	if ((ctx = mq_tls_ctx(&m->st->set)) == NULL)
 		return -1;
 	rc = mosquitto_int_option(m->mosq, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 0) ||
 	    mosquitto_void_option(m->mosq, MOSQ_OPT_SSL_CTX, ctx) ? -1 : 0;
@@ -262,7 +262,7 @@ ev_mqtt_new(struct ev_state *st, char *err, size_t errlen)
 {
 	struct ev_mqtt	*m;
 	char		 id[64];
-	const struct ev_conf *c = &st->c;
+	const struct ev_settings *c = &st->set;
 
 	if ((m = calloc(1, sizeof(*m))) == NULL) {
 		snprintf(err, errlen, "out of memory");

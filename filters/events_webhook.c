@@ -82,12 +82,12 @@ wh_done(int status, const char *why, void *arg)
 		return;
 	}
 	if ((status == 0 || status >= 500) && it != NULL &&
-	    it->tries <= w->st->c.webhook_retries) {
+	    it->tries <= w->st->set.webhook_retries) {
 		delay = 1000u << (it->tries > 6 ? 6 : it->tries - 1);
 		H(w)->flog(&nab_filter, NAB_LOG_WARN, "webhook: %s%s%.0d, try "
-		    "%u of %u, next in %u ms", status ? "HTTP status " : "",
+		    "%u of %lld, next in %u ms", status ? "HTTP status " : "",
 		    status ? "" : why, status, it->tries,
-		    w->st->c.webhook_retries + 1, delay);
+		    w->st->set.webhook_retries + 1, delay);
 		w->wait = H(w)->ftimer_add(delay, wh_retry, w);
 		return;
 	}
@@ -109,10 +109,10 @@ wh_next(struct ev_webhook *w)
 
 	while (w->busy == NULL && w->wait == NULL && (it = w->head) != NULL) {
 		it->tries++;
-		ca = w->st->c.webhook_ca[0] ? w->st->c.webhook_ca : NULL;
-		w->busy = H(w)->http_post(w->st->c.webhook, "application/json",
-		    it->body, strlen(it->body), w->st->c.webhook_timeout, ca,
-		    wh_done, w, &why);
+		ca = w->st->set.webhook_ca[0] ? w->st->set.webhook_ca : NULL;
+		w->busy = H(w)->http_post(w->st->set.webhook, "application/json",
+		    it->body, strlen(it->body),
+		    (unsigned)w->st->set.webhook_timeout, ca, wh_done, w, &why);
 		if (w->busy != NULL)
 			return;
 		H(w)->flog(&nab_filter, NAB_LOG_WARN, "webhook: cannot post: "
@@ -130,9 +130,9 @@ ev_webhook_send(struct ev_webhook *w, const char *json)
 
 	if (w == NULL)
 		return;
-	if (w->n >= w->st->c.webhook_queue) {
-		H(w)->flog(&nab_filter, NAB_LOG_WARN, "webhook: queue full (%u), "
-		    "event dropped", w->st->c.webhook_queue);
+	if (w->n >= (size_t)w->st->set.webhook_queue) {
+		H(w)->flog(&nab_filter, NAB_LOG_WARN, "webhook: queue full (%lld), "
+		    "event dropped", w->st->set.webhook_queue);
 		w->dropped++;
 		return;
 	}
