@@ -406,6 +406,38 @@ test_login_same_stream_after_409(void **state)
 }
 
 /*
+ * A rabbit whose stream registered an account: *rabbit and *old (the
+ * session's own server stream) after the server's result.
+ */
+static void
+registered(struct nt_world *w, struct nt_peer **rabbit, struct nt_peer **old)
+{
+	sasl_server(w, NT_SASL_OK, MECH("PLAIN"), PW);
+	*rabbit = rabbit_up(w, MECH("PLAIN"));
+	*old = nt_server(w, 0);
+	nt_send(*rabbit, REG);
+	nt_expect(*old, NT_RHDR REG, "server (header, registration)");
+	nt_send(*old, "<iq type='result' id='reg'/>");
+	nt_expect(*rabbit, "<iq type='result' id='reg'/>", "rabbit");
+	nt_clear(*rabbit);
+}
+
+/* registered(), then a login probe that succeeded: its connection. */
+static struct nt_peer *
+probed(struct nt_world *w, struct nt_peer **rabbit, struct nt_peer **old)
+{
+	struct nt_peer	*pc;
+
+	registered(w, rabbit, old);
+	nt_send(*rabbit, LOGIN("probe"));
+	nt_expect(*rabbit, "<probe ok='1' mechanism='PLAIN' reason='' "
+	    "auth='0' restarts='0'></probe>", "rabbit (probe succeeded)");
+	pc = nt_server(w, 1);
+	nt_expect(pc, NT_RHDR AUTH_PLAIN NT_RHDR, "probe (auth, restart)");
+	return pc;
+}
+
+/*
  * The stream registered an account and a login probe proved the
  * password: the probe's connection, restarted and kept, becomes the
  * session's server leg (two connections, one SASL exchange for the
@@ -417,20 +449,8 @@ test_login_takes_kept_probe(void **state)
 	struct nt_world	*w = *state;
 	struct nt_peer	*rabbit, *old, *pc;
 
-	sasl_server(w, NT_SASL_OK, MECH("PLAIN"), PW);
-	rabbit = rabbit_up(w, MECH("PLAIN"));
-	old = nt_server(w, 0);
-	nt_send(rabbit, REG);
-	nt_expect(old, NT_RHDR REG, "server (header, registration)");
-	nt_send(old, "<iq type='result' id='reg'/>");
-	nt_expect(rabbit, "<iq type='result' id='reg'/>", "rabbit");
+	pc = probed(w, &rabbit, &old);
 	nt_clear(rabbit);
-	nt_send(rabbit, LOGIN("probe"));
-	nt_expect(rabbit, "<probe ok='1' mechanism='PLAIN' reason='' auth='0' "
-	    "restarts='0'></probe>", "rabbit (probe succeeded)");
-	nt_clear(rabbit);
-	pc = nt_server(w, 1);
-	nt_expect(pc, NT_RHDR AUTH_PLAIN NT_RHDR, "probe (auth, restart)");
 	nt_send(rabbit, LOGIN("login") "<message id='m1'/>");
 	nt_expect(rabbit, "<login ok='1' mechanism='PLAIN' reason='' auth='1' "
 	    "restarts='1'></login>", "rabbit (login on the probe's stream)");
@@ -452,19 +472,7 @@ test_kept_probe_times_out(void **state)
 	struct nt_peer	*rabbit, *old, *pc;
 
 	w->px.opt.connect_timeout = 1;
-	sasl_server(w, NT_SASL_OK, MECH("PLAIN"), PW);
-	rabbit = rabbit_up(w, MECH("PLAIN"));
-	old = nt_server(w, 0);
-	nt_send(rabbit, REG);
-	nt_expect(old, NT_RHDR REG, "server (header, registration)");
-	nt_send(old, "<iq type='result' id='reg'/>");
-	nt_expect(rabbit, "<iq type='result' id='reg'/>", "rabbit");
-	nt_clear(rabbit);
-	nt_send(rabbit, LOGIN("probe"));
-	nt_expect(rabbit, "<probe ok='1' mechanism='PLAIN' reason='' auth='0' "
-	    "restarts='0'></probe>", "rabbit (probe succeeded)");
-	pc = nt_server(w, 1);
-	nt_expect(pc, NT_RHDR AUTH_PLAIN NT_RHDR, "probe (auth, restart)");
+	pc = probed(w, &rabbit, &old);
 	nt_wait_gone(pc, "the unused kept probe connection to close");
 	NT_CHECK(!old->gone, "the session's own server stream was closed");
 }
@@ -476,19 +484,7 @@ test_kept_probe_closed_with_session(void **state)
 	struct nt_world	*w = *state;
 	struct nt_peer	*rabbit, *old, *pc;
 
-	sasl_server(w, NT_SASL_OK, MECH("PLAIN"), PW);
-	rabbit = rabbit_up(w, MECH("PLAIN"));
-	old = nt_server(w, 0);
-	nt_send(rabbit, REG);
-	nt_expect(old, NT_RHDR REG, "server (header, registration)");
-	nt_send(old, "<iq type='result' id='reg'/>");
-	nt_expect(rabbit, "<iq type='result' id='reg'/>", "rabbit");
-	nt_clear(rabbit);
-	nt_send(rabbit, LOGIN("probe"));
-	nt_expect(rabbit, "<probe ok='1' mechanism='PLAIN' reason='' auth='0' "
-	    "restarts='0'></probe>", "rabbit (probe succeeded)");
-	pc = nt_server(w, 1);
-	nt_expect(pc, NT_RHDR AUTH_PLAIN NT_RHDR, "probe (auth, restart)");
+	pc = probed(w, &rabbit, &old);
 	nt_send(rabbit, "<bad></xml>");
 	nt_wait_len(rabbit, strlen(NT_ERR("not-well-formed")),
 	    "rabbit (session ends)");
@@ -523,15 +519,8 @@ test_login_fresh_fails_at_once(void **state)
 	const char	*got;
 	struct nt_cond	 c = { c_has, w, NULL, 0, (void *)"</login>" };
 
-	sasl_server(w, NT_SASL_OK, MECH("PLAIN"), PW);
-	rabbit = rabbit_up(w, MECH("PLAIN"));
+	registered(w, &rabbit, &old);
 	c.p = rabbit;
-	old = nt_server(w, 0);
-	nt_send(rabbit, REG);
-	nt_expect(old, NT_RHDR REG, "server (header, registration)");
-	nt_send(old, "<iq type='result' id='reg'/>");
-	nt_expect(rabbit, "<iq type='result' id='reg'/>", "rabbit");
-	nt_clear(rabbit);
 	/* Connecting to the broadcast address fails inside connect(). */
 	se = nt_session(w);
 	/* The session's own (shared, heap) snapshot of the options, edited
