@@ -68,7 +68,6 @@ struct peer {
 };
 
 static struct event_base *base;
-static int		 timed_out;
 
 static void	leg_read_cb(struct leg *, void *);
 static void	leg_drained_cb(struct leg *, void *);
@@ -200,24 +199,8 @@ peer_free(struct peer *p)
 		close(p->fd);
 }
 
-static void
-watchdog(evutil_socket_t fd, short what, void *arg)
-{
-	timed_out = 1;
-}
-
 /* Run the loop until cond holds; fail after 30 s. */
-#define RUN_UNTIL(cond, ...) do {					\
-	struct timeval	 tv_ = { 30, 0 };				\
-	struct event	*wd_ = evtimer_new(base, watchdog, NULL);	\
-									\
-	CHECK(wd_ != NULL && evtimer_add(wd_, &tv_) == 0, "watchdog");	\
-	timed_out = 0;							\
-	while (!(cond) && !timed_out)					\
-		CHECK(event_base_loop(base, EVLOOP_ONCE) != -1, "loop");	\
-	event_free(wd_);						\
-	CHECK(!timed_out, "timed out waiting: " __VA_ARGS__);		\
-} while (0)
+#define RUN_UNTIL(cond, ...) TU_RUN_UNTIL(base, cond, __VA_ARGS__)
 
 /* A connected loopback TCP pair, both ends non-blocking. */
 static void

@@ -62,29 +62,12 @@ struct world {
 	struct upstream		 up;
 	char			 dir[64];
 	char			 logpath[128];
-	int			 timed_out;
 };
 
 static struct world	*W;
 
-static void
-watchdog(evutil_socket_t fd, short what, void *arg)
-{
-	W->timed_out = 1;
-}
-
 /* Run the loop until cond holds; fail after 30 s. */
-#define RUN_UNTIL(cond, ...) do {					\
-	struct timeval	 tv_ = { 30, 0 };				\
-	struct event	*wd_ = evtimer_new(W->base, watchdog, NULL);	\
-									\
-	CHECK(wd_ != NULL && evtimer_add(wd_, &tv_) == 0, "watchdog");	\
-	W->timed_out = 0;						\
-	while (!(cond) && !W->timed_out)				\
-		CHECK(event_base_loop(W->base, EVLOOP_ONCE) != -1, "loop"); \
-	event_free(wd_);						\
-	CHECK(!W->timed_out, "timed out waiting: " __VA_ARGS__);	\
-} while (0)
+#define RUN_UNTIL(cond, ...) TU_RUN_UNTIL(W->base, cond, __VA_ARGS__)
 
 static void
 up_conn_read(evutil_socket_t fd, short what, void *arg)

@@ -180,6 +180,33 @@ tu_want_error(size_t i, size_t count, const char *dir, const char *file,
 	return want;
 }
 
+#ifdef EVENT2_EVENT_H_INCLUDED_
+/* tu_run_until's watchdog: sets the flag it was given. */
+static inline void
+tu_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	*(int *)arg = 1;
+}
+
+/*
+ * Run base's loop until cond holds; fail the test after 30 s. Waiting is
+ * for an event, never a sleep. (Include <event2/event.h> first.)
+ */
+#define TU_RUN_UNTIL(base, cond, ...) do {				\
+	struct timeval	 tv_ = { 30, 0 };				\
+	int		 to_ = 0;					\
+	struct event	*wd_ = evtimer_new((base), tu_watchdog, &to_);	\
+									\
+	CHECK(wd_ != NULL && evtimer_add(wd_, &tv_) == 0, "watchdog");	\
+	while (!(cond) && !to_)						\
+		CHECK(event_base_loop((base), EVLOOP_ONCE) != -1, "loop");	\
+	event_free(wd_);						\
+	CHECK(!to_, "timed out waiting: " __VA_ARGS__);			\
+} while (0)
+#endif /* EVENT2_EVENT_H_INCLUDED_ */
+
 #ifdef TU_ERRX_USAGE
 #include "main-int.h"
 
