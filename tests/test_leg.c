@@ -37,6 +37,7 @@
 
 #include "leg.h"
 #include "testutil.h"
+#include "rawpeer.h"
 
 #define MIB		(1024 * 1024)
 
@@ -56,16 +57,6 @@ struct side {
 };
 
 /* A raw socket peer on the loop. */
-struct peer {
-	int		 fd;
-	struct event	*rev, *wev;
-	struct evbuffer	*got;
-	int		 eof;		/* read returned 0 */
-	int		 err;		/* errno of a failed read, 0 if none */
-	size_t		 got_at_eof;
-	int		 sending;	/* keep writing while writable */
-	size_t		 sent;
-};
 
 static struct event_base *base;
 
@@ -143,61 +134,6 @@ side_free(struct side *s)
 	evbuffer_free(s->got);
 }
 
-static void
-peer_read(evutil_socket_t fd, short what, void *arg)
-{
-	struct peer	*p = arg;
-	int		 n;
-
-	while ((n = evbuffer_read(p->got, fd, 65536)) > 0)
-		;
-	if (n == 0 && !p->eof) {
-		p->eof = 1;
-		p->got_at_eof = evbuffer_get_length(p->got);
-		event_del(p->rev);
-	} else if (n == -1 && errno != EAGAIN) {
-		p->err = errno;
-		event_del(p->rev);
-	}
-}
-
-static void
-peer_write(evutil_socket_t fd, short what, void *arg)
-{
-	static char	 junk[16384];
-	struct peer	*p = arg;
-	ssize_t		 n;
-
-	if (!p->sending) {
-		event_del(p->wev);
-		return;
-	}
-	memset(junk, 'j', sizeof(junk));
-	while ((n = write(fd, junk, sizeof(junk))) > 0)
-		p->sent += (size_t)n;
-}
-
-static void
-peer_init(struct peer *p, int fd)
-{
-	memset(p, 0, sizeof(*p));
-	p->fd = fd;
-	p->got = evbuffer_new();
-	p->rev = event_new(base, fd, EV_READ | EV_PERSIST, peer_read, p);
-	p->wev = event_new(base, fd, EV_WRITE | EV_PERSIST, peer_write, p);
-	CHECK(p->got && p->rev && p->wev, "peer events");
-	CHECK(event_add(p->rev, NULL) == 0, "event_add");
-}
-
-static void
-peer_free(struct peer *p)
-{
-	event_free(p->rev);
-	event_free(p->wev);
-	evbuffer_free(p->got);
-	if (p->fd != -1)
-		close(p->fd);
-}
 
 /* Run the loop until cond holds; fail after 30 s. */
 #define RUN_UNTIL(cond, ...) TU_RUN_UNTIL(base, cond, __VA_ARGS__)
@@ -391,7 +327,7 @@ test_shutdown_after_flush(void **state)
 	CHECK(!a.leg.shut && a.leg.shut_pending,
 	    "shutdown with 4 MiB queued did not wait for the flush");
 	/* The peer starts reading only now. */
-	peer_init(&p, fb);
+	peer_init(&p, base, fb, 1);
 	RUN_UNTIL(p.eof || p.err, "FIN at the peer");
 	CHECK(p.err == 0, "peer read error %s", strerror(p.err));
 	CHECK(p.got_at_eof == n, "FIN after %zu bytes, want %zu", p.got_at_eof,
@@ -443,7 +379,7 @@ test_close_lingering(void **state)
 	side_init(&a);
 	tcp_pair(&fa, &fb);
 	CHECK(leg_accept(&a.leg, base, fa, &cbs, &a) == 0, "leg_accept");
-	peer_init(&p, fb);
+	peer_init(&p, base, fb, 1);
 	p.sending = 1;
 	CHECK(event_add(p.wev, NULL) == 0, "event_add");
 	/* Some traffic first, read normally. */
@@ -527,7 +463,7 @@ test_abort_rst(void **state)
 	CHECK(a.closed == 1 && a.leg.closed && a.leg.bev == NULL,
 	    "abort did not close (closed cb %d)", a.closed);
 	CHECK(leg_pending(&a.leg) == 0, "pending after abort");
-	peer_init(&p, fb);
+	peer_init(&p, base, fb, 1);
 	RUN_UNTIL(p.err || p.eof, "reset at the peer");
 	CHECK(p.err == ECONNRESET && evbuffer_get_length(p.got) == 0,
 	    "peer saw %s after %zu bytes, want ECONNRESET and nothing",

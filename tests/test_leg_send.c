@@ -39,6 +39,7 @@
 
 #include "leg.h"
 #include "testutil.h"
+#include "rawpeer.h"
 
 #define MIB		(1024 * 1024)
 #define SMALLBUF	(64 * 1024)
@@ -57,15 +58,6 @@ struct side {
 };
 
 /* A raw socket peer on the loop. */
-struct peer {
-	int		 fd;
-	struct event	*rev, *wev;
-	struct evbuffer	*got;
-	int		 eof;
-	size_t		 got_at_eof;
-	int		 sending;	/* write 'j' while writable */
-	size_t		 sent;
-};
 
 static struct event_base *base;
 
@@ -129,60 +121,6 @@ static const struct leg_cbs cbs = {
 	s_read, s_drained, s_connected, s_eof, s_error, s_closed
 };
 
-static void
-peer_read(evutil_socket_t fd, short what, void *arg)
-{
-	struct peer	*p = arg;
-	int		 n;
-
-	while ((n = evbuffer_read(p->got, fd, 65536)) > 0)
-		;
-	if (n == 0 && !p->eof) {
-		p->eof = 1;
-		p->got_at_eof = evbuffer_get_length(p->got);
-		event_del(p->rev);
-	}
-	CHECK(n >= 0 || errno == EAGAIN, "peer read: %s", strerror(errno));
-}
-
-static void
-peer_write(evutil_socket_t fd, short what, void *arg)
-{
-	static char	 junk[16384];
-	struct peer	*p = arg;
-	ssize_t		 n;
-
-	if (!p->sending) {
-		event_del(p->wev);
-		return;
-	}
-	memset(junk, 'j', sizeof(junk));
-	while ((n = write(fd, junk, sizeof(junk))) > 0)
-		p->sent += (size_t)n;
-}
-
-/* reading: start with the read event on. */
-static void
-peer_init(struct peer *p, int fd, int reading)
-{
-	memset(p, 0, sizeof(*p));
-	p->fd = fd;
-	p->got = evbuffer_new();
-	p->rev = event_new(base, fd, EV_READ | EV_PERSIST, peer_read, p);
-	p->wev = event_new(base, fd, EV_WRITE | EV_PERSIST, peer_write, p);
-	CHECK(p->got && p->rev && p->wev, "peer events");
-	if (reading)
-		CHECK(event_add(p->rev, NULL) == 0, "event_add");
-}
-
-static void
-peer_free(struct peer *p)
-{
-	event_free(p->rev);
-	event_free(p->wev);
-	evbuffer_free(p->got);
-	close(p->fd);
-}
 
 static void
 side_init(struct side *s)
@@ -281,7 +219,7 @@ test_send_small(void **state)
 	side_init(&a);
 	tcp_pair(&fa, &fb, 0);
 	CHECK(leg_accept(&a.leg, base, fa, &cbs, &a) == 0, "leg_accept");
-	peer_init(&p, fb, 1);
+	peer_init(&p, base, fb, 1);
 	CHECK(!write_on(&a.leg), "EV_WRITE on for an idle plain leg");
 	CHECK(evbuffer_add(leg_output(&a.leg), "<a/>", 4) == 0, "add");
 	CHECK(evbuffer_add(leg_output(&a.leg), "<bb/>", 5) == 0, "add");
@@ -322,7 +260,7 @@ test_send_partial(void **state)
 	side_init(&a);
 	tcp_pair(&fa, &fb, 1);
 	CHECK(leg_accept(&a.leg, base, fa, &cbs, &a) == 0, "leg_accept");
-	peer_init(&p, fb, 0);		/* not reading yet */
+	peer_init(&p, base, fb, 0);		/* not reading yet */
 	CHECK((big = malloc(n)) != NULL, "malloc");
 	fill(big, n, 5);
 	for (i = 0; i < n / 2; i += chunk)
@@ -378,8 +316,8 @@ test_send_backpressure(void **state)
 	CHECK(leg_accept(&y.leg, base, fy, &cbs, &y) == 0, "leg_accept y");
 	x.to = &y.leg;
 	y.from = &x;
-	peer_init(&px, fpx, 0);
-	peer_init(&py, fpy, 0);		/* y's peer does not read */
+	peer_init(&px, base, fpx, 0);
+	peer_init(&py, base, fpy, 0);		/* y's peer does not read */
 	px.sending = 1;
 	CHECK(event_add(px.wev, NULL) == 0, "event_add");
 	RUN_UNTIL(x.leg.pause & LEG_PAUSE_PEER, "x paused by y's output");
@@ -424,7 +362,7 @@ test_send_then_fin(void **state)
 	side_init(&a);
 	tcp_pair(&fa, &fb, 0);
 	CHECK(leg_accept(&a.leg, base, fa, &cbs, &a) == 0, "leg_accept");
-	peer_init(&p, fb, 1);
+	peer_init(&p, base, fb, 1);
 	CHECK(evbuffer_add(leg_output(&a.leg), "</stream:stream>", 16) == 0,
 	    "add");
 	leg_shutdown(&a.leg);
@@ -440,7 +378,7 @@ test_send_then_fin(void **state)
 	side_init(&a);
 	tcp_pair(&fa, &fb, 0);
 	CHECK(leg_accept(&a.leg, base, fa, &cbs, &a) == 0, "leg_accept");
-	peer_init(&p, fb, 1);
+	peer_init(&p, base, fb, 1);
 	CHECK(evbuffer_add(leg_output(&a.leg), "<error/>", 8) == 0, "add");
 	leg_close(&a.leg);
 	RUN_UNTIL(p.eof, "FIN at the peer after leg_close");
