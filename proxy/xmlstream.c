@@ -14,10 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <expat.h>
 
 #include "stanza.h"
+#include "xframe.h"
 #include "xmlstream.h"
 
 #define XS_QUEUE	4
@@ -73,6 +75,7 @@ struct xmlstream {
 	int		 suspended;
 	int		 has_decl;
 	int		 dozing;	/* parser freed while idle */
+	unsigned	 light;		/* XS_LIGHT_* names framed by xframe */
 	struct xs_slab	*slab;		/* the parser's memory, first */
 	int		 priming;	/* feeding XS_PRIMER to a new parser */
 	char		 enc[32];	/* encoding the header declared, or "" */
@@ -114,6 +117,7 @@ static void	on_entity(void *, const XML_Char *, int, const XML_Char *,
 		    const XML_Char *);
 static int	parse_status(struct xmlstream *, enum XML_Status);
 static int	xs_wake(struct xmlstream *);
+static size_t	feed_light(struct xmlstream *, const char *, size_t);
 
 struct xmlstream *
 xs_new(const struct xs_limits *lim)
@@ -618,6 +622,10 @@ xs_feed(struct xmlstream *xs, const char *p, size_t n)
 	}
 	if (n == 0)
 		return 0;
+	if (xs->light != 0 && feed_light(xs, p, n) > 0)
+		return xs->err != XS_ERR_NONE ? -1 : 0;
+	if (xs->err != XS_ERR_NONE)
+		return -1;
 	if (xs->dozing && xs_wake(xs) == -1)
 		return -1;
 	xs->fed += n;
@@ -656,6 +664,65 @@ xs_next(struct xmlstream *xs, struct xs_unit *u)
 				return -1;
 		}
 	}
+}
+
+void
+xs_set_light(struct xmlstream *xs, unsigned names)
+{
+	xs->light = names;
+}
+
+/* The XS_LIGHT_* bit for a root name, 0 for any other name. */
+static unsigned
+light_bit(const char *name, size_t len)
+{
+	if (len == 7 && memcmp(name, "message", 7) == 0)
+		return XS_LIGHT_MESSAGE;
+	if (len == 8 && memcmp(name, "presence", 8) == 0)
+		return XS_LIGHT_PRESENCE;
+	if (len == 2 && memcmp(name, "iq", 2) == 0)
+		return XS_LIGHT_IQ;
+	return 0;
+}
+
+/*
+ * Frame whole plain stanzas and the white space between them from the
+ * front of p without expat, while the stream stands at a unit boundary
+ * inside the stream element with nothing in expat. Returns the bytes
+ * taken as units (0: expat reads all of p). Skipped bytes never reach
+ * expat, so its byte 0 moves along with them (pbase).
+ */
+static size_t
+feed_light(struct xmlstream *xs, const char *p, size_t n)
+{
+	struct xf_limits	 lim;
+	size_t			 took = 0, len, nlen;
+	const char		*name;
+	unsigned		 bit;
+
+	if (xs->depth != 1 || xs->qlen != 0 || xs->suspended ||
+	    xs->cur != NULL || xs->fed != xs->popped || (xs->enc[0] != '\0' &&
+	    strcasecmp(xs->enc, "UTF-8") != 0))
+		return 0;
+	lim.max_len = xs->lim.max_stanza;
+	lim.max_depth = xs->lim.max_depth;
+	lim.max_attrs = xs->lim.max_attrs;
+	while (took < n && xs->qlen < XS_QUEUE) {
+		if ((len = xf_ws(p + took, n - took)) > 0)
+			bit = 0;
+		else if (xf_frame(p + took, n - took, &lim, &len, &name,
+		    &nlen) != 1 || ((bit = light_bit(name, nlen)) & xs->light) == 0)
+			break;
+		if (queue(xs, bit ? XS_STANZA : XS_WS, xs->mark + len,
+		    NULL) == -1)
+			return took;	/* cannot happen: len <= max_stanza */
+		xs->q[(xs->qhead + xs->qlen - 1) % XS_QUEUE].light = bit;
+		xs->fed += len;
+		xs->pbase += len;
+		xs->ws_end = xs->mark;
+		took += len;
+	}
+	return took;
 }
 
 size_t

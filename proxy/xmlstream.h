@@ -64,6 +64,11 @@ struct xs_unit {
 	 */
 	struct stanza	*st;
 	int		 has_decl;	/* XS_HEADER: bytes hold <?xml ...?> */
+	/*
+	 * XS_STANZA framed without a parser (xs_set_light): the XS_LIGHT_*
+	 * bit of its root name, and st is NULL. 0 for every other unit.
+	 */
+	unsigned	 light;
 };
 
 struct xmlstream;
@@ -76,7 +81,8 @@ void		 xs_free(struct xmlstream *);
  * Feed n (<= XS_FEED_MAX) new bytes, which must directly follow the bytes
  * fed before. Returns 0, or -1 once the stream is in error (see
  * xs_error(); every later call fails too). Call xs_next() until it returns
- * 0 before feeding again.
+ * 0 before feeding again. With light framing on (xs_set_light) only the
+ * first units of the bytes may be taken: feed again from xs_buffered().
  */
 int		 xs_feed(struct xmlstream *, const char *p, size_t n) WUNRES;
 
@@ -98,6 +104,22 @@ size_t		 xs_buffered(const struct xmlstream *);
  * xs_buffered() becomes 0 and the caller feeds them again. -1 on ENOMEM.
  */
 int		 xs_reset(struct xmlstream *) WUNRES;
+
+/*
+ * Stanzas nobody needs as a tree: a top-level element named in `names`
+ * (XS_LIGHT_* bits, 0 = none, the default) that is plain (xframe.h) and
+ * arrives whole within one xs_feed() chunk is cut by a byte scan instead
+ * of expat, and comes as an XS_STANZA unit with st NULL and `light` set
+ * (the whitespace around it as XS_WS units). Anything else, and every
+ * stanza while a fed byte is still inside expat, is parsed as before.
+ * Only in a UTF-8 stream, inside the stream element. The caller may
+ * change the set before any xs_feed(); xs_feed() may then take only the
+ * first units of its chunk (xs_buffered() says where the rest starts).
+ */
+#define XS_LIGHT_MESSAGE	0x1u
+#define XS_LIGHT_PRESENCE	0x2u
+#define XS_LIGHT_IQ		0x4u
+void		 xs_set_light(struct xmlstream *, unsigned names);
 
 /*
  * Idle: free the parser (and with it all of expat's buffers and tables)
