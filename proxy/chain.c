@@ -677,6 +677,17 @@ chain_unit(struct chain *ch, enum nab_dir d, const struct xs_unit *u,
 	return v;
 }
 
+int
+chain_reads_stanzas(const struct chain *ch)
+{
+	size_t	i;
+
+	for (i = 0; i < ch->nslots; i++)
+		if (ch->slots[i].cf->f->on_stanza != NULL)
+			return 1;
+	return 0;
+}
+
 void
 chain_restart(struct chain *ch, enum nab_dir d)
 {

@@ -97,5 +97,7 @@ const char *chain_profile(const struct chain *);
 enum nab_verdict chain_unit(struct chain *, enum nab_dir,
     const struct xs_unit *u, const char *bytes, struct stanza **repl);
 void	chain_restart(struct chain *, enum nab_dir);
+/* 1 if a filter of the chain has a stanza hook (it reads every stanza). */
+int	chain_reads_stanzas(const struct chain *);
 
 #endif /* NAB_CHAIN_H */

@@ -380,6 +380,19 @@ ctlreg_stanza(struct ctlrec *r, int from_server, struct stanza *s)
 }
 
 void
+ctlreg_light(struct ctlrec *r, int from_server, unsigned light)
+{
+	if (r == NULL)
+		return;
+	/* rec_rabbit() and rec_server() for a message or a presence. */
+	if (!from_server && light == XS_LIGHT_PRESENCE) {
+		rec_step(r, CTL_PRESENCE);
+		r->online = 1;
+	} else if (from_server && r->stage == CTL_PRESENCE)
+		rec_step(r, CTL_IDLE);
+}
+
+void
 ctlreg_warning(struct ctlrec *r, const char *msg)
 {
 	if (r != NULL)

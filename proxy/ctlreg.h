@@ -79,6 +79,12 @@ void		 ctlreg_unit(struct ctlrec *, int from_server,
    nabproxy's own, or one nabproxy sends the server in the rabbit's place. */
 void		 ctlreg_stanza(struct ctlrec *, int from_server,
 		    struct stanza *);
+/*
+ * A stanza framed without a tree (xs_unit.light, an XS_LIGHT_* bit) that
+ * went its way: what its name tells, as ctlreg_unit() and ctlreg_stanza()
+ * would have read it from the tree (call after ctlreg_unit()).
+ */
+void		 ctlreg_light(struct ctlrec *, int from_server, unsigned light);
 /* A warning the session logged: kept as the record's last warning. */
 void		 ctlreg_warning(struct ctlrec *, const char *msg);
 /* Redacted unit bytes as logged: to the taps and the watch buffer. */

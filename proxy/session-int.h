@@ -130,6 +130,19 @@ void		 se_identity_init(struct session *);
 void		 se_send_unit(struct session *, enum nab_dir d,
 		    struct evbuffer *in, const char *bytes, size_t len,
 		    enum xs_kind);
+/*
+ * The root names (XS_LIGHT_*) whose stanzas nothing reads as a tree right
+ * now: no filter with a stanza hook, no profile to choose, no upstream
+ * login or STARTTLS running. Message and presence only: nabproxy's own
+ * readers (login, bind, registration, the firmware, account changes) look
+ * into iq. The logs, taps and the hazard check read bytes, not trees (a
+ * light stanza is well-formed: xframe checked it).
+ */
+unsigned	 se_light_names(struct session *);
+/* An XS_STANZA unit framed without a tree: counted, noted, sent on. */
+void		 se_light_unit(struct session *, enum nab_dir d,
+		    const struct xs_unit *, struct evbuffer *in,
+		    const char *bytes);
 /* Serialise and send; frees nothing. */
 void		 se_send_stanza(struct session *, enum nab_dir d,
 		    struct stanza *, int open_only);
@@ -144,6 +157,16 @@ int		 se_may_act(struct session *, const char *localpart);
 void		 se_reselect(struct session *);
 /* profile = auto: choose now, `by` says what showed the firmware. */
 void		 se_choose_profile(struct session *, const char *by);
+/* The rabbit's or server's stream header: what later stages need of it. */
+void		 se_note_header(struct session *, enum nab_dir,
+		    const struct xs_unit *, const char *bytes);
+/* The profile a new session starts with (passthrough while `auto`). */
+const char	*se_profile_for(struct session *);
+/*
+ * A rabbit stanza before the chain: what it shows of the rabbit, the
+ * profile, refused account changes (1: answered here, unit consumed).
+ */
+int		 se_rabbit_stanza(struct session *, const struct st_node *);
 /*
  * 1 if st is an iq set whose payload (any element child, its prefix
  * resolved) is in jabber:iq:register or violet:iq:register, or carries a

@@ -48,16 +48,12 @@ static char	se_nomem_upstream[] = "cannot connect upstream (out of memory)";
 static void	se_unit(struct session *, enum nab_dir, struct xs_unit *);
 static int	se_feed(struct session *, enum nab_dir);
 static void	se_parse_error(struct session *, enum nab_dir);
-static void	se_note_header(struct session *, enum nab_dir,
-		    const struct xs_unit *, const char *);
 static void	se_maybe_done(struct session *);
 static void	se_pass_eof(struct session *, enum nab_dir);
 static void	se_unit_after(struct session *, enum nab_dir,
 		    const struct xs_unit *, enum nab_verdict);
 static void	se_flow(struct session *, enum nab_dir);
 static void	se_unpause(struct session *, enum nab_dir, int);
-static const char *se_profile_for(struct session *);
-static int	se_rabbit_stanza(struct session *, const struct st_node *);
 
 const struct leg_cbs se_leg_cbs = {
 	se_read, se_drained, se_connected, se_eof, se_error, se_closed
@@ -306,6 +302,7 @@ se_feed(struct session *se, enum nab_dir d)
 	    evbuffer_peek(in, -1, &pos, &v, 1) < 1)
 		return 0;
 	n = v.iov_len < XS_FEED_MAX ? v.iov_len : XS_FEED_MAX;
+	xs_set_light(se->xs[d], se_light_names(se));
 	if (xs_feed(se->xs[d], v.iov_base, n) == -1) {
 		se_parse_error(se, d);
 		return -1;
@@ -332,74 +329,6 @@ se_parse_error(struct session *se, enum nab_dir d)
 		session_fail(se, "", cond, reason);
 }
 
-/* Remember what later stages need from headers: the rabbit's bytes, `to`. */
-static void
-se_note_header(struct session *se, enum nab_dir d, const struct xs_unit *u,
-    const char *bytes)
-{
-	const char	*to;
-
-	if (d == NAB_FROM_RABBIT) {
-		free(se->r_header);
-		se->r_header_len = 0;
-		/* Re-sent at every restart upstream: no header, no session. */
-		if ((se->r_header = malloc(u->len)) == NULL) {
-			session_fail(se, "internal-server-error", "",
-			    "out of memory");
-			return;
-		}
-		memcpy(se->r_header, bytes, u->len);
-		se->r_header_len = u->len;
-		if ((to = st_attr(stanza_root(u->st), "to")) != NULL)
-			session_set_identity(se, NULL, to, NULL);
-		if (!se->r_header_seen && !se->authenticated)
-			se->nab_header = identity_nabaztag_header(bytes, u->len);
-		se->r_header_seen = 1;
-		se->r_has_decl = u->has_decl;
-		if (se->profile_auto && se->nab_header)
-			se_choose_profile(se, "a Nabaztag stream header");
-		if (se->upstream_failed)
-			session_fail(se, "remote-connection-failed", NULL,
-			    se->upstream_failed);
-	} else
-		se->rabbit_has_header = 1;
-}
-
-/*
- * The profile a session starts with: with `profile = auto` (or a default
- * no profile matches) the rabbit has shown nothing yet, so passthrough
- * until its header or first stanza says more (se_choose_profile).
- */
-static const char *
-se_profile_for(struct session *se)
-{
-	const char	*p = chainset_select(se->px->chains, "", "", "");
-
-	se->profile_auto = strcmp(p, "auto") == 0;
-	return se->profile_auto ? "passthrough" : p;
-}
-
-/*
- * A rabbit stanza before the chain: what it shows about the rabbit, the
- * profile auto-selection, and account changes refused on a stream
- * nabproxy authenticated (answered here: 1, the unit is consumed).
- */
-static int
-se_rabbit_stanza(struct session *se, const struct st_node *st)
-{
-	se_detect_firmware(se, st);
-	if (se->we_authenticated && se_account_change(st) &&
-	    se_refuse_account_change(se, st))
-		return 1;
-	se_note_register_set(se, st);
-	if (se->profile_auto) {
-		se->profile_auto = 0;
-		se_choose_profile(se, se->who.firmware[0] ? se->who.firmware :
-		    "its first stanza");
-	}
-	return 0;
-}
-
 /* Handle one unit: login interception, the chain, then the verdict. */
 static void
 se_unit(struct session *se, enum nab_dir d, struct xs_unit *u)
@@ -412,6 +341,11 @@ se_unit(struct session *se, enum nab_dir d, struct xs_unit *u)
 	if ((bytes = (const char *)evbuffer_pullup(in, u->len)) == NULL &&
 	    u->len > 0) {
 		session_fail(se, "internal-server-error", "", "out of memory");
+		return;
+	}
+	if (u->light) {		/* a stanza nothing reads as a tree */
+		se_light_unit(se, d, u, in, bytes);
+		se_flow(se, d);
 		return;
 	}
 	if (d == NAB_FROM_RABBIT && u->kind == XS_HEADER && !se->dialled &&

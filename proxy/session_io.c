@@ -197,6 +197,26 @@ se_send_unit(struct session *se, enum nab_dir d, struct evbuffer *in,
 	}
 }
 
+unsigned
+se_light_names(struct session *se)
+{
+	if (se->profile_auto || upstream_busy(&se->up) ||
+	    (se->chain != NULL && chain_reads_stanzas(se->chain)))
+		return 0;
+	return XS_LIGHT_MESSAGE | XS_LIGHT_PRESENCE;
+}
+
+void
+se_light_unit(struct session *se, enum nab_dir d, const struct xs_unit *u,
+    struct evbuffer *in, const char *bytes)
+{
+	ctlreg_unit(se->rec, d == NAB_FROM_SERVER, u);
+	if (d == NAB_FROM_RABBIT)
+		se_log_unit(se, d, bytes, u->len, XS_STANZA, LOGU_PEER);
+	ctlreg_light(se->rec, d == NAB_FROM_SERVER, u->light);
+	se_send_unit(se, d, in, bytes, u->len, XS_STANZA);
+}
+
 /*
  * The one way a tree leaves nabproxy: an edited or replaced unit, a
  * header, or a stanza a filter injected. st_serialize() is the canonical,
@@ -381,9 +401,9 @@ se_log_unit(struct session *se, enum nab_dir d, const char *bytes,
 		return;
 	}
 	/*
-	 * A peer unit is well-formed (xmlstream parsed it): if none of its
-	 * elements has a secret's local name, logsafe_redact() would return
-	 * it unchanged, so its parser is spared.
+	 * A peer unit is well-formed (expat parsed it, or xframe checked it):
+	 * if none of its elements has a secret's local name, logsafe_redact()
+	 * would return it unchanged, so its parser is spared.
 	 */
 	if (se->opt->redact && (origin != LOGU_PEER || se_may_hide(bytes, len))) {
 		if ((red = evbuffer_new()) == NULL ||

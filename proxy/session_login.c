@@ -558,3 +558,71 @@ se_end_failed(struct session *se, const char *to_rabbit, const char *reason)
 	} else
 		session_end_reason(se, "closed", reason);
 }
+
+/* Remember what later stages need from headers: the rabbit's bytes, `to`. */
+void
+se_note_header(struct session *se, enum nab_dir d, const struct xs_unit *u,
+    const char *bytes)
+{
+	const char	*to;
+
+	if (d == NAB_FROM_RABBIT) {
+		free(se->r_header);
+		se->r_header_len = 0;
+		/* Re-sent at every restart upstream: no header, no session. */
+		if ((se->r_header = malloc(u->len)) == NULL) {
+			session_fail(se, "internal-server-error", "",
+			    "out of memory");
+			return;
+		}
+		memcpy(se->r_header, bytes, u->len);
+		se->r_header_len = u->len;
+		if ((to = st_attr(stanza_root(u->st), "to")) != NULL)
+			session_set_identity(se, NULL, to, NULL);
+		if (!se->r_header_seen && !se->authenticated)
+			se->nab_header = identity_nabaztag_header(bytes, u->len);
+		se->r_header_seen = 1;
+		se->r_has_decl = u->has_decl;
+		if (se->profile_auto && se->nab_header)
+			se_choose_profile(se, "a Nabaztag stream header");
+		if (se->upstream_failed)
+			session_fail(se, "remote-connection-failed", NULL,
+			    se->upstream_failed);
+	} else
+		se->rabbit_has_header = 1;
+}
+
+/*
+ * The profile a session starts with: with `profile = auto` (or a default
+ * no profile matches) the rabbit has shown nothing yet, so passthrough
+ * until its header or first stanza says more (se_choose_profile).
+ */
+const char *
+se_profile_for(struct session *se)
+{
+	const char	*p = chainset_select(se->px->chains, "", "", "");
+
+	se->profile_auto = strcmp(p, "auto") == 0;
+	return se->profile_auto ? "passthrough" : p;
+}
+
+/*
+ * A rabbit stanza before the chain: what it shows about the rabbit, the
+ * profile auto-selection, and account changes refused on a stream
+ * nabproxy authenticated (answered here: 1, the unit is consumed).
+ */
+int
+se_rabbit_stanza(struct session *se, const struct st_node *st)
+{
+	se_detect_firmware(se, st);
+	if (se->we_authenticated && se_account_change(st) &&
+	    se_refuse_account_change(se, st))
+		return 1;
+	se_note_register_set(se, st);
+	if (se->profile_auto) {
+		se->profile_auto = 0;
+		se_choose_profile(se, se->who.firmware[0] ? se->who.firmware :
+		    "its first stanza");
+	}
+	return 0;
+}

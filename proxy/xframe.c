@@ -11,17 +11,19 @@
 #define C_NAME	2	/* may continue a name */
 #define C_START	4	/* may start a name */
 #define C_WS	8	/* white space */
+#define C_PLAIN	16	/* C_TEXT but '>': text that needs no second look */
+#define C_VAL	32	/* C_TEXT but the quotes: the same in a value */
 
 /* ASCII only: bytes >= 0x7f and the controls XML forbids are 0. */
 static const unsigned char cls[256] = {
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 9, 9, 0, 0, 9, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	9, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 3, 3, 1,
-	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 7, 1, 0, 1, 1, 1,
-	1, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,
-	7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 1, 1, 1, 1, 7,
-	1, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,
-	7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 1, 1, 1, 1, 0,
+	 0,  0,  0,  0,  0,  0,  0,  0,  0, 57, 57,  0,  0, 57,  0,  0,
+	 0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+	57, 49, 17, 49, 49, 49,  0, 17, 49, 49, 49, 49, 49, 51, 51, 49,
+	51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 55, 49,  0, 49, 33, 49,
+	49, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55,
+	55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 49, 49, 49, 49, 55,
+	49, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55,
+	55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 49, 49, 49, 49,  0,
 	/* 0x80 .. 0xff: not plain */
 };
 
@@ -31,13 +33,24 @@ struct scan {
 	size_t			 i;	/* next byte */
 };
 
+/* Where the run of bytes of class `want` from s->i ends. */
+static inline size_t
+run(const struct scan *s, unsigned char want)
+{
+	const unsigned char	*p = s->p;
+	size_t			 i = s->i, n = s->n;
+
+	while (i < n && (cls[p[i]] & want))
+		i++;
+	return i;
+}
+
 static size_t
 skip_ws(struct scan *s)
 {
 	size_t	b = s->i;
 
-	while (s->i < s->n && (cls[s->p[s->i]] & C_WS))
-		s->i++;
+	s->i = run(s, C_WS);
 	return s->i - b;
 }
 
@@ -49,8 +62,7 @@ scan_name(struct scan *s)
 
 	if (b >= s->n || !(cls[s->p[b]] & C_START))
 		return 0;
-	while (s->i < s->n && (cls[s->p[s->i]] & C_NAME))
-		s->i++;
+	s->i = run(s, C_NAME);
 	return s->i < s->n ? s->i - b : 0;
 }
 
@@ -58,20 +70,21 @@ scan_name(struct scan *s)
 static int
 scan_ref(struct scan *s)
 {
-	static const char *const	ents[] = {
-		"amp;", "lt;", "gt;", "quot;", "apos;"
-	};
-	size_t				k, len;
+	const unsigned char	*q = s->p + s->i + 1;
+	size_t			 left = s->n - s->i - 1, len;
 
-	for (k = 0; k < sizeof(ents) / sizeof(ents[0]); k++) {
-		len = strlen(ents[k]);
-		if (s->n - s->i - 1 >= len &&
-		    memcmp(s->p + s->i + 1, ents[k], len) == 0) {
-			s->i += 1 + len;
-			return 1;
-		}
-	}
-	return 0;
+	if (left >= 3 && (q[0] == 'l' || q[0] == 'g') && q[1] == 't' &&
+	    q[2] == ';')
+		len = 3;
+	else if (left >= 4 && memcmp(q, "amp;", 4) == 0)
+		len = 4;
+	else if (left >= 5 && (memcmp(q, "quot;", 5) == 0 ||
+	    memcmp(q, "apos;", 5) == 0))
+		len = 5;
+	else
+		return 0;
+	s->i += 1 + len;
+	return 1;
 }
 
 /* An attribute value after its opening quote q, through the closing one. */
@@ -80,9 +93,11 @@ scan_value(struct scan *s, unsigned char q)
 {
 	unsigned char	c;
 
-	while (s->i < s->n) {
-		c = s->p[s->i];
-		if (c == q) {
+	for (;;) {
+		s->i = run(s, C_VAL);
+		if (s->i >= s->n)
+			break;
+		if ((c = s->p[s->i]) == q) {
 			s->i++;
 			return 1;
 		}
@@ -101,9 +116,11 @@ scan_text(struct scan *s)
 	size_t		start = s->i;
 	unsigned char	c;
 
-	while (s->i < s->n) {
-		c = s->p[s->i];
-		if (c == '<')
+	for (;;) {
+		s->i = run(s, C_PLAIN);
+		if (s->i >= s->n)
+			break;
+		if ((c = s->p[s->i]) == '<')
 			return 1;
 		if (c == '>' && s->i - start >= 2 && s->p[s->i - 1] == ']' &&
 		    s->p[s->i - 2] == ']')
