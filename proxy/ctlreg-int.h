@@ -101,6 +101,7 @@ struct ctlreg {
 	unsigned long long	 total[2];
 	unsigned long long	 units[2];
 	unsigned long long	 stanzas[2];
+	unsigned long long	 scanned[2];	/* of which light (xframe) */
 	unsigned long long	 reached[CTL_IDLE + 1];
 	unsigned long long	 auth_failed, refused, stream_errors;
 	unsigned long long	 closed[CTLREG_NCONDS];

@@ -384,6 +384,7 @@ ctlreg_light(struct ctlrec *r, int from_server, unsigned light)
 {
 	if (r == NULL)
 		return;
+	r->reg->scanned[from_server != 0]++;
 	/* rec_rabbit() and rec_server() for a message or a presence. */
 	if (!from_server && light == XS_LIGHT_PRESENCE) {
 		rec_step(r, CTL_PRESENCE);

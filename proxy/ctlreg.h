@@ -137,6 +137,7 @@ struct ctlreg_counts {
 	unsigned long long	bytes[2];	/* by from_server */
 	unsigned long long	units[2];	/* parsed units, by from_server */
 	unsigned long long	stanzas[2];	/* of which stanzas */
+	unsigned long long	scanned[2];	/* of which framed without expat */
 	unsigned long long	reached[CTL_IDLE + 1];	/* sessions per stage */
 	unsigned long long	auth_failed;	/* SASL <failure> */
 	unsigned long long	refused;	/* iq errors */

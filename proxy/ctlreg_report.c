@@ -57,6 +57,7 @@ ctlreg_counts(struct ctlreg *reg, struct ctlreg_counts *c)
 	memcpy(c->bytes, reg->total, sizeof(c->bytes));
 	memcpy(c->units, reg->units, sizeof(c->units));
 	memcpy(c->stanzas, reg->stanzas, sizeof(c->stanzas));
+	memcpy(c->scanned, reg->scanned, sizeof(c->scanned));
 	memcpy(c->reached, reg->reached, sizeof(c->reached));
 	memcpy(c->closed, reg->closed, sizeof(c->closed));
 	c->auth_failed = reg->auth_failed;

@@ -214,6 +214,12 @@ metrics_render(struct proxy *px, struct evbuffer *out)
 	for (i = 0; i < 2; i++)
 		rc |= evbuffer_add_printf(out, "nabproxy_stanzas_total{direction="
 		    "\"%s\"} %llu\n", dir[i], c.stanzas[i]);
+	rc |= FAMILY(out, "stanzas_scanned_total", "counter",
+	    "Of those, stanzas framed by the byte scan, without a tree "
+	    "(plain, and nothing needed the tree), by direction.");
+	for (i = 0; i < 2; i++)
+		rc |= evbuffer_add_printf(out, "nabproxy_stanzas_scanned_total{"
+		    "direction=\"%s\"} %llu\n", dir[i], c.scanned[i]);
 	rc |= FAMILY(out, "bytes_total", "counter",
 	    "Bytes of parsed units, by direction.");
 	for (i = 0; i < 2; i++)

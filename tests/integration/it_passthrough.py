@@ -3,7 +3,9 @@
 A raw loopback server records what it receives; a client sends the seed
 rabbit's bytes through nabproxy in odd-sized writes. The server must
 receive exactly those bytes and the client exactly the server's bytes;
-half-closes propagate both ways. Also: a connect failure gives the rabbit
+half-closes propagate both ways. Plain stanzas are framed by the byte
+scan and the others parsed, with the same bytes (counted on /metrics).
+Also: a connect failure gives the rabbit
 a header plus <remote-connection-failed/>, and bad XML from either side
 gets its stream error.
 """
@@ -13,6 +15,7 @@ import socket
 import sys
 import tempfile
 import threading
+import urllib.request
 
 from nabharness import Nabproxy, golden, odd_writes, recv_all, recv_until
 
@@ -81,6 +84,83 @@ def test_exact_bytes():
     print('PASS exact bytes both ways, %d and %d bytes' % (len(RABBIT), len(SERVER)))
 
 
+def recv_exact(s, n, timeout=10.0):
+    s.settimeout(timeout)
+    buf = b''
+    while len(buf) < n:
+        d = s.recv(n - len(buf))
+        assert d, 'closed after %r' % buf
+        buf += d
+    return buf
+
+
+def scanned(port):
+    with urllib.request.urlopen('http://127.0.0.1:%d/metrics' % port, timeout=10) as r:
+        text = r.read().decode()
+    got = {}
+    for d in ('from_rabbit', 'from_server'):
+        for fam in ('stanzas', 'stanzas_scanned'):
+            line = 'nabproxy_%s_total{direction="%s"} ' % (fam, d)
+            got[fam, d] = int(text.split(line, 1)[1].split('\n', 1)[0])
+    return got
+
+
+# Plain stanzas (1) are framed by the byte scan, the others (0) parsed.
+RABBIT_UNITS = [
+    (1, b"<message to='a@b/c' id='m1' type='chat'><body>hi &amp; bye &gt; x</body></message>"),
+    (1, b'<presence/>'),
+    (0, b"<message id='m2'><body>caf\xc3\xa9</body></message>"),
+    (0, b"<message id='m3'><body>&#65;</body></message>"),
+    (0, b"<iq type='get' id='i1'><ping xmlns='urn:xmpp:ping'/></iq>"),
+    (0, b"<message id='m4'><body><![CDATA[<x>]]></body></message>"),
+    (1, b'<presence>\n <show>away</show>\t<status a="1" b=\'2\'/></presence>'),
+    (1, b' '),
+]
+SERVER_UNITS = [
+    (1, b"<message from='b@c/d' to='a@b/c' id='s1'><body>yo</body></message>"),
+    (0, b"<message from='b@c/d' id='s2'><body>\xe2\x82\xac</body></message>"),
+    (0, b"<iq type='result' id='i1'/>"),
+    (1, b"<presence from='b@c/d'><priority>1</priority></presence>"),
+]
+
+
+def test_scan_framing():
+    """Each unit written alone and forwarded before the next, so each
+    arrives in one read: the counts are exact, and so are the bytes."""
+    ls = socket.socket()
+    ls.bind(('127.0.0.1', 0))
+    ls.listen(1)
+    header = RABBIT.split(b'\n<iq')[0]
+    sheader = SERVER.split(b'<stream:features>')[0]
+    with ls, Nabproxy('127.0.0.1:%d' % ls.getsockname()[1], log_format='none',
+                      extra='http-listen = 127.0.0.1:0\n') as px:
+        port = int(px.wait_log(rb'metrics on http://127\.0\.0\.1:0/metrics \(port (\d+)\)')
+                   .group(1))
+        c = px.connect()
+        c.sendall(header)
+        ls.settimeout(10)
+        s, _ = ls.accept()
+        assert recv_exact(s, len(header)) == header
+        s.sendall(sheader)
+        assert recv_exact(c, len(sheader)) == sheader
+        for _, unit in RABBIT_UNITS:
+            c.sendall(unit)
+            assert recv_exact(s, len(unit)) == unit
+        for _, unit in SERVER_UNITS:
+            s.sendall(unit)
+            assert recv_exact(c, len(unit)) == unit
+        got = scanned(port)
+        stanzas = lambda units: sum(1 for _, u in units if u.strip())
+        want = {('stanzas', 'from_rabbit'): stanzas(RABBIT_UNITS),
+                ('stanzas_scanned', 'from_rabbit'): 3,
+                ('stanzas', 'from_server'): stanzas(SERVER_UNITS),
+                ('stanzas_scanned', 'from_server'): 2}
+        assert got == want, 'got %r\nwant %r' % (got, want)
+        c.close()
+        s.close()
+    print('PASS plain stanzas scanned (3 + 2), the rest parsed, bytes exact')
+
+
 def test_connect_failure():
     s = socket.socket()
     s.bind(('127.0.0.1', 0))
@@ -120,6 +200,7 @@ def bad_input(from_rabbit, payload, condition):
 
 def main():
     test_exact_bytes()
+    test_scan_framing()
     test_connect_failure()
     for side in (True, False):
         bad_input(side, b'<iq><a></b></iq>', b'not-well-formed')
