@@ -15,7 +15,8 @@
 #include "attrib.h"
 
 #define VS_NIL		SIZE_MAX	/* struct vs.off of nil */
-#define FC_BYTES	" ><='\""	/* bytes the parser searches for */
+#define FC_BYTES	" ><='\""	/* bytes the parser searches for; */
+					/* vmlog.c fc_index() in this order */
 #define NCACHE		32		/* end-tag searches kept, by name */
 #define STREAM_END	"</stream:stream>"
 
@@ -90,6 +91,9 @@ void	vmlog_fw_run(struct fw *f, const char *buf, size_t len) NONNULL(1, 2);
 
 /* vmlog.c: free what vmlog_fw_run() allocated; f may be run again. */
 void	vmlog_fw_free(struct fw *f) NONNULL(1);
+/* memmem(h, n, needle, m) for short needles (the emulation's searches). */
+const char *vmlog_find(const char *h, size_t n, const char *needle, size_t m)
+	    NONNULL(1, 3);
 
 /* vmlog.c: 1 if the window holds only spaces, tabs, CRs and LFs. */
 int	vmlog_vs_blank(const char *buf, struct vs s) NONNULL(1);

@@ -109,6 +109,47 @@ fw_spend(struct fw *f, size_t n)
 		f->state = FW_COSTLY;
 }
 
+/* The cache slot of a byte of FC_BYTES (without a strchr per search). */
+static size_t
+fc_index(int c)
+{
+	switch (c) {
+	case ' ':
+		return 0;
+	case '>':
+		return 1;
+	case '<':
+		return 2;
+	case '=':
+		return 3;
+	case '\'':
+		return 4;
+	default:
+		return 5;	/* '"' */
+	}
+}
+
+/*
+ * memmem for the short needles the emulation looks for ("</name>", the
+ * stream end): memchr for the first byte, then a compare. glibc's memmem
+ * costs several hundred instructions of set-up per call.
+ */
+const char *
+vmlog_find(const char *h, size_t n, const char *needle, size_t m)
+{
+	const char	*p = h, *end = h + n;
+
+	if (m == 0)
+		return h;
+	while ((size_t)(end - p) >= m &&
+	    (p = memchr(p, needle[0], (size_t)(end - p) - m + 1)) != NULL) {
+		if (memcmp(p, needle, m) == 0)
+			return p;
+		p++;
+	}
+	return NULL;
+}
+
 /*
  * strfind s c from: the window offset of the first c at or after from, or
  * -1 (nil). Answers are for the whole input and cached per byte, and the
@@ -117,7 +158,7 @@ fw_spend(struct fw *f, size_t n)
 static int64_t
 vs_find(struct fw *f, struct vs s, int c, int64_t from)
 {
-	struct fcache	*k = &f->fc[strchr(FC_BYTES, c) - FC_BYTES];
+	struct fcache	*k = &f->fc[fc_index(c)];
 	const char	*p;
 	size_t		 q, at;
 
@@ -169,7 +210,7 @@ fw_endtag(struct fw *f, struct vs x, struct vs name)
 		memcpy(f->pat + 2, f->buf + name.off, name.len);
 		memcpy(f->pat, "</", 2);
 		f->pat[n - 1] = '>';
-		p = memmem(f->buf + x.off, f->len - x.off, f->pat, n);
+		p = vmlog_find(f->buf + x.off, f->len - x.off, f->pat, n);
 		at = p != NULL ? (size_t)(p - f->buf) : SIZE_MAX;
 		fw_spend(f, (p != NULL ? at + n : f->len) - x.off);
 		*k = (struct fcache){ name.off, name.len, x.off, at, 1 };
@@ -348,7 +389,7 @@ vmlog_fw_run(struct fw *f, const char *buf, size_t len)
 	f->what = f->lost = VSNIL;
 	if (len > VMLOG_MAX_INPUT)
 		f->state = FW_TOOBIG;
-	else if (memmem(buf, len, STREAM_END, strlen(STREAM_END)) != NULL)
+	else if (vmlog_find(buf, len, STREAM_END, strlen(STREAM_END)) != NULL)
 		f->state = FW_REBOOT;
 	while (f->state == FW_DONE && x.len > 0) {
 		r = fw_parse(f, x, 0);

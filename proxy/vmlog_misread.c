@@ -97,17 +97,19 @@ vmlog_fw_msg(char *msg, size_t msgsz, const struct fw *f, enum fw_state st,
 static int
 is_name(const char *buf, struct vs v)
 {
-	static const char	 ok[] = "abcdefghijklmnopqrstuvwxyz"
-				    "ABCDEFGHIJKLMNOPQRSTUVWXYZ_:.-0123456789";
-	size_t			 i;
-	int			 c;
+	size_t	i;
+	int	c, alpha, digit;
 
 	if (v.off == VS_NIL || v.len == 0)
 		return 0;
 	for (i = 0; i < v.len; i++) {
 		c = (unsigned char)buf[v.off + i];
-		if (c < 0x80 && (c == '\0' || strchr(ok, c) == NULL ||
-		    (i == 0 && strchr(".-0123456789", c) != NULL)))
+		if (c >= 0x80)
+			continue;
+		alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    c == '_' || c == ':';
+		digit = (c >= '0' && c <= '9') || c == '.' || c == '-';
+		if (!alpha && (!digit || i == 0))
 			return 0;
 	}
 	return 1;
@@ -166,7 +168,8 @@ vmlog_fw_check(const struct fw *f, char *why, size_t whysz)
 	struct sb	 b = { why, whysz, 0 };
 	const struct ev	*e, *amp = NULL;
 	size_t		 k;
-	const char	*p = memmem(f->buf, f->len, STREAM_END, strlen(STREAM_END));
+	const char	*p = vmlog_find(f->buf, f->len, STREAM_END,
+			    strlen(STREAM_END));
 	size_t		 i = p != NULL ? (size_t)(p - f->buf) : 0;
 
 	sb_cat(&b, "");
