@@ -72,7 +72,8 @@ struct fw {
 	size_t		 patcap;
 	size_t		 work;		/* bytes scanned so far */
 	size_t		 budget;
-	struct ev	*ev;		/* the tree, in document order */
+	struct ev	*ev;		/* the tree, in document order: */
+					/* ev0 until it outgrows it */
 	size_t		 nev;
 	size_t		 evcap;
 	enum fw_state	 state;
@@ -80,6 +81,9 @@ struct fw {
 	size_t		 kept;		/* bytes left in the rabbit's buffer */
 	struct vs	 lost;		/* first bytes a "<x .../>" lost */
 	int		 trees;
+	/* Not cleared per run (vmlog_fw_run): a stanza's tree without malloc. */
+	struct ev	 ev0[16];
+	char		 pat0[64];
 };
 
 /*

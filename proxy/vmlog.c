@@ -198,8 +198,13 @@ fw_endtag(struct fw *f, struct vs x, struct vs name)
 	    name.len) == 0)
 		at = k->at;
 	else {
+		if (f->patcap == 0) {
+			f->pat = f->pat0;
+			f->patcap = sizeof(f->pat0);
+		}
 		if (n > f->patcap) {
-			free(f->pat);
+			if (f->pat != f->pat0)
+				free(f->pat);
 			f->patcap = 0;
 			if ((f->pat = malloc(n)) == NULL) {
 				f->state = FW_ENOMEM;
@@ -231,12 +236,19 @@ fw_push(struct fw *f, enum ev_kind kind, int depth, struct vs a,
 		f->state = FW_NODES;
 		return -1;
 	}
+	if (f->evcap == 0) {
+		f->ev = f->ev0;
+		f->evcap = sizeof(f->ev0) / sizeof(f->ev0[0]);
+	}
 	if (f->nev == f->evcap) {
-		cap = f->evcap != 0 ? f->evcap * 2 : 64;
-		if ((v = reallocarray(f->ev, cap, sizeof(*v))) == NULL) {
+		cap = f->evcap * 2;
+		if ((v = reallocarray(f->ev == f->ev0 ? NULL : f->ev, cap,
+		    sizeof(*v))) == NULL) {
 			f->state = FW_ENOMEM;
 			return -1;
 		}
+		if (f->ev == f->ev0)
+			memcpy(v, f->ev0, sizeof(f->ev0));
 		f->ev = v;
 		f->evcap = cap;
 	}
@@ -382,7 +394,7 @@ vmlog_fw_run(struct fw *f, const char *buf, size_t len)
 	struct fwres	r;
 	size_t		done = 0;
 
-	memset(f, 0, sizeof(*f));
+	memset(f, 0, offsetof(struct fw, ev0));
 	f->buf = buf;
 	f->len = len;
 	f->budget = len * VMLOG_WORK_FACTOR + 65536;
@@ -414,10 +426,12 @@ vmlog_fw_run(struct fw *f, const char *buf, size_t len)
 void
 vmlog_fw_free(struct fw *f)
 {
-	free(f->ev);
+	if (f->ev != f->ev0)
+		free(f->ev);
 	f->ev = NULL;
 	f->nev = f->evcap = 0;
-	free(f->pat);
+	if (f->pat != f->pat0)
+		free(f->pat);
 	f->pat = NULL;
 	f->patcap = 0;
 }
