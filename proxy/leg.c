@@ -170,6 +170,8 @@ leg_pending(const struct leg *l)
 	struct bufferevent	*b;
 	size_t			 n = 0;
 
+	if (l->hooked)		/* plain: no layer below (per unit, twice) */
+		return evbuffer_get_length(bufferevent_get_output(l->bev));
 	for (b = l->bev; b != NULL; b = bufferevent_get_underlying(b))
 		n += evbuffer_get_length(bufferevent_get_output(b));
 	return n;
