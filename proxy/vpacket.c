@@ -362,9 +362,9 @@ vpacket_describe(const char *buf, size_t len, char *line, size_t linesz)
 	int		 n = 0;
 
 	lb_cat(&b, "");
-	if (len == 0 || (memmem(buf, len, "violet:packet", 13) == NULL &&
-	    memmem(buf, len, "<clic", 5) == NULL &&
-	    memmem(buf, len, "<ears", 5) == NULL))
+	if (len == 0 || (vmlog_find(buf, len, "violet:packet", 13) == NULL &&
+	    vmlog_find(buf, len, "<clic", 5) == NULL &&
+	    vmlog_find(buf, len, "<ears", 5) == NULL))
 		return 0;
 	vmlog_fw_run(&f, buf, len);
 	if (f.state == FW_ENOMEM) {
