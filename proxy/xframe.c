@@ -87,50 +87,33 @@ scan_ref(struct scan *s)
 	return 1;
 }
 
-/* An attribute value after its opening quote q, through the closing one. */
+/*
+ * Characters up to `end`: an attribute value's closing quote (consumed;
+ * want C_VAL), or the '<' after text (not consumed; want C_PLAIN, and
+ * "]]>" is refused). 1, or 0 if they are not plain or run out.
+ */
 static int
-scan_value(struct scan *s, unsigned char q)
-{
-	unsigned char	c;
-
-	for (;;) {
-		s->i = run(s, C_VAL);
-		if (s->i >= s->n)
-			break;
-		if ((c = s->p[s->i]) == q) {
-			s->i++;
-			return 1;
-		}
-		if (cls[c] & C_TEXT)
-			s->i++;
-		else if (c != '&' || !scan_ref(s))
-			return 0;
-	}
-	return 0;
-}
-
-/* Character data up to the next '<' (not consumed). */
-static int
-scan_text(struct scan *s)
+scan_chars(struct scan *s, unsigned char want, unsigned char end)
 {
 	size_t		start = s->i;
 	unsigned char	c;
 
 	for (;;) {
-		s->i = run(s, C_PLAIN);
+		s->i = run(s, want);
 		if (s->i >= s->n)
-			break;
-		if ((c = s->p[s->i]) == '<')
+			return 0;
+		if ((c = s->p[s->i]) == end) {
+			s->i += end != '<';
 			return 1;
-		if (c == '>' && s->i - start >= 2 && s->p[s->i - 1] == ']' &&
-		    s->p[s->i - 2] == ']')
-			return 0;		/* "]]>" is not allowed in text */
+		}
+		if (c == '>' && end == '<' && s->i - start >= 2 &&
+		    s->p[s->i - 1] == ']' && s->p[s->i - 2] == ']')
+			return 0;
 		if (cls[c] & C_TEXT)
 			s->i++;
 		else if (c != '&' || !scan_ref(s))
 			return 0;
 	}
-	return 0;
 }
 
 /* One attribute at s->i, unless it repeats one of the na before it. */
@@ -155,7 +138,7 @@ scan_attr(struct scan *s, size_t *off, size_t *len, unsigned na)
 	if (s->i >= s->n || (s->p[s->i] != '"' && s->p[s->i] != '\''))
 		return 0;
 	q = s->p[s->i++];
-	return scan_value(s, q);
+	return scan_chars(s, C_VAL, q);
 }
 
 /*
@@ -245,7 +228,7 @@ xf_frame(const char *p, size_t n, const struct xf_limits *lim, size_t *len,
 			*name_len = nl[0];
 			return 1;
 		}
-		if (!scan_text(&s))
+		if (!scan_chars(&s, C_PLAIN, '<'))
 			return 0;
 	}
 }
