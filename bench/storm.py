@@ -44,6 +44,10 @@ FW_REGISTER_RATE = 100
 # connects at once overflowed it, TCP retried the dropped SYNs after 1, 3,
 # 7, 15, 31 s and a third of the rabbits met login-timeout first.
 SERVER_BACKLOG = int(os.environ.get('STORM_SERVER_BACKLOG', '128'))
+# Each rabbit from its own loopback address (nabrabbit --source), as in the
+# field, so that per-source limits and password backoff see one rabbit per
+# address; '' puts every rabbit on 127.0.0.1 (one NAT for all).
+SOURCE = os.environ.get('STORM_SOURCE', '127.1.0.1')
 CTRL, CTRL_PW = 'stormcontrol', 'stormctl5678'
 TICK = os.sysconf('SC_CLK_TCK')
 
@@ -73,9 +77,10 @@ class Proxy:
         with open(conf, 'w') as f:
             f.write('[nabproxy]\nlisten = 127.0.0.1:0\nupstream = %s\n'
                     'state-dir = %s\nlog-file = %s\nlog-format = none\n'
-                    'profile = %s\nmax-connections = 8192\nmax-per-source = 0\n'
+                    'profile = %s\nmax-connections = 8192\n%s'
                     'include = %s/etc/profiles/*.conf\n%s%s\n'
-                    % (upstream, self.dir, self.log, profile, SRC, user_line(), extra))
+                    % (upstream, self.dir, self.log, profile,
+                       '' if SOURCE else 'max-per-source = 0\n', SRC, user_line(), extra))
         self.proc = subprocess.Popen([nab, '-c', conf, '--foreground'],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 20
@@ -112,6 +117,8 @@ def rabbits(rabbit, port, firmware, count, mac, state=None, timeout=120, rate=10
     argv = [rabbit, '--firmware', firmware, '--connect', '127.0.0.1:%d' % port,
             '--count', str(count), '--rate', str(rate), '--mac', mac,
             '--timeout', str(timeout)]
+    if SOURCE:
+        argv += ['--source', SOURCE]
     if state:
         argv += ['--state', state]
     t0 = time.monotonic()
@@ -175,6 +182,7 @@ def seed_storm(nab, rabbit, srv, n, out):
         s2, t2 = rabbits(rabbit, px.port, 'simulator', n, '0a0000000001')
         c2 = cpu_s(px.proc.pid)
         upstream_work(px.text()[log0:], n, out)
+        out['storm_sources'] = sources(px.text()[log0:])
         pinger.stop_.set()
         direct.stop_.set()
         pinger.join(30)
@@ -198,6 +206,11 @@ def seed_storm(nab, rabbit, srv, n, out):
                 pass
     finally:
         px.stop()
+
+
+def sources(log):
+    """How many distinct source addresses nabproxy accepted from."""
+    return len(set(re.findall(r': accepted from (\S+):\d+,', log)))
 
 
 def upstream_work(log, n, out, key='storm'):
@@ -230,6 +243,7 @@ def firmware_storm(nab, rabbit, srv, m, out, work):
                          timeout=300)
         c2 = cpu_s(px.proc.pid)
         upstream_work(px.text()[log0:], m, out, 'storm_fw')
+        out['storm_fw_sources'] = sources(px.text()[log0:])
         out['storm_fw_idle'] = s2['idle']
         out['storm_fw_failed_by_step'] = ','.join(
             '%s:%d' % kv for kv in sorted(s2['failed_by_step'].items())) or 'none'
@@ -251,6 +265,7 @@ def main(argv):
         'VirtualHost', 'network_settings = {{ tcp_backlog = %d }}\n\nVirtualHost'
         % SERVER_BACKLOG, 1)
     out['storm_server_backlog'] = SERVER_BACKLOG
+    out['storm_source'] = SOURCE or '127.0.0.1'
     work = tempfile.mkdtemp(prefix='nabstorm-')
     os.chmod(work, 0o700)
     try:
