@@ -48,6 +48,11 @@ SERVER_BACKLOG = int(os.environ.get('STORM_SERVER_BACKLOG', '128'))
 # field, so that per-source limits and password backoff see one rabbit per
 # address; '' puts every rabbit on 127.0.0.1 (one NAT for all).
 SOURCE = os.environ.get('STORM_SOURCE', '127.1.0.1')
+# The firmware storm's connect-timeout. It counts the wait for a max-dials
+# slot, and 2,000 logins need about 11 s of Prosody's CPU here (5.5 ms
+# each, storm_fw_server_cpu_ms_per_login): at the default 10 s the last
+# third met remote-connection-failed while the server was still busy.
+FW_CONNECT_TIMEOUT = int(os.environ.get('STORM_CONNECT_TIMEOUT', '60'))
 CTRL, CTRL_PW = 'stormcontrol', 'stormctl5678'
 TICK = os.sysconf('SC_CLK_TCK')
 
@@ -57,6 +62,11 @@ def cpu_s(pid):
     with open('/proc/%d/stat' % pid) as f:
         fields = f.read().rsplit(')', 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def server_cpu_s(srv):
+    """CPU seconds of the server's processes."""
+    return sum(cpu_s(p) for p in srv.alive_pids())
 
 
 def pct(xs, p):
@@ -178,9 +188,11 @@ def seed_storm(nab, rabbit, srv, n, out):
         pinger.start()
         direct.start()
         c1 = cpu_s(px.proc.pid)
+        v1 = server_cpu_s(srv)
         log0 = len(px.text())
         s2, t2 = rabbits(rabbit, px.port, 'simulator', n, '0a0000000001')
         c2 = cpu_s(px.proc.pid)
+        out['storm_server_cpu_ms_per_login'] = '%.3f' % ((server_cpu_s(srv) - v1) * 1000 / n)
         upstream_work(px.text()[log0:], n, out)
         out['storm_sources'] = sources(px.text()[log0:])
         pinger.stop_.set()
@@ -227,7 +239,9 @@ def upstream_work(log, n, out, key='storm'):
 
 
 def firmware_storm(nab, rabbit, srv, m, out, work):
-    px = Proxy(nab, '127.0.0.1:%d' % srv.port, 'auto')
+    px = Proxy(nab, '127.0.0.1:%d' % srv.port, 'auto',
+               'connect-timeout = %d\n' % FW_CONNECT_TIMEOUT)
+    out['storm_fw_connect_timeout'] = FW_CONNECT_TIMEOUT
     state = os.path.join(work, 'rabbits.state')
     try:
         # Registration (a login probe each, max-probes at a time) at a
@@ -238,10 +252,12 @@ def firmware_storm(nab, rabbit, srv, m, out, work):
         out['storm_fw_first_idle'] = s1['idle']
         out['storm_fw_first_s'] = '%.2f' % t1
         c1 = cpu_s(px.proc.pid)
+        v1 = server_cpu_s(srv)
         log0 = len(px.text())
         s2, t2 = rabbits(rabbit, px.port, '18673', m, '0013d3100001', state=state,
                          timeout=300)
         c2 = cpu_s(px.proc.pid)
+        out['storm_fw_server_cpu_ms_per_login'] = '%.3f' % ((server_cpu_s(srv) - v1) * 1000 / m)
         upstream_work(px.text()[log0:], m, out, 'storm_fw')
         out['storm_fw_sources'] = sources(px.text()[log0:])
         out['storm_fw_idle'] = s2['idle']
