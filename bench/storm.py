@@ -19,6 +19,12 @@ PID) and nabproxy processes on free ports, then:
    (DIGEST-MD5 through nabproxy, profile auto); how many reached idle, the
    time, and the CPU per login.
 
+Every rabbit connects from its own loopback address (nabrabbit --source
+STORM_SOURCE, 127.1.0.1 and up), as rabbits in the field do, so that
+nabproxy's per-source limits and password backoff see one rabbit each.
+Reported beside nabproxy's CPU: Prosody's CPU per login over the same
+reconnect, and how many distinct sources nabproxy accepted.
+
 Writes key=value lines to the results file (argv[1]) and prints them.
 """
 import os
