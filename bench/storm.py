@@ -19,6 +19,12 @@ PID) and nabproxy processes on free ports, then:
    (DIGEST-MD5 through nabproxy, profile auto); how many reached idle, the
    time, and the CPU per login.
 
+Every rabbit connects from its own loopback address (nabrabbit --source
+STORM_SOURCE, 127.1.0.1 and up), as rabbits in the field do, so that
+nabproxy's per-source limits and password backoff see one rabbit each.
+Reported beside nabproxy's CPU: Prosody's CPU per login over the same
+reconnect, and how many distinct sources nabproxy accepted.
+
 Writes key=value lines to the results file (argv[1]) and prints them.
 """
 import os
@@ -44,6 +50,15 @@ FW_REGISTER_RATE = 100
 # connects at once overflowed it, TCP retried the dropped SYNs after 1, 3,
 # 7, 15, 31 s and a third of the rabbits met login-timeout first.
 SERVER_BACKLOG = int(os.environ.get('STORM_SERVER_BACKLOG', '128'))
+# Each rabbit from its own loopback address (nabrabbit --source), as in the
+# field, so that per-source limits and password backoff see one rabbit per
+# address; '' puts every rabbit on 127.0.0.1 (one NAT for all).
+SOURCE = os.environ.get('STORM_SOURCE', '127.1.0.1')
+# The firmware storm's connect-timeout. It counts the wait for a max-dials
+# slot, and 2,000 logins need about 11 s of Prosody's CPU here (5.5 ms
+# each, storm_fw_server_cpu_ms_per_login): at the default 10 s the last
+# third met remote-connection-failed while the server was still busy.
+FW_CONNECT_TIMEOUT = int(os.environ.get('STORM_CONNECT_TIMEOUT', '60'))
 CTRL, CTRL_PW = 'stormcontrol', 'stormctl5678'
 TICK = os.sysconf('SC_CLK_TCK')
 
@@ -53,6 +68,11 @@ def cpu_s(pid):
     with open('/proc/%d/stat' % pid) as f:
         fields = f.read().rsplit(')', 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def server_cpu_s(srv):
+    """CPU seconds of the server's processes."""
+    return sum(cpu_s(p) for p in srv.alive_pids())
 
 
 def pct(xs, p):
@@ -73,9 +93,10 @@ class Proxy:
         with open(conf, 'w') as f:
             f.write('[nabproxy]\nlisten = 127.0.0.1:0\nupstream = %s\n'
                     'state-dir = %s\nlog-file = %s\nlog-format = none\n'
-                    'profile = %s\nmax-connections = 8192\nmax-per-source = 0\n'
+                    'profile = %s\nmax-connections = 8192\n%s'
                     'include = %s/etc/profiles/*.conf\n%s%s\n'
-                    % (upstream, self.dir, self.log, profile, SRC, user_line(), extra))
+                    % (upstream, self.dir, self.log, profile,
+                       '' if SOURCE else 'max-per-source = 0\n', SRC, user_line(), extra))
         self.proc = subprocess.Popen([nab, '-c', conf, '--foreground'],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 20
@@ -112,6 +133,8 @@ def rabbits(rabbit, port, firmware, count, mac, state=None, timeout=120, rate=10
     argv = [rabbit, '--firmware', firmware, '--connect', '127.0.0.1:%d' % port,
             '--count', str(count), '--rate', str(rate), '--mac', mac,
             '--timeout', str(timeout)]
+    if SOURCE:
+        argv += ['--source', SOURCE]
     if state:
         argv += ['--state', state]
     t0 = time.monotonic()
@@ -171,10 +194,13 @@ def seed_storm(nab, rabbit, srv, n, out):
         pinger.start()
         direct.start()
         c1 = cpu_s(px.proc.pid)
+        v1 = server_cpu_s(srv)
         log0 = len(px.text())
         s2, t2 = rabbits(rabbit, px.port, 'simulator', n, '0a0000000001')
         c2 = cpu_s(px.proc.pid)
+        out['storm_server_cpu_ms_per_login'] = '%.3f' % ((server_cpu_s(srv) - v1) * 1000 / n)
         upstream_work(px.text()[log0:], n, out)
+        out['storm_sources'] = sources(px.text()[log0:])
         pinger.stop_.set()
         direct.stop_.set()
         pinger.join(30)
@@ -200,6 +226,11 @@ def seed_storm(nab, rabbit, srv, n, out):
         px.stop()
 
 
+def sources(log):
+    """How many distinct source addresses nabproxy accepted from."""
+    return len(set(re.findall(r': accepted from (\S+):\d+,', log)))
+
+
 def upstream_work(log, n, out, key='storm'):
     """Upstream connections and SASL exchanges per reconnecting rabbit,
     from nabproxy's log: its own stream each, plus login probes and fresh
@@ -214,7 +245,9 @@ def upstream_work(log, n, out, key='storm'):
 
 
 def firmware_storm(nab, rabbit, srv, m, out, work):
-    px = Proxy(nab, '127.0.0.1:%d' % srv.port, 'auto')
+    px = Proxy(nab, '127.0.0.1:%d' % srv.port, 'auto',
+               'connect-timeout = %d\n' % FW_CONNECT_TIMEOUT)
+    out['storm_fw_connect_timeout'] = FW_CONNECT_TIMEOUT
     state = os.path.join(work, 'rabbits.state')
     try:
         # Registration (a login probe each, max-probes at a time) at a
@@ -225,11 +258,14 @@ def firmware_storm(nab, rabbit, srv, m, out, work):
         out['storm_fw_first_idle'] = s1['idle']
         out['storm_fw_first_s'] = '%.2f' % t1
         c1 = cpu_s(px.proc.pid)
+        v1 = server_cpu_s(srv)
         log0 = len(px.text())
         s2, t2 = rabbits(rabbit, px.port, '18673', m, '0013d3100001', state=state,
                          timeout=300)
         c2 = cpu_s(px.proc.pid)
+        out['storm_fw_server_cpu_ms_per_login'] = '%.3f' % ((server_cpu_s(srv) - v1) * 1000 / m)
         upstream_work(px.text()[log0:], m, out, 'storm_fw')
+        out['storm_fw_sources'] = sources(px.text()[log0:])
         out['storm_fw_idle'] = s2['idle']
         out['storm_fw_failed_by_step'] = ','.join(
             '%s:%d' % kv for kv in sorted(s2['failed_by_step'].items())) or 'none'
@@ -251,6 +287,7 @@ def main(argv):
         'VirtualHost', 'network_settings = {{ tcp_backlog = %d }}\n\nVirtualHost'
         % SERVER_BACKLOG, 1)
     out['storm_server_backlog'] = SERVER_BACKLOG
+    out['storm_source'] = SOURCE or '127.0.0.1'
     work = tempfile.mkdtemp(prefix='nabstorm-')
     os.chmod(work, 0o700)
     try:

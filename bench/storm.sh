@@ -18,20 +18,31 @@
 #        STORM_SERVER_BACKLOG=128  Prosody's accept queue (tcp_backlog,
 #                           Prosody's own default; nabproxy's max-dials
 #                           keeps its connects within it)
+#        STORM_SOURCE=127.1.0.1  first source address: each rabbit connects
+#                           from its own (nabrabbit --source), as rabbits
+#                           behind different routers; empty: all from
+#                           127.0.0.1 (one NAT: a wrong password there backs
+#                           off every rabbit behind it, max-per-source = 0)
+#        STORM_CONNECT_TIMEOUT=60  the 18673 storm's connect-timeout (it
+#                           counts the wait for a max-dials slot; 2,000
+#                           logins keep Prosody busy longer than the
+#                           default 10 s)
 #
 # Keys written (times in seconds unless _ms):
-#   storm_server_backlog storm_rabbits storm_first_idle storm_first_s storm_first_cpu_ms_per_login
+#   storm_server_backlog storm_source storm_rabbits storm_first_idle storm_first_s storm_first_cpu_ms_per_login
 #   storm_first_upstream_conns_per_login storm_first_sasl_per_login
 #   storm_upstream_conns_per_login storm_sasl_per_login (the reconnect's;
 #   upstream connections and SASL exchanges per rabbit, from nabproxy's log)
 #   storm_reconnect_idle storm_reconnect_s storm_cpu_ms_per_login (target
-#   <= 0.3) storm_control_pings storm_control_rtt_idle_p50_ms
+#   <= 0.3) storm_server_cpu_ms_per_login (Prosody's, the same reconnect)
+#   storm_sources (distinct source addresses nabproxy saw) storm_control_pings storm_control_rtt_idle_p50_ms
 #   storm_control_rtt_p50_ms storm_control_rtt_p99_ms (target < 50)
 #   storm_control_rtt_max_ms storm_direct_rtt_p50_ms storm_direct_rtt_p99_ms
 #   (the same pings straight to the server, beside the storm) storm_fw_rabbits storm_fw_first_idle
 #   storm_fw_first_s storm_fw_idle (target: all) storm_fw_failed_by_step
 #   storm_fw_reconnect_s storm_fw_p99_ms storm_fw_cpu_ms_per_login
 #   storm_fw_upstream_conns_per_login storm_fw_sasl_per_login
+#   storm_fw_server_cpu_ms_per_login storm_fw_sources storm_fw_connect_timeout
 #
 # Prosody is started by the script on free ports (tests/integration/
 # xmppservers.py); every process it starts is stopped by its PID.

@@ -54,8 +54,14 @@ int	store_lock(const char *, char *, size_t);
 
 /* creds_writer.c: queue "jid's entry becomes *e" (e NULL: removal). */
 int	writer_queue(struct creds *, const struct creds_entry *, const char *);
-/* The operations not yet written, replayed onto fresh; -1 on ENOMEM. */
-int	writer_replay(struct creds *, struct creds *);
+/*
+ * The thread's "written up to" (an operation sequence number). Read it
+ * before reading the file: a write the thread finishes meanwhile may be
+ * after the file was read.
+ */
+unsigned long long writer_written(struct creds *);
+/* The operations after upto, replayed onto fresh; -1 on ENOMEM. */
+int	writer_replay(struct creds *, struct creds *, unsigned long long upto);
 /* Writes what is queued, stops the thread, reports; c->cr_w is NULL after. */
 void	writer_stop(struct creds *);
 

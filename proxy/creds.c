@@ -524,14 +524,17 @@ keep_unchanged(struct creds *c, struct creds *fresh)
 int
 creds_reload(struct creds *c, char *err, size_t errlen)
 {
-	struct creds	fresh;
+	struct creds		fresh;
+	unsigned long long	upto;
 
 	memset(&fresh, 0, sizeof(fresh));
 	fresh.cr_path = c->cr_path;
+	/* Before the file: what is written by then is in what load() reads. */
+	upto = c->cr_w != NULL ? writer_written(c) : 0;
 	if (load(c->cr_path, c->cr_owner, &fresh, err, errlen) == -1)
 		return -1;
-	/* Changes the writer has not put in the file yet stay. */
-	if (c->cr_w != NULL && writer_replay(c, &fresh) == -1) {
+	/* Changes the writer had not put in the file yet stay. */
+	if (c->cr_w != NULL && writer_replay(c, &fresh, upto) == -1) {
 		ents_clear(&fresh);
 		snprintf(err, errlen, "%s: out of memory", c->cr_path);
 		return -1;

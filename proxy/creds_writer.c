@@ -335,8 +335,24 @@ writer_queue(struct creds *c, const struct creds_entry *e, const char *jid)
 	return 0;
 }
 
+unsigned long long
+writer_written(struct creds *c)
+{
+	struct creds_writer	*w = c->cr_w;
+	unsigned long long	 upto;
+
+	pthread_mutex_lock(&w->mu);
+	upto = w->ok_upto;
+	pthread_mutex_unlock(&w->mu);
+	return upto;
+}
+
+/*
+ * Operations are dropped only by cw_collect(), on the loop's thread like
+ * this call, so every one after an upto read earlier is still queued.
+ */
 int
-writer_replay(struct creds *c, struct creds *fresh)
+writer_replay(struct creds *c, struct creds *fresh, unsigned long long upto)
 {
 	struct creds_writer	*w = c->cr_w;
 	size_t			 i;
@@ -344,7 +360,7 @@ writer_replay(struct creds *c, struct creds *fresh)
 
 	pthread_mutex_lock(&w->mu);
 	for (i = 0; i < w->nops && rc == 0; i++)
-		if (w->ops[i].seq > w->ok_upto)
+		if (w->ops[i].seq > upto)
 			rc = op_replay(fresh, &w->ops[i].e);
 	pthread_mutex_unlock(&w->mu);
 	return rc;

@@ -3,7 +3,10 @@
  * (identity.h). A probe proves or refutes a password with a full login on
  * the server, so without limits the 409 repair would be a guessing oracle
  * and a login storm. Failures back off per account and per source address
- * (doubling from backoff_min up to backoff_max); a success clears the
+ * (doubling from backoff_min up to backoff_max; a source is keyed as
+ * max-per-source counts it, listener_source_key(): an IPv4 address as
+ * is, IPv6 by its /64, so a host cannot step past its backoff by taking
+ * the next address of its prefix); a success clears the
  * account's entry; at most max_running probes run at once. Tables are
  * fixed-size (the oldest entry is recycled), so memory is bounded whatever
  * the peers do.
@@ -13,6 +16,7 @@
 #include <string.h>
 
 #include "identity.h"
+#include "listener.h"
 
 #define GUARD_SLOTS	512
 
@@ -74,12 +78,22 @@ gwait(const struct gslot *s, time_t now)
 	return s != NULL && s->until > now ? (unsigned)(s->until - now) : 0;
 }
 
+/* The source's slot: keyed as max-per-source counts it. */
+static struct gslot *
+src_find(struct idguard *g, const char *source, int create)
+{
+	char	key[ID_JID_MAX];
+
+	listener_source_key(source, key, sizeof(key));
+	return gfind(g->src, key, create);
+}
+
 int
 idguard_begin(struct idguard *g, const char *jid, const char *source,
     time_t now, unsigned *wait)
 {
 	unsigned	a = gwait(gfind(g->acct, jid, 0), now);
-	unsigned	b = gwait(gfind(g->src, source, 0), now);
+	unsigned	b = gwait(src_find(g, source, 0), now);
 
 	*wait = a > b ? a : b;
 	if (*wait > 0)
@@ -108,7 +122,7 @@ idguard_check(struct idguard *g, const char *jid, const char *source,
     time_t now, unsigned *wait)
 {
 	unsigned	a = gwait(gfind(g->acct, jid, 0), now);
-	unsigned	b = gwait(gfind(g->src, source, 0), now);
+	unsigned	b = gwait(src_find(g, source, 0), now);
 
 	*wait = a > b ? a : b;
 	return *wait > 0 ? -1 : 0;
@@ -138,7 +152,7 @@ idguard_note(struct idguard *g, const char *jid, const char *source, int ok,
 		return;
 	if ((s = gfind(g->acct, jid, 1)) != NULL)
 		gfail(g, s, now);
-	if ((s = gfind(g->src, source, 1)) != NULL)
+	if ((s = src_find(g, source, 1)) != NULL)
 		gfail(g, s, now);
 }
 

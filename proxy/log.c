@@ -274,7 +274,10 @@ static void
 log_vmsg(enum log_level lvl, int with_errno, const char *fmt, va_list ap)
 {
 	static const char *const tag[] = { "error", "warning", "info", "debug" };
-	char		 line[2048], msg[2048], ts[32];
+	/* The second's text, formatted when the second changes. */
+	static char	 ts[32];
+	static time_t	 ts_sec = -1;
+	char		 line[2048], msg[2048];
 	int		 saved = errno, n;
 	struct timespec	 now;
 	struct tm	 tm;
@@ -282,8 +285,11 @@ log_vmsg(enum log_level lvl, int with_errno, const char *fmt, va_list ap)
 	if (lvl == LOG_LVL_DEBUG && !lg.verbose)
 		return;
 	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	if (now.tv_sec != ts_sec) {
+		gmtime_r(&now.tv_sec, &tm);
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+		ts_sec = now.tv_sec;
+	}
 	n = snprintf(line, sizeof(line), "%s.%03ldZ nabproxy[%s]: ", ts,
 	    now.tv_nsec / 1000000, tag[lvl]);
 	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)

@@ -6,6 +6,9 @@
  * summary line; exits 0 only if every rabbit reached idle.
  * docs/nabrabbit.md is the reference.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -30,7 +33,7 @@ static const char usage_text[] =
 "usage: nabrabbit [--firmware simulator|18673] [--connect HOST:PORT]\n"
 "                 [--mac MAC] [--domain DOMAIN] [--password PW]\n"
 "                 [--state FILE] [--timeout SEC] [--count N] [--rate R]\n"
-"                 [--events SCRIPT]\n"
+"                 [--events SCRIPT] [--source ADDR[/N]]\n"
 "\n"
 "Plays Nabaztag rabbits byte for byte and prints one JSON line per rabbit.\n"
 "\n"
@@ -51,6 +54,11 @@ static const char usage_text[] =
 "  -e, --events SCRIPT   18673: once idle, play SCRIPT (\"click 1; click 2;\n"
 "                        ears 3 12; wait 5\") and print each Violet packet\n"
 "                        received meanwhile as a JSON line\n"
+"  -S, --source ADDR[/N] connect from ADDR and the addresses after it,\n"
+"                        rabbit i from ADDR + (i mod N) (N default: --count,\n"
+"                        one address each), like rabbits behind different\n"
+"                        routers; same family as --connect (Linux routes\n"
+"                        all of 127.0.0.0/8 to lo: --source 127.1.0.1)\n"
 "  -h, --help, -V, --version\n"
 "\n"
 "Exit status: 0 if every rabbit reached idle, 1 if not, 2 usage error.\n";
@@ -65,6 +73,9 @@ struct run {
 	unsigned		 count, started, ended;
 	double			 rate;
 	struct timespec		 t0;
+	struct sockaddr_storage	 src;		/* --source: the first */
+	socklen_t		 srclen;	/* 0: none */
+	unsigned		 srcn;		/* addresses to cycle over */
 	struct event		*tick;
 	struct report_summary	 sum;
 };
@@ -137,6 +148,80 @@ parse_mac(const char *s)
 	return strtoull(hex, &end, 16);
 }
 
+/*
+ * --source ADDR[/N]: a numeric IPv4 or IPv6 address and how many
+ * consecutive ones to use (0: one per rabbit, fixed once --count is known).
+ */
+static void
+parse_source(const char *arg, struct run *run)
+{
+	char		 buf[INET6_ADDRSTRLEN + 16], *slash;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&run->src;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&run->src;
+
+	if (strlen(arg) >= sizeof(buf))
+		usage_error("--source wants ADDR or ADDR/N", arg);
+	snprintf(buf, sizeof(buf), "%s", arg);
+	run->srcn = 0;
+	if ((slash = strchr(buf, '/')) != NULL) {
+		*slash = '\0';
+		run->srcn = (unsigned)num(slash + 1, 1, 1000000,
+		    "--source: N wants 1 .. 1000000");
+	}
+	memset(&run->src, 0, sizeof(run->src));
+	if (inet_pton(AF_INET, buf, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		run->srclen = sizeof(*sin);
+	} else if (inet_pton(AF_INET6, buf, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		run->srclen = sizeof(*sin6);
+	} else
+		usage_error("--source wants a numeric IPv4 or IPv6 address",
+		    arg);
+}
+
+/*
+ * The address of rabbit i: the first plus i mod srcn, added to the last
+ * 32 bits (checked not to wrap by source_check()).
+ */
+static void
+source_of(const struct run *run, unsigned i, struct sockaddr_storage *out)
+{
+	uint32_t	 v, add = i % run->srcn;
+	unsigned char	*p;
+
+	memcpy(out, &run->src, sizeof(*out));
+	p = out->ss_family == AF_INET ?
+	    (unsigned char *)&((struct sockaddr_in *)out)->sin_addr :
+	    (unsigned char *)&((struct sockaddr_in6 *)out)->sin6_addr + 12;
+	memcpy(&v, p, 4);
+	v = htonl(ntohl(v) + add);
+	memcpy(p, &v, 4);
+}
+
+static void
+source_check(struct run *run, const char *arg)
+{
+	unsigned char	*p;
+	uint32_t	 v;
+
+	if (run->srclen == 0)
+		return;
+	if (run->src.ss_family != run->opts.ro_addr.ss_family)
+		usage_error("--source and --connect must be the same address "
+		    "family", arg);
+	if (run->srcn == 0 || run->srcn > run->count)
+		run->srcn = run->count;
+	p = run->src.ss_family == AF_INET ?
+	    (unsigned char *)&((struct sockaddr_in *)&run->src)->sin_addr :
+	    (unsigned char *)&((struct sockaddr_in6 *)&run->src)->sin6_addr +
+	    12;
+	memcpy(&v, p, 4);
+	if ((uint64_t)ntohl(v) + run->srcn - 1 > 0xffffffffULL)
+		usage_error("--source + N addresses run past the last address",
+		    arg);
+}
+
 /* --events: each Violet packet the rabbit got, as one JSON line. */
 static void
 on_packet(const char *mac, const unsigned char *pkt, size_t n, void *arg)
@@ -165,18 +250,19 @@ parse_cli(int argc, char **argv, struct run *run)
 		{ "count", required_argument, NULL, 'n' },
 		{ "rate", required_argument, NULL, 'r' },
 		{ "events", required_argument, NULL, 'e' },
+		{ "source", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char	*connect = "127.0.0.1:5222", *mac = NULL;
+	const char	*connect = "127.0.0.1:5222", *mac = NULL, *src = NULL;
 	int		 ch;
 
 	run->opts.ro_timeout = 30;
 	run->count = 1;
 	run->rate = 100;
 	snprintf(run->opts.ro_domain, sizeof(run->opts.ro_domain), "almacska");
-	while ((ch = getopt_long(argc, argv, "f:c:m:d:p:s:t:n:r:e:hV", opts,
+	while ((ch = getopt_long(argc, argv, "f:c:m:d:p:s:t:n:r:e:S:hV", opts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'f':
@@ -212,6 +298,7 @@ parse_cli(int argc, char **argv, struct run *run)
 		case 'r': run->rate = num(optarg, 0.01, 1e6,
 		    "--rate wants rabbits per second (0.01 .. 1e6)"); break;
 		case 'e': run->opts.ro_events = optarg; break;
+		case 'S': parse_source(optarg, run); src = optarg; break;
 		case 'h': fputs(usage_text, stdout); exit(0);
 		case 'V': printf("nabrabbit %s\n", NABPROXY_VERSION); exit(0);
 		default: fputs(usage_text, stderr); exit(2);
@@ -236,6 +323,7 @@ parse_cli(int argc, char **argv, struct run *run)
 	if (run->mac0 + run->count - 1 > 0xffffffffffffULL)
 		usage_error("--mac + --count runs past ffffffffffff", mac);
 	resolve(connect, &run->opts);
+	source_check(run, src);
 }
 
 static double
@@ -290,8 +378,16 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 			pw = state_get(&run->state, mac);
 		else if (pw == NULL)
 			pw = "83279de2ea5c";	/* the seed's */
-		(void)rabbit_start(run->base, &run->opts, mac, pw, on_done,
-		    run);
+		if (run->srclen > 0) {
+			struct sockaddr_storage	sa;
+
+			source_of(run, run->started - 1, &sa);
+			(void)rabbit_start_from(run->base, &run->opts,
+			    (struct sockaddr *)&sa, run->srclen, mac, pw,
+			    on_done, run);
+		} else
+			(void)rabbit_start(run->base, &run->opts, mac, pw,
+			    on_done, run);
 	}
 	if (run->started == run->count)
 		return;

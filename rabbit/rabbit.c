@@ -178,6 +178,14 @@ int
 rabbit_start(struct event_base *base, const struct rabbit_opts *o,
     const char *mac, const char *pw, RABBIT_DONE_FN(done), void *arg)
 {
+	return rabbit_start_from(base, o, NULL, 0, mac, pw, done, arg);
+}
+
+int
+rabbit_start_from(struct event_base *base, const struct rabbit_opts *o,
+    const struct sockaddr *src, socklen_t srclen, const char *mac,
+    const char *pw, RABBIT_DONE_FN(done), void *arg)
+{
 	struct rabbit	*r;
 	struct timeval	 tv;
 	int		 one = 1;
@@ -206,6 +214,12 @@ rabbit_start(struct event_base *base, const struct rabbit_opts *o,
 		return -1;
 	}
 	(void)setsockopt(r->r_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (src != NULL && bind(r->r_fd, src, srclen) == -1) {
+		rabbit_fail(r, "bind to the --source address: %s",
+		    strerror(errno));
+		finish(r);
+		return -1;
+	}
 	tv.tv_sec = (time_t)o->ro_timeout;
 	tv.tv_usec = (suseconds_t)((o->ro_timeout - (double)tv.tv_sec) * 1e6);
 	evtimer_add(r->r_tmo, &tv);

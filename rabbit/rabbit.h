@@ -68,5 +68,14 @@ int	rabbit_packet_json(const char *mac, const unsigned char *pkt, size_t n,
 int	rabbit_start(struct event_base *base, const struct rabbit_opts *opts,
 	    const char *mac, const char *password, RABBIT_DONE_FN(done),
 	    void *arg);
+/*
+ * The same, the socket bound to src (port 0: any) before it connects, so
+ * the server sees this rabbit come from that address; src NULL: the
+ * kernel chooses, as rabbit_start().
+ */
+int	rabbit_start_from(struct event_base *base,
+	    const struct rabbit_opts *opts, const struct sockaddr *src,
+	    socklen_t srclen, const char *mac, const char *password,
+	    RABBIT_DONE_FN(done), void *arg);
 
 #endif /* NAB_RABBIT_RABBIT_H */

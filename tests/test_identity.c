@@ -298,6 +298,23 @@ test_guard(void **state UNUSED)
 	assert_int_equal(idguard_check(g, "c@d", "10.0.3.4", t + 701, &wait),
 	    -1);
 	assert_int_equal(wait, 1);
+	/*
+	 * Sources are keyed as max-per-source counts them: an IPv4 address
+	 * on its own (the next address is another source), IPv6 by /64 (the
+	 * next address of the prefix is the same source, the next /64 not).
+	 */
+	idguard_note(g, "v4@d", "10.0.4.1", 0, t + 800);
+	assert_int_equal(idguard_check(g, "w@d", "10.0.4.1", t + 800, &wait),
+	    -1);
+	assert_int_equal(idguard_check(g, "w@d", "10.0.4.2", t + 800, &wait),
+	    0);
+	idguard_note(g, "v6@d", "2001:db8:1:2::1", 0, t + 800);
+	assert_int_equal(idguard_check(g, "w@d", "2001:db8:1:2::99", t + 800,
+	    &wait), -1);
+	assert_int_equal(idguard_check(g, "w@d", "2001:db8:1:2:ffff::7",
+	    t + 800, &wait), -1);
+	assert_int_equal(idguard_check(g, "w@d", "2001:db8:1:3::1", t + 800,
+	    &wait), 0);
 	assert_int_equal(idguard_check(g, "q@d", "10.0.3.3", t + 701, &wait),
 	    -1);
 	assert_int_equal(idguard_check(g, "c@d", "10.0.3.4", t + 702, &wait),

@@ -4,7 +4,8 @@
  * documents each; --version; usage errors exit 2 naming what is wrong; a
  * state file others may read is refused; against a port nobody listens
  * on one rabbit prints its JSON line failed at connect and exits 1, and
- * --count 3 prints three lines with consecutive MACs and a summary.
+ * --count 3 prints three lines with consecutive MACs and a summary; a
+ * --source address the host lacks fails at connect, naming bind.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -137,6 +138,13 @@ test_usage(void **state)
 	USAGE("unexpected argument: extra", "extra");
 	USAGE("runs past ffffffffffff", "--mac", "ffffffffffff", "--count",
 	    "2");
+	USAGE("--source wants a numeric IPv4 or IPv6 address: localhost",
+	    "--source", "localhost");
+	USAGE("--source: N wants 1 .. 1000000", "--source", "127.1.0.1/0");
+	USAGE("--source and --connect must be the same address family",
+	    "--source", "::1", "--connect", "127.0.0.1:5222");
+	USAGE("--source + N addresses run past the last address", "--source",
+	    "255.255.255.254", "--count", "3");
 	tu_mkdtemp(dir, sizeof(dir), "test_nabrabbit");
 	tu_put(dir, "state", "0013d3000001 aaaaaaaaaaaa\n");
 	snprintf(path, sizeof(path), "%s/state", dir);
@@ -189,6 +197,12 @@ test_refused(void **state)
 	assert_non_null(strstr(o.buf[0], "\n{\"summary\":true,\"rabbits\":3,"
 	    "\"idle\":0,\"failed\":3,\"failed_by_step\":{\"connect\":3},"
 	    "\"p50_ms\":0.0,\"p99_ms\":0.0,\"elapsed_ms\":"));
+	/* A source address this host does not have: bind fails, said so. */
+	RUN(&o, "--connect", hp, "--source", "192.0.2.1");
+	assert_int_equal(exit_code(&o), 1);
+	CHECK(strstr(o.buf[0], ",\"failed\":\"connect\",\"reason\":\"bind to "
+	    "the --source address: Cannot assign requested address\"}\n") !=
+	    NULL, "%s", o.buf[0]);
 	close(fd);
 }
 

@@ -1,6 +1,7 @@
 /*
  * Unit tests for vmlog_misread: each reason names its cause in one
- * escaped line, a clean stanza has none, and a short or absent reason
+ * escaped line (control bytes, bytes >= 0x7f, quote and backslash
+ * escaped; peer bytes cut at 40), a clean stanza has none, and a short or absent reason
  * buffer truncates without losing the answer. The warning lines of the
  * [vm] log, which share these sentences, are checked in test_vmlog.c.
  */
@@ -33,6 +34,11 @@ test_misread_reasons(void **state)
 		{ "<q><x a=\"1\"/>t</x>u</q>", "bytes lost after a self-closing "
 		    "tag (its first end tag of the same name bounds it): "
 		    "\"</x>u\"" },
+		{ "<a>&lt;\x01\x7f\xc3\xa9\"\\\r</a>", "entity not decoded by the "
+		    "rabbit in \"&lt;\\x01\\x7f\\xc3\\xa9\\\"\\\\\\r\"" },
+		{ "<a>&amp;0123456789012345678901234567890123456789</a>",
+		    "entity not decoded by the rabbit in \"&amp;012345678901234"
+		    "56789012345678901234...\"" },
 		{ "<a b=\"1\">x</a>", "" },
 	};
 	char	why[VMLOG_WHY_SIZE];

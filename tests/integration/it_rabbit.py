@@ -19,6 +19,10 @@ profile auto (the shipped default) and nabrabbit plays:
             through a nabproxy allowing 2 login probes at once (the rest
             wait for a slot): 20 lines with consecutive MACs, all idle, and
             a summary line saying so with p50 <= p99.
+  sources   --count 6 --source 127.1.0.1/3 through a nabproxy with
+            max-per-source = 2: nabproxy accepted exactly two connections
+            from each of 127.1.0.1, .2 and .3 (bound before connect; Linux
+            routes 127/8 to lo) and all six rabbits reach idle.
   control   the same firmware rabbit through profile passthrough does not
             reach idle (exit 1, a failed step named): nabrabbit is not
             vacuous.
@@ -158,6 +162,19 @@ def case_load(srv):
             'no probe waited for a slot'
 
 
+def case_sources(srv):
+    base = 0x0013d3200000
+    with Nabproxy('127.0.0.1:%d' % srv.port, profile='auto',
+                  extra='max-per-source = 2') as px:
+        rc, out = nabrabbit(px, '--firmware', '18673', '--mac', '%012x' % base,
+                            '--count', '6', '--rate', '1000', '--source', '127.1.0.1/3')
+        assert rc == 0, out
+        assert out[-1]['idle'] == 6, out[-1]
+        peers = re.findall(rb': accepted from ([0-9.]+):\d+,', px.log())
+        assert sorted(peers) == [b'127.1.0.1'] * 2 + [b'127.1.0.2'] * 2 + \
+            [b'127.1.0.3'] * 2, peers
+
+
 def case_control(srv):
     with Nabproxy('127.0.0.1:%d' % srv.port, profile='passthrough') as px:
         rc, out = nabrabbit(px, '--firmware', '18673', '--mac', '0013d3000012',
@@ -169,7 +186,8 @@ def case_control(srv):
 
 
 def main(argv):
-    return run_per_server(argv, DOMAIN, (case_seed, case_firmware, case_load, case_control))
+    return run_per_server(argv, DOMAIN, (case_seed, case_firmware, case_load, case_sources,
+                                             case_control))
 
 
 if __name__ == '__main__':
