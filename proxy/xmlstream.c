@@ -76,6 +76,7 @@ struct xmlstream {
 	int		 has_decl;
 	int		 dozing;	/* parser freed while idle */
 	unsigned	 light;		/* XS_LIGHT_* names framed by xframe */
+	int		 onebyte;	/* the header was in a 1-byte encoding */
 	struct xs_slab	*slab;		/* the parser's memory, first */
 	int		 priming;	/* feeding XS_PRIMER to a new parser */
 	char		 enc[32];	/* encoding the header declared, or "" */
@@ -115,6 +116,7 @@ static void	on_doctype(void *, const XML_Char *, const XML_Char *,
 static void	on_entity(void *, const XML_Char *, int, const XML_Char *,
 		    int, const XML_Char *, const XML_Char *, const XML_Char *,
 		    const XML_Char *);
+static int	onebyte(struct xmlstream *, const XML_Char *);
 static int	parse_status(struct xmlstream *, enum XML_Status);
 static int	xs_wake(struct xmlstream *);
 static size_t	feed_light(struct xmlstream *, const char *, size_t);
@@ -454,6 +456,7 @@ on_start(void *arg, const XML_Char *name, const XML_Char **atts)
 		}
 		stanza_set_root(st, n);
 		xs->depth = 1;
+		xs->onebyte = onebyte(xs, name);
 		if (queue(xs, XS_HEADER, ev_end(xs), st) == 0)
 			XML_StopParser(xs->p, XML_TRUE);
 		xs->ws_end = xs->mark;
@@ -482,6 +485,23 @@ on_start(void *arg, const XML_Char *name, const XML_Char **atts)
 		st_append(xs->node, n);
 	xs->node = n;
 	xs->depth++;
+}
+
+/*
+ * The stream element's start tag is '<' and then its name's first byte
+ * as expat passes it (UTF-8): the stream is in a one-byte encoding, not
+ * in UTF-16, which expat also detects without any declaration (from a
+ * BOM, or from "<\0"). 0 when it cannot tell (no XML_CONTEXT_BYTES).
+ */
+static int
+onebyte(struct xmlstream *xs, const XML_Char *name)
+{
+	const char	*ctx;
+	int		 off = 0, size = 0;
+
+	ctx = XML_GetInputContext(xs->p, &off, &size);
+	return ctx != NULL && off >= 0 && size - off >= 2 && ctx[off] == '<' &&
+	    ctx[off + 1] == name[0];
 }
 
 static void
@@ -701,8 +721,8 @@ feed_light(struct xmlstream *xs, const char *p, size_t n)
 	unsigned		 bit;
 
 	if (xs->depth != 1 || xs->qlen != 0 || xs->suspended ||
-	    xs->cur != NULL || xs->fed != xs->popped || (xs->enc[0] != '\0' &&
-	    strcasecmp(xs->enc, "UTF-8") != 0))
+	    xs->cur != NULL || xs->fed != xs->popped || !xs->onebyte ||
+	    (xs->enc[0] != '\0' && strcasecmp(xs->enc, "UTF-8") != 0))
 		return 0;
 	lim.max_len = xs->lim.max_stanza;
 	lim.max_depth = xs->lim.max_depth;
