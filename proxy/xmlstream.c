@@ -77,6 +77,7 @@ struct xmlstream {
 	int		 dozing;	/* parser freed while idle */
 	unsigned	 light;		/* XS_LIGHT_* names framed by xframe */
 	int		 onebyte;	/* the header was in a 1-byte encoding */
+	int		 cdata;		/* inside a CDATA section */
 	struct xs_slab	*slab;		/* the parser's memory, first */
 	int		 priming;	/* feeding XS_PRIMER to a new parser */
 	char		 enc[32];	/* encoding the header declared, or "" */
@@ -111,6 +112,8 @@ static void	on_chars(void *, const XML_Char *, int);
 static void	on_decl(void *, const XML_Char *, const XML_Char *, int);
 static void	on_comment(void *, const XML_Char *);
 static void	on_pi(void *, const XML_Char *, const XML_Char *);
+static void	on_cdata_start(void *);
+static void	on_cdata_end(void *);
 static void	on_doctype(void *, const XML_Char *, const XML_Char *,
 		    const XML_Char *, int);
 static void	on_entity(void *, const XML_Char *, int, const XML_Char *,
@@ -317,6 +320,7 @@ parser_create(struct xmlstream *xs)
 	XML_SetXmlDeclHandler(p, on_decl);
 	XML_SetCommentHandler(p, on_comment);
 	XML_SetProcessingInstructionHandler(p, on_pi);
+	XML_SetCdataSectionHandler(p, on_cdata_start, on_cdata_end);
 	XML_SetStartDoctypeDeclHandler(p, on_doctype);
 	XML_SetEntityDeclHandler(p, on_entity);
 	XML_SetParamEntityParsing(p, XML_PARAM_ENTITY_PARSING_NEVER);
@@ -325,6 +329,7 @@ parser_create(struct xmlstream *xs)
 	xs->depth = 0;
 	xs->suspended = 0;
 	xs->has_decl = 0;
+	xs->cdata = 0;
 	return 0;
 }
 
@@ -575,6 +580,24 @@ on_comment(void *arg, const XML_Char *data)
 	fail(arg, XS_ERR_RESTRICTED, "XML comment");
 }
 
+/*
+ * A CDATA section between stanzas that holds only white space so far has
+ * been reported to the last byte, yet expat is still inside it: the
+ * stream is at no unit boundary a byte scan or a new parser could start
+ * from (feed_light, xs_doze).
+ */
+static void
+on_cdata_start(void *arg)
+{
+	((struct xmlstream *)arg)->cdata = 1;
+}
+
+static void
+on_cdata_end(void *arg)
+{
+	((struct xmlstream *)arg)->cdata = 0;
+}
+
 static void
 on_pi(void *arg, const XML_Char *target, const XML_Char *data)
 {
@@ -722,7 +745,8 @@ feed_light(struct xmlstream *xs, const char *p, size_t n)
 
 	if (xs->depth != 1 || xs->qlen != 0 || xs->suspended ||
 	    xs->cur != NULL || xs->fed != xs->popped || !xs->onebyte ||
-	    (xs->enc[0] != '\0' && strcasecmp(xs->enc, "UTF-8") != 0))
+	    xs->cdata || (xs->enc[0] != '\0' &&
+	    strcasecmp(xs->enc, "UTF-8") != 0))
 		return 0;
 	lim.max_len = xs->lim.max_stanza;
 	lim.max_depth = xs->lim.max_depth;
