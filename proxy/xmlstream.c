@@ -808,7 +808,7 @@ xs_doze(struct xmlstream *xs)
 		return 1;
 	if (xs->err != XS_ERR_NONE || xs->p == NULL || xs->qlen > 0 ||
 	    xs->suspended || xs->cur != NULL || xs->fed != xs->popped ||
-	    xs->depth > 1)
+	    xs->depth > 1 || xs->cdata)
 		return 0;
 	parser_free(xs);
 	xs->dozing = 1;

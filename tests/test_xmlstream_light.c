@@ -359,6 +359,46 @@ test_light_errors(void **state)
 	lim = saved;
 }
 
+/*
+ * A CDATA section between stanzas holding only white space so far: expat
+ * has reported every byte (one XS_WS unit), yet it is still inside the
+ * section, where "<iq/>" is text, not a stanza. Neither light framing
+ * nor a doze may forget that; once the section ends, both may go on.
+ */
+static void
+test_light_cdata(void **state)
+{
+	struct xmlstream	*xs;
+	struct xs_unit		 u;
+	char			*s;
+	int			 doze;
+
+	for (doze = 0; doze < 2; doze++) {
+		xs = xs_new(&lim);
+		assert_non_null(xs);
+		xs_set_light(xs, doze ? 0 : XS_LIGHT_IQ);
+		s = units(xs, "<stream:stream><![CDATA[ ", 25);
+		assert_string_equal(s, "0:15:T 2:10:- ");
+		free(s);
+		assert_int_equal(xs_doze(xs), 0);
+		assert_int_equal(xs_feed(xs, "<iq/>", 5), -1);
+		assert_int_equal(xs_next(xs, &u), -1);
+		assert_int_equal(xs_error(xs, NULL), XS_ERR_NOT_WELL_FORMED);
+		xs_free(xs);
+	}
+	xs = xs_new(&lim);
+	assert_non_null(xs);
+	xs_set_light(xs, XS_LIGHT_IQ);
+	UNITS(xs, "<stream:stream><![CDATA[ ", "0:15:T 2:10:- ");
+	/* The section's end is not character data: the next unit has it. */
+	UNITS(xs, " ]]>", "2:1:- ");
+	assert_int_equal(xs_doze(xs), 0);
+	UNITS(xs, "<iq/>", "2:3:- 1:5:T ");
+	assert_int_equal(xs_doze(xs), 1);
+	UNITS(xs, "<iq/>", "1:5:L ");
+	xs_free(xs);
+}
+
 int
 main(void)
 {
@@ -368,6 +408,7 @@ main(void)
 		cmocka_unit_test(test_light_doze),
 		cmocka_unit_test(test_light_encoding),
 		cmocka_unit_test(test_light_errors),
+		cmocka_unit_test(test_light_cdata),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
