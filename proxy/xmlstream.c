@@ -752,9 +752,15 @@ feed_light(struct xmlstream *xs, const char *p, size_t n)
 	lim.max_depth = xs->lim.max_depth;
 	lim.max_attrs = xs->lim.max_attrs;
 	while (took < n && xs->qlen < XS_QUEUE) {
-		if ((len = xf_ws(p + took, n - took)) > 0)
+		if ((len = xf_ws(p + took, n - took)) > 0) {
+			/*
+			 * Over the cap, expat decides: it keeps a trailing CR
+			 * back, so its unit may be one byte shorter.
+			 */
+			if (len > xs->lim.max_stanza)
+				break;
 			bit = 0;
-		else if (xf_frame(p + took, n - took, &lim, &len, &name,
+		} else if (xf_frame(p + took, n - took, &lim, &len, &name,
 		    &nlen) != 1 || ((bit = light_bit(name, nlen)) & xs->light) == 0)
 			break;
 		if (queue(xs, bit ? XS_STANZA : XS_WS, xs->mark + len,
