@@ -106,7 +106,8 @@ expat(const char *p, size_t n, const struct xs_limits *lim)
 }
 
 /*
- * p[0..n) begins with a plain element of want bytes named name: xf_frame
+ * p[0..n) begins with a plain element of want bytes named name (NULL:
+ * any): xf_frame
  * says so on p and on its first `want` bytes, and 0 on every shorter
  * prefix; expat cuts the same stanza.
  */
@@ -118,8 +119,10 @@ yes_n(const char *p, size_t n, size_t want, const char *name)
 	if (frame(p, n, &big, &len, &noff, &nlen) != 1)
 		fail_msg("xf_frame refused \"%.*s\"", (int)n, p);
 	assert_int_equal(len, want);
-	assert_int_equal(nlen, strlen(name));
-	assert_memory_equal(p + noff, name, nlen);
+	if (name != NULL) {
+		assert_int_equal(nlen, strlen(name));
+		assert_memory_equal(p + noff, name, nlen);
+	}
 	assert_int_equal(noff, 1);
 	assert_int_equal(frame(p, want, &big, &len, &noff, &nlen), 1);
 	assert_int_equal(len, want);
@@ -477,6 +480,175 @@ test_ws(void **state)
 	assert_int_equal(xf_ws("\xc2\xa0", 2), 0);
 }
 
+/*
+ * Generated plain elements: a fixed-seed generator writes elements of
+ * the plain grammar (names with every kind of name character, both
+ * quotes, '>' and the five entities in values and text, "]]" not
+ * followed by '>', white space wherever it may go), each framed whole,
+ * as expat frames it. Then single-byte changes of each (a byte replaced
+ * by one that matters to the grammar, removed, or doubled): whatever the
+ * scan still frames, expat frames the same way.
+ */
+static uint32_t	rnd_state = 12345;
+
+static unsigned
+rnd(unsigned n)
+{
+	rnd_state = rnd_state * 1103515245u + 12345u;
+	return (rnd_state >> 16) % n;
+}
+
+static void
+put(char **w, const char *s)
+{
+	size_t	n = strlen(s);
+
+	memcpy(*w, s, n);
+	*w += n;
+}
+
+static void
+gen_ws(char **w, int must)
+{
+	static const char *const ws[] = { " ", "\t", "\r\n", "\n", "  " };
+
+	if (must || rnd(3) == 0)
+		put(w, ws[rnd(5)]);
+}
+
+/* Text or an attribute value (q: its quote, or 0 for text). */
+static void
+gen_chars(char **w, char q)
+{
+	static const char *const bits[] = {
+		"a", "Z", "0", "-", " ", "\t", "\n", ">", "]]", "]", "&amp;",
+		"&lt;", "&gt;", "&quot;", "&apos;", "/", "=", "?", "!", "#",
+		";", "x y", "{}", "~", "\"", "'", "]] >"
+	};
+	unsigned	i = rnd(6);
+	const char	*b;
+
+	while (i-- > 0) {
+		b = bits[rnd(sizeof(bits) / sizeof(bits[0]))];
+		if (q != 0 && strchr(b, q) != NULL)
+			continue;
+		/* Text never has "]]>": no '>' right after a ']'. */
+		if (q == 0 && b[0] == '>' && (*w)[-1] == ']')
+			continue;
+		put(w, b);
+	}
+}
+
+static void
+gen_name(char *name)
+{
+	static const char first[] = "abcxyzABZ_:";
+	static const char next[] = "abz09-._:";
+	unsigned	n = 1 + rnd(4), i;
+
+	name[0] = first[rnd(sizeof(first) - 1)];
+	for (i = 1; i < n; i++)
+		name[i] = next[rnd(sizeof(next) - 1)];
+	name[n] = '\0';
+}
+
+static void
+gen_elem(char **w, unsigned depth)
+{
+	char		name[8], an[4][8];
+	unsigned	na = rnd(4), i, j, nk;
+	char		q;
+
+	gen_name(name);
+	put(w, "<");
+	put(w, name);
+	for (i = 0; i < na; i++) {
+		do {
+			gen_name(an[i]);
+			for (j = 0; j < i && strcmp(an[j], an[i]) != 0; j++)
+				;
+		} while (j < i);
+		gen_ws(w, 1);
+		put(w, an[i]);
+		gen_ws(w, 0);
+		put(w, "=");
+		gen_ws(w, 0);
+		q = rnd(2) ? '\'' : '"';
+		*(*w)++ = q;
+		gen_chars(w, q);
+		*(*w)++ = q;
+	}
+	gen_ws(w, 0);
+	if (depth >= 4 || rnd(4) == 0) {
+		put(w, "/>");
+		return;
+	}
+	put(w, ">");
+	for (nk = rnd(4), i = 0; i < nk; i++) {
+		gen_chars(w, 0);
+		if (rnd(2))
+			gen_elem(w, depth + 1);
+	}
+	gen_chars(w, 0);
+	put(w, "</");
+	put(w, name);
+	gen_ws(w, 0);
+	put(w, ">");
+}
+
+/* Whatever xf_frame frames of p[0..n), expat frames the same way. */
+static unsigned
+agree(const char *p, size_t n)
+{
+	size_t	len, noff, nlen;
+
+	if (frame(p, n, &big, &len, &noff, &nlen) != 1)
+		return 0;
+	if (expat(p, len, &xbig) != V_STANZA)
+		fail_msg("xf_frame took %zu bytes of \"%.*s\", expat did not",
+		    len, (int)n, p);
+	return 1;
+}
+
+static void
+test_generated(void **state)
+{
+	static const char	 hot[] = "<>&;'\"/=]! \t\x01\x80:-.9#x";
+	char			 buf[8192], mut[8200], *w;
+	size_t			 n, i, k, took = 0, muts = 0;
+
+	for (i = 0; i < 1500; i++) {
+		w = buf;
+		gen_elem(&w, 1);
+		n = (size_t)(w - buf);
+		assert_true(n < sizeof(buf) / 2);
+		buf[n] = '\0';
+		yes_n(buf, n, n, NULL);
+		for (k = 0; k < 12; k++) {
+			size_t	at = rnd((unsigned)n);
+
+			memcpy(mut, buf, n);
+			switch (rnd(3)) {
+			case 0:
+				mut[at] = hot[rnd(sizeof(hot) - 1)];
+				took += agree(mut, n);
+				break;
+			case 1:
+				memmove(mut + at, mut + at + 1, n - at - 1);
+				took += agree(mut, n - 1);
+				break;
+			default:
+				memmove(mut + at + 1, mut + at, n - at);
+				took += agree(mut, n + 1);
+				break;
+			}
+			muts++;
+		}
+	}
+	/* Many changes stay plain (text, values); many do not. */
+	assert_true(took > muts / 10 && took < muts);
+}
+
 int
 main(void)
 {
@@ -489,6 +661,7 @@ main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_seed_stanzas),
 		cmocka_unit_test(test_ws),
+		cmocka_unit_test(test_generated),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
