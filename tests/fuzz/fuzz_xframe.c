@@ -3,8 +3,10 @@
  * against expat, and for xmlstream's light framing against its normal
  * mode. Byte 0 picks the caps (bits 0-1: 4096/16/32, 64/2/2, 300/4/4,
  * 65536/64/64 for bytes/depth/attributes, the last past XF_MAX_DEPTH and
- * XF_MAX_ATTRS) and the light names (bits 2-3: all, message, presence and
- * iq, all); byte 1 the read size of the stream runs (bits 0-6, 0 = all at
+ * XF_MAX_ATTRS), the light names (bits 2-3: all, message, presence and
+ * iq, all), whether the stream runs doze at every boundary they can (bit
+ * 4) and restart after <success/> or <proceed/> as the proxy does (bit
+ * 5); byte 1 the read size of the stream runs (bits 0-6, 0 = all at
  * once) and whether "<stream:stream>" is put before the rest (bit 7).
  * The rest, X, is checked three ways; any violation aborts:
  *
@@ -57,6 +59,10 @@ struct rec {
 	enum xs_kind	kind;
 };
 
+/* How the stream runs read: doze and restart as the proxy may. */
+#define RUN_DOZE	1
+#define RUN_RESTART	2
+
 /* A stream run: its units, how it ended. */
 struct outcome {
 	struct rec	*r;
@@ -68,7 +74,7 @@ struct outcome {
 static void	check_frame(const char *, size_t, const struct xs_limits *);
 static void	check_ws(const char *, size_t);
 static void	run(const char *, size_t, const struct xs_limits *, unsigned,
-		    size_t, struct outcome *);
+		    size_t, int, struct outcome *);
 static void	compare(const struct outcome *, const struct outcome *);
 
 int
@@ -79,12 +85,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned		 light;
 	size_t			 rsz, n;
 	char			*s;
+	int			 how;
 
 	if (size < 2)
 		return 0;
 	lim = &caps[data[0] & 3];
 	light = names[(data[0] >> 2) & 3];
 	rsz = data[1] & 127;
+	how = (data[0] & 16 ? RUN_DOZE : 0) | (data[0] & 32 ? RUN_RESTART : 0);
 	check_frame((const char *)data + 2, size - 2, lim);
 	check_ws((const char *)data + 2, size - 2);
 	/* The stream runs, on an exact-size copy. */
@@ -94,8 +102,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (data[1] & 128)
 		memcpy(s, HDR, HDRLEN);
 	memcpy(s + n - (size - 2), data + 2, size - 2);
-	run(s, n, lim, 0, rsz, &nrm);
-	run(s, n, lim, light, rsz, &lgt);
+	run(s, n, lim, 0, rsz, how, &nrm);
+	run(s, n, lim, light, rsz, how, &lgt);
 	compare(&nrm, &lgt);
 	free(nrm.r);
 	free(lgt.r);
@@ -256,13 +264,26 @@ check_unit(const struct xs_unit *u, const char *s, size_t off,
 		abort();
 }
 
+/* A stanza after which the proxy starts a new stream (server side). */
+static int
+restarts(const struct xs_unit *u)
+{
+	const char	*name;
+
+	if (u->kind != XS_STANZA || u->st == NULL)
+		return 0;
+	name = stanza_root(u->st)->name;
+	return strcmp(name, "success") == 0 || strcmp(name, "proceed") == 0;
+}
+
 /*
  * Read s[0..n) in reads of rsz bytes (0: all at once) into a stream with
- * light names `light`, fed as the proxy feeds it.
+ * light names `light`, fed as the proxy feeds it, dozing and restarting
+ * as `how` says.
  */
 static void
 run(const char *s, size_t n, const struct xs_limits *lim, unsigned light,
-    size_t rsz, struct outcome *o)
+    size_t rsz, int how, struct outcome *o)
 {
 	struct xmlstream	*xs = xs_new(lim);
 	struct xs_unit		 u;
@@ -292,8 +313,14 @@ run(const char *s, size_t n, const struct xs_limits *lim, unsigned light,
 					o->r[o->n++].kind = u.kind;
 				}
 				front += u.len;
+				if ((how & RUN_RESTART) && restarts(&u) &&
+				    xs_reset(xs) == -1)
+					abort();
 				stanza_free(u.st);
 			}
+			/* Refused inside a CDATA section: not checked here. */
+			if ((how & RUN_DOZE) && r == 0 && xs_buffered(xs) == 0)
+				(void)xs_doze(xs);
 		}
 	}
 	o->err = xs_error(xs, &why);

@@ -119,8 +119,9 @@ XFRAME = [
 
 
 def xframe():
-    # Byte 0: caps (bits 0-1), light names (bits 2-3); byte 1: the read
-    # size (bits 0-6, 0 = one read), the stream header before (bit 7).
+    # Byte 0: caps (bits 0-1), light names (bits 2-3), doze (bit 4),
+    # restart (bit 5); byte 1: the read size (bits 0-6, 0 = one read),
+    # the stream header before (bit 7).
     n = 0
     for name in ("seed_server", "seed_rabbit"):
         data = read("tests", "golden", name + ".xml")
@@ -130,6 +131,10 @@ def xframe():
         for st in stanzas(data):
             put("xframe", "stanza%02d" % n, bytes([n & 3, 128]) + st)
             n += 1
+    # Restarts (bit 5) and dozes (bit 4) in the stream runs.
+    put("xframe", "server_restart", bytes([32 | 16, 5]) +
+        RESTARTS["server_restart"])
+    put("xframe", "rabbit_restart", bytes([16, 11]) + RESTARTS["rabbit_restart"])
     stream = b"".join(XFRAME)
     put("xframe", "mixed", bytes([3, 128]) + stream)
     put("xframe", "mixed.r13", bytes([0, 128 | 13]) + stream)
