@@ -497,6 +497,7 @@ on_start(void *arg, const XML_Char *name, const XML_Char **atts)
  * as expat passes it (UTF-8): the stream is in a one-byte encoding, not
  * in UTF-16, which expat also detects without any declaration (from a
  * BOM, or from "<\0"). 0 when it cannot tell (no XML_CONTEXT_BYTES).
+ * Light framing and a doze's primer both need one byte per character.
  */
 static int
 onebyte(struct xmlstream *xs, const XML_Char *name)
@@ -814,7 +815,7 @@ xs_doze(struct xmlstream *xs)
 		return 1;
 	if (xs->err != XS_ERR_NONE || xs->p == NULL || xs->qlen > 0 ||
 	    xs->suspended || xs->cur != NULL || xs->fed != xs->popped ||
-	    xs->depth > 1 || xs->cdata)
+	    xs->depth > 1 || xs->cdata || (xs->depth == 1 && !xs->onebyte))
 		return 0;
 	parser_free(xs);
 	xs->dozing = 1;

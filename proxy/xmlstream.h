@@ -124,7 +124,8 @@ void		 xs_set_light(struct xmlstream *, unsigned names);
 /*
  * Idle: free the parser (and with it all of expat's buffers and tables)
  * if the stream stands at a unit boundary with nothing fed and not yet
- * returned; the next xs_feed() makes a new one in the same state (before
+ * returned (not inside a CDATA section between stanzas, and not in a
+ * stream of two-byte characters, UTF-16); the next xs_feed() makes a new one in the same state (before
  * the header, or inside the stream element, with the header's declared
  * encoding), so the units that follow are exactly those an undisturbed
  * parser would have made. 1 if the stream dozes now, 0 if it cannot.

@@ -438,6 +438,40 @@ test_light_ws_cap(void **state)
 	lim = saved;
 }
 
+/*
+ * A stream in UTF-16 (undeclared, or declared) does not doze: the new
+ * parser is primed with "<stream:stream>" in bytes of one byte each,
+ * which is not what such a stream holds.
+ */
+static void
+test_doze_utf16(void **state)
+{
+	static const char u16[] = "<\0s\0:\0s\0t\0r\0e\0a\0m\0>\0";
+	static const char decl[] = "<\0?\0x\0m\0l\0 \0v\0e\0r\0s\0i\0o\0n\0"
+	    "=\0'\0001\0.\0000\0'\0 \0e\0n\0c\0o\0d\0i\0n\0g\0=\0'\0U\0T\0F\0"
+	    "-\0001\0006\0'\0?\0>\0<\0s\0:\0s\0t\0r\0e\0a\0m\0>\0";
+	static const char body[] = " \0<\0i\0q\0/\0>\0";
+	struct xmlstream	*xs;
+	char			*s;
+
+	xs = xs_new(&lim);
+	assert_non_null(xs);
+	s = units(xs, u16, sizeof(u16) - 1);
+	assert_string_equal(s, "0:20:T ");
+	free(s);
+	assert_int_equal(xs_doze(xs), 0);
+	UNITS(xs, body, "2:2:- 1:10:T ");
+	xs_free(xs);
+	xs = xs_new(&lim);
+	assert_non_null(xs);
+	s = units(xs, decl, sizeof(decl) - 1);
+	assert_string_equal(s, "0:98:T ");
+	free(s);
+	assert_int_equal(xs_doze(xs), 0);
+	UNITS(xs, body, "2:2:- 1:10:T ");
+	xs_free(xs);
+}
+
 int
 main(void)
 {
@@ -449,6 +483,7 @@ main(void)
 		cmocka_unit_test(test_light_errors),
 		cmocka_unit_test(test_light_cdata),
 		cmocka_unit_test(test_light_ws_cap),
+		cmocka_unit_test(test_doze_utf16),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
