@@ -122,6 +122,7 @@ static void	on_entity(void *, const XML_Char *, int, const XML_Char *,
 static int	onebyte(struct xmlstream *, const XML_Char *);
 static int	parse_status(struct xmlstream *, enum XML_Status);
 static int	xs_wake(struct xmlstream *);
+static void	take(struct xmlstream *, enum xs_kind, size_t, unsigned);
 static size_t	feed_light(struct xmlstream *, const char *, size_t);
 
 struct xmlstream *
@@ -729,18 +730,39 @@ light_bit(const char *name, size_t len)
 	return 0;
 }
 
+/* Queue len bytes taken by feed_light() as one unit; they skip expat. */
+static void
+take(struct xmlstream *xs, enum xs_kind kind, size_t len, unsigned bit)
+{
+	/* Cannot fail: len <= max_stanza, and the caller checked the room. */
+	if (queue(xs, kind, xs->mark + len, NULL) == -1)
+		return;
+	xs->q[(xs->qhead + xs->qlen - 1) % XS_QUEUE].light = bit;
+	xs->fed += len;
+	xs->pbase += len;
+	xs->ws_end = xs->mark;
+}
+
 /*
- * Frame whole plain stanzas and the white space between them from the
+ * Frame whole plain stanzas and the white space before them from the
  * front of p without expat, while the stream stands at a unit boundary
  * inside the stream element with nothing in expat. Returns the bytes
  * taken as units (0: expat reads all of p). Skipped bytes never reach
  * expat, so its byte 0 moves along with them (pbase).
+ *
+ * The units are exactly expat's: white space is taken only before a
+ * light stanza (expat cuts it at the stanza's start) or up to the end of
+ * p (expat yields it when its input ends) but for a final CR, which
+ * expat keeps back as it may begin a CRLF. White space before anything
+ * else (a CDATA section, a character reference, text) is left to expat,
+ * which may make it part of a longer unit, and so is white space over
+ * the cap, which expat refuses.
  */
 static size_t
 feed_light(struct xmlstream *xs, const char *p, size_t n)
 {
 	struct xf_limits	 lim;
-	size_t			 took = 0, len, nlen;
+	size_t			 took = 0, ws, len, nlen;
 	const char		*name;
 	unsigned		 bit;
 
@@ -752,26 +774,26 @@ feed_light(struct xmlstream *xs, const char *p, size_t n)
 	lim.max_len = xs->lim.max_stanza;
 	lim.max_depth = xs->lim.max_depth;
 	lim.max_attrs = xs->lim.max_attrs;
-	while (took < n && xs->qlen < XS_QUEUE) {
-		if ((len = xf_ws(p + took, n - took)) > 0) {
-			/*
-			 * Over the cap, expat decides: it keeps a trailing CR
-			 * back, so its unit may be one byte shorter.
-			 */
-			if (len > xs->lim.max_stanza)
-				break;
-			bit = 0;
-		} else if (xf_frame(p + took, n - took, &lim, &len, &name,
-		    &nlen) != 1 || ((bit = light_bit(name, nlen)) & xs->light) == 0)
+	while (took < n && xs->qlen + 2 <= XS_QUEUE) {
+		ws = xf_ws(p + took, n - took);
+		if (took + ws == n) {
+			if (p[n - 1] == '\r')
+				ws--;
+			if (ws > 0 && ws <= xs->lim.max_stanza) {
+				take(xs, XS_WS, ws, 0);
+				took += ws;
+			}
 			break;
-		if (queue(xs, bit ? XS_STANZA : XS_WS, xs->mark + len,
-		    NULL) == -1)
-			return took;	/* cannot happen: len <= max_stanza */
-		xs->q[(xs->qhead + xs->qlen - 1) % XS_QUEUE].light = bit;
-		xs->fed += len;
-		xs->pbase += len;
-		xs->ws_end = xs->mark;
-		took += len;
+		}
+		if (ws > xs->lim.max_stanza ||
+		    xf_frame(p + took + ws, n - took - ws, &lim, &len, &name,
+		    &nlen) != 1 ||
+		    ((bit = light_bit(name, nlen)) & xs->light) == 0)
+			break;
+		if (ws > 0)
+			take(xs, XS_WS, ws, 0);
+		take(xs, XS_STANZA, len, bit);
+		took += ws + len;
 	}
 	return took;
 }

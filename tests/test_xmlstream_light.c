@@ -403,7 +403,8 @@ test_light_cdata(void **state)
  * White space over the unit cap in one read: expat keeps a trailing CR
  * back (it may start a CRLF), so max_stanza spaces and a CR make a unit
  * of max_stanza bytes and no error, one more space a policy violation;
- * light framing must agree on both.
+ * light framing must agree on both, and on white space that expat reads
+ * as one unit with a CDATA section after it.
  */
 static void
 test_light_ws_cap(void **state)
@@ -432,6 +433,17 @@ test_light_ws_cap(void **state)
 		assert_null(run(buf, 86, cuts, 2, &err));
 		assert_int_equal(err, XS_ERR_POLICY);
 		buf[79] = '\r';
+	}
+	/*
+	 * White space and then a CDATA section of white space: expat makes
+	 * them one unit, 65 bytes, over the cap; so must light framing.
+	 */
+	memset(buf + 15, ' ', 55);
+	memcpy(buf + 70, "<![CDATA[ ]]><iq/>", 18);
+	for (light_names = 0; light_names <= XS_LIGHT_IQ;
+	    light_names += XS_LIGHT_IQ) {
+		assert_null(run(buf, 88, cuts, 1, &err));
+		assert_int_equal(err, XS_ERR_POLICY);
 	}
 	light_names = 0;
 	brief = 0;

@@ -21,13 +21,12 @@
  * 2. xf_ws(X) is the run of white space at its front.
  * 3. The stream (X, or the header and X), read the same way by a driver
  *    that feeds like the proxy (at most XS_FEED_MAX, from xs_buffered()
- *    after draining the units), gives the same non-white-space units
- *    (kind, offset, length) in light mode as in normal mode, up to the
+ *    after draining the units), gives the same units (kind, offset,
+ *    length; white space too) in light mode as in normal mode, up to the
  *    first error, and the same error class; with the same exception for
  *    the memory cap (then the normal mode's units are a prefix of the
- *    light mode's). White space units are not compared (light mode may
- *    cut runs elsewhere: expat keeps a trailing CR back), light units
- *    have no tree, the XS_LIGHT_* bit of their name and are plain.
+ *    light mode's). Light units have no tree, the XS_LIGHT_* bit of their
+ *    name, and are plain.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -53,7 +52,7 @@ static const unsigned names[4] = {
 	XS_LIGHT_MESSAGE | XS_LIGHT_PRESENCE | XS_LIGHT_IQ
 };
 
-/* One unit that is not white space. */
+/* One unit. */
 struct rec {
 	size_t		off, len;
 	enum xs_kind	kind;
@@ -307,11 +306,9 @@ run(const char *s, size_t n, const struct xs_limits *lim, unsigned light,
 				if (front + u.len > have)
 					abort();
 				check_unit(&u, s, front, light);
-				if (u.kind != XS_WS) {
-					o->r[o->n].off = front;
-					o->r[o->n].len = u.len;
-					o->r[o->n++].kind = u.kind;
-				}
+				o->r[o->n].off = front;
+				o->r[o->n].len = u.len;
+				o->r[o->n++].kind = u.kind;
 				front += u.len;
 				if ((how & RUN_RESTART) && restarts(&u) &&
 				    xs_reset(xs) == -1)
