@@ -112,7 +112,11 @@ int		 xs_reset(struct xmlstream *) WUNRES;
  * of expat, and comes as an XS_STANZA unit with st NULL and `light` set
  * (the whitespace around it as XS_WS units). Anything else, and every
  * stanza while a fed byte is still inside expat, is parsed as before.
- * Only in a UTF-8 stream, inside the stream element. The caller may
+ * Only in a UTF-8 stream, inside the stream element (not inside a CDATA
+ * section between stanzas). The units, white space included, and the
+ * errors are those of the normal mode for the same reads (of at most
+ * XS_FEED_MAX bytes each): only the trees are missing
+ * (tests/fuzz/fuzz_xframe.c checks that). The caller may
  * change the set before any xs_feed(); xs_feed() may then take only the
  * first units of its chunk (xs_buffered() says where the rest starts).
  */
