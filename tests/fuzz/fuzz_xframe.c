@@ -5,8 +5,9 @@
  * 65536/64/64 for bytes/depth/attributes, the last past XF_MAX_DEPTH and
  * XF_MAX_ATTRS), the light names (bits 2-3: all, message, presence and
  * iq, all), whether the stream runs doze at every boundary they can (bit
- * 4) and restart after <success/> or <proceed/> as the proxy does (bit
- * 5); byte 1 the read size of the stream runs (bits 0-6, 0 = all at
+ * 4), restart after <success/> or <proceed/> as the proxy does (bit
+ * 5) and whether the light run changes its names before every feed, as
+ * the proxy may (bit 6: none, then each set in turn); byte 1 the read size of the stream runs (bits 0-6, 0 = all at
  * once) and whether "<stream:stream>" is put before the rest (bit 7).
  * The rest, X, is checked three ways; any violation aborts:
  *
@@ -61,6 +62,7 @@ struct rec {
 /* How the stream runs read: doze and restart as the proxy may. */
 #define RUN_DOZE	1
 #define RUN_RESTART	2
+#define RUN_CYCLE	4
 
 /* A stream run: its units, how it ended. */
 struct outcome {
@@ -91,7 +93,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	lim = &caps[data[0] & 3];
 	light = names[(data[0] >> 2) & 3];
 	rsz = data[1] & 127;
-	how = (data[0] & 16 ? RUN_DOZE : 0) | (data[0] & 32 ? RUN_RESTART : 0);
+	how = (data[0] & 16 ? RUN_DOZE : 0) | (data[0] & 32 ? RUN_RESTART : 0) |
+	    (data[0] & 64 ? RUN_CYCLE : 0);
 	check_frame((const char *)data + 2, size - 2, lim);
 	check_ws((const char *)data + 2, size - 2);
 	/* The stream runs, on an exact-size copy. */
@@ -289,6 +292,7 @@ run(const char *s, size_t n, const struct xs_limits *lim, unsigned light,
 	size_t			 front = 0, have = 0, k;
 	const char		*why;
 	int			 r = 0;
+	unsigned		 feeds = 0;
 
 	if (xs == NULL || (o->r = malloc((n + 1) * sizeof(*o->r))) == NULL)
 		abort();
@@ -299,6 +303,12 @@ run(const char *s, size_t n, const struct xs_limits *lim, unsigned light,
 		while (r != -1 && front + xs_buffered(xs) < have) {
 			k = have - front - xs_buffered(xs);
 			k = k < XS_FEED_MAX ? k : XS_FEED_MAX;
+			if (light != 0 && (how & RUN_CYCLE)) {
+				/* None, then each set within light in turn. */
+				xs_set_light(xs, feeds % 4 == 0 ? 0 :
+				    light & names[feeds % 4]);
+				feeds++;
+			}
 			if ((r = xs_feed(xs, s + front + xs_buffered(xs), k)) ==
 			    -1)
 				break;

@@ -120,7 +120,7 @@ XFRAME = [
 
 def xframe():
     # Byte 0: caps (bits 0-1), light names (bits 2-3), doze (bit 4),
-    # restart (bit 5); byte 1: the read size (bits 0-6, 0 = one read),
+    # restart (bit 5), names changed per feed (bit 6); byte 1: the read size (bits 0-6, 0 = one read),
     # the stream header before (bit 7).
     n = 0
     for name in ("seed_server", "seed_rabbit"):
@@ -135,6 +135,8 @@ def xframe():
     put("xframe", "server_restart", bytes([32 | 16, 5]) +
         RESTARTS["server_restart"])
     put("xframe", "rabbit_restart", bytes([16, 11]) + RESTARTS["rabbit_restart"])
+    # Light names changed before every feed (bit 6).
+    put("xframe", "mixed.cycle", bytes([64 | 16, 128 | 9]) + b"".join(XFRAME))
     stream = b"".join(XFRAME)
     put("xframe", "mixed", bytes([3, 128]) + stream)
     put("xframe", "mixed.r13", bytes([0, 128 | 13]) + stream)
