@@ -78,6 +78,8 @@ struct xmlstream {
 	int		 has_decl;
 	int		 dozing;	/* parser freed while idle */
 	unsigned	 light;		/* XS_LIGHT_* names framed by xframe */
+	int		 onebyte;	/* the header was in a 1-byte encoding */
+	int		 cdata;		/* inside a CDATA section */
 	struct xs_slab	*slab;		/* the parser's memory, first */
 	int		 priming;	/* feeding XS_PRIMER to a new parser */
 	char		 enc[32];	/* encoding the header declared, or "" */
@@ -112,13 +114,17 @@ static void	on_chars(void *, const XML_Char *, int);
 static void	on_decl(void *, const XML_Char *, const XML_Char *, int);
 static void	on_comment(void *, const XML_Char *);
 static void	on_pi(void *, const XML_Char *, const XML_Char *);
+static void	on_cdata_start(void *);
+static void	on_cdata_end(void *);
 static void	on_doctype(void *, const XML_Char *, const XML_Char *,
 		    const XML_Char *, int);
 static void	on_entity(void *, const XML_Char *, int, const XML_Char *,
 		    int, const XML_Char *, const XML_Char *, const XML_Char *,
 		    const XML_Char *);
+static int	onebyte(struct xmlstream *, const XML_Char *);
 static int	parse_status(struct xmlstream *, enum XML_Status);
 static int	xs_wake(struct xmlstream *);
+static void	take(struct xmlstream *, enum xs_kind, size_t, unsigned);
 static size_t	feed_light(struct xmlstream *, const char *, size_t);
 
 struct xmlstream *
@@ -359,6 +365,7 @@ parser_create(struct xmlstream *xs)
 	XML_SetXmlDeclHandler(p, on_decl);
 	XML_SetCommentHandler(p, on_comment);
 	XML_SetProcessingInstructionHandler(p, on_pi);
+	XML_SetCdataSectionHandler(p, on_cdata_start, on_cdata_end);
 	XML_SetStartDoctypeDeclHandler(p, on_doctype);
 	XML_SetEntityDeclHandler(p, on_entity);
 	XML_SetParamEntityParsing(p, XML_PARAM_ENTITY_PARSING_NEVER);
@@ -367,6 +374,7 @@ parser_create(struct xmlstream *xs)
 	xs->depth = 0;
 	xs->suspended = 0;
 	xs->has_decl = 0;
+	xs->cdata = 0;
 	return 0;
 }
 
@@ -498,6 +506,7 @@ on_start(void *arg, const XML_Char *name, const XML_Char **atts)
 		}
 		stanza_set_root(st, n);
 		xs->depth = 1;
+		xs->onebyte = onebyte(xs, name);
 		if (queue(xs, XS_HEADER, ev_end(xs), st) == 0)
 			XML_StopParser(xs->p, XML_TRUE);
 		xs->ws_end = xs->mark;
@@ -526,6 +535,24 @@ on_start(void *arg, const XML_Char *name, const XML_Char **atts)
 		st_append(xs->node, n);
 	xs->node = n;
 	xs->depth++;
+}
+
+/*
+ * The stream element's start tag is '<' and then its name's first byte
+ * as expat passes it (UTF-8): the stream is in a one-byte encoding, not
+ * in UTF-16, which expat also detects without any declaration (from a
+ * BOM, or from "<\0"). 0 when it cannot tell (no XML_CONTEXT_BYTES).
+ * Light framing and a doze's primer both need one byte per character.
+ */
+static int
+onebyte(struct xmlstream *xs, const XML_Char *name)
+{
+	const char	*ctx;
+	int		 off = 0, size = 0;
+
+	ctx = XML_GetInputContext(xs->p, &off, &size);
+	return ctx != NULL && off >= 0 && size - off >= 2 && ctx[off] == '<' &&
+	    ctx[off + 1] == name[0];
 }
 
 static void
@@ -597,6 +624,24 @@ static void
 on_comment(void *arg, const XML_Char *data)
 {
 	fail(arg, XS_ERR_RESTRICTED, "XML comment");
+}
+
+/*
+ * A CDATA section between stanzas that holds only white space so far has
+ * been reported to the last byte, yet expat is still inside it: the
+ * stream is at no unit boundary a byte scan or a new parser could start
+ * from (feed_light, xs_doze).
+ */
+static void
+on_cdata_start(void *arg)
+{
+	((struct xmlstream *)arg)->cdata = 1;
+}
+
+static void
+on_cdata_end(void *arg)
+{
+	((struct xmlstream *)arg)->cdata = 0;
 }
 
 static void
@@ -729,42 +774,70 @@ light_bit(const char *name, size_t len)
 	return 0;
 }
 
+/* Queue len bytes taken by feed_light() as one unit; they skip expat. */
+static void
+take(struct xmlstream *xs, enum xs_kind kind, size_t len, unsigned bit)
+{
+	/* Cannot fail: len <= max_stanza, and the caller checked the room. */
+	if (queue(xs, kind, xs->mark + len, NULL) == -1)
+		return;
+	xs->q[(xs->qhead + xs->qlen - 1) % XS_QUEUE].light = bit;
+	xs->fed += len;
+	xs->pbase += len;
+	xs->ws_end = xs->mark;
+}
+
 /*
- * Frame whole plain stanzas and the white space between them from the
+ * Frame whole plain stanzas and the white space before them from the
  * front of p without expat, while the stream stands at a unit boundary
  * inside the stream element with nothing in expat. Returns the bytes
  * taken as units (0: expat reads all of p). Skipped bytes never reach
  * expat, so its byte 0 moves along with them (pbase).
+ *
+ * The units are exactly expat's: white space is taken only before a
+ * light stanza (expat cuts it at the stanza's start) or up to the end of
+ * p (expat yields it when its input ends) but for a final CR, which
+ * expat keeps back as it may begin a CRLF. White space before anything
+ * else (a CDATA section, a character reference, text) is left to expat,
+ * which may make it part of a longer unit, and so is white space over
+ * the cap, which expat refuses.
  */
 static size_t
 feed_light(struct xmlstream *xs, const char *p, size_t n)
 {
 	struct xf_limits	 lim;
-	size_t			 took = 0, len, nlen;
+	size_t			 took = 0, ws, len, nlen;
 	const char		*name;
 	unsigned		 bit;
 
 	if (xs->depth != 1 || xs->qlen != 0 || xs->suspended ||
-	    xs->cur != NULL || xs->fed != xs->popped || (xs->enc[0] != '\0' &&
+	    xs->cur != NULL || xs->fed != xs->popped || !xs->onebyte ||
+	    xs->cdata || (xs->enc[0] != '\0' &&
 	    strcasecmp(xs->enc, "UTF-8") != 0))
 		return 0;
 	lim.max_len = xs->lim.max_stanza;
 	lim.max_depth = xs->lim.max_depth;
 	lim.max_attrs = xs->lim.max_attrs;
-	while (took < n && xs->qlen < XS_QUEUE) {
-		if ((len = xf_ws(p + took, n - took)) > 0)
-			bit = 0;
-		else if (xf_frame(p + took, n - took, &lim, &len, &name,
-		    &nlen) != 1 || ((bit = light_bit(name, nlen)) & xs->light) == 0)
+	while (took < n && xs->qlen + 2 <= XS_QUEUE) {
+		ws = xf_ws(p + took, n - took);
+		if (took + ws == n) {
+			if (p[n - 1] == '\r')
+				ws--;
+			if (ws > 0 && ws <= xs->lim.max_stanza) {
+				take(xs, XS_WS, ws, 0);
+				took += ws;
+			}
 			break;
-		if (queue(xs, bit ? XS_STANZA : XS_WS, xs->mark + len,
-		    NULL) == -1)
-			return took;	/* cannot happen: len <= max_stanza */
-		xs->q[(xs->qhead + xs->qlen - 1) % XS_QUEUE].light = bit;
-		xs->fed += len;
-		xs->pbase += len;
-		xs->ws_end = xs->mark;
-		took += len;
+		}
+		if (ws > xs->lim.max_stanza ||
+		    xf_frame(p + took + ws, n - took - ws, &lim, &len, &name,
+		    &nlen) != 1 ||
+		    ((bit = light_bit(name, nlen)) & xs->light) == 0)
+			break;
+		if (ws > 0)
+			take(xs, XS_WS, ws, 0);
+		take(xs, XS_STANZA, len, bit);
+		took += ws + len;
 	}
 	return took;
 }
@@ -808,7 +881,7 @@ xs_doze(struct xmlstream *xs)
 		return 1;
 	if (xs->err != XS_ERR_NONE || xs->p == NULL || xs->qlen > 0 ||
 	    xs->suspended || xs->cur != NULL || xs->fed != xs->popped ||
-	    xs->depth > 1)
+	    xs->depth > 1 || xs->cdata || (xs->depth == 1 && !xs->onebyte))
 		return 0;
 	parser_free(xs);
 	xs->dozing = 1;

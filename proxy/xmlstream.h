@@ -112,7 +112,11 @@ int		 xs_reset(struct xmlstream *) WUNRES;
  * of expat, and comes as an XS_STANZA unit with st NULL and `light` set
  * (the whitespace around it as XS_WS units). Anything else, and every
  * stanza while a fed byte is still inside expat, is parsed as before.
- * Only in a UTF-8 stream, inside the stream element. The caller may
+ * Only in a UTF-8 stream, inside the stream element (not inside a CDATA
+ * section between stanzas). The units, white space included, and the
+ * errors are those of the normal mode for the same reads (of at most
+ * XS_FEED_MAX bytes each): only the trees are missing
+ * (tests/fuzz/fuzz_xframe.c checks that). The caller may
  * change the set before any xs_feed(); xs_feed() may then take only the
  * first units of its chunk (xs_buffered() says where the rest starts).
  */
@@ -124,7 +128,8 @@ void		 xs_set_light(struct xmlstream *, unsigned names);
 /*
  * Idle: free the parser (and with it all of expat's buffers and tables)
  * if the stream stands at a unit boundary with nothing fed and not yet
- * returned; the next xs_feed() makes a new one in the same state (before
+ * returned (not inside a CDATA section between stanzas, and not in a
+ * stream of two-byte characters, UTF-16); the next xs_feed() makes a new one in the same state (before
  * the header, or inside the stream element, with the header's declared
  * encoding), so the units that follow are exactly those an undisturbed
  * parser would have made. 1 if the stream dozes now, 0 if it cannot.

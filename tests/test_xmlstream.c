@@ -2,19 +2,11 @@
  * Unit tests for xmlstream: exact tiling of the input by units under every
  * split, restarts at the exact byte, and each bad-input class.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
-#include <event2/buffer.h>
-
-#include "stanza.h"
-#include "xmlstream.h"
+#include "xsdrive.h"
 
 static const char seed_server[] =
     "<?xml version='1.0' encoding='UTF-8'?><stream:stream xmlns:stream=\"http://etherx.jabber.org/streams\" xmlns=\"jabber:client\" from=\"almacska\" id=\"d4379d2a\" xml:lang=\"en\" version=\"1.0\">"
@@ -23,100 +15,6 @@ static const char seed_server[] =
     "<iq type=\"result\" id=\"3\" from=\"almacska\" to=\"almacska/d4379d2a\">\n\t<bind xmlns=\"urn:ietf:params:xml:ns:xmpp-bind\">\n\t\t<jid>almacska/d4379d2a</jid>\n\t</bind>\n</iq> "
     "<message to='a&amp;b' id='&#x41;'><body>caf\xc3\xa9 &lt;3</body></message>"
     "</stream:stream>";
-
-static const struct xs_limits lim = { 65536, 32, 64 };
-
-/*
- * One unit as a comparable string: kind, bytes, serialised tree.
- * Whitespace is yielded as soon as it is read (keep-alives must not wait
- * for the next stanza), so a run split across reads comes as several
- * XS_WS units: runs are described merged, everything else exactly.
- */
-static int	last_ws;
-/* When set, run() lets the stream doze at every boundary it can. */
-static int	doze_mode;
-static unsigned	dozes;
-
-static void
-describe(struct evbuffer *out, const struct xs_unit *u, const char *bytes)
-{
-	if (u->kind == XS_WS) {
-		if (!last_ws)
-			evbuffer_add(out, "2:", 2);
-		evbuffer_add(out, bytes, u->len);
-		last_ws = 1;
-		return;
-	}
-	if (last_ws)
-		evbuffer_add(out, "|\n", 2);
-	last_ws = 0;
-	evbuffer_add_printf(out, "%d:%zu:", (int)u->kind, u->len);
-	evbuffer_add(out, bytes, u->len);
-	evbuffer_add(out, "|", 1);
-	if (u->st != NULL)
-		assert_int_equal(st_serialize(stanza_root(u->st), out,
-		    u->kind == XS_HEADER), 0);
-	evbuffer_add(out, "\n", 1);
-}
-
-/*
- * Feed `in` cut at the given positions (sorted, ends implied) and return
- * the description of all units, or NULL on error with *err set.
- */
-static char *
-run(const char *in, size_t len, const size_t *cuts, size_t ncuts,
-    enum xs_error *err)
-{
-	struct xmlstream	*xs = xs_new(&lim);
-	struct evbuffer		*out = evbuffer_new();
-	struct xs_unit		 u;
-	size_t			 pos = 0, front = 0, next, i = 0, avail;
-	char			*s;
-	int			 r;
-
-	assert_non_null(xs);
-	*err = XS_ERR_NONE;
-	while (pos < len) {
-		next = i < ncuts ? cuts[i++] : len;
-		/* Bytes available so far: [front, next). Feed what is unfed. */
-		while (front + xs_buffered(xs) < next) {
-			avail = next - front - xs_buffered(xs);
-			if (avail > XS_FEED_MAX)
-				avail = XS_FEED_MAX;
-			if (xs_feed(xs, in + front + xs_buffered(xs), avail) == -1)
-				goto bad;
-			while ((r = xs_next(xs, &u)) == 1) {
-				describe(out, &u, in + front);
-				front += u.len;
-				stanza_free(u.st);
-			}
-			if (r == -1)
-				goto bad;
-			/* At a boundary with nothing pending, a doze must work. */
-			if (doze_mode && xs_buffered(xs) == 0) {
-				assert_int_equal(xs_doze(xs), 1);
-				assert_int_equal(xs_dozing(xs), 1);
-				dozes++;
-			}
-		}
-		pos = next;
-	}
-	assert_int_equal(front, len);
-	if (last_ws)
-		evbuffer_add(out, "|\n", 2);
-	last_ws = 0;
-	evbuffer_add(out, "", 1);
-	s = strdup((char *)evbuffer_pullup(out, -1));
-	evbuffer_free(out);
-	xs_free(xs);
-	return s;
-bad:
-	last_ws = 0;
-	*err = xs_error(xs, NULL);
-	evbuffer_free(out);
-	xs_free(xs);
-	return NULL;
-}
 
 static void
 test_whole_stream(void **state)
@@ -133,63 +31,10 @@ test_whole_stream(void **state)
 	assert_non_null(strstr(s, "\n3:16:</stream:stream>|\n"));
 	free(s);
 }
-
-/*
- * Every 2-chunk split of in, and 1-byte chunks (every tag split at every
- * byte), give the same units with the same bytes as one read. Returns
- * that reference description (caller frees).
- */
-static char *
-check_every_split(const char *in, size_t len)
-{
-	enum xs_error	 err;
-	size_t		 i, *cuts;
-	char		*ref, *s;
-
-	ref = run(in, len, NULL, 0, &err);
-	assert_non_null(ref);
-	for (i = 1; i < len; i++) {
-		s = run(in, len, &i, 1, &err);
-		assert_non_null(s);
-		assert_string_equal(s, ref);
-		free(s);
-	}
-	cuts = calloc(len, sizeof(*cuts));
-	for (i = 0; i < len - 1; i++)
-		cuts[i] = i + 1;
-	s = run(in, len, cuts, len - 1, &err);
-	assert_non_null(s);
-	assert_string_equal(s, ref);
-	free(s);
-	free(cuts);
-	return ref;
-}
-
 static void
 test_every_split(void **state)
 {
 	free(check_every_split(seed_server, sizeof(seed_server) - 1));
-}
-
-/* Read a golden file (the seed's own bytes). */
-static char *
-slurp(const char *name, size_t *len)
-{
-	char	 path[1024], *buf;
-	FILE	*f;
-	long	 n;
-
-	snprintf(path, sizeof(path), "%s/tests/golden/%s", NAB_SOURCE_DIR, name);
-	f = fopen(path, "rb");
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
 }
 
 /*
@@ -497,7 +342,6 @@ test_bad_input(void **state)
 	assert_int_equal(bad(deep), XS_ERR_POLICY);
 	free(deep);
 }
-
 int
 main(void)
 {

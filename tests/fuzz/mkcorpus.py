@@ -1,12 +1,13 @@
 #!/usr/bin/python3
 """Write the seed corpora of the fuzz targets from files in this repository:
-the seed conversation (tests/golden/seed_*.xml), the golden stanzas, the
-shipped configuration, and byte strings of the unit tests (RFC 5802 and
-RFC 2831 examples, challenges captured from ejabberd and jabberd2, the
-firmware's short base64). Run from anywhere; it only writes under
+the seed conversation (tests/golden/seed_*.xml) and its stanzas, the golden
+stanzas, the shipped configuration, and byte strings of the unit tests (RFC
+5802 and RFC 2831 examples, challenges captured from ejabberd and jabberd2,
+the firmware's short base64, xframe's cases). Run from anywhere; it only writes under
 tests/fuzz/corpus/. Files it does not name (regressions) are kept."""
 import base64
 import os
+import xml.parsers.expat
 import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -76,6 +77,71 @@ def xmlstream_and_vmlog():
         rabbit = 64 if name.startswith("rabbit") else 0
         put("xmlstream", name, bytes([128 | rabbit | 5, 0]) + data)
         put("vmlog", name, data)
+
+
+def stanzas(data):
+    """The top-level elements of a stream, as expat cuts them."""
+    p = xml.parsers.expat.ParserCreate()
+    depth, start, out = [0], [0], []
+
+    def on_start(name, attrs):
+        if depth[0] == 1:
+            start[0] = p.CurrentByteIndex
+        depth[0] += 1
+
+    def on_end(name):
+        depth[0] -= 1
+        if depth[0] == 1:
+            end = data.index(b">", p.CurrentByteIndex) + 1
+            out.append(data[start[0]:end])
+
+    p.StartElementHandler = on_start
+    p.EndElementHandler = on_end
+    p.Parse(data, False)
+    return out
+
+
+# fuzz_xframe: plain stanzas, and some the scan must leave to expat.
+XFRAME = [
+    b"<message to='a' type=\"chat\"><body>x &amp; y &gt; z</body></message>",
+    b"<presence><show>away</show><status>]]</status></presence>",
+    b"<iq type='get' id='1' ><query\nxmlns='q'/></iq >",
+    b"<a b = 'c'\t\r\n/>",
+    b"<a b='&amp;&lt;&gt;&quot;&apos;'>&amp;&lt;&gt;&quot;&apos;</a>",
+    b"<message><body>caf\xc3\xa9</body></message>",
+    b"<iq><x a='&#65;'/></iq>",
+    b"<message><![CDATA[x]]></message>",
+    b"<iq>]]></iq>",
+    b"<message a='1' a='2'/>",
+    b"<iq></message>",
+    b"<message><!-- x --></message>",
+]
+
+
+def xframe():
+    # Byte 0: caps (bits 0-1), light names (bits 2-3), doze (bit 4),
+    # restart (bit 5), names changed per feed (bit 6); byte 1: the read size (bits 0-6, 0 = one read),
+    # the stream header before (bit 7).
+    n = 0
+    for name in ("seed_server", "seed_rabbit"):
+        data = read("tests", "golden", name + ".xml")
+        put("xframe", name, bytes([0, 0]) + data)
+        put("xframe", name + ".r7", bytes([1, 7]) + data)
+        put("xframe", name + ".r100", bytes([2, 100]) + data)
+        for st in stanzas(data):
+            put("xframe", "stanza%02d" % n, bytes([n & 3, 128]) + st)
+            n += 1
+    # Restarts (bit 5) and dozes (bit 4) in the stream runs.
+    put("xframe", "server_restart", bytes([32 | 16, 5]) +
+        RESTARTS["server_restart"])
+    put("xframe", "rabbit_restart", bytes([16, 11]) + RESTARTS["rabbit_restart"])
+    # Light names changed before every feed (bit 6).
+    put("xframe", "mixed.cycle", bytes([64 | 16, 128 | 9]) + b"".join(XFRAME))
+    stream = b"".join(XFRAME)
+    put("xframe", "mixed", bytes([3, 128]) + stream)
+    put("xframe", "mixed.r13", bytes([0, 128 | 13]) + stream)
+    for i, st in enumerate(XFRAME):
+        put("xframe", "case%02d" % i, bytes([i & 3, 128 | 64]) + st)
 
 
 SCRAM_FIRST = b"r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=64"
@@ -176,6 +242,7 @@ def zstream():
 
 if __name__ == "__main__":
     xmlstream_and_vmlog()
+    xframe()
     sasl()
     config()
     creds()

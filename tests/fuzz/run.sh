@@ -14,7 +14,7 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$src"
 cmake -S . -B "$bdir" -DCMAKE_C_COMPILER=clang -DNABPROXY_FUZZ=ON \
     -DCMAKE_BUILD_TYPE=Debug >/dev/null
-targets="xmlstream vmlog sasl config creds zstream vpacket events"
+targets="xmlstream vmlog sasl config creds zstream vpacket events xframe"
 set --
 for t in $targets; do set -- "$@" "fuzz_$t"; done
 cmake --build "$bdir" -j2 --target "$@"
@@ -30,7 +30,7 @@ mkdir -p "$art"
 fuzz_one() {
 	t=$1
 	dict=$t
-	case $t in xmlstream|vmlog) dict=xmpp ;; esac
+	case $t in xmlstream|vmlog|xframe) dict=xmpp ;; esac
 	mkdir -p "$work/$t"
 	"$bdir/tests/fuzz_$t" -max_total_time="$secs" -timeout=60 \
 	    -rss_limit_mb=2048 -print_final_stats=1 \
