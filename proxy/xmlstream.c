@@ -7,12 +7,9 @@
  * what it is fed (XML_CONTEXT_BYTES), so resuming a suspended parse needs
  * no caller buffer; a reset simply refeeds from the unit boundary.
  */
-#include <sys/mman.h>
-#include <sys/random.h>
 
 #include <dlfcn.h>
 #include <errno.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +20,11 @@
 #include "stanza.h"
 #include "xframe.h"
 #include "xmlstream.h"
+#include "xsmem.h"
+
+/* Expat calls that may allocate or free run with the parser's slab. */
+#define XS_ENTER(xs)	struct xs_slab *xs_prev_ = xsmem_enter((xs)->slab)
+#define XS_LEAVE()	xsmem_leave(xs_prev_)
 
 #define XS_QUEUE	4
 /*
@@ -37,30 +39,6 @@
  */
 #define XS_ARENA_MULT	2
 #define XS_ARENA_MIN	4096
-/*
- * Each parser's memory comes from one slab (three pages of their own,
- * mmap) until it is full, then from malloc. Freed at a doze in one piece,
- * a slab goes back to the kernel whole, where expat's dozen small blocks
- * (or a slab from the heap) would leave holes between other sessions'
- * long-lived data that only part of can be handed back. Expat's
- * allocator takes no context: xs_mm names the slab of the parser being
- * called, set around every expat call that may allocate or free
- * (create, parse, resume, free; the loop thread only).
- */
-#define XS_SLAB_BYTES	12288		/* the mapping: header and data */
-#define XS_SLAB		(XS_SLAB_BYTES - 16)
-#define XS_MM_HDR	16		/* size header, keeps 16-byte alignment */
-#define XS_MM_NONE	((size_t)-1)
-struct xs_slab {
-	size_t		used;
-	size_t		last;		/* header offset of the newest block */
-	_Alignas(16) char data[XS_SLAB];
-};
-_Static_assert(sizeof(struct xs_slab) == XS_SLAB_BYTES, "slab is 3 pages");
-static struct xs_slab	*xs_mm;
-#define XS_ENTER(xs)	struct xs_slab *xs_prev_ = xs_mm; xs_mm = (xs)->slab
-#define XS_LEAVE()	(xs_mm = xs_prev_)
-
 /* What a dozing stream's new parser is primed with (no unit is made). */
 #define XS_PRIMER	"<stream:stream>"
 #define XS_PRIMER_LEN	(sizeof(XS_PRIMER) - 1)
@@ -93,13 +71,7 @@ struct xmlstream {
 
 static void	drop_stanzas(struct xmlstream *);
 static void	parser_free(struct xmlstream *);
-static void	*mm_malloc(size_t);
-static void	*mm_realloc(void *, size_t);
-static void	 mm_free(void *);
 
-static const XML_Memory_Handling_Suite xs_mem = {
-	mm_malloc, mm_realloc, mm_free
-};
 static int	parser_create(struct xmlstream *);
 static void	fail(struct xmlstream *, enum xs_error, const char *);
 static size_t	ev_start(struct xmlstream *);
@@ -152,106 +124,6 @@ xs_free(struct xmlstream *xs)
 	free(xs);
 }
 
-static int
-in_slab(const struct xs_slab *s, const void *p)
-{
-	return s != NULL && (const char *)p >= s->data &&
-	    (const char *)p < s->data + XS_SLAB;
-}
-
-static void *
-mm_malloc(size_t n)
-{
-	struct xs_slab	*s = xs_mm;
-	size_t		 w = XS_MM_HDR + ((n + 15) & ~(size_t)15);
-	char		*h;
-
-	if (s == NULL || n > XS_SLAB || XS_SLAB - s->used < w)
-		return malloc(n);
-	h = s->data + s->used;
-	memcpy(h, &n, sizeof(n));
-	s->last = s->used;
-	s->used += w;
-	return h + XS_MM_HDR;
-}
-
-static void
-mm_free(void *p)
-{
-	struct xs_slab	*s = xs_mm;
-
-	if (p == NULL)
-		return;
-	if (!in_slab(s, p)) {
-		free(p);
-		return;
-	}
-	/* The newest block gives its room back; others wait for the slab. */
-	if (s->last != XS_MM_NONE && (char *)p - XS_MM_HDR == s->data + s->last) {
-		s->used = s->last;
-		s->last = XS_MM_NONE;
-	}
-}
-
-static void *
-mm_realloc(void *p, size_t n)
-{
-	struct xs_slab	*s = xs_mm;
-	size_t		 old, w;
-	char		*q;
-
-	if (p == NULL)
-		return mm_malloc(n);
-	if (!in_slab(s, p))
-		return realloc(p, n);
-	memcpy(&old, (char *)p - XS_MM_HDR, sizeof(old));
-	w = XS_MM_HDR + ((n + 15) & ~(size_t)15);
-	if (s->last != XS_MM_NONE &&
-	    (char *)p - XS_MM_HDR == s->data + s->last && n <= XS_SLAB &&
-	    XS_SLAB - s->last >= w) {
-		memcpy((char *)p - XS_MM_HDR, &n, sizeof(n));
-		s->used = s->last + w;
-		return p;
-	}
-	if ((q = mm_malloc(n)) == NULL)
-		return NULL;
-	memcpy(q, p, old < n ? old : n);
-	mm_free(p);
-	return q;
-}
-
-/*
- * A few freed slabs are kept for the next parsers (at most XS_SLAB_KEEP,
- * 384 KiB): a connection's two parsers then cost no mmap, munmap and
- * page faults, while 10,000 dozing sessions still give theirs back.
- */
-#define XS_SLAB_KEEP	32
-static struct xs_slab	*slab_kept[XS_SLAB_KEEP];
-static unsigned		 nslab_kept;
-
-static struct xs_slab *
-slab_new(void)
-{
-	void	*m;
-
-	if (nslab_kept > 0)
-		return slab_kept[--nslab_kept];
-	m = mmap(NULL, sizeof(struct xs_slab), PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	return m == MAP_FAILED ? NULL : m;
-}
-
-static void
-slab_free(struct xs_slab *s)
-{
-	if (s == NULL)
-		return;
-	if (nslab_kept < XS_SLAB_KEEP)
-		slab_kept[nslab_kept++] = s;
-	else
-		munmap(s, sizeof(*s));
-}
-
 /* Free the parser and its slab (none is fine). */
 static void
 parser_free(struct xmlstream *xs)
@@ -261,7 +133,7 @@ parser_free(struct xmlstream *xs)
 		XML_ParserFree(xs->p);
 		XS_LEAVE();
 	}
-	slab_free(xs->slab);
+	xsmem_free(xs->slab);
 	xs->slab = NULL;
 	xs->p = NULL;
 }
@@ -311,54 +183,27 @@ xs_expat_nodefer(XML_Parser p)
 #endif
 }
 
-/*
- * Expat salts its hash tables (against collision floods) with getrandom()
- * per parser unless given a salt: one system call per session and per
- * wake. Here: one process secret from getrandom(), stepped per parser
- * (splitmix64), as unpredictable to a peer (loop thread only).
- */
-static unsigned long
-xs_salt(void)
-{
-	static uint64_t	state;
-	static int	seeded;
-	uint64_t	z;
-
-	if (!seeded) {
-		if (getrandom(&state, sizeof(state), 0) != sizeof(state))
-			return 0;	/* 0: expat salts it itself */
-		seeded = 1;
-	}
-	z = (state += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	z ^= z >> 31;
-	return (unsigned long)(z != 0 ? z : 1);
-}
-
 /* Fresh expat parser at offset `popped`; -1 on ENOMEM. */
 static int
 parser_create(struct xmlstream *xs)
 {
 	XML_Parser	p;
 
-	if ((xs->slab = slab_new()) == NULL)
+	if ((xs->slab = xsmem_new()) == NULL)
 		return -1;
-	xs->slab->used = 0;
-	xs->slab->last = XS_MM_NONE;
 	{
 		XS_ENTER(xs);
 		p = XML_ParserCreate_MM(xs->enc[0] != '\0' ? xs->enc : NULL,
-		    &xs_mem, NULL);
+		    &xsmem_suite, NULL);
 		XS_LEAVE();
 	}
 	if (p == NULL) {
-		slab_free(xs->slab);
+		xsmem_free(xs->slab);
 		xs->slab = NULL;
 		return -1;
 	}
 	xs_expat_nodefer(p);
-	XML_SetHashSalt(p, xs_salt());
+	XML_SetHashSalt(p, xsmem_salt());
 	XML_SetUserData(p, xs);
 	XML_SetElementHandler(p, on_start, on_end);
 	XML_SetCharacterDataHandler(p, on_chars);
