@@ -133,9 +133,9 @@ void		 se_send_unit(struct session *, enum nab_dir d,
 /*
  * The root names (XS_LIGHT_*) whose stanzas nothing reads as a tree right
  * now: no filter with a stanza hook, no profile to choose, no upstream
- * login or STARTTLS running. Message and presence only: nabproxy's own
- * readers (login, bind, registration, the firmware, account changes) look
- * into iq. The logs, taps and the hazard check read bytes, not trees (a
+ * login or STARTTLS running, no close decided. Message and presence only,
+ * never iq: nabproxy's own readers (login, bind, registration, the
+ * firmware, the refused account changes) look into iq. The logs, taps and the hazard check read bytes, not trees (a
  * light stanza is well-formed: xframe checked it).
  */
 unsigned	 se_light_names(struct session *);

@@ -345,7 +345,10 @@ se_unit(struct session *se, enum nab_dir d, struct xs_unit *u)
 	}
 	if (u->light) {		/* a stanza nothing reads as a tree */
 		se_light_unit(se, d, u, in, bytes);
-		se_flow(se, d);
+		if (se->close_cond != NULL)	/* as se_unit_after() */
+			session_fail(se, se->close_cond, "", se->close_reason);
+		else
+			se_flow(se, d);
 		return;
 	}
 	if (d == NAB_FROM_RABBIT && u->kind == XS_HEADER && !se->dialled &&

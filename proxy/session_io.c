@@ -200,7 +200,8 @@ se_send_unit(struct session *se, enum nab_dir d, struct evbuffer *in,
 unsigned
 se_light_names(struct session *se)
 {
-	if (se->profile_auto || upstream_busy(&se->up) ||
+	if (se->profile_auto || se->close_cond != NULL ||
+	    upstream_busy(&se->up) ||
 	    (se->chain != NULL && chain_reads_stanzas(se->chain)))
 		return 0;
 	return XS_LIGHT_MESSAGE | XS_LIGHT_PRESENCE;

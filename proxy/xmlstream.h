@@ -115,7 +115,8 @@ int		 xs_reset(struct xmlstream *) WUNRES;
  * Only in a UTF-8 stream, inside the stream element (not inside a CDATA
  * section between stanzas). The units, white space included, and the
  * errors are those of the normal mode for the same reads (of at most
- * XS_FEED_MAX bytes each): only the trees are missing
+ * XS_FEED_MAX bytes each): only the trees are missing, and with them the
+ * tree's memory cap (a light stanza is bounded by max_stanza alone)
  * (tests/fuzz/fuzz_xframe.c checks that). The caller may
  * change the set before any xs_feed(); xs_feed() may then take only the
  * first units of its chunk (xs_buffered() says where the rest starts).
