@@ -39,9 +39,14 @@
  */
 #define XS_ARENA_MULT	2
 #define XS_ARENA_MIN	4096
-/* What a dozing stream's new parser is primed with (no unit is made). */
-#define XS_PRIMER	"<stream:stream>"
-#define XS_PRIMER_LEN	(sizeof(XS_PRIMER) - 1)
+/*
+ * A dozing stream's new parser is primed with "<" + the stream element's
+ * name as the header spelt it + ">" (no unit is made), so that its end tag
+ * matches whatever prefix the peer chose (or none).
+ */
+#define XS_SNAME_MAX	64
+#define XS_SNAME_CHARS	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" \
+			"0123456789:_-."
 
 struct xmlstream {
 	XML_Parser	 p;
@@ -59,8 +64,9 @@ struct xmlstream {
 	int		 onebyte;	/* the header was in a 1-byte encoding */
 	int		 cdata;		/* inside a CDATA section */
 	struct xs_slab	*slab;		/* the parser's memory, first */
-	int		 priming;	/* feeding XS_PRIMER to a new parser */
+	int		 priming;	/* feeding the primer to a new parser */
 	char		 enc[32];	/* encoding the header declared, or "" */
+	char		 sname[XS_SNAME_MAX];	/* stream element's name, or "" */
 	struct stanza	*cur;		/* stanza being built */
 	struct st_node	*node;		/* its current element */
 	struct xs_unit	 q[XS_QUEUE];
@@ -233,6 +239,7 @@ xs_reset(struct xmlstream *xs)
 	parser_free(xs);
 	xs->dozing = 0;
 	xs->enc[0] = '\0';
+	xs->sname[0] = '\0';
 	if (parser_create(xs) == -1) {
 		fail(xs, XS_ERR_NOMEM, "out of memory");
 		return -1;
@@ -352,6 +359,11 @@ on_start(void *arg, const XML_Char *name, const XML_Char **atts)
 		stanza_set_root(st, n);
 		xs->depth = 1;
 		xs->onebyte = onebyte(xs, name);
+		/* For a doze's primer; not ASCII or too long: no doze. */
+		xs->sname[0] = '\0';
+		if (strlen(name) < sizeof(xs->sname) &&
+		    strspn(name, XS_SNAME_CHARS) == strlen(name))
+			memcpy(xs->sname, name, strlen(name) + 1);
 		if (queue(xs, XS_HEADER, ev_end(xs), st) == 0)
 			XML_StopParser(xs->p, XML_TRUE);
 		xs->ws_end = xs->mark;
@@ -726,7 +738,8 @@ xs_doze(struct xmlstream *xs)
 		return 1;
 	if (xs->err != XS_ERR_NONE || xs->p == NULL || xs->qlen > 0 ||
 	    xs->suspended || xs->cur != NULL || xs->fed != xs->popped ||
-	    xs->depth > 1 || xs->cdata || (xs->depth == 1 && !xs->onebyte))
+	    xs->depth > 1 || xs->cdata || (xs->depth == 1 && (!xs->onebyte ||
+	    xs->sname[0] == '\0')))
 		return 0;
 	parser_free(xs);
 	xs->dozing = 1;
@@ -751,7 +764,8 @@ static int
 xs_wake(struct xmlstream *xs)
 {
 	unsigned	depth = xs->depth;
-	int		ok;
+	char		primer[XS_SNAME_MAX + 2];
+	int		ok, plen;
 
 	xs->dozing = 0;
 	if (parser_create(xs) == -1) {
@@ -765,7 +779,8 @@ xs_wake(struct xmlstream *xs)
 		enum XML_Status	st;
 		XS_ENTER(xs);
 
-		st = XML_Parse(xs->p, XS_PRIMER, (int)XS_PRIMER_LEN, XML_FALSE);
+		plen = snprintf(primer, sizeof(primer), "<%s>", xs->sname);
+		st = XML_Parse(xs->p, primer, plen, XML_FALSE);
 		XS_LEAVE();
 		ok = st == XML_STATUS_OK && xs->depth == 1;
 	}
@@ -775,6 +790,6 @@ xs_wake(struct xmlstream *xs)
 		return -1;
 	}
 	xs->priming = 0;
-	xs->pbase = xs->popped - XS_PRIMER_LEN;
+	xs->pbase = xs->popped - (size_t)plen;
 	return 0;
 }

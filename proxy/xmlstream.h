@@ -129,11 +129,14 @@ void		 xs_set_light(struct xmlstream *, unsigned names);
 /*
  * Idle: free the parser (and with it all of expat's buffers and tables)
  * if the stream stands at a unit boundary with nothing fed and not yet
- * returned (not inside a CDATA section between stanzas, and not in a
- * stream of two-byte characters, UTF-16); the next xs_feed() makes a new one in the same state (before
- * the header, or inside the stream element, with the header's declared
- * encoding), so the units that follow are exactly those an undisturbed
- * parser would have made. 1 if the stream dozes now, 0 if it cannot.
+ * returned (not inside a CDATA section between stanzas, not in a stream
+ * of two-byte characters, UTF-16, and not when the stream element's name
+ * is not ASCII or over 63 bytes); the next xs_feed() makes a new one in
+ * the same state (before the header, or inside the stream element, with
+ * the header's declared encoding and the element's name as the header
+ * spelt it, prefix or none), so the units that follow, the stream's end
+ * tag included, are exactly those an undisturbed parser would have made.
+ * 1 if the stream dozes now, 0 if it cannot.
  */
 int		 xs_doze(struct xmlstream *);
 /* 1 while dozing (tests, memory accounting). */

@@ -166,6 +166,51 @@ test_doze_context(void **state)
 }
 
 /*
+ * A doze keeps the stream element's name as the header spelt it: a peer
+ * whose header has no prefix, or another one than "stream:", still ends
+ * its stream cleanly after a doze (the end tag matches). A name that is
+ * not ASCII cannot be primed byte for byte: that stream does not doze.
+ */
+static void
+test_doze_stream_name(void **state)
+{
+	static const char *const hdr[] = {
+	    "<stream xmlns='http://etherx.jabber.org/streams'>",
+	    "<s:stream xmlns:s='http://etherx.jabber.org/streams'>" };
+	static const char *const end[] = { "</stream>", "</s:stream>" };
+	struct xmlstream	*xs;
+	struct xs_unit		 u;
+	size_t			 k;
+
+	for (k = 0; k < 2; k++) {
+		assert_non_null(xs = xs_new(&lim));
+		assert_int_equal(xs_feed(xs, hdr[k], strlen(hdr[k])), 0);
+		assert_int_equal(xs_next(xs, &u), 1);
+		assert_int_equal(u.kind, XS_HEADER);
+		stanza_free(u.st);
+		assert_int_equal(xs_next(xs, &u), 0);
+		assert_int_equal(xs_doze(xs), 1);
+		assert_int_equal(xs_feed(xs, "<m/>", 4), 0);
+		assert_int_equal(xs_next(xs, &u), 1);
+		assert_int_equal(u.kind, XS_STANZA);
+		stanza_free(u.st);
+		assert_int_equal(xs_next(xs, &u), 0);
+		assert_int_equal(xs_doze(xs), 1);
+		assert_int_equal(xs_feed(xs, end[k], strlen(end[k])), 0);
+		assert_int_equal(xs_next(xs, &u), 1);
+		assert_int_equal(u.kind, XS_END);
+		assert_int_equal(u.len, strlen(end[k]));
+		xs_free(xs);
+	}
+	assert_non_null(xs = xs_new(&lim));
+	assert_int_equal(xs_feed(xs, "<\xc3\xa9:stream>", 11), 0);
+	assert_int_equal(xs_next(xs, &u), 1);
+	stanza_free(u.st);
+	assert_int_equal(xs_doze(xs), 0);
+	xs_free(xs);
+}
+
+/*
  * Per-session memory bound: the tree of one stanza may hold at most
  * max_stanza bytes, whatever the nesting or the tag sizes. 28 KB of <a/>
  * children (about 24 bytes of tree per input byte) is refused with
@@ -352,6 +397,7 @@ main(void)
 		cmocka_unit_test(test_restart),
 		cmocka_unit_test(test_doze_every_split),
 		cmocka_unit_test(test_doze_context),
+		cmocka_unit_test(test_doze_stream_name),
 		cmocka_unit_test(test_arena_bound),
 		cmocka_unit_test(test_bad_input),
 	};
