@@ -631,6 +631,27 @@ light_bit(const char *name, size_t len)
 	return 0;
 }
 
+/*
+ * 1 if p starts a start tag whose name is one of `want` (XS_LIGHT_*): an
+ * iq or the features are not scanned first only to go to expat anyway.
+ */
+static int
+light_named(const char *p, size_t n, unsigned want)
+{
+	size_t	k;
+	char	c;
+
+	if (n < 2 || p[0] != '<')
+		return 0;
+	for (k = 1; k < n && k <= sizeof("presence"); k++) {
+		c = p[k];
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '/' ||
+		    c == '>')
+			return (light_bit(p + 1, k - 1) & want) != 0;
+	}
+	return 0;
+}
+
 /* Queue len bytes taken by feed_light() as one unit; they skip expat. */
 static void
 take(struct xmlstream *xs, enum xs_kind kind, size_t len, unsigned bit)
@@ -687,6 +708,7 @@ feed_light(struct xmlstream *xs, const char *p, size_t n)
 			break;
 		}
 		if (ws > xs->lim.max_stanza ||
+		    !light_named(p + took + ws, n - took - ws, xs->light) ||
 		    xf_frame(p + took + ws, n - took - ws, &lim, &len, &name,
 		    &nlen) != 1 ||
 		    ((bit = light_bit(name, nlen)) & xs->light) == 0)
