@@ -234,6 +234,25 @@ two_reads(const char *head, const char *rest, size_t restlen)
 	return s;
 }
 
+/* A UTF-16 stream with light framing asked for: expat cuts every unit. */
+static void
+u16_stream(const char *head, size_t hlen, const char *want_head,
+    const char *body, size_t blen)
+{
+	struct xmlstream	*xs = xs_new(&lim);
+	char			*a, *b;
+
+	assert_non_null(xs);
+	xs_set_light(xs, XS_LIGHT_IQ);
+	a = units(xs, head, hlen);
+	assert_string_equal(a, want_head);
+	b = units(xs, body, blen);
+	assert_string_equal(b, "2:2:- 1:10:T ");
+	free(a);
+	free(b);
+	xs_free(xs);
+}
+
 /*
  * Light framing only in a UTF-8 stream: a declared encoding other than
  * UTF-8 (any case) turns it off, and the stanzas are parsed by expat in
@@ -246,6 +265,7 @@ test_light_encoding(void **state)
 	/* UTF-16LE, no declaration: <stream:stream> <iq/> */
 	static const char u16[] = "<\0s\0t\0r\0e\0a\0m\0:\0s\0t\0r\0e\0a\0m\0>\0";
 	static const char u16body[] = " \0<\0i\0q\0/\0>\0";
+	static const char bom[] = "\xff\xfe<\0s\0:\0s\0t\0r\0e\0a\0m\0>\0";
 	char	*s;
 
 	s = two_reads("<?xml version='1.0' encoding='ISO-8859-1'?>"
@@ -270,36 +290,11 @@ test_light_encoding(void **state)
 	s = two_reads("\xef\xbb\xbf<stream:stream>", "<iq/>", 5);
 	assert_string_equal(s, "0:18:T 1:5:L ");
 	free(s);
-	{
-		struct xmlstream	*xs = xs_new(&lim);
-		char			*a, *b;
-
-		assert_non_null(xs);
-		xs_set_light(xs, XS_LIGHT_IQ);
-		a = units(xs, u16, sizeof(u16) - 1);
-		assert_string_equal(a, "0:30:T ");
-		b = units(xs, u16body, sizeof(u16body) - 1);
-		assert_string_equal(b, "2:2:- 1:10:T ");
-		free(a);
-		free(b);
-		xs_free(xs);
-	}
+	u16_stream(u16, sizeof(u16) - 1, "0:30:T ", u16body,
+	    sizeof(u16body) - 1);
 	/* The same with a byte order mark. */
-	{
-		static const char bom[] = "\xff\xfe<\0s\0:\0s\0t\0r\0e\0a\0m\0>\0";
-		struct xmlstream	*xs = xs_new(&lim);
-		char			*a, *b;
-
-		assert_non_null(xs);
-		xs_set_light(xs, XS_LIGHT_IQ);
-		a = units(xs, bom, sizeof(bom) - 1);
-		assert_string_equal(a, "0:22:T ");
-		b = units(xs, u16body, sizeof(u16body) - 1);
-		assert_string_equal(b, "2:2:- 1:10:T ");
-		free(a);
-		free(b);
-		xs_free(xs);
-	}
+	u16_stream(bom, sizeof(bom) - 1, "0:22:T ", u16body,
+	    sizeof(u16body) - 1);
 }
 
 /*
