@@ -496,7 +496,7 @@ tap_send(struct ctltap *t, const struct ctlrec *r, int from_server,
 		return;
 	snprintf(prefix, sizeof(prefix), "%llu ", (unsigned long long)r->id);
 	if (logsafe_render(out, prefix, t->fmt, from_server, vm, intro, bytes,
-	    len) == 0 && evbuffer_get_length(out) > 0)
+	    len, NULL) == 0 && evbuffer_get_length(out) > 0)
 		t->sink(t->arg, (const char *)evbuffer_pullup(out, -1),
 		    evbuffer_get_length(out));
 	evbuffer_free(out);
@@ -504,7 +504,7 @@ tap_send(struct ctltap *t, const struct ctlrec *r, int from_server,
 
 void
 ctlreg_traffic(struct ctlrec *r, int from_server, enum logsafe_vm vm,
-    const char *intro, const char *bytes, size_t len)
+    const char *intro, const char *bytes, size_t len, int misread)
 {
 	struct ctltap	*t, *next;
 	struct wunit	*w;
@@ -527,8 +527,8 @@ ctlreg_traffic(struct ctlrec *r, int from_server, enum logsafe_vm vm,
 	if (r->pending || r->watched)
 		rec_keep(r, from_server, vm, intro, bytes, len);
 	/* A parser hazard: what the firmware would read differently. */
-	if (vm == LOGSAFE_VM_RECEIVE && vmlog_misread(bytes, len, why,
-	    sizeof(why)) == 1)
+	if (vm == LOGSAFE_VM_RECEIVE && misread != 0 && vmlog_misread(bytes,
+	    len, why, sizeof(why)) == 1)
 		ctlreg_rec_set(&r->hazard, REC_HAZARD_MAX, why);
 	/* A sink may untap itself (its client went away): walk safely. */
 	for (t = TAILQ_FIRST(&r->reg->taps); t != NULL; t = next) {

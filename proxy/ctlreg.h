@@ -87,10 +87,15 @@ void		 ctlreg_stanza(struct ctlrec *, int from_server,
 void		 ctlreg_light(struct ctlrec *, int from_server, unsigned light);
 /* A warning the session logged: kept as the record's last warning. */
 void		 ctlreg_warning(struct ctlrec *, const char *msg);
-/* Redacted unit bytes as logged: to the taps and the watch buffer. */
+/*
+ * Redacted unit bytes as logged: to the taps and the watch buffer, and a
+ * server stanza's firmware hazard noted. misread: what a [vm] rendering
+ * of the same bytes already found (logsafe_render(); 1 or 0), or -1 to
+ * look here.
+ */
 void		 ctlreg_traffic(struct ctlrec *, int from_server,
 		    enum logsafe_vm, const char *intro, const char *bytes,
-		    size_t len);
+		    size_t len, int misread);
 /*
  * 1 if ctlreg_traffic() would keep or show the bytes (a watch or a tap):
  * without one, and without a log, a session need not format its units.

@@ -335,11 +335,14 @@ logsafe_escape(struct evbuffer *out, const char *b, size_t n,
 int
 logsafe_render(struct evbuffer *out, const char *prefix, int fmt,
     int from_server, enum logsafe_vm vm, const char *intro,
-    const char *bytes, size_t len)
+    const char *bytes, size_t len, int *misread_out)
 {
 	struct evbuffer	*tmp;
 	char		 why[VMLOG_WHY_SIZE], line[VPACKET_LINE_MAX];
 	int		 misread = 0, dec, rc = -1;
+
+	if (misread_out != NULL)
+		*misread_out = -1;
 
 	if ((tmp = evbuffer_new()) == NULL)
 		return -1;
@@ -359,6 +362,8 @@ logsafe_render(struct evbuffer *out, const char *prefix, int fmt,
 		    logsafe_escape(out, (const char *)evbuffer_pullup(tmp, -1),
 		    evbuffer_get_length(tmp), LOGSAFE_KEEP_NL) == -1)
 			goto done;
+		if (misread_out != NULL && vm == LOGSAFE_VM_RECEIVE)
+			*misread_out = misread;
 		/* Say why, so the operator sees what the rabbit got wrong. */
 		if (misread && vmlog_misread(bytes, len, why, sizeof(why)) == 1 &&
 		    evbuffer_add_printf(out, "%s[vm] !! rabbit misreads this "

@@ -69,10 +69,13 @@ enum logsafe_vm {
  * violet:packet, a button click or ear positions (vpacket.h) ends with a
  * "[vm] !! packet: ..." / "button: ..." / "ears: ..." line, whatever the
  * format (fmt not 0, vm not LOGSAFE_VM_NONE). prefix (trusted, may be
- * "") starts every line. 0, or -1 on ENOMEM (out may hold part).
+ * "") starts every line. With misread not NULL, *misread is what the
+ * [vm] rendering found out about the firmware misreading the unit (1 or
+ * 0), or -1 if it did not look (not LOGSAFE_VM_RECEIVE in the vm format).
+ * 0, or -1 on ENOMEM (out may hold part).
  */
 int	logsafe_render(struct evbuffer *out, const char *prefix, int fmt,
 	    int from_server, enum logsafe_vm vm, const char *intro,
-	    const char *bytes, size_t len) NONNULL(1, 2) WUNRES;
+	    const char *bytes, size_t len, int *misread) NONNULL(1, 2) WUNRES;
 
 #endif /* NAB_LOGSAFE_H */

@@ -387,6 +387,7 @@ se_log_unit(struct session *se, enum nab_dir d, const char *bytes,
 	char		 prefix[64];
 	const char	*intro = NULL;
 	enum logsafe_vm	 vm = LOGSAFE_VM_NONE;
+	int		 rendered, misread;
 
 	if (len == 0)
 		return;
@@ -425,18 +426,23 @@ se_log_unit(struct session *se, enum nab_dir d, const char *bytes,
 		vm = LOGSAFE_VM_SENDING;
 	else if (d == NAB_FROM_SERVER && kind == XS_STANZA)
 		vm = LOGSAFE_VM_RECEIVE;
-	ctlreg_traffic(se->rec, d == NAB_FROM_SERVER, vm, intro, bytes, len);
 	prefix[0] = '\0';
 	if (se->opt->log_prefix)
 		snprintf(prefix, sizeof(prefix), "%s ", se->who.mac[0] ? se->who.mac :
 		    se->peer);
 	if (se->opt->log_format == LOGFMT_NONE || (out = evbuffer_new()) == NULL) {
+		ctlreg_traffic(se->rec, d == NAB_FROM_SERVER, vm, intro, bytes,
+		    len, -1);
 		if (red != NULL)
 			evbuffer_free(red);
 		return;
 	}
-	if (logsafe_render(out, prefix, se->opt->log_format,
-	    d == NAB_FROM_SERVER, vm, intro, bytes, len) == 0) {
+	/* The log first: its [vm] rendering tells the hazard check. */
+	rendered = logsafe_render(out, prefix, se->opt->log_format,
+	    d == NAB_FROM_SERVER, vm, intro, bytes, len, &misread);
+	ctlreg_traffic(se->rec, d == NAB_FROM_SERVER, vm, intro, bytes, len,
+	    rendered == 0 ? misread : -1);
+	if (rendered == 0) {
 		log_raw((const char *)evbuffer_pullup(out, -1),
 		    evbuffer_get_length(out));
 		if (se->opt->log_dir[0] != '\0' && se->rlog == NULL)

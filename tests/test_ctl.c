@@ -241,14 +241,15 @@ test_tap(void **state)
 	for (i = 0; i < 20; i++)
 		event_base_loop(px.base, EVLOOP_NONBLOCK);
 	r = ctlreg_open(px.reg, NULL, 9, "192.0.2.9:9");
-	ctlreg_traffic(r, 0, LOGSAFE_VM_SENDING, NULL, "<a>1\n2</a>", 10);
+	ctlreg_traffic(r, 0, LOGSAFE_VM_SENDING, NULL, "<a>1\n2</a>", 10, -1);
 	out = drain(fd, strlen(want));
 	assert_string_equal(out, want);
 	/* 2 MB of units without reading: the queue stays bounded. */
 	memset(unit, 'y', sizeof(unit));
 	unit[0] = '<';
 	for (i = 0; i < 1024; i++)
-		ctlreg_traffic(r, 1, LOGSAFE_VM_NONE, NULL, unit, sizeof(unit));
+		ctlreg_traffic(r, 1, LOGSAFE_VM_NONE, NULL, unit, sizeof(unit),
+		    -1);
 	{
 		char	*all;
 		size_t	 got = 0;

@@ -84,7 +84,7 @@ feed(struct feed *f, struct ctlrec *r, int from_server, const char *s)
 		ctlreg_traffic(r, from_server, from_server ? (u.kind ==
 		    XS_STANZA ? LOGSAFE_VM_RECEIVE : LOGSAFE_VM_NONE) :
 		    u.kind == XS_WS ? LOGSAFE_VM_NONE : LOGSAFE_VM_SENDING,
-		    NULL, s + off, u.len);
+		    NULL, s + off, u.len, -1);
 		off += u.len;
 		stanza_free(u.st);
 	}
@@ -337,7 +337,7 @@ test_null(void **state)
 {
 	assert_null(ctlreg_open(NULL, NULL, 1, "x"));
 	ctlreg_unit(NULL, 0, NULL);
-	ctlreg_traffic(NULL, 0, LOGSAFE_VM_NONE, NULL, "x", 1);
+	ctlreg_traffic(NULL, 0, LOGSAFE_VM_NONE, NULL, "x", 1, -1);
 	ctlreg_stanza(NULL, 0, NULL);
 	ctlreg_warning(NULL, "x");
 	ctlreg_closing(NULL, "reset", "x");

@@ -11,6 +11,7 @@
 
 #include "logsafe.h"
 #include "proxy.h"
+#include "vmlog.h"
 
 #define S(x)	x, sizeof(x) - 1
 
@@ -161,11 +162,14 @@ test_render_forgery(void **state)
 	    "authenticated upstream as admin@example.org</body></message>";
 	struct evbuffer	*eb = evbuffer_new();
 	size_t		 len;
-	char		*line, *save = NULL;
+	char		*line, *save = NULL, why[VMLOG_WHY_SIZE];
+	int		 mis = 7;
 
 	CHECK(eb != NULL, "evbuffer_new");
 	CHECK(logsafe_render(eb, "", LOGFMT_BOTH, 1, LOGSAFE_VM_RECEIVE, NULL,
-	    S(body)) == 0, "render");
+	    S(body), &mis) == 0, "render");
+	/* The [vm] rendering's verdict is the hazard check's own. */
+	assert_int_equal(mis, vmlog_misread(S(body), why, sizeof(why)));
 	len = evbuffer_get_length(eb);
 	evbuffer_remove(eb, got, len);
 	got[len] = '\0';
@@ -191,15 +195,18 @@ test_render_decoded(void **state)
 	    "xmlns=\"violet:nabaztag:button\"><clic>2</clic></button></message>";
 	struct evbuffer	*eb;
 	size_t		 len;
+	int		 mis = 7;
 
 	(void)state;
 	CHECK((eb = evbuffer_new()) != NULL, "evbuffer_new");
 	CHECK(logsafe_render(eb, "7 ", LOGFMT_RAW, 1, LOGSAFE_VM_RECEIVE, NULL,
-	    S(msg)) == 0, "render raw");
+	    S(msg), &mis) == 0, "render raw");
+	assert_int_equal(mis, -1);	/* no [vm] rendering: not looked at */
 	CHECK(logsafe_render(eb, "7 ", LOGFMT_VM, 0, LOGSAFE_VM_SENDING, NULL,
-	    S(clic)) == 0, "render vm");
+	    S(clic), &mis) == 0, "render vm");
+	assert_int_equal(mis, -1);
 	CHECK(logsafe_render(eb, "", LOGFMT_BOTH, 1, LOGSAFE_VM_NONE, NULL,
-	    S(msg)) == 0, "render none");
+	    S(msg), NULL) == 0, "render none");
 	len = evbuffer_get_length(eb);
 	evbuffer_remove(eb, got, len);
 	got[len] = '\0';

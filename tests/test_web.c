@@ -116,7 +116,7 @@ test_page_and_events(void **state)
 	    "\"192.0.2.4:4\"") != NULL, "%s", got);
 	one = http(metrics_port(m), "/events?id=5");
 	until(one, "event: rabbits\n");
-	ctlreg_traffic(r, 0, LOGSAFE_VM_SENDING, NULL, "<a>x</a>", 8);
+	ctlreg_traffic(r, 0, LOGSAFE_VM_SENDING, NULL, "<a>x</a>", 8, -1);
 	got = until(ev, "(end)\n\n");
 	EXPECT(strstr(got, "event: unit\ndata: 4 SEND:\ndata: 4 \ndata: 4 "
 	    "<a>x</a>\ndata: 4 \ndata: 4 [vm] Sending : <a>x</a>(end)\n\n") !=
@@ -137,7 +137,7 @@ test_page_and_events(void **state)
 	close(one);
 	for (i = 0; i < WEB_MAX_CLIENTS - 2; i++)
 		close(streams[i]);
-	ctlreg_traffic(r, 0, LOGSAFE_VM_SENDING, NULL, "<b/>", 4);
+	ctlreg_traffic(r, 0, LOGSAFE_VM_SENDING, NULL, "<b/>", 4, -1);
 	until(ev, "<b/>(end)\n\n");
 	fd = http(metrics_port(m), "/events");
 	until(fd, "event: rabbits\n");
