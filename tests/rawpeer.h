@@ -2,8 +2,10 @@
  * rawpeer: the far end of a leg in tests/test_leg*.c, a plain socket on
  * the test's event loop: collects what it reads (and notes EOF or the
  * errno of a failed read), and, while `sending`, writes junk as fast as
- * the socket takes it. Include <event2/event.h>, <event2/buffer.h> and
- * testutil.h first.
+ * the socket takes it. Also the loopback TCP pair both tests start from
+ * and the byte pattern they send. Include <sys/socket.h>,
+ * <netinet/in.h>, <arpa/inet.h>, <errno.h>, <event2/event.h>,
+ * <event2/buffer.h> and testutil.h first.
  */
 #ifndef NAB_RAWPEER_H
 #define NAB_RAWPEER_H
@@ -77,6 +79,50 @@ peer_free(struct peer *p)
 	evbuffer_free(p->got);
 	if (p->fd != -1)
 		close(p->fd);
+}
+
+/*
+ * A connected loopback TCP pair, both ends non-blocking; bufsz > 0: that
+ * receive buffer at *cli and send buffer at *srv (flow control sooner).
+ */
+static inline void
+tcp_pair(int *srv, int *cli, int bufsz)
+{
+	struct sockaddr_in	sin;
+	socklen_t		sl = sizeof(sin);
+	int			lfd;
+
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CHECK(lfd != -1 && bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) ==
+	    0 && listen(lfd, 4) == 0 && getsockname(lfd, (struct sockaddr *)
+	    &sin, &sl) == 0, "listen: %s", strerror(errno));
+	*cli = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK(*cli != -1, "socket");
+	if (bufsz > 0)
+		CHECK(setsockopt(*cli, SOL_SOCKET, SO_RCVBUF, &bufsz,
+		    sizeof(bufsz)) == 0, "SO_RCVBUF");
+	CHECK(connect(*cli, (struct sockaddr *)&sin, sizeof(sin)) == 0,
+	    "connect: %s", strerror(errno));
+	*srv = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	CHECK(*srv != -1, "accept: %s", strerror(errno));
+	if (bufsz > 0)
+		CHECK(setsockopt(*srv, SOL_SOCKET, SO_SNDBUF, &bufsz,
+		    sizeof(bufsz)) == 0, "SO_SNDBUF");
+	CHECK(evutil_make_socket_nonblocking(*cli) == 0, "nonblocking");
+	close(lfd);
+}
+
+/* Fill a buffer with a position-dependent pattern. */
+static inline void
+fill(char *p, size_t n, unsigned seed)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		p[i] = (char)((i * 7 + seed + i / 251) & 0xff);
 }
 
 #endif /* NAB_RAWPEER_H */

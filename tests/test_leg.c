@@ -138,40 +138,6 @@ side_free(struct side *s)
 /* Run the loop until cond holds; fail after 30 s. */
 #define RUN_UNTIL(cond, ...) TU_RUN_UNTIL(base, cond, __VA_ARGS__)
 
-/* A connected loopback TCP pair, both ends non-blocking. */
-static void
-tcp_pair(int *srv, int *cli)
-{
-	struct sockaddr_in	sin;
-	socklen_t		sl = sizeof(sin);
-	int			lfd;
-
-	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	CHECK(lfd != -1 && bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) ==
-	    0 && listen(lfd, 4) == 0 && getsockname(lfd, (struct sockaddr *)
-	    &sin, &sl) == 0, "listen: %s", strerror(errno));
-	*cli = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	CHECK(*cli != -1 && connect(*cli, (struct sockaddr *)&sin,
-	    sizeof(sin)) == 0, "connect: %s", strerror(errno));
-	*srv = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	CHECK(*srv != -1, "accept: %s", strerror(errno));
-	CHECK(evutil_make_socket_nonblocking(*cli) == 0, "nonblocking");
-	close(lfd);
-}
-
-/* Fill a buffer with a position-dependent pattern. */
-static void
-fill(char *p, size_t n, unsigned seed)
-{
-	size_t	i;
-
-	for (i = 0; i < n; i++)
-		p[i] = (char)((i * 7 + seed + i / 251) & 0xff);
-}
-
 /* The fd is readable (data, FIN or RST) within 10 s. */
 static void
 wait_readable(int fd)
@@ -209,7 +175,7 @@ test_data_flow(void **state)
 
 	side_init(&a);
 	side_init(&b);
-	tcp_pair(&fa, &fb);
+	tcp_pair(&fa, &fb, 0);
 	CHECK(leg_accept(&a.leg, base, fa, &cbs, &a) == 0, "leg_accept a");
 	CHECK(leg_accept(&b.leg, base, fb, &cbs, &b) == 0, "leg_accept b");
 	CHECK(a.leg.connected && !a.leg.eof && a.leg.pause == 0,
@@ -255,7 +221,7 @@ test_pause_resume(void **state)
 
 	side_init(&a);
 	side_init(&b);
-	tcp_pair(&fa, &fb);
+	tcp_pair(&fa, &fb, 0);
 	CHECK(leg_accept(&a.leg, base, fa, &cbs, &a) == 0, "leg_accept a");
 	CHECK(leg_accept(&b.leg, base, fb, &cbs, &b) == 0, "leg_accept b");
 	leg_pause(&a.leg, LEG_PAUSE_PEER);
@@ -317,7 +283,7 @@ test_shutdown_after_flush(void **state)
 	int		 fa, fb;
 
 	side_init(&a);
-	tcp_pair(&fa, &fb);
+	tcp_pair(&fa, &fb, 0);
 	CHECK(leg_accept(&a.leg, base, fa, &cbs, &a) == 0, "leg_accept");
 	big = malloc(n);
 	CHECK(big != NULL, "malloc");
@@ -352,7 +318,7 @@ test_shutdown_after_flush(void **state)
 
 	/* Nothing queued: FIN at once. */
 	side_init(&a);
-	tcp_pair(&fa, &fb);
+	tcp_pair(&fa, &fb, 0);
 	CHECK(leg_accept(&a.leg, base, fa, &cbs, &a) == 0, "leg_accept");
 	leg_shutdown(&a.leg);
 	CHECK(a.leg.shut && !a.leg.shut_pending, "immediate shutdown");
@@ -377,7 +343,7 @@ test_close_lingering(void **state)
 	int		 fa, fb, reads, unread;
 
 	side_init(&a);
-	tcp_pair(&fa, &fb);
+	tcp_pair(&fa, &fb, 0);
 	CHECK(leg_accept(&a.leg, base, fa, &cbs, &a) == 0, "leg_accept");
 	peer_init(&p, base, fb, 1);
 	p.sending = 1;
@@ -431,7 +397,7 @@ test_close_lingering(void **state)
 
 	/* Nothing queued and the peer already gone: close at once. */
 	side_init(&a);
-	tcp_pair(&fa, &fb);
+	tcp_pair(&fa, &fb, 0);
 	CHECK(leg_accept(&a.leg, base, fa, &cbs, &a) == 0, "leg_accept");
 	CHECK(shutdown(fb, SHUT_WR) == 0, "shutdown");
 	RUN_UNTIL(a.eofs > 0, "eof");
@@ -456,7 +422,7 @@ test_abort_rst(void **state)
 	int		fa, fb;
 
 	side_init(&a);
-	tcp_pair(&fa, &fb);
+	tcp_pair(&fa, &fb, 0);
 	CHECK(leg_accept(&a.leg, base, fa, &cbs, &a) == 0, "leg_accept");
 	CHECK(evbuffer_add(leg_output(&a.leg), "never sent", 10) == 0, "add");
 	leg_abort(&a.leg);

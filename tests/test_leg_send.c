@@ -146,46 +146,6 @@ turn(void)
 	CHECK(event_base_loop(base, EVLOOP_NONBLOCK) != -1, "loop");
 }
 
-/* A connected loopback pair; small: 64 KiB socket buffers both ends. */
-static void
-tcp_pair(int *srv, int *cli, int small)
-{
-	struct sockaddr_in	sin;
-	socklen_t		sl = sizeof(sin);
-	int			lfd, sz = SMALLBUF;
-
-	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	CHECK(lfd != -1 && bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) ==
-	    0 && listen(lfd, 4) == 0 && getsockname(lfd, (struct sockaddr *)
-	    &sin, &sl) == 0, "listen: %s", strerror(errno));
-	*cli = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	CHECK(*cli != -1, "socket");
-	if (small)
-		CHECK(setsockopt(*cli, SOL_SOCKET, SO_RCVBUF, &sz,
-		    sizeof(sz)) == 0, "SO_RCVBUF");
-	CHECK(connect(*cli, (struct sockaddr *)&sin, sizeof(sin)) == 0,
-	    "connect: %s", strerror(errno));
-	*srv = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	CHECK(*srv != -1, "accept: %s", strerror(errno));
-	if (small)
-		CHECK(setsockopt(*srv, SOL_SOCKET, SO_SNDBUF, &sz,
-		    sizeof(sz)) == 0, "SO_SNDBUF");
-	CHECK(evutil_make_socket_nonblocking(*cli) == 0, "nonblocking");
-	close(lfd);
-}
-
-static void
-fill(char *p, size_t n, unsigned seed)
-{
-	size_t	i;
-
-	for (i = 0; i < n; i++)
-		p[i] = (char)((i * 7 + seed + i / 251) & 0xff);
-}
-
 static int
 write_on(const struct leg *l)
 {
@@ -258,7 +218,7 @@ test_send_partial(void **state)
 	int		 fa, fb;
 
 	side_init(&a);
-	tcp_pair(&fa, &fb, 1);
+	tcp_pair(&fa, &fb, SMALLBUF);
 	CHECK(leg_accept(&a.leg, base, fa, &cbs, &a) == 0, "leg_accept");
 	peer_init(&p, base, fb, 0);		/* not reading yet */
 	CHECK((big = malloc(n)) != NULL, "malloc");
@@ -311,7 +271,7 @@ test_send_backpressure(void **state)
 	side_init(&x);
 	side_init(&y);
 	tcp_pair(&fx, &fpx, 0);
-	tcp_pair(&fy, &fpy, 1);
+	tcp_pair(&fy, &fpy, SMALLBUF);
 	CHECK(leg_accept(&x.leg, base, fx, &cbs, &x) == 0, "leg_accept x");
 	CHECK(leg_accept(&y.leg, base, fy, &cbs, &y) == 0, "leg_accept y");
 	x.to = &y.leg;
