@@ -25,18 +25,7 @@ OUT=${OUT:-$(mktemp -d /tmp/nabab.XXXXXX)}
 mkdir -p "$OUT/tools"
 chmod 700 "$OUT"
 PY=/usr/bin/python3
-PIDS=()
-alive() { [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status"; }
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill -INT "$p" 2>/dev/null || true; done
-	for p in "${PIDS[@]}"; do
-		for _ in $(seq 50); do alive "$p" || break; sleep 0.1; done
-		alive "$p" && kill -KILL "$p" 2>/dev/null
-		wait "$p" 2>/dev/null || true
-	done
-}
-trap cleanup EXIT
+. "$SRC/bench/procs.sh"
 die() { echo "ab.sh: $*" >&2; exit 1; }
 
 gcc -O2 -Wall -o "$OUT/tools/xmppload" "$SRC/bench/xmppload.c" -levent_core

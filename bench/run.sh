@@ -56,24 +56,9 @@ RESULTS=$OUT/results.txt
 T_START=$(date +%s)
 LOADAVG0=$(cut -d" " -f1 /proc/loadavg)
 
-PIDS=()
-declare -A STOPSIG	# pid -> signal that stops it (haproxy: TERM)
-alive() {	# pid: running and not a zombie
-	[ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status"
-}
-cleanup() {
-	local p
-	# Only our own children, by PID; stop_pid() forgets the ones it ended.
-	for p in "${PIDS[@]}"; do
-		kill -"${STOPSIG[$p]:-INT}" "$p" 2>/dev/null || true
-	done
-	for p in "${PIDS[@]}"; do
-		for _ in $(seq 50); do alive "$p" || break; sleep 0.1; done
-		alive "$p" && kill -KILL "$p" 2>/dev/null
-		wait "$p" 2>/dev/null || true
-	done
-}
-trap cleanup EXIT
+# Our own children, by PID (haproxy's STOPSIG is TERM); stop_pid()
+# forgets the ones it ended.
+. "$SRC/bench/procs.sh"
 
 say() { printf '%s [%ds]\n' "$*" "$(( $(date +%s) - T_START ))" >&2; }
 die() { say "run.sh: $*"; exit 1; }
