@@ -632,10 +632,11 @@ light_bit(const char *name, size_t len)
 }
 
 /*
- * 1 if p starts a start tag whose name is one of `want` (XS_LIGHT_*): an
- * iq or the features are not scanned first only to go to expat anyway.
+ * The XS_LIGHT_* bit of the start tag p begins with, if it is one of
+ * `want`, else 0: an iq or the features are not scanned first only to go
+ * to expat anyway.
  */
-static int
+static unsigned
 light_named(const char *p, size_t n, unsigned want)
 {
 	size_t	k;
@@ -647,7 +648,7 @@ light_named(const char *p, size_t n, unsigned want)
 		c = p[k];
 		if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '/' ||
 		    c == '>')
-			return (light_bit(p + 1, k - 1) & want) != 0;
+			return light_bit(p + 1, k - 1) & want;
 	}
 	return 0;
 }
@@ -707,11 +708,11 @@ feed_light(struct xmlstream *xs, const char *p, size_t n)
 			}
 			break;
 		}
-		if (ws > xs->lim.max_stanza ||
-		    !light_named(p + took + ws, n - took - ws, xs->light) ||
+		/* xf_frame() reads the same start tag: its name is bit's. */
+		if (ws > xs->lim.max_stanza || (bit = light_named(p + took + ws,
+		    n - took - ws, xs->light)) == 0 ||
 		    xf_frame(p + took + ws, n - took - ws, &lim, &len, &name,
-		    &nlen) != 1 ||
-		    ((bit = light_bit(name, nlen)) & xs->light) == 0)
+		    &nlen) != 1)
 			break;
 		if (ws > 0)
 			take(xs, XS_WS, ws, 0);
